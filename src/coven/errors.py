@@ -1,0 +1,156 @@
+"""Stable error codes and the daemon-side exception tree.
+
+Leaf module: imports nothing from Coven. Every refusal the daemon makes is a
+``CovenError`` carrying a stable ``code`` (what clients branch on), the HTTP
+``status`` it maps to, a human ``message`` and optional ``details``. The API
+layer turns it into the ``{"error": {"code", "message", "details"}}`` envelope
+of ``coven.daemon.v1``; the CLI turns it into a sentence and an exit code.
+
+    CovenError
+    ├── InvalidRequest          400 invalid_request
+    ├── NotFound                404 not_found (route)
+    ├── SessionNotFound         404 session_not_found
+    ├── HarnessNotFound         404 harness_not_found
+    ├── SessionNotLive          409 session_not_live
+    ├── SessionIdConflict       409 session_id_conflict
+    ├── NotExternalSession      422 not_external_session
+    ├── ExternalNotKillable     422 external_session_not_killable
+    ├── PayloadTooLarge         413 payload_too_large
+    ├── InputTooLarge           413 input_too_large
+    ├── EventResponseTooLarge   413 event_response_too_large
+    ├── LaunchFailed            500 launch_failed
+    ├── StorageUnavailable      503 storage_unavailable
+    └── HomeRefused             (local) coven_home_refused
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CovenError(Exception):
+    """A refusal with a stable machine code."""
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def envelope(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return {"error": body}
+
+
+class InvalidRequest(CovenError):
+    code = "invalid_request"
+    status = 400
+
+
+class NotFound(CovenError):
+    code = "not_found"
+    status = 404
+
+
+class UnsupportedApiVersion(CovenError):
+    """Reference quirk: an unsupported ``/api/<v>/`` prefix is a 404 ``invalid_request``."""
+
+    code = "invalid_request"
+    status = 404
+
+
+class SessionNotFound(CovenError):
+    code = "session_not_found"
+    status = 404
+
+
+class HarnessNotFound(CovenError):
+    code = "harness_not_found"
+    status = 404
+
+
+class SessionNotLive(CovenError):
+    code = "session_not_live"
+    status = 409
+
+
+class SessionIdConflict(CovenError):
+    code = "session_id_conflict"
+    status = 409
+
+
+class SessionConflict(CovenError):
+    """A ritual refused because of the session's state (e.g. archive of a live session)."""
+
+    code = "session_conflict"
+    status = 409
+
+
+class NotExternalSession(CovenError):
+    code = "not_external_session"
+    status = 422
+
+
+class ExternalNotKillable(CovenError):
+    code = "external_session_not_killable"
+    status = 422
+
+
+class PayloadTooLarge(CovenError):
+    code = "payload_too_large"
+    status = 413
+
+
+class InputTooLarge(CovenError):
+    code = "input_too_large"
+    status = 413
+
+
+class EventResponseTooLarge(CovenError):
+    code = "event_response_too_large"
+    status = 413
+
+
+class LaunchFailed(CovenError):
+    code = "launch_failed"
+    status = 500
+
+
+class KillFailed(CovenError):
+    code = "kill_failed"
+    status = 500
+
+
+class SendInputFailed(CovenError):
+    code = "send_input_failed"
+    status = 500
+
+
+class StorageUnavailable(CovenError):
+    """Persistence is down (locked, full, failing): refuse work we could not record."""
+
+    code = "storage_unavailable"
+    status = 503
+
+
+class DaemonShuttingDown(CovenError):
+    code = "daemon_shutting_down"
+    status = 503
+
+
+class HomeRefused(CovenError):
+    """COVEN_HOME (or a file in it) is unsafe to use: symlinked, foreign-owned, planted."""
+
+    code = "coven_home_refused"
+    status = 500
+
+
+class ManifestError(CovenError):
+    """A harness adapter manifest is unreadable or invalid (names file and field)."""
+
+    code = "adapter_manifest_invalid"
+    status = 400
