@@ -1,0 +1,29 @@
+"""Wire types of ``coven.daemon.v1`` shared by the daemon, the client and the CLI.
+
+Leaf package: imports nothing from Coven. Field order matches the reference so
+encoded records look the same byte for byte where clients might care.
+"""
+
+from coven.schema.wire import (
+    API_VERSION,
+    LIVE_STATUSES,
+    SESSION_STATUSES,
+    TERMINAL_STATUSES,
+    EventRecord,
+    EventsPage,
+    LogLine,
+    SessionRecord,
+    SessionsPage,
+)
+
+__all__ = [
+    "API_VERSION",
+    "LIVE_STATUSES",
+    "SESSION_STATUSES",
+    "TERMINAL_STATUSES",
+    "EventRecord",
+    "EventsPage",
+    "LogLine",
+    "SessionRecord",
+    "SessionsPage",
+]
