@@ -1,0 +1,66 @@
+"""Harness adapters: argv per harness, manifests, and availability for doctor.
+
+Layer rule: imports only ``coven.errors`` and the standard library; never
+``pty``, ``store``, ``runtime`` or ``api``. Nothing here runs a harness.
+"""
+
+from coven.harness.adapter import (
+    Adapter,
+    AdapterSource,
+    Capabilities,
+    ContinuityArgs,
+    ModelIdTransform,
+    Sandbox,
+    StreamArgs,
+)
+from coven.harness.argv import (
+    BuiltArgv,
+    LaunchMode,
+    LaunchOptions,
+    Permission,
+    build_argv,
+    is_safe_model,
+    transform_model,
+)
+from coven.harness.availability import (
+    HarnessStatus,
+    describe_availability,
+    missing_executable_message,
+    resolve_executable,
+)
+from coven.harness.builtins import BUILTIN_ADAPTERS, CLAUDE, CODEX
+from coven.harness.demo import DEMO_ADAPTER_ID, demo_manifest_text
+from coven.harness.manifest import ManifestLoad, ManifestProblem, load_manifest_file, parse_manifest
+from coven.harness.registry import HarnessRegistry, unsupported_harness_message
+
+__all__ = [
+    "BUILTIN_ADAPTERS",
+    "CLAUDE",
+    "CODEX",
+    "DEMO_ADAPTER_ID",
+    "Adapter",
+    "AdapterSource",
+    "BuiltArgv",
+    "Capabilities",
+    "ContinuityArgs",
+    "HarnessRegistry",
+    "HarnessStatus",
+    "LaunchMode",
+    "LaunchOptions",
+    "ManifestLoad",
+    "ManifestProblem",
+    "ModelIdTransform",
+    "Permission",
+    "Sandbox",
+    "StreamArgs",
+    "build_argv",
+    "demo_manifest_text",
+    "describe_availability",
+    "is_safe_model",
+    "load_manifest_file",
+    "missing_executable_message",
+    "parse_manifest",
+    "resolve_executable",
+    "transform_model",
+    "unsupported_harness_message",
+]

@@ -1,0 +1,103 @@
+"""The adapter: everything Coven knows about launching one harness CLI.
+
+An ``Adapter`` is plain data. Built-ins are declared in ``builtins.py``; user
+adapters come from manifests (``manifest.py``). ``argv.py`` turns an adapter plus
+``LaunchOptions`` into an argv list. Nothing here runs a process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+ModelIdTransform = Literal["strip_provider", "preserve"]
+AdapterSource = Literal["builtin", "manifest"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sandbox:
+    """How ``--permission full|read-only`` maps onto the harness's own flags.
+
+    Exactly one form is populated: the flag form (``flag`` + ``full`` +
+    ``read_only`` gives ``[flag, full]``) or the list form (``full_args`` /
+    ``read_only_args`` are used verbatim).
+    """
+
+    flag: str | None = None
+    full: str | None = None
+    read_only: str | None = None
+    full_args: tuple[str, ...] | None = None
+    read_only_args: tuple[str, ...] | None = None
+
+    def args_for(self, permission: Literal["full", "read-only"]) -> tuple[str, ...]:
+        """The argv fragment for ``permission``."""
+        if self.flag is not None:
+            value = self.full if permission == "full" else self.read_only
+            assert value is not None  # validated at construction sites
+            return (self.flag, value)
+        chosen = self.full_args if permission == "full" else self.read_only_args
+        assert chosen is not None
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """Optional features a harness supports; all default to ``False``."""
+
+    stream: bool = False
+    preassigned_session_id: bool = False
+    think: bool = False
+    speed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StreamArgs:
+    """Argv used for stream-mode launches (declared, not yet used by ``build_argv``)."""
+
+    prefix_args: tuple[str, ...]
+    session_id_flag: str | None = None
+    resume_flag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuityArgs:
+    """Argv used to start or resume a harness conversation (declared, not yet used)."""
+
+    init_prefix_args: tuple[str, ...] | None = None
+    resume_prefix_args: tuple[str, ...] | None = None
+    session_id_flag: str | None = None
+    resume_flag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Adapter:
+    """One harness: its identity, executable and argv conventions.
+
+    ``executable`` is always a bare command name, resolved on PATH at launch;
+    it never contains a path separator. ``id`` is case-sensitive.
+    """
+
+    id: str
+    label: str
+    executable: str
+    interactive_prompt_prefix_args: tuple[str, ...]
+    non_interactive_prompt_prefix_args: tuple[str, ...]
+    install_hint: str
+    prompt_flag: str | None = None
+    interactive_prompt_flag: str | None = None
+    system_prompt_flag: str | None = None
+    model_flag: str | None = None
+    model_arg_template: str | None = None
+    model_id_transform: ModelIdTransform = "strip_provider"
+    sandbox: Sandbox | None = None
+    add_dir_flag: str | None = None
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    stream_args: StreamArgs | None = None
+    continuity_args: ContinuityArgs | None = None
+    source: AdapterSource = "builtin"
+    manifest_path: Path | None = None
+
+    @property
+    def has_model_mechanism(self) -> bool:
+        return self.model_flag is not None or self.model_arg_template is not None
