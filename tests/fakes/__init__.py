@@ -1,0 +1,1 @@
+"""Fake harness executables shared by the unit, integration and e2e tests."""

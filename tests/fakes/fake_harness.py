@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""A configurable stand-in for a coding-agent CLI (codex, claude, ...), stdlib only.
+
+Run it through ``tests/fakes/bin/<name>`` (symlinks) so ``<name>`` is its
+harness name. On start it prints, one per line::
+
+    FAKE[<name>] argv=<json list of the arguments after argv[0]>
+    cwd=<os.getcwd()>
+    isatty=<0|1>                      (isatty of fd 0)
+    tty=<ttyname of fd 0 or ->
+    size=<rows> <cols>                (TIOCGWINSZ on fd 0, or "- -")
+    ids pid=<pid> pgid=<pgid> sid=<sid>
+    env <NAME>=<value>                (for each name in FAKE_PRINT_ENV, comma separated;
+                                       "<unset>" when missing)
+
+then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
+(default ``echo``), printing ``ready`` once it is set up:
+
+- ``echo``: read lines from stdin, print ``echo: <line>``; exit 0 on ``exit`` or EOF.
+- ``exit``: exit with code ``FAKE_EXIT`` (default 0).
+- ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0.
+- ``ignore-signals``: ignore SIGHUP/SIGTERM/SIGINT, fork a child that ignores them too,
+  print ``pids <self> <child>``, sleep forever. With ``FAKE_SETSID_CHILD=1`` the child
+  calls setsid() (leaves the session).
+- ``sleep``: sleep forever.
+- ``winch``: print ``winch: <rows> <cols>`` on every SIGWINCH.
+- ``ctty``: write ``hello via /dev/tty`` to /dev/tty, print ``tcgetpgrp=<n> pgid=<n>``,
+  print ``SIGINT received`` on each SIGINT, then behave like ``echo``.
+- ``raw``: put the tty in raw mode, print ``raw: <hex>`` for every read; exit 0 after a ``q``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import struct
+import sys
+import termios
+import time
+from collections.abc import Iterator
+
+FLOOD_LINE = 64
+
+
+def flood_chunks(total: int, chunk_lines: int = 1024) -> Iterator[bytes]:
+    """Deterministic text, exactly ``total`` bytes: 64-byte numbered lines ending in ``\\n``."""
+    filler = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMN"[: FLOOD_LINE - 14]
+    emitted = 0
+    line = 0
+    while emitted < total:
+        block = b"".join(b"%012d %s\n" % (n, filler) for n in range(line, line + chunk_lines))
+        line += chunk_lines
+        block = block[: total - emitted]
+        emitted += len(block)
+        yield block
+
+
+def out(text: str) -> None:
+    data = (text + "\n").encode()
+    while data:
+        try:
+            written = os.write(1, data)
+        except InterruptedError:
+            continue
+        data = data[written:]
+
+
+def window_size() -> tuple[int, int] | None:
+    try:
+        packed = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
+    except OSError:
+        return None
+    rows, cols, _, _ = struct.unpack("HHHH", packed)
+    return rows, cols
+
+
+def header(name: str, args: list[str]) -> None:
+    out(f"FAKE[{name}] argv={json.dumps(args)}")
+    out(f"cwd={os.getcwd()}")
+    out(f"isatty={int(os.isatty(0))}")
+    try:
+        tty = os.ttyname(0)
+    except OSError:
+        tty = "-"
+    out(f"tty={tty}")
+    size = window_size()
+    out("size=- -" if size is None else f"size={size[0]} {size[1]}")
+    out(f"ids pid={os.getpid()} pgid={os.getpgrp()} sid={os.getsid(0)}")
+    for var in filter(None, os.environ.get("FAKE_PRINT_ENV", "").split(",")):
+        out(f"env {var}={os.environ.get(var, '<unset>')}")
+
+
+def sleep_forever() -> None:
+    while True:
+        time.sleep(3600)
+
+
+def mode_echo() -> int:
+    out("ready")
+    for raw in sys.stdin:
+        line = raw.rstrip("\r\n")
+        if line == "exit":
+            return 0
+        out(f"echo: {line}")
+    return 0
+
+
+def mode_flood() -> int:
+    total = int(os.environ.get("FAKE_BYTES", "1048576"))
+    out("ready")
+    for chunk in flood_chunks(total):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(1, view) :]
+    return 0
+
+
+def mode_ignore_signals() -> int:
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    child = os.fork()
+    if child == 0:
+        if os.environ.get("FAKE_SETSID_CHILD") == "1":
+            os.setsid()
+        sleep_forever()
+    out(f"pids {os.getpid()} {child}")
+    out("ready")
+    sleep_forever()
+    return 0
+
+
+def mode_winch() -> int:
+    def on_winch(_sig: int, _frame: object) -> None:
+        size = window_size()
+        out("winch: - -" if size is None else f"winch: {size[0]} {size[1]}")
+
+    signal.signal(signal.SIGWINCH, on_winch)
+    out("ready")
+    sleep_forever()
+    return 0
+
+
+def mode_ctty() -> int:
+    def on_int(_sig: int, _frame: object) -> None:
+        out("SIGINT received")
+
+    signal.signal(signal.SIGINT, on_int)
+    fd = os.open("/dev/tty", os.O_RDWR)
+    os.write(fd, b"hello via /dev/tty\n")
+    out(f"tcgetpgrp={os.tcgetpgrp(fd)} pgid={os.getpgrp()}")
+    os.close(fd)
+    return mode_echo()
+
+
+def mode_raw() -> int:
+    import tty
+
+    tty.setraw(0)
+    out("ready\r")
+    while True:
+        data = os.read(0, 1024)
+        if not data:
+            return 0
+        out(f"raw: {data.hex()}\r")
+        if b"q" in data:
+            return 0
+
+
+def main(argv: list[str]) -> int:
+    name = os.path.basename(argv[0])
+    args = argv[1:]
+    mode = os.environ.get("FAKE_MODE", "echo")
+    for arg in args:
+        if arg.startswith("--fake-mode="):
+            mode = arg.split("=", 1)[1]
+    header(name, args)
+    if mode == "echo":
+        return mode_echo()
+    if mode == "exit":
+        out("ready")
+        return int(os.environ.get("FAKE_EXIT", "0"))
+    if mode == "flood":
+        return mode_flood()
+    if mode == "ignore-signals":
+        return mode_ignore_signals()
+    if mode == "sleep":
+        out("ready")
+        sleep_forever()
+    if mode == "winch":
+        return mode_winch()
+    if mode == "ctty":
+        return mode_ctty()
+    if mode == "raw":
+        return mode_raw()
+    out(f"unknown FAKE_MODE {mode}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
