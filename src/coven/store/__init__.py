@@ -1,0 +1,64 @@
+"""The store: the only code that imports sqlite3.
+
+``open_store(path)`` creates or migrates the database and returns a
+``StoreWriter`` (one thread owns every write; group commit) and a
+``StoreReader`` (thread-safe reads).
+"""
+
+from __future__ import annotations
+
+from coven.store.clock import now_rfc3339
+from coven.store.database import SCHEMA_VERSION, initialize
+from coven.store.errors import StoreCorrupt, StoreIncompatible, StoreOpFailed
+from coven.store.ops import (
+    AppendEvents,
+    ArchiveSession,
+    DeleteSession,
+    FinishResult,
+    FinishSession,
+    InsertSession,
+    MarkOrphaned,
+    Op,
+    UpdateSession,
+)
+from coven.store.reader import StoreReader
+from coven.store.rows import EventRow, NewEvent, SessionRow, encode_payload
+from coven.store.writer import StoreWriter, WriterStats
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AppendEvents",
+    "ArchiveSession",
+    "DeleteSession",
+    "EventRow",
+    "FinishResult",
+    "FinishSession",
+    "InsertSession",
+    "MarkOrphaned",
+    "NewEvent",
+    "Op",
+    "SessionRow",
+    "StoreCorrupt",
+    "StoreIncompatible",
+    "StoreOpFailed",
+    "StoreReader",
+    "StoreWriter",
+    "UpdateSession",
+    "WriterStats",
+    "encode_payload",
+    "now_rfc3339",
+    "open_store",
+]
+
+
+def open_store(path: str) -> tuple[StoreWriter, StoreReader]:
+    """Create/verify/migrate the database at ``path`` and return its writer and reader.
+
+    The writer is returned **started** (its thread is running); call
+    ``writer.stop()`` and ``reader.close()`` at shutdown. Raises ``StoreCorrupt``,
+    ``StoreIncompatible`` or ``HomeRefused`` (see ``coven.store.database.initialize``).
+    """
+    initialize(path)
+    writer = StoreWriter(path)
+    writer.start()
+    return writer, StoreReader(path)

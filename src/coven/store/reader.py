@@ -1,0 +1,169 @@
+"""Readers: thread-safe, read-only queries over the store.
+
+Each thread gets its own ``query_only`` connection; every public method is a
+single SELECT, so it sees one consistent WAL snapshot and never blocks the
+writer.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from coven.store import database
+from coven.store.errors import StoreCorrupt
+from coven.store.rows import (
+    EVENT_COLUMNS,
+    SESSION_COLUMNS,
+    EventRow,
+    SessionRow,
+    event_from_row,
+    session_from_row,
+)
+
+_SESSION_SELECT = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions"
+_EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+
+
+class StoreReader:
+    """Read access for any thread. ``close()`` closes every thread's connection."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: list[sqlite3.Connection] = []
+        self._closed = False
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("StoreReader is closed")
+                conn = database.connect(self._path, query_only=True)
+                self._conns.append(conn)
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _query(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._conn()
+        except sqlite3.DatabaseError as exc:
+            if database.is_corrupt(exc):
+                raise StoreCorrupt(f"{self._path} is damaged: {exc}", {"path": self._path}) from exc
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+
+    # -- sessions --------------------------------------------------------
+
+    def get_session(self, session_id: str) -> SessionRow | None:
+        with self._query() as conn:
+            row = conn.execute(f"{_SESSION_SELECT} WHERE id = ?", (session_id,)).fetchone()
+        return None if row is None else session_from_row(row)
+
+    def list_sessions(
+        self,
+        *,
+        include_archived: bool = False,
+        limit: int | None = None,
+        before: tuple[str, str] | None = None,
+    ) -> list[SessionRow]:
+        """Sessions newest first (``created_at DESC, id DESC``).
+
+        ``before`` = ``(created_at, id)`` of the last row of the previous page;
+        only rows strictly less are returned (keyset pagination).
+        """
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
+        where: list[str] = []
+        params: list[Any] = []
+        if not include_archived:
+            where.append("archived_at IS NULL")
+        if before is not None:
+            created_at, last_id = before
+            # Spelled out instead of a row-value comparison so the
+            # (created_at DESC, id DESC) index can serve it.
+            where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            params += [created_at, created_at, last_id]
+        sql = _SESSION_SELECT
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._query() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [session_from_row(row) for row in rows]
+
+    def running_sessions(self) -> list[SessionRow]:
+        """Sessions the daemon launched that are recorded as running (startup recovery)."""
+        with self._query() as conn:
+            rows = conn.execute(
+                f"{_SESSION_SELECT} WHERE status = 'running' AND external = 0"
+                " ORDER BY created_at, id"
+            ).fetchall()
+        return [session_from_row(row) for row in rows]
+
+    # -- events ----------------------------------------------------------
+
+    def list_events(
+        self, session_id: str, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[EventRow]:
+        """A session's events with ``seq > after_seq``, ascending, at most ``limit``."""
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
+        sql = f"{_EVENT_SELECT} WHERE session_id = ? AND seq > ? ORDER BY seq"
+        params: list[Any] = [session_id, after_seq]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._query() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [event_from_row(row) for row in rows]
+
+    def event_seq(self, session_id: str, event_id: str) -> int | None:
+        """The seq of ``event_id`` if it belongs to ``session_id``, else None."""
+        with self._query() as conn:
+            row = conn.execute(
+                "SELECT seq FROM events WHERE id = ? AND session_id = ?", (event_id, session_id)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def last_seq(self, session_id: str) -> int:
+        """The highest seq of the session's events, 0 if it has none."""
+        with self._query() as conn:
+            row = conn.execute(
+                "SELECT MAX(seq) FROM events WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        return 0 if row[0] is None else int(row[0])
+
+    # -- health ----------------------------------------------------------
+
+    def stats(self) -> dict[str, int]:
+        """``database_bytes``, ``wal_bytes`` and ``free_disk_bytes`` (for health and watermarks)."""
+        vfs = os.statvfs(os.path.dirname(os.path.abspath(self._path)))
+        return {
+            "database_bytes": _size(self._path),
+            "wal_bytes": _size(self._path + "-wal"),
+            "free_disk_bytes": vfs.f_bavail * vfs.f_frsize,
+        }
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
