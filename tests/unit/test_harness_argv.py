@@ -1,0 +1,282 @@
+"""Argv building: exact reference argv for codex/claude, manifest adapters, model rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coven.errors import InvalidRequest
+from coven.harness import (
+    CLAUDE,
+    CODEX,
+    Adapter,
+    LaunchOptions,
+    build_argv,
+    is_safe_model,
+    load_manifest_file,
+    transform_model,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "manifests"
+
+
+def manifest_adapter(name: str) -> Adapter:
+    load = load_manifest_file(FIXTURES / name)
+    assert load.problems == ()
+    (adapter,) = load.adapters
+    return adapter
+
+
+@pytest.mark.parametrize(
+    ("adapter", "options", "expected"),
+    [
+        (CODEX, LaunchOptions("fix it"), ["codex", "--", "fix it"]),
+        (CLAUDE, LaunchOptions("fix it"), ["claude", "--", "fix it"]),
+        (
+            CODEX,
+            LaunchOptions("fix it", mode="nonInteractive"),
+            ["codex", "exec", "--skip-git-repo-check", "--color", "never", "--", "fix it"],
+        ),
+        (
+            CLAUDE,
+            LaunchOptions("fix it", mode="nonInteractive"),
+            ["claude", "--print", "--", "fix it"],
+        ),
+        # reference §6.2: codex  --model gpt-5.5 --sandbox read-only --add-dir /x exec ...
+        (
+            CODEX,
+            LaunchOptions(
+                "codex opts",
+                mode="nonInteractive",
+                model="gpt-5.5",
+                permission="read-only",
+                add_dirs=("/x",),
+            ),
+            [
+                "codex",
+                "--model",
+                "gpt-5.5",
+                "--sandbox",
+                "read-only",
+                "--add-dir",
+                "/x",
+                "exec",
+                "--skip-git-repo-check",
+                "--color",
+                "never",
+                "--",
+                "codex opts",
+            ],
+        ),
+        # reference §6.2 claude example, without the (unsupported here) --effort pair
+        (
+            CLAUDE,
+            LaunchOptions(
+                "all opts",
+                mode="nonInteractive",
+                model="claude-sonnet-4-5",
+                permission="full",
+                add_dirs=("sub",),
+            ),
+            [
+                "claude",
+                "--model",
+                "claude-sonnet-4-5",
+                "--permission-mode",
+                "bypassPermissions",
+                "--add-dir",
+                "sub",
+                "--print",
+                "--",
+                "all opts",
+            ],
+        ),
+        (
+            CODEX,
+            LaunchOptions("p", permission="full"),
+            ["codex", "--sandbox", "danger-full-access", "--", "p"],
+        ),
+        (
+            CLAUDE,
+            LaunchOptions("p", permission="read-only"),
+            ["claude", "--permission-mode", "plan", "--", "p"],
+        ),
+        (
+            CLAUDE,
+            LaunchOptions("p", model="anthropic/claude-opus-4"),
+            ["claude", "--model", "claude-opus-4", "--", "p"],
+        ),
+        (
+            CODEX,
+            LaunchOptions("p", add_dirs=("/a", " ", "", "rel dir")),
+            ["codex", "--add-dir", "/a", "--add-dir", "rel dir", "--", "p"],
+        ),
+        (CODEX, LaunchOptions("p", model="   "), ["codex", "--", "p"]),
+        (
+            CODEX,
+            LaunchOptions("p", model=" openai/gpt-5 "),
+            ["codex", "--model", "gpt-5", "--", "p"],
+        ),
+    ],
+)
+def test_builtin_argv_is_exactly_the_reference(
+    adapter: Adapter, options: LaunchOptions, expected: list[str]
+) -> None:
+    built = build_argv(adapter, options)
+    assert built.argv == expected
+    assert built.warnings == []
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["--model not-a-flag", "$(rm -rf /); echo `id` | cat > x", "line one\nline two", "", "-"],
+)
+def test_prompt_is_one_argv_element_after_double_dash(prompt: str) -> None:
+    assert build_argv(CODEX, LaunchOptions(prompt)).argv == ["codex", "--", prompt]
+
+
+@given(st.text().filter(lambda s: "\0" not in s))
+def test_any_prompt_is_exactly_the_last_argv_element(prompt: str) -> None:
+    argv = build_argv(CLAUDE, LaunchOptions(prompt, mode="nonInteractive")).argv
+    assert argv == ["claude", "--print", "--", prompt]
+
+
+def test_prompt_with_nul_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="NUL"):
+        build_argv(CODEX, LaunchOptions("a\0b"))
+
+
+def test_add_dir_with_nul_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="NUL"):
+        build_argv(CODEX, LaunchOptions("p", add_dirs=("/a\0b",)))
+
+
+def test_unknown_mode_and_permission_are_refused() -> None:
+    with pytest.raises(InvalidRequest, match="launchMode"):
+        build_argv(CODEX, LaunchOptions("p", mode="stream"))  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest, match="permission"):
+        build_argv(CODEX, LaunchOptions("p", permission="root"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("openai/gpt-5", "gpt-5"),
+        ("openai//gpt", "openai//gpt"),
+        ("../x", "x"),
+        ("/x", "/x"),
+        ("x/", "x/"),
+        ("a/b/c", "b/c"),
+        ("gpt-5", "gpt-5"),
+    ],
+)
+def test_strip_provider(model: str, expected: str) -> None:
+    assert transform_model(model, "strip_provider") == expected
+
+
+def test_preserve_keeps_the_id() -> None:
+    assert transform_model("anthropic/claude-x", "preserve") == "anthropic/claude-x"
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["--danger", "-x", "a/../b", "gpt 5", "gpt;rm", "é-model", "x..y", "_x", "openai/-rf", "a\tb"],
+)
+def test_unsafe_model_is_refused_with_the_reference_message(model: str) -> None:
+    value = transform_model(model, "strip_provider")
+    with pytest.raises(InvalidRequest) as info:
+        build_argv(CODEX, LaunchOptions("p", model=model))
+    assert info.value.message == (
+        f'model id is unsafe after adapter transform for harness `codex`: "{value}"'
+    )
+    assert info.value.code == "invalid_request"
+
+
+def test_unsafe_model_message_is_exact_for_danger() -> None:
+    with pytest.raises(InvalidRequest) as info:
+        build_argv(CODEX, LaunchOptions("p", model="--danger"))
+    assert str(info.value) == (
+        'model id is unsafe after adapter transform for harness `codex`: "--danger"'
+    )
+
+
+@pytest.mark.parametrize("model", ["gpt-5", "o3:latest", "a.b_c+d@e/f", "Claude-3"])
+def test_safe_models(model: str) -> None:
+    assert is_safe_model(model)
+
+
+def test_manifest_adapter_template_list_sandbox_and_add_dir_flag() -> None:
+    """Reference §6.4 observed launch of a custom adapter (without --think)."""
+    built = build_argv(
+        manifest_adapter("mytool.json"),
+        LaunchOptions(
+            "custom run",
+            mode="nonInteractive",
+            model="openai/gpt-5",
+            permission="read-only",
+            add_dirs=("/a", "/b"),
+        ),
+    )
+    assert built.argv == [
+        "mytool",
+        "-c",
+        "model=openai/gpt-5",
+        "--ro",
+        "--no-net",
+        "--include",
+        "/a",
+        "--include",
+        "/b",
+        "run",
+        "--quiet",
+        "--",
+        "custom run",
+    ]
+    assert built.warnings == []
+
+
+def test_manifest_adapter_interactive_prefix_and_full_args() -> None:
+    built = build_argv(manifest_adapter("mytool.json"), LaunchOptions("hi", permission="full"))
+    assert built.argv == ["mytool", "--yolo", "chat", "--", "hi"]
+
+
+def test_bound_prompt_flags() -> None:
+    bound = manifest_adapter("bound.json")
+    assert build_argv(bound, LaunchOptions("-rf x", mode="nonInteractive", model="m")).argv == [
+        "boundtool",
+        "--model",
+        "m",
+        "--no-color",
+        "--prompt=-rf x",
+    ]
+    assert build_argv(bound, LaunchOptions("hello there")).argv == [
+        "boundtool",
+        "--interactive=hello there",
+    ]
+
+
+def test_missing_mechanisms_warn_and_are_left_out() -> None:
+    bare = manifest_adapter("bare.json")
+    built = build_argv(
+        bare,
+        LaunchOptions(
+            "go", mode="nonInteractive", model="m1", permission="read-only", add_dirs=("/d",)
+        ),
+    )
+    assert built.argv == ["bare-tool", "-p", "--", "go"]
+    assert built.warnings == [
+        "harness `bare` declares no model mechanism; --model m1 is ignored (declare "
+        "model_flag or model_arg_template in the adapter manifest to enable it)",
+        "harness `bare` declares no sandbox mechanism; --permission read-only is ignored "
+        "(declare sandbox in the adapter manifest to enable it)",
+        "harness `bare` declares no add-dir mechanism; --add-dir is ignored (declare "
+        "add_dir_flag in the adapter manifest to enable it)",
+    ]
+
+
+def test_blank_add_dirs_do_not_warn() -> None:
+    built = build_argv(manifest_adapter("bare.json"), LaunchOptions("go", add_dirs=("", "  ")))
+    assert built.warnings == []
