@@ -121,6 +121,10 @@ def create_db_file(path: str) -> None:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise HomeRefused(f"database path {path} is a symlink", {"path": path}) from exc
+        if exc.errno == errno.EISDIR:
+            raise HomeRefused(
+                f"database path {path} is not a regular file", {"path": path}
+            ) from exc
         raise
     try:
         st = os.fstat(fd)
