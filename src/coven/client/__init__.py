@@ -1,0 +1,88 @@
+"""Typed client library for the Coven daemon (``coven.daemon.v1`` over a Unix socket).
+
+``CovenClient`` is blocking and built on the stdlib only, so importing this
+package stays cheap. ``AsyncCovenClient`` and ``AttachStream`` need aiohttp and
+are loaded on first access. The exception tree is drawn in
+``coven.client.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from coven.client.attach import AttachMessage, AttachState, Exit, Live, Output, Overflow
+from coven.client.calls import Health
+from coven.client.errors import (
+    ActionRejected,
+    AmbiguousSessionRef,
+    ApiError,
+    ApiVersionMismatch,
+    AttachStateError,
+    AuthorityDenied,
+    Conflict,
+    CovenClientError,
+    DaemonNotRunning,
+    DaemonUnsafe,
+    HarnessUnavailable,
+    PayloadTooLarge,
+    ProtocolError,
+    RouteNotFound,
+    SessionNotFound,
+    SessionNotLive,
+    StorageUnavailable,
+    TransportError,
+)
+from coven.client.sync import CovenClient, LaunchOptions, default_home
+from coven.client.transport import MockTransport, Request, Response, Transport, UnixTransport
+
+if TYPE_CHECKING:
+    from coven.client.aio import AsyncCovenClient, AttachStream
+
+__all__ = [
+    "ActionRejected",
+    "AmbiguousSessionRef",
+    "ApiError",
+    "ApiVersionMismatch",
+    "AsyncCovenClient",
+    "AttachMessage",
+    "AttachState",
+    "AttachStateError",
+    "AttachStream",
+    "AuthorityDenied",
+    "Conflict",
+    "CovenClient",
+    "CovenClientError",
+    "DaemonNotRunning",
+    "DaemonUnsafe",
+    "Exit",
+    "HarnessUnavailable",
+    "Health",
+    "LaunchOptions",
+    "Live",
+    "MockTransport",
+    "Output",
+    "Overflow",
+    "PayloadTooLarge",
+    "ProtocolError",
+    "Request",
+    "Response",
+    "RouteNotFound",
+    "SessionNotFound",
+    "SessionNotLive",
+    "StorageUnavailable",
+    "Transport",
+    "TransportError",
+    "UnixTransport",
+    "default_home",
+]
+
+_LAZY = frozenset({"AsyncCovenClient", "AttachStream"})
+
+
+def __getattr__(name: str) -> Any:
+    # aiohttp costs tens of milliseconds to import; only async users pay for it.
+    if name in _LAZY:
+        from coven.client import aio
+
+        return getattr(aio, name)
+    raise AttributeError(f"module 'coven.client' has no attribute {name!r}")
