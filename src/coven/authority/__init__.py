@@ -1,0 +1,51 @@
+"""The daemon's authority: pure validation run before any row or process exists.
+
+Imports only the standard library and ``coven.errors``.
+"""
+
+from coven.authority.control import parse_input, parse_resize
+from coven.authority.external import (
+    ExternalRegistration,
+    parse_external,
+    validate_harness_id,
+    validate_session_id,
+)
+from coven.authority.fields import parse_labels
+from coven.authority.home import (
+    HomePaths,
+    check_safe_file,
+    default_home,
+    open_lock_file,
+    prepare_home,
+)
+from coven.authority.launch import Conversation, LaunchRequest, parse_conversation, parse_launch
+from coven.authority.paths import canonical_directory, is_within, resolve_cwd, resolve_project_root
+from coven.authority.peer import is_same_user, peer_credentials
+from coven.authority.refusals import ExecutionBindingInvalid, RequestAdoptionInvalid
+
+__all__ = [
+    "Conversation",
+    "ExecutionBindingInvalid",
+    "ExternalRegistration",
+    "HomePaths",
+    "LaunchRequest",
+    "RequestAdoptionInvalid",
+    "canonical_directory",
+    "check_safe_file",
+    "default_home",
+    "is_same_user",
+    "is_within",
+    "open_lock_file",
+    "parse_conversation",
+    "parse_external",
+    "parse_input",
+    "parse_labels",
+    "parse_launch",
+    "parse_resize",
+    "peer_credentials",
+    "prepare_home",
+    "resolve_cwd",
+    "resolve_project_root",
+    "validate_harness_id",
+    "validate_session_id",
+]
