@@ -186,5 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         os.close(devnull)
         return 0
 
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -29,6 +29,8 @@ MAX_MANIFEST_BYTES = 1024 * 1024
 
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 _WHITESPACE = re.compile(r"\s")
+# Marks a field spelled both ways: already reported, so callers skip further checks.
+_CONFLICT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +166,8 @@ class _Reader:
         return True
 
     def raw(self, name: str) -> tuple[str, object]:
-        """The key used and its value; ``None`` when absent or null."""
+        """The key used and its value; ``None`` when absent or null, ``_CONFLICT``
+        when both spellings are present (reported once here)."""
         alias = camel_case(name)
         has_snake = self.obj.get(name) is not None
         has_camel = alias != name and self.obj.get(alias) is not None
@@ -172,7 +175,7 @@ class _Reader:
             if name not in self._conflicts:
                 self._conflicts.add(name)
                 self.problem(name, f"both `{name}` and `{alias}` are given; use one")
-            return name, None
+            return name, _CONFLICT
         if has_camel:
             return alias, self.obj[alias]
         return name, self.obj.get(name)
@@ -182,6 +185,8 @@ class _Reader:
 
     def string(self, name: str, *, required: bool = False) -> str | None:
         key, value = self.raw(name)
+        if value is _CONFLICT:
+            return None
         if value is None:
             if required:
                 self.problem(key, "required field is missing")
@@ -210,6 +215,8 @@ class _Reader:
         self, name: str, *, required: bool = False, non_empty: bool = False
     ) -> tuple[str, ...] | None:
         key, value = self.raw(name)
+        if value is _CONFLICT:
+            return None
         if value is None:
             if required:
                 self.problem(key, "required field is missing")
@@ -233,7 +240,7 @@ class _Reader:
 
     def boolean(self, name: str) -> bool:
         key, value = self.raw(name)
-        if value is None:
+        if value is None or value is _CONFLICT:
             return False
         if not isinstance(value, bool):
             self.problem(key, f"must be true or false, got {_json_type(value)}")
@@ -243,7 +250,7 @@ class _Reader:
     def sub(self, name: str) -> _Reader | None:
         """A reader for the nested object ``name``, or ``None`` when absent or bad."""
         key, value = self.raw(name)
-        if value is None:
+        if value is None or value is _CONFLICT:
             return None
         reader = self.child(key)
         return reader if reader.bind(value) else None
@@ -281,7 +288,7 @@ def _parse_adapter(r: _Reader, entry: object) -> Adapter | None:
 
     transform: ModelIdTransform = "strip_provider"
     transform_key, transform_raw = r.raw("model_id_transform")
-    if transform_raw is not None:
+    if transform_raw is not None and transform_raw is not _CONFLICT:
         if transform_raw == "preserve":
             transform = "preserve"
             if model_flag is None and model_arg_template is None:
