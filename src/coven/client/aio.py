@@ -6,7 +6,6 @@ does not load it until ``AsyncCovenClient`` is first used.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
