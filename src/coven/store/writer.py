@@ -85,6 +85,7 @@ class StoreWriter:
         self._stopping = False
         self._stop_deadline: float | None = None
         self._closed = False
+        self._abandoned = False  # ops failed because storage stayed down through stop()
         self._page_cap: int | None = max_page_count
         self._page_cap_dirty = max_page_count is not None
         self._default_max_pages = int(self._conn.execute("PRAGMA max_page_count").fetchone()[0])
@@ -99,10 +100,10 @@ class StoreWriter:
     def start(self) -> None:
         """Start the writer thread (idempotent)."""
         with self._cond:
+            if self._closed or self._stopping:
+                raise StorageUnavailable("store writer is stopped")
             if self._started:
                 return
-            if self._closed:
-                raise StorageUnavailable("store writer is stopped")
             self._started = True
         self._thread.start()
 
@@ -174,9 +175,9 @@ class StoreWriter:
             self._thread.join(timeout + 1.0)
             drained = not self._thread.is_alive()
         else:
-            self._fail_queue("store writer stopped before it started")
+            drained = self._fail_queue("store writer stopped before it started") == 0
         with self._cond:
-            drained = drained and self._queued_ops == 0
+            drained = drained and not self._abandoned and self._queued_ops == 0
             self._closed = True
             self._state = "stopped"
         if not self._thread.is_alive():
@@ -226,6 +227,7 @@ class StoreWriter:
                     return
                 self._mark_degraded(exc)
                 if self._past_stop_deadline():
+                    self._abandoned = True
                     self._fail_all(batch, f"storage unavailable at shutdown: {exc}", cause=exc)
                     self._fail_queue(f"storage unavailable at shutdown: {exc}")
                     return
@@ -302,11 +304,12 @@ class StoreWriter:
             if not item.future.done():
                 item.future.set_exception(error)
 
-    def _fail_queue(self, message: str) -> None:
+    def _fail_queue(self, message: str) -> int:
         with self._cond:
             rest = list(self._queue)
             self._queue.clear()
         self._fail_all(rest, message)
+        return len(rest)
 
     def _mark_degraded(self, exc: BaseException) -> None:
         code = database.error_code(exc)
