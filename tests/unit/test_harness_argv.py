@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -280,3 +281,9 @@ def test_missing_mechanisms_warn_and_are_left_out() -> None:
 def test_blank_add_dirs_do_not_warn() -> None:
     built = build_argv(manifest_adapter("bare.json"), LaunchOptions("go", add_dirs=("", "  ")))
     assert built.warnings == []
+
+
+def test_interactive_falls_back_to_prompt_flag() -> None:
+    bound = manifest_adapter("bound.json")
+    only_prompt_flag = dataclasses.replace(bound, interactive_prompt_flag=None)
+    assert build_argv(only_prompt_flag, LaunchOptions("hi")).argv == ["boundtool", "--prompt=hi"]

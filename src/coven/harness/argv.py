@@ -90,7 +90,9 @@ def build_argv(adapter: Adapter, options: LaunchOptions) -> BuiltArgv:
     Raises ``InvalidRequest`` for an unsafe model id, an unknown mode or
     permission, or a NUL byte in the prompt or an add-dir (``exec`` cannot
     carry one). Options the adapter cannot express produce warnings and are
-    left out; they never fail the launch.
+    left out; they never fail the launch. Interactive launches bind the prompt
+    to ``interactive_prompt_flag``, else ``prompt_flag``, else pass it after ``--``;
+    non-interactive launches use ``prompt_flag``, else ``--``.
     """
     if options.mode not in ("interactive", "nonInteractive"):
         raise InvalidRequest(
