@@ -21,7 +21,8 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 - ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0.
 - ``ignore-signals``: ignore SIGHUP/SIGTERM/SIGINT, fork a child that ignores them too,
   print ``pids <self> <child>``, sleep forever. With ``FAKE_SETSID_CHILD=1`` the child
-  calls setsid() (leaves the session).
+  calls setsid() (leaves the session); with ``FAKE_CHILD_OWN_GROUP=1`` it moves to its
+  own process group (stays in the session, like a shell's background job).
 - ``sleep``: sleep forever.
 - ``winch``: print ``winch: <rows> <cols>`` on every SIGWINCH.
 - ``ctty``: write ``hello via /dev/tty`` to /dev/tty, print ``tcgetpgrp=<n> pgid=<n>``,
@@ -124,6 +125,8 @@ def mode_ignore_signals() -> int:
     if child == 0:
         if os.environ.get("FAKE_SETSID_CHILD") == "1":
             os.setsid()
+        elif os.environ.get("FAKE_CHILD_OWN_GROUP") == "1":
+            os.setpgid(0, 0)
         sleep_forever()
     out(f"pids {os.getpid()} {child}")
     out("ready")

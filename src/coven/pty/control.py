@@ -68,11 +68,12 @@ def signal_session(sid: int, sig: int) -> int:
     """
     if sid <= 0:
         return 0
+    # Take the census first: a SIGKILL'd leader turns zombie at once and would
+    # otherwise drop out of the count.
+    members = [stat for stat in iter_processes() if _belongs(stat, sid)]
     group_signalled = _send(-sid, sig)
     count = 0
-    for stat in iter_processes():
-        if not _belongs(stat, sid):
-            continue
+    for stat in members:
         # Group members already got the signal from kill(-sid).
         already = group_signalled and stat.pgid == sid
         if already or _send(stat.pid, sig):
