@@ -40,6 +40,8 @@ class StoreReader:
         self._closed = False
 
     def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise RuntimeError("StoreReader is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             with self._lock:
