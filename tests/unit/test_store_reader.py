@@ -18,6 +18,7 @@ from coven.store import (
     InsertSession,
     NewEvent,
     SessionRow,
+    StoreCorrupt,
     StoreReader,
     StoreWriter,
     open_store,
@@ -252,3 +253,25 @@ def test_throughput_floor(store: tuple[StoreWriter, StoreReader]) -> None:
     futures[-1].result(timeout=30)
     mib_per_s = 800 * len(big.payload_json) / 2**20 / (time.perf_counter() - started)
     assert mib_per_s > 20
+
+
+def test_damaged_table_page_reads_as_store_corrupt(db_path: str) -> None:
+    writer, reader = open_store(db_path)
+    run(writer, InsertSession(session("s", ts(1))))
+    run(writer, AppendEvents([NewEvent("s", "output", '{"data":"x"}') for _ in range(50)]))
+    writer.stop()
+    reader.close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'events'").fetchone()
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(db_path, "r+b") as fh:
+        fh.seek((root - 1) * page_size)
+        fh.write(b"\xa5" * page_size)
+    fresh = StoreReader(db_path)
+    try:
+        with pytest.raises(StoreCorrupt, match=db_path):
+            fresh.list_events("s", after_seq=0)
+    finally:
+        fresh.close()

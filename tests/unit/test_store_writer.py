@@ -431,3 +431,18 @@ def test_stop_before_start_fails_queued_ops(db_path: str) -> None:
     with pytest.raises(StorageUnavailable):
         future.result(timeout=1)
     assert w.stats().queued_ops == 0
+
+
+def test_cancelled_future_still_commits_and_writer_survives(
+    db_path: str, reader: StoreReader
+) -> None:
+    w = StoreWriter(db_path)
+    try:
+        first = w.submit(InsertSession(session("s1")))
+        assert first.cancel()
+        w.start()
+        run(w, AppendEvents([output("s1")]))
+        assert reader.get_session("s1") is not None
+        assert w.stats().state == "healthy"
+    finally:
+        w.stop()

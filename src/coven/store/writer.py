@@ -287,6 +287,10 @@ class StoreWriter:
             self._queued_ops -= len(batch)
             self._queued_bytes -= sum(item.size for item in batch)
         for item, (ok, value) in zip(batch, outcomes, strict=True):
+            # A caller may have cancelled its future (asyncio.wrap_future does on
+            # task cancellation); the write still happened, there is no one to tell.
+            if item.future.done():
+                continue
             if ok:
                 item.future.set_result(value)
             else:
