@@ -1,0 +1,224 @@
+"""The daemon's composition root: ``python -m coven.runtime.daemon --home DIR``.
+
+Start-up order, each step refusing clearly rather than guessing:
+
+1. private umask; ``COVEN_HOME`` checked (no symlink, ours, 0700);
+2. the serve lock (one daemon per home; a live one is never stolen);
+3. planted files at the socket/status paths refused; a stale socket reclaimed;
+4. redaction config (fail closed), store opened (a corrupt file is refused untouched);
+5. recovery: rows left ``running`` by an earlier instance are reaped and ``orphaned``;
+6. the API socket (0600), then ``daemon.json`` (0600);
+7. readiness reported to the starter on the ``--ready-fd`` pipe.
+
+SIGTERM/SIGINT/SIGHUP stop it gracefully: no new connections, every live
+session killed with the reason "daemon shutdown" and its exit recorded, the
+store flushed, socket and status file removed, exit status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import socket
+import stat
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from coven import authority, pty
+from coven.api.app import Api, make_server
+from coven.errors import CovenError, HomeRefused
+from coven.redaction import Redactor, load_redaction_config
+from coven.runtime.control import Health
+from coven.runtime.sessions import SessionManager
+from coven.store import MarkOrphaned, StoreReader, StoreWriter, now_rfc3339, open_store
+
+log = logging.getLogger("coven.daemon")
+
+
+class StartupError(Exception):
+    """The daemon cannot start; the message is shown to the user as is."""
+
+
+def acquire_serve_lock(paths: authority.HomePaths) -> int:
+    fd = authority.open_lock_file(paths.lock)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise StartupError(
+            f"another Coven daemon is already serving {paths.home}; "
+            "use `coven daemon status` or `coven daemon restart`"
+        ) from exc
+    return fd
+
+
+def socket_answers(path: Path) -> bool:
+    """Does something accept connections on ``path``?"""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def reclaim_socket(paths: authority.HomePaths) -> None:
+    path = paths.socket
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    authority.check_safe_file(path, "socket")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        raise StartupError(
+            f"refusing to reclaim {path}: it is accessible to other users; remove it yourself"
+        )
+    if socket_answers(path):
+        raise StartupError(f"a process is already serving {path}; refusing to take it over")
+    path.unlink()
+
+
+def write_status_file(paths: authority.HomePaths, info: dict[str, Any]) -> None:
+    path = paths.status_file
+    with contextlib.suppress(FileNotFoundError):
+        authority.check_safe_file(path, "file")
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(info, indent=2) + "\n")
+
+
+def recover(writer: StoreWriter, reader: StoreReader, instance_id: str) -> int:
+    """Reap what a previous daemon left running and mark those rows ``orphaned``."""
+    rows = [r for r in reader.running_sessions() if r.daemon_instance != instance_id]
+    reasons: dict[str, list[str]] = {}
+    for row in rows:
+        killed = False
+        if row.pid is not None:
+            killed = pty.reap_orphan(row.pid, row.proc_start)
+        previous = row.daemon_instance or "unknown"
+        reason = (
+            f"daemon instance {previous} stopped without recording this session's exit"
+            + ("; its leftover processes were killed" if killed else "")
+        )
+        reasons.setdefault(reason, []).append(row.id)
+    for reason, ids in reasons.items():
+        writer.submit(MarkOrphaned(ids, reason)).result()
+    return len(rows)
+
+
+class Daemon:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.paths = authority.HomePaths(home)
+        self.instance_id = str(uuid.uuid4())
+        self.stopping: asyncio.Event | None = None
+
+    async def run(self, ready_fd: int | None) -> int:
+        loop = asyncio.get_running_loop()
+        self.stopping = asyncio.Event()
+        paths = self.paths
+        lock_fd = acquire_serve_lock(paths)
+        reclaim_socket(paths)
+        redactor = Redactor(load_redaction_config(paths.privacy))
+        writer, reader = open_store(str(paths.db))
+        orphaned = recover(writer, reader, self.instance_id)
+        manager = SessionManager(
+            loop, writer, reader, self.home, self.instance_id, dict(os.environ), redactor
+        )
+        info = {
+            "pid": os.getpid(),
+            "startedAt": now_rfc3339(),
+            "socket": str(paths.socket.resolve(strict=False)),
+        }
+        health = Health(manager, info)
+        api = Api(manager, health, self.request_stop)
+        runner = web.ServerRunner(make_server(api), handle_signals=False)
+        await runner.setup()
+        site = web.UnixSite(runner, str(paths.socket))
+        await site.start()
+        os.chmod(paths.socket, 0o600)
+        write_status_file(paths, info)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(sig, self.request_stop)
+        log.info("serving %s (instance %s, %d orphaned)", paths.socket, self.instance_id, orphaned)
+        if ready_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(ready_fd, b"ready\n")
+                os.close(ready_fd)
+        await self.stopping.wait()
+        log.info("shutting down")
+        # Stop accepting first, then end every session and record how it ended.
+        await site.stop()
+        await manager.shutdown()
+        await runner.cleanup()
+        writer.stop(timeout=10.0)
+        reader.close()
+        for path in (paths.socket, paths.status_file):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        os.close(lock_fd)
+        return 0
+
+    def request_stop(self) -> None:
+        if self.stopping is not None:
+            self.stopping.set()
+
+
+def _install_loop() -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="coven-daemon")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--ready-fd", type=int, default=None)
+    args = parser.parse_args(argv)
+    os.umask(0o077)
+    ready_fd: int | None = args.ready_fd
+
+    def fail(message: str) -> int:
+        if ready_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(ready_fd, f"error: {message}\n".encode())
+        print(f"coven daemon: {message}", file=sys.stderr)
+        return 1
+
+    try:
+        home = authority.prepare_home(Path(args.home))
+    except HomeRefused as exc:
+        return fail(exc.message)
+    logging.basicConfig(
+        filename=str(authority.HomePaths(home).log),
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    _install_loop()
+    try:
+        return asyncio.run(Daemon(home).run(ready_fd))
+    except StartupError as exc:
+        return fail(str(exc))
+    except CovenError as exc:
+        return fail(exc.message)
+    except OSError as exc:
+        return fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

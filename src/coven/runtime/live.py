@@ -1,0 +1,239 @@
+"""One live harness process: PTY I/O on the event loop, exit observation, kill escalation.
+
+Lifecycle (guarded, one direction only)::
+
+    running ──kill()──▶ killing ──exit+EOF──▶ finished
+       └─────────────── exit+EOF ────────────────┘
+
+``finished`` is reached only once the process has exited *and* every byte it
+wrote has been read from the PTY and handed to the output pipeline, so the
+exit event is always the session's last event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from coven.pty import ExitStatus, PtyChild, signal_session
+from coven.runtime.output import OutputPipeline
+
+READ_CHUNK = 64 * 1024
+# Bounded drain per loop callback so one chatty session cannot starve the others.
+MAX_READS_PER_CALLBACK = 16
+KILL_GRACE_SECONDS = 2.0
+# After the harness exits, how long a descendant may keep the PTY open before it is killed.
+LINGER_SECONDS = 2.0
+MAX_PENDING_INPUT = 1024 * 1024
+
+
+class LiveState(enum.Enum):
+    RUNNING = "running"
+    KILLING = "killing"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the process ended, as recorded in the exit event and the row."""
+
+    status: str
+    exit_code: int | None
+    signal: int | None
+    reason: str | None
+
+
+class LiveSession:
+    """Owns a ``PtyChild`` from spawn to the moment its exit is recorded."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        session_id: str,
+        child: PtyChild,
+        make_pipeline: Callable[[LiveSession], OutputPipeline],
+        on_finished: Callable[[LiveSession, Outcome], Awaitable[None]],
+        conversation: bool,
+    ) -> None:
+        self.loop = loop
+        self.session_id = session_id
+        self.child = child
+        self.state = LiveState.RUNNING
+        self.kill_reason: str | None = None
+        self.pipeline = make_pipeline(self)
+        self._on_finished = on_finished
+        self._conversation = conversation
+        self._exit: ExitStatus | None = None
+        self._eof = False
+        self._reading = False
+        self._pending_input = bytearray()
+        self._writing = False
+        self._timers: list[asyncio.TimerHandle] = []
+        self.finished: asyncio.Future[Outcome] = loop.create_future()
+        self._finalizing = False
+
+    # -- start / reading --------------------------------------------------------------------
+    def start(self) -> None:
+        self.loop.add_reader(self.child.pidfd, self._on_exit_ready)
+        self.resume_reading()
+
+    def pause_reading(self) -> None:
+        if self._reading:
+            self.loop.remove_reader(self.child.master_fd)
+            self._reading = False
+
+    def resume_reading(self) -> None:
+        if not self._reading and not self._eof:
+            self.loop.add_reader(self.child.master_fd, self._on_readable)
+            self._reading = True
+            # Data may be waiting already; do not wait for the next edge.
+            self.loop.call_soon(self._on_readable)
+
+    def _on_readable(self) -> None:
+        if not self._reading:
+            return
+        for _ in range(MAX_READS_PER_CALLBACK):
+            try:
+                data = self.child.read(READ_CHUNK)
+            except OSError:
+                data = b""
+            if data is None:
+                return
+            if not data:
+                self._on_eof()
+                return
+            self.pipeline.feed(data)
+            if not self._reading:  # backpressure paused us
+                return
+
+    def _on_eof(self) -> None:
+        self.pause_reading()
+        self._eof = True
+        self._maybe_finish()
+
+    # -- exit ---------------------------------------------------------------------------------
+    def _on_exit_ready(self) -> None:
+        status = self.child.poll_exit()
+        if status is None:
+            return
+        self.loop.remove_reader(self.child.pidfd)
+        self._exit = status
+        if not self._eof:
+            # Descendants may still hold the PTY open; give them a moment, then end them.
+            self._later(LINGER_SECONDS, self._end_lingerers)
+        self._maybe_finish()
+
+    def _end_lingerers(self) -> None:
+        if self._eof or self.state is LiveState.FINISHED:
+            return
+        signal_session(self.child.pgid, signal.SIGKILL)
+        self._later(1.0, self._force_eof)
+
+    def _force_eof(self) -> None:
+        if self._eof:
+            return
+        # Drain whatever is left without blocking, then stop waiting for an EOF that
+        # a process outside our reach is withholding.
+        while True:
+            try:
+                data = self.child.read(READ_CHUNK)
+            except OSError:
+                break
+            if not data:
+                break
+            self.pipeline.feed(data)
+        self._on_eof()
+
+    def _maybe_finish(self) -> None:
+        if self._exit is None or not self._eof or self._finalizing:
+            return
+        self._finalizing = True
+        self.pipeline.finish()
+        outcome = self._outcome(self._exit)
+        self.state = LiveState.FINISHED
+        for timer in self._timers:
+            timer.cancel()
+        self.loop.create_task(self._finish(outcome))
+
+    async def _finish(self, outcome: Outcome) -> None:
+        try:
+            await self._on_finished(self, outcome)
+        finally:
+            if self._writing:
+                self.loop.remove_writer(self.child.master_fd)
+                self._writing = False
+            self.child.close()
+            if not self.finished.done():
+                self.finished.set_result(outcome)
+
+    def _outcome(self, status: ExitStatus) -> Outcome:
+        if status.signal is not None:
+            code: int | None = 128 + status.signal
+        else:
+            code = status.code
+        if self.kill_reason is not None:
+            final = "killed"
+        elif code == 0:
+            final = "idle" if self._conversation else "completed"
+        else:
+            final = "failed"
+        return Outcome(final, code, status.signal, self.kill_reason)
+
+    # -- control ------------------------------------------------------------------------------
+    @property
+    def live(self) -> bool:
+        return self.state is LiveState.RUNNING
+
+    def write_input(self, data: bytes) -> bool:
+        """Deliver raw bytes to the harness; False if its input backlog is full."""
+        if self.state is not LiveState.RUNNING:
+            return False
+        if len(self._pending_input) + len(data) > MAX_PENDING_INPUT:
+            return False
+        if self._pending_input:
+            self._pending_input += data
+            return True
+        try:
+            written = self.child.write(data)
+        except OSError:
+            return False
+        if written < len(data):
+            self._pending_input += data[written:]
+            self.loop.add_writer(self.child.master_fd, self._flush_input)
+            self._writing = True
+        return True
+
+    def _flush_input(self) -> None:
+        try:
+            written = self.child.write(bytes(self._pending_input))
+        except OSError:
+            written = len(self._pending_input)  # the harness is gone; nothing can be delivered
+        del self._pending_input[:written]
+        if not self._pending_input:
+            self.loop.remove_writer(self.child.master_fd)
+            self._writing = False
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self.state is not LiveState.FINISHED:
+            self.child.resize(rows, cols)
+
+    def begin_kill(self, reason: str) -> None:
+        """Signal the whole session (SIGHUP+SIGTERM), SIGKILL after the grace period."""
+        if self.state is not LiveState.RUNNING:
+            return
+        self.state = LiveState.KILLING
+        self.kill_reason = reason
+        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGCONT):
+            signal_session(self.child.pgid, sig)
+        self._later(KILL_GRACE_SECONDS, self._escalate)
+
+    def _escalate(self) -> None:
+        if self.state is LiveState.FINISHED:
+            return
+        signal_session(self.child.pgid, signal.SIGKILL)
+
+    def _later(self, delay: float, callback: Callable[[], None]) -> None:
+        self._timers.append(self.loop.call_later(delay, callback))

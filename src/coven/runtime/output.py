@@ -1,0 +1,225 @@
+"""The lossless output path of one session: PTY bytes → events, with backpressure.
+
+Bytes read from the PTY are decoded (UTF-8, incrementally), shown to attached
+clients at once (raw, unredacted: the live terminal shows the real output),
+and queued for the store. Queued text is *sealed* into an ``output`` event
+whenever no earlier event of this session is still being committed, or once
+64 KiB has accumulated — so an idle interactive session commits each echo at
+once, while a flood coalesces into large rows (adaptive group commit).
+
+Nothing is ever dropped: when the text waiting for the store exceeds
+``pause_above`` the owner stops reading the PTY (the harness then blocks on
+its own write) and resumes when commits drain below ``resume_below``.
+
+Sealed text passes through a ``StreamRedactor`` that may hold back a tail
+which could be the start of a secret split across reads; a short idle timer
+releases it. All positions are counted in characters of decoded text
+("offsets"), so an attach can be stitched exactly from stored events,
+events still in flight, and live text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+SEAL_CHARS = 64 * 1024
+PAUSE_ABOVE = 4 * 1024 * 1024
+RESUME_BELOW = 1 * 1024 * 1024
+HOLD_FLUSH_SECONDS = 0.5
+
+
+class Redactor(Protocol):
+    def feed(self, text: str) -> str: ...
+    def flush(self) -> str: ...
+    @property
+    def held(self) -> int: ...
+
+
+class Subscriber(Protocol):
+    """An attached client; ``push`` must never block (it may decide to drop the client)."""
+
+    def push_output(self, text: str, end_offset: int) -> None: ...
+
+
+@dataclass
+class InFlight:
+    text: str  # the redacted text as it will be stored
+    end_offset: int  # raw offset just past this event's source text
+    future: Future[int]
+
+
+# (text, redaction_status) -> future resolving to the committed seq
+SubmitOutput = Callable[[str, str], "Future[int]"]
+
+
+class OutputPipeline:
+    """Per-session output accounting. All methods run on the event loop thread."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        submit: SubmitOutput,
+        redactor: Redactor,
+        on_pause: Callable[[], None],
+        on_resume: Callable[[], None],
+        on_commit: Callable[[int], None],
+    ) -> None:
+        self._loop = loop
+        self._submit = submit
+        self._redactor = redactor
+        self._on_pause = on_pause
+        self._on_resume = on_resume
+        self._on_commit = on_commit
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        self._held_raw = ""  # raw text the redactor is holding back
+        self._inflight: deque[InFlight] = deque()
+        self._inflight_chars = 0
+        self._fed = 0  # raw chars decoded so far
+        self._sealed_to = 0  # raw offset consumed by sealed events
+        self._paused = False
+        self._hold_timer: asyncio.TimerHandle | None = None
+        self.subscribers: set[Subscriber] = set()
+        self.committed_seq = 0
+        self.recent_ends: deque[tuple[int, int]] = deque(maxlen=4096)  # (seq, end_offset)
+        self.stored_bytes = 0
+        self.emitted_bytes = 0
+        self.failed_commits = 0
+
+    # -- input side -------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Account bytes read from the PTY; may pause reading."""
+        self.emitted_bytes += len(data)
+        self._add_text(self._decoder.decode(data))
+
+    def finish(self) -> None:
+        """The PTY reached EOF: release everything (decoder tail, held text) into events."""
+        self._add_text(self._decoder.decode(b"", final=True))
+        self._seal(final=True)
+
+    def _add_text(self, text: str) -> None:
+        if not text:
+            return
+        self._fed += len(text)
+        for sub in list(self.subscribers):
+            sub.push_output(text, self._fed)
+        self._pending.append(text)
+        self._pending_chars += len(text)
+        if not self._inflight or self._pending_chars >= SEAL_CHARS:
+            self._seal()
+        if not self._paused and self.backlog > PAUSE_ABOVE:
+            self._paused = True
+            self._on_pause()
+
+    @property
+    def backlog(self) -> int:
+        """Characters read from the PTY and not yet committed."""
+        return self._pending_chars + len(self._held_raw) + self._inflight_chars
+
+    @property
+    def idle(self) -> bool:
+        """True when every character read so far is committed."""
+        return self.backlog == 0
+
+    # -- sealing ----------------------------------------------------------------------------
+    def _seal(self, final: bool = False) -> None:
+        raw = self._held_raw + "".join(self._pending)
+        self._pending.clear()
+        self._pending_chars = 0
+        if not raw and not final:
+            return
+        safe = self._redactor.feed(raw) if raw else ""
+        if final:
+            safe += self._redactor.flush()
+        held = 0 if final else self._redactor.held
+        consumed = raw[: len(raw) - held] if held else raw
+        self._held_raw = raw[len(raw) - held :] if held else ""
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
+        if self._held_raw:
+            self._hold_timer = self._loop.call_later(HOLD_FLUSH_SECONDS, self._release_held)
+        self._sealed_to += len(consumed)
+        if safe:
+            status = "clean" if safe == consumed else "redacted"
+            future = self._submit(safe, status)
+            item = InFlight(safe, self._sealed_to, future)
+            self._inflight.append(item)
+            self._inflight_chars += len(consumed)
+            item_chars = len(consumed)
+            future.add_done_callback(
+                lambda f, it=item, n=item_chars: self._loop.call_soon_threadsafe(
+                    self._committed, it, n, f
+                )
+            )
+
+    def _release_held(self) -> None:
+        self._hold_timer = None
+        if not self._held_raw:
+            return
+        raw, self._held_raw = self._held_raw, ""
+        safe = self._redactor.flush()
+        self._sealed_to += len(raw)
+        if safe:
+            status = "clean" if safe == raw else "redacted"
+            item = InFlight(safe, self._sealed_to, self._submit(safe, status))
+            self._inflight.append(item)
+            self._inflight_chars += len(raw)
+            item.future.add_done_callback(
+                lambda f, it=item, n=len(raw): self._loop.call_soon_threadsafe(
+                    self._committed, it, n, f
+                )
+            )
+
+    def _committed(self, item: InFlight, chars: int, future: Future[int]) -> None:
+        # Writer commits in submission order, so the head of the deque is this item.
+        if self._inflight and self._inflight[0] is item:
+            self._inflight.popleft()
+        else:  # pragma: no cover - defensive; order is guaranteed by the single writer
+            self._inflight.remove(item)
+        self._inflight_chars -= chars
+        exc = future.exception()
+        if exc is None:
+            seq = future.result()
+            self.committed_seq = max(self.committed_seq, seq)
+            self.recent_ends.append((seq, item.end_offset))
+            self.stored_bytes += len(item.text.encode("utf-8", "replace"))
+            self._on_commit(seq)
+        else:
+            self.failed_commits += 1
+        if self._pending and not self._inflight:
+            self._seal()
+        if self._paused and self.backlog < RESUME_BELOW:
+            self._paused = False
+            self._on_resume()
+
+    # -- attach support -----------------------------------------------------------------------
+    def snapshot(self) -> tuple[int, str, int]:
+        """(committed seq, text not yet in the store, raw offset at the end of that text).
+
+        Events with seq <= committed seq are in the store; the returned text covers
+        exactly what follows them up to this instant (in-flight events as they will be
+        stored, then held and pending raw text). Live pushes after this call continue
+        from the returned offset — no gap, no duplicate.
+        """
+        parts = [item.text for item in self._inflight]
+        parts.append(self._held_raw)
+        parts.extend(self._pending)
+        return self.committed_seq, "".join(parts), self._fed
+
+    def resume_seq_for(self, delivered_offset: int) -> int:
+        """Highest committed seq whose text lies entirely within ``delivered_offset``."""
+        best = 0
+        for seq, end in self.recent_ends:
+            if end <= delivered_offset:
+                best = seq
+            else:
+                break
+        return best
