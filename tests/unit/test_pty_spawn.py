@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+import coven.pty
 from coven.errors import InvalidRequest, LaunchFailed
-from coven.pty import ExitStatus, SpawnError, proc_start_time, spawn
+from coven.pty import ExitStatus, SpawnError, proc_start_time, signal_session, spawn
 from tests.fakes.ptyio import (
     FAKE_BIN,
     Spawner,
@@ -307,3 +308,32 @@ def test_no_fd_leaks_across_spawns(spawner: Spawner) -> None:
     with pytest.raises(SpawnError):
         spawner("exit", cwd="/nonexistent-dir-for-test")
     assert open_fds() == baseline
+
+
+def test_signal_right_after_spawn_reaches_the_harness(spawner: Spawner) -> None:
+    """The leader may not have called setsid() yet when spawn returns: it is still reached."""
+    for _ in range(5):
+        child = spawner("sleep")
+        assert signal_session(child.pid, signal.SIGKILL) == 1
+        assert wait_exit(child) == ExitStatus(code=None, signal=signal.SIGKILL)
+
+
+def test_write_after_exit_is_accepted_and_exit_is_seen_by_poll(spawner: Spawner) -> None:
+    child = spawner("exit")
+    read_to_eof(child)
+    wait_exit(child)
+    assert child.write(b"late input") == len(b"late input")
+    assert child.poll_exit() == ExitStatus(code=0, signal=None)
+
+
+def test_pty_imports_nothing_from_coven_but_errors() -> None:
+    """Layer rule: pty never imports store, harness, api, runtime or cli."""
+    package = Path(coven.pty.__file__).parent
+    for source in package.glob("*.py"):
+        for line in source.read_text().splitlines():
+            found = re.match(r"\s*(?:from|import)\s+(coven(?:\.\w+)*)", line)
+            if found:
+                module = found[1]
+                assert module == "coven.errors" or module.startswith("coven.pty"), (
+                    f"{source.name} imports {module}"
+                )

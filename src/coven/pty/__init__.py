@@ -8,10 +8,12 @@ control it and whatever it started by session id (``signal_session``,
 from coven.pty.child import ExitStatus, PtyChild, SpawnError, spawn
 from coven.pty.control import kill_session_tree, reap_orphan, session_members, signal_session
 from coven.pty.procfs import proc_start_time
+from coven.pty.protocol import PtyProcess
 
 __all__ = [
     "ExitStatus",
     "PtyChild",
+    "PtyProcess",
     "SpawnError",
     "kill_session_tree",
     "proc_start_time",
@@ -20,3 +22,8 @@ __all__ = [
     "signal_session",
     "spawn",
 ]
+
+
+def _conforms(child: PtyChild) -> PtyProcess:
+    # Static check (mypy) that the real handle satisfies the protocol.
+    return child

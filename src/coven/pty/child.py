@@ -139,7 +139,8 @@ class PtyChild:
     def write(self, data: bytes) -> int:
         """Write to the harness's terminal without blocking; bytes accepted (0 = buffer full).
 
-        Raises ``OSError`` (EBADF) after ``close`` and EIO once the terminal is hung up.
+        Raises ``OSError`` (EBADF) after ``close``. After the harness exited the
+        kernel still accepts (and discards) writes: learn of exit from ``poll_exit``.
         """
         if self._closed:
             raise OSError(errno.EBADF, "PTY is closed")
