@@ -31,13 +31,17 @@ _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
 _PEM_END_TAIL = 96
 
 
-def _settle(cut: int, hits: list[Hit]) -> int:
-    """Move ``cut`` back until no hit's match straddles it."""
+def _settle(cut: int, hits: list[Hit], size: int) -> int:
+    """Move ``cut`` back until no hit's match straddles it.
+
+    A hit reaching the end of the buffer (``size``) counts as straddling: more
+    input could extend it (an open PEM block swallows the trailing newline).
+    """
     moved = True
     while moved:
         moved = False
         for hit in hits:
-            if hit.origin < cut < hit.end:
+            if hit.origin < cut and (cut < hit.end or hit.end >= size):
                 cut = min(hit.origin, hit.start)
                 moved = True
     return cut
@@ -75,7 +79,7 @@ class StreamRedactor:
             self._held = ""
             return ""
         hits = self._redactor.hits(buf)
-        cut = _settle(max(buf.rfind("\n"), buf.rfind("\r")) + 1, hits)
+        cut = _settle(max(buf.rfind("\n"), buf.rfind("\r")) + 1, hits, len(buf))
         limit = PEM_MAX if _PEM_BEGIN.match(buf, cut) else TAIL_MAX
         if len(buf) - cut > limit:
             cut = self._overflow_cut(buf, cut, hits, limit)
@@ -85,7 +89,7 @@ class StreamRedactor:
     def _overflow_cut(self, buf: str, cut: int, hits: list[Hit], limit: int) -> int:
         target = len(buf) - CONTEXT
         space = max(buf.rfind(" ", cut, target), buf.rfind("\t", cut, target))
-        new_cut = _settle(space + 1 if space >= 0 else target, hits)
+        new_cut = _settle(space + 1 if space >= 0 else target, hits, len(buf))
         if len(buf) - new_cut <= limit:
             return new_cut
         # A match straddles everything we could keep: redact it all and let go.
