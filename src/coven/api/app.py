@@ -8,6 +8,7 @@ connection, as the reference does and as clients that read to EOF require.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -19,6 +20,7 @@ from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
 from coven.api import router, stream
+from coven.api.server import CovenServer
 from coven.api.openapi import openapi_document
 from coven.authority import parse_resize
 from coven.authority.body import parse_json_body
@@ -34,6 +36,7 @@ log = logging.getLogger("coven.api")
 MAX_BODY = 4 * 1024 * 1024
 MAX_LINE = 8 * 1024
 MAX_FIELD = 8 * 1024
+BODY_TIMEOUT = 10.0
 
 _encoder = msgspec.json.Encoder()
 
@@ -72,7 +75,12 @@ class Api:
         length = request.content_length
         if length is not None and length > MAX_BODY:
             raise PayloadTooLarge(f"Request body exceeds {MAX_BODY}-byte limit.")
-        return await request.read()
+        try:
+            return await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+        except TimeoutError as exc:
+            raise InvalidRequest(
+                "request body did not arrive in time (shorter than its Content-Length?)"
+            ) from exc
 
     async def json_body(self, request: BaseRequest, *, empty: object = None) -> object:
         return parse_json_body(await self.read_body(request), empty=empty)
@@ -301,7 +309,7 @@ def make_server(api: Api) -> web.Server:
             message, payload, protocol, writer, task, api.manager.loop, client_max_size=MAX_BODY
         )
 
-    return web.Server(
+    return CovenServer(
         api.dispatch,
         request_factory=make_request,
         max_line_size=MAX_LINE,
