@@ -20,15 +20,14 @@ from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
 from coven.api import router, stream
-from coven.api.server import CovenServer
 from coven.api.openapi import openapi_document
+from coven.api.server import CovenServer
 from coven.authority import parse_resize
 from coven.authority.body import parse_json_body
 from coven.authority.peer import peer_credentials
 from coven.errors import CovenError, InvalidRequest, PayloadTooLarge
 from coven.runtime import queries
-from coven.runtime.control import MALFORMED, Health, run_action
-from coven.runtime.control import CATALOG
+from coven.runtime.control import CATALOG, MALFORMED, Health, run_action
 from coven.runtime.sessions import SessionManager
 
 log = logging.getLogger("coven.api")
@@ -201,9 +200,7 @@ class Api:
     async def on_get_session(self, request: BaseRequest, match: router.Match) -> web.Response:
         return json_response(200, await self.manager.get(match.session_id or ""))
 
-    async def on_register_external(
-        self, request: BaseRequest, match: router.Match
-    ) -> web.Response:
+    async def on_register_external(self, request: BaseRequest, match: router.Match) -> web.Response:
         body = await self.json_body(request, empty={})
         record, created = await self.manager.register_external(body)
         return json_response(201 if created else 200, record)

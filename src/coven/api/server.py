@@ -22,7 +22,7 @@ from aiohttp.web_protocol import RequestHandler
 HEAD_TIMEOUT = 10.0
 
 
-class CovenRequestHandler(RequestHandler):  # type: ignore[misc]
+class CovenRequestHandler(RequestHandler):
     _coven_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -41,12 +41,12 @@ class CovenRequestHandler(RequestHandler):  # type: ignore[misc]
             self._coven_deadline = None
         super().connection_lost(exc)
 
-    def eof_received(self) -> bool:
+    def eof_received(self) -> bool:  # type: ignore[override]
         # Keep the transport open for our response after the client's half-close.
         return True
 
 
-class CovenServer(web.Server):  # type: ignore[misc]
+class CovenServer(web.Server):
     def __call__(self) -> RequestHandler:
         kwargs: dict[str, Any] = self._kwargs
         return CovenRequestHandler(self, loop=self._loop, **kwargs)

@@ -32,7 +32,7 @@ from aiohttp.web_request import BaseRequest
 
 from coven.api.router import Match
 from coven.errors import InvalidRequest
-from coven.runtime.live import LiveSession, LiveState
+from coven.runtime.live import LiveSession, LiveState, Outcome
 from coven.runtime.queries import _parse_i64, to_event_record
 from coven.runtime.sessions import SessionManager, to_record
 
@@ -84,9 +84,7 @@ def _after_seq(match: Match) -> int:
     return 0 if raw is None else max(0, _parse_i64("afterSeq", raw))
 
 
-async def attach(
-    manager: SessionManager, request: BaseRequest, match: Match
-) -> web.StreamResponse:
+async def attach(manager: SessionManager, request: BaseRequest, match: Match) -> web.StreamResponse:
     session_id = match.session_id or ""
     after = _after_seq(match)
     row = await manager.get_row(session_id)  # 404 before the upgrade
@@ -112,13 +110,9 @@ async def attach(
         if session is None or upto is None:
             # Finished before we attached: the replay is the whole story.
             final = await manager.get(session_id)
+            await ws.send_str(json.dumps({"type": "live", "seq": exit_payload.get("seq", after)}))
             await ws.send_str(
-                json.dumps({"type": "live", "seq": exit_payload.get("seq", after)})
-            )
-            await ws.send_str(
-                json.dumps(
-                    {"type": "exit", "status": final.status, "exitCode": final.exit_code}
-                )
+                json.dumps({"type": "exit", "status": final.status, "exitCode": final.exit_code})
             )
             return ws
         await ws.send_str(json.dumps({"type": "live", "seq": upto}))
@@ -172,14 +166,13 @@ async def _live(
     offset: int,
 ) -> None:
     delivered = offset
-    reader = asyncio.ensure_future(_read_client(manager, ws, session))
-    finished = asyncio.ensure_future(asyncio.shield(session.finished))
+    reader: asyncio.Future[None] = asyncio.ensure_future(_read_client(manager, ws, session))
+    finished: asyncio.Future[Outcome] = asyncio.ensure_future(asyncio.shield(session.finished))
     try:
         while True:
-            waiter = asyncio.ensure_future(sub.wakeup.wait())
-            done, _ = await asyncio.wait(
-                {waiter, reader, finished}, return_when=asyncio.FIRST_COMPLETED
-            )
+            waiter: asyncio.Future[Any] = asyncio.ensure_future(sub.wakeup.wait())
+            watched: set[asyncio.Future[Any]] = {waiter, reader, finished}
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
             if waiter not in done:
                 waiter.cancel()
             sub.wakeup.clear()
@@ -227,7 +220,12 @@ async def _read_client(
                 continue
             if command.get("type") == "resize":
                 rows, cols = command.get("rows"), command.get("cols")
-                if isinstance(rows, int) and isinstance(cols, int) and 0 < rows <= 1000 and 0 < cols <= 1000:
+                if (
+                    isinstance(rows, int)
+                    and isinstance(cols, int)
+                    and 0 < rows <= 1000
+                    and 0 < cols <= 1000
+                ):
                     session.resize(rows, cols)
             elif command.get("type") == "input" and isinstance(command.get("data"), str):
                 await _input(manager, session, command["data"].encode("utf-8", "surrogatepass"))
@@ -243,9 +241,7 @@ async def _input(manager: SessionManager, session: LiveSession, data: bytes) -> 
         await manager.deliver_input(session, data, {"data": text}, wait=False)
 
 
-async def follow(
-    manager: SessionManager, request: BaseRequest, match: Match
-) -> web.StreamResponse:
+async def follow(manager: SessionManager, request: BaseRequest, match: Match) -> web.StreamResponse:
     """Chunked NDJSON: every event after ``afterSeq``, then live ones, ending after ``exit``."""
     session_id = match.session_id or ""
     after = _after_seq(match)

@@ -108,9 +108,8 @@ def recover(writer: StoreWriter, reader: StoreReader, instance_id: str) -> int:
         if row.pid is not None:
             killed = pty.reap_orphan(row.pid, row.proc_start)
         previous = row.daemon_instance or "unknown"
-        reason = (
-            f"daemon instance {previous} stopped without recording this session's exit"
-            + ("; its leftover processes were killed" if killed else "")
+        reason = f"daemon instance {previous} stopped without recording this session's exit" + (
+            "; its leftover processes were killed" if killed else ""
         )
         reasons.setdefault(reason, []).append(row.id)
     for reason, ids in reasons.items():

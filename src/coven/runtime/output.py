@@ -31,7 +31,10 @@ from typing import Protocol
 SEAL_CHARS = 64 * 1024
 PAUSE_ABOVE = 4 * 1024 * 1024
 RESUME_BELOW = 1 * 1024 * 1024
-HOLD_FLUSH_SECONDS = 0.5
+# Held text (a possible secret prefix) is stored after this much output silence; long
+# enough that a secret printed in two parts is still joined, short enough that a
+# waiting prompt reaches polling clients.
+HOLD_FLUSH_SECONDS = 2.0
 
 
 class Redactor(Protocol):
@@ -149,16 +152,7 @@ class OutputPipeline:
         self._sealed_to += len(consumed)
         if safe:
             status = "clean" if safe == consumed else "redacted"
-            future = self._submit(safe, status)
-            item = InFlight(safe, self._sealed_to, future)
-            self._inflight.append(item)
-            self._inflight_chars += len(consumed)
-            item_chars = len(consumed)
-            future.add_done_callback(
-                lambda f, it=item, n=item_chars: self._loop.call_soon_threadsafe(
-                    self._committed, it, n, f
-                )
-            )
+            self._track(InFlight(safe, self._sealed_to, self._submit(safe, status)), len(consumed))
 
     def _release_held(self) -> None:
         self._hold_timer = None
@@ -169,14 +163,17 @@ class OutputPipeline:
         self._sealed_to += len(raw)
         if safe:
             status = "clean" if safe == raw else "redacted"
-            item = InFlight(safe, self._sealed_to, self._submit(safe, status))
-            self._inflight.append(item)
-            self._inflight_chars += len(raw)
-            item.future.add_done_callback(
-                lambda f, it=item, n=len(raw): self._loop.call_soon_threadsafe(
-                    self._committed, it, n, f
-                )
-            )
+            self._track(InFlight(safe, self._sealed_to, self._submit(safe, status)), len(raw))
+
+    def _track(self, item: InFlight, chars: int) -> None:
+        self._inflight.append(item)
+        self._inflight_chars += chars
+
+        def done(future: Future[int]) -> None:
+            # Runs on the writer thread: hop back to the loop.
+            self._loop.call_soon_threadsafe(self._committed, item, chars, future)
+
+        item.future.add_done_callback(done)
 
     def _committed(self, item: InFlight, chars: int, future: Future[int]) -> None:
         # Writer commits in submission order, so the head of the deque is this item.

@@ -12,7 +12,7 @@ from coven.redaction import redact_text
 from coven.runtime.sessions import SessionManager, to_record
 from coven.schema import EventRecord, LogLine, SessionRecord
 from coven.schema.wire import Cursor, EventsPage, SessionsPage
-from coven.store import EventRow
+from coven.store import EventRow, SessionRow
 
 RESPONSE_BUDGET = 4 * 1024 * 1024 - 64 * 1024  # headroom for the envelope
 READ_BATCH = 1000
@@ -94,7 +94,7 @@ async def list_sessions(
     return SessionsPage([to_record(r) for r in rows], cursor)
 
 
-def _list_all(manager: SessionManager, include_archived: bool) -> list[object]:
+def _list_all(manager: SessionManager, include_archived: bool) -> list[SessionRow]:
     return list(
         manager.reader.list_sessions(include_archived=include_archived, limit=None, before=None)
     )
@@ -102,7 +102,7 @@ def _list_all(manager: SessionManager, include_archived: bool) -> list[object]:
 
 def _list_page(
     manager: SessionManager, include_archived: bool, limit: int, before: tuple[str, str] | None
-) -> list[object]:
+) -> list[SessionRow]:
     return list(
         manager.reader.list_sessions(include_archived=include_archived, limit=limit, before=before)
     )

@@ -8,7 +8,9 @@ pool so the event loop never blocks on SQLite.
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
+import dataclasses
+import json
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,8 +33,14 @@ from coven.errors import (
     SessionNotLive,
     StorageUnavailable,
 )
-from coven.harness import HarnessRegistry, LaunchOptions, build_argv, resolve_executable
-from coven.harness import missing_executable_message, unsupported_harness_message
+from coven.harness import (
+    HarnessRegistry,
+    LaunchOptions,
+    build_argv,
+    missing_executable_message,
+    resolve_executable,
+    unsupported_harness_message,
+)
 from coven.redaction import Redactor, StreamRedactor
 from coven.runtime.live import LiveSession, Outcome
 from coven.runtime.output import OutputPipeline
@@ -60,8 +68,6 @@ INSERT_ACK_TIMEOUT = 5.0
 
 
 def to_record(row: SessionRow) -> SessionRecord:
-    import json
-
     binding = json.loads(row.execution_binding_json) if row.execution_binding_json else None
     return SessionRecord(
         id=row.id,
@@ -312,7 +318,7 @@ class SessionManager:
         return row, session
 
     async def send_input(self, session_id: str, body_bytes: bytes) -> None:
-        row, session = await self._live_session(session_id)
+        _row, session = await self._live_session(session_id)
         body = parse_json_body(body_bytes, empty={}, details={"sessionId": session_id})
         try:
             data = authority.parse_input(body)
@@ -320,9 +326,7 @@ class SessionManager:
             raise InvalidRequest(exc.message, {"sessionId": session_id}) from exc
         encoded = data.encode("utf-8", "surrogatepass")
         if len(encoded) > MAX_INPUT_BYTES:
-            raise InputTooLarge(
-                f"input exceeds {MAX_INPUT_BYTES} bytes", {"sessionId": session_id}
-            )
+            raise InputTooLarge(f"input exceeds {MAX_INPUT_BYTES} bytes", {"sessionId": session_id})
         self.require_storage()
         assert isinstance(body, dict)
         await self.deliver_input(session, encoded, body, wait=True)
@@ -367,13 +371,12 @@ class SessionManager:
     async def kill_live(self, session: LiveSession, reason: str) -> Outcome:
         payload = encode_payload({"reason": reason, "status": "killed"})
         session.begin_kill(reason)
-        try:
+        # If storage is down the kill proceeds; the event stays queued and lands on recovery.
+        with contextlib.suppress(TimeoutError):
             await self.write(
                 AppendEvents([NewEvent(session.session_id, "kill", payload, "clean")]),
                 timeout=INSERT_ACK_TIMEOUT,
             )
-        except TimeoutError:
-            pass  # the kill proceeds; the event stays queued and lands when storage recovers
         return await asyncio.shield(session.finished)
 
     async def resize(self, session_id: str, rows: int, cols: int) -> None:
@@ -382,7 +385,7 @@ class SessionManager:
 
     # -- external sessions ----------------------------------------------------------------------
     async def register_external(self, body: object) -> tuple[SessionRecord, bool]:
-        reg = authority.parse_external(body)
+        reg = authority.parse_external(body, coven_home=self.home)
         existing = await self.read(self.reader.get_session, reg.id)
         if existing is not None:
             if existing.external:
@@ -476,19 +479,7 @@ class SessionManager:
 
 
 def _replace(row: SessionRow, **changes: Any) -> SessionRow:
-    import dataclasses
-
     return dataclasses.replace(row, **changes)
-
-
-def harness_pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 __all__ = ["CovenError", "SessionManager", "to_record"]
