@@ -143,7 +143,7 @@ class Daemon:
         }
         health = Health(manager, info)
         api = Api(manager, health, self.request_stop)
-        runner = web.ServerRunner(make_server(api), handle_signals=False)
+        runner = web.ServerRunner(make_server(api), handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
         site = web.UnixSite(runner, str(paths.socket))
         await site.start()
