@@ -1,0 +1,91 @@
+"""The ``coven`` command: a client of the daemon, never a second authority.
+
+Exit statuses: 0 ok, 1 runtime error (``Error: <sentence>`` on stderr), 2 usage
+error, and under ``coven run`` the harness's own code. Data goes to stdout,
+hints to stderr.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+import click
+
+from coven.cli.adapter_cmd import adapter_group
+from coven.cli.daemon_cmd import daemon_group
+from coven.cli.failures import CliError, translated
+from coven.cli.rituals_cmd import archive_cmd, kill_cmd, sacrifice_cmd
+from coven.cli.run_cmd import attach_cmd, run_cmd, summon_cmd
+from coven.cli.sessions_cmd import sessions_group
+
+
+class CovenGroup(click.Group):
+    """A group whose commands fail with a sentence, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        with translated():
+            return super().invoke(ctx)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("coven")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@click.group(cls=CovenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    _version(), "--version", "-V", prog_name="coven", message="%(prog)s v%(version)s"
+)
+def cli() -> None:
+    """Coven: run coding-agent CLIs as supervised, recorded sessions."""
+
+
+@cli.command("doctor")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def doctor_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Check harnesses, the daemon and the home directory."""
+    try:
+        from coven.cli import doctor  # type: ignore[attr-defined,unused-ignore]
+    except ModuleNotFoundError as exc:
+        if exc.name == "coven.cli.doctor":
+            raise CliError("`coven doctor` is not available in this build") from exc
+        raise
+    code: int = doctor.run_doctor(as_json)
+    ctx.exit(code)
+
+
+@cli.command("completions")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completions_cmd(shell: str) -> None:
+    """Print the shell completion script (e.g. `eval "$(coven completions bash)"`)."""
+    from click.shell_completion import get_completion_class
+
+    completion = get_completion_class(shell)
+    assert completion is not None  # the Choice above admits only supported shells
+    click.echo(completion(cli, {}, "coven", "_COVEN_COMPLETE").source())
+
+
+for command in (
+    daemon_group,
+    run_cmd,
+    attach_cmd,
+    summon_cmd,
+    sessions_group,
+    archive_cmd,
+    sacrifice_cmd,
+    kill_cmd,
+    adapter_group,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="coven")
+
+
+if __name__ == "__main__":
+    main()

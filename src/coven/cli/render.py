@@ -1,0 +1,121 @@
+"""Text renderings of records: pure functions from wire types to strings (testable without I/O)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord
+
+PAYLOAD_WIDTH = 64
+RITUALS_HINT = """
+Rituals:
+  coven summon <session-id>       # restore archived session, then replay/follow
+  coven archive <session-id>      # hide from active list, keep events
+  coven sacrifice <session-id> --yes  # delete a finished session and its events"""
+
+
+def to_json(value: Any, *, sort_keys: bool = False) -> str:
+    """Pretty JSON (2-space indent); records keep their field order unless ``sort_keys``."""
+    return json.dumps(msgspec.to_builtins(value), indent=2, sort_keys=sort_keys, ensure_ascii=False)
+
+
+def short_id(session_id: str) -> str:
+    return session_id[:8]
+
+
+def state_of(record: SessionRecord) -> str:
+    return "archived" if record.archived_at is not None else "active"
+
+
+def sessions_table(records: Sequence[SessionRecord]) -> str:
+    """``SESSION STATUS HARNESS STATE TITLE`` with fixed widths (the ``--plain`` format)."""
+    width = max([8, *(len(r.harness) for r in records)])
+    rows = [
+        f"{'SESSION':<36} {'STATUS':<10} {'HARNESS':<{width}} {'STATE':<8} TITLE",
+        f"{'-------':<36} {'------':<10} {'-------':<{width}} {'-----':<8} -----",
+    ]
+    rows.extend(
+        f"{r.id:<36} {r.status:<10} {r.harness:<{width}} {state_of(r):<8} {_one_line(r.title)}"
+        for r in records
+    )
+    return "\n".join(rows)
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
+def payload_preview(payload_json: str, width: int = PAYLOAD_WIDTH) -> str:
+    flat = payload_json.replace("\r", "\\r").replace("\n", "\\n")
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def event_line(event: EventRecord) -> str:
+    return f"{event.seq:<8} {event.created_at:<32} {event.kind:<16} {payload_preview(event.payload_json)}"
+
+
+def events_table(page: EventsPage) -> str:
+    if not page.events:
+        return "No events recorded for this session yet."
+    rows = [f"{'SEQ':<8} {'CREATED':<32} {'KIND':<16} PAYLOAD"]
+    rows.extend(event_line(e) for e in page.events)
+    footer = f"{len(page.events)} event(s)"
+    if page.hasMore and page.nextCursor is not None:
+        footer += f" · more: --after-seq {page.nextCursor.afterSeq}"
+    rows.append(footer)
+    return "\n".join(rows)
+
+
+def log_lines(lines: Sequence[LogLine]) -> str:
+    return "\n".join(f"{line.ts} [{line.level}] {line.message}" for line in lines)
+
+
+def session_prose(record: SessionRecord) -> str:
+    fields: list[tuple[str, str]] = [
+        ("title", record.title),
+        ("status", record.status),
+        ("harness", record.harness),
+        ("project", record.project_root),
+    ]
+    if record.familiar_id:
+        fields.append(("familiar", record.familiar_id))
+    if record.labels:
+        fields.append(("labels", ", ".join(record.labels)))
+    fields += [
+        ("visibility", record.visibility),
+        ("created", record.created_at),
+        ("updated", record.updated_at),
+    ]
+    if record.exit_code is not None:
+        fields.append(("exit code", str(record.exit_code)))
+    if record.archived_at is not None:
+        fields.append(("archived", record.archived_at))
+    lines = [f"Session {record.id}"]
+    lines += [f"  {name + ':':<12}{value}" for name, value in fields]
+    lines.append(
+        f"Next: coven attach {record.id} · coven sessions events {record.id} · "
+        f"coven sessions log {record.id}"
+    )
+    return "\n".join(lines)
+
+
+def created_header(record: SessionRecord, cwd: str) -> str:
+    """The header `coven run` prints (to stderr) before attaching."""
+    return (
+        "Coven session created\n"
+        f"  id:      {record.id}\n"
+        f"  harness: {record.harness}\n"
+        f"  cwd:     {cwd}\n"
+        f"  title:   {record.title}"
+    )
+
+
+def attached_header(record: SessionRecord, detach_hint: str) -> str:
+    head = f'attached to session {record.id} ({record.harness}, "{record.title}", status: {record.status})'
+    if record.status == "running":
+        return f"{head}\nfollowing live output; {detach_hint}"
+    return f"{head}\nsession is not running; replaying its recorded output"
