@@ -1,0 +1,118 @@
+"""The runtime's output pipeline on its own: what is sealed into events equals what was read."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from concurrent.futures import Future
+
+import pytest
+
+from coven.redaction import StreamRedactor
+from coven.runtime.output import OutputPipeline
+
+XFAIL_DUP = pytest.mark.xfail(
+    strict=True,
+    reason="BUG: OutputPipeline._seal feeds the redactor's held tail back into it, "
+    "so an unfinished line split across reads is stored twice",
+)
+
+
+class Store:
+    """A stand-in writer: commits instantly (or on demand) with increasing seqs."""
+
+    def __init__(self, instant: bool = True) -> None:
+        self.rows: list[tuple[str, str]] = []
+        self.waiting: list[Future[int]] = []
+        self.instant = instant
+        self._seq = itertools.count(1)
+
+    def submit(self, text: str, status: str) -> Future[int]:
+        self.rows.append((text, status))
+        future: Future[int] = Future()
+        if self.instant:
+            future.set_result(next(self._seq))
+        else:
+            self.waiting.append(future)
+        return future
+
+    def commit_all(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for future in waiting:
+            future.set_result(next(self._seq))
+
+    @property
+    def text(self) -> str:
+        return "".join(text for text, _ in self.rows)
+
+
+def _pipeline(store: Store) -> OutputPipeline:
+    return OutputPipeline(
+        asyncio.get_running_loop(),
+        store.submit,
+        StreamRedactor(),
+        on_pause=lambda: None,
+        on_resume=lambda: None,
+        on_commit=lambda _seq: None,
+    )
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_complete_lines_are_stored_exactly() -> None:
+    store = Store()
+    pipeline = _pipeline(store)
+    for n in range(50):
+        pipeline.feed(b"line %d\r\n" % n)
+        await _settle()
+    pipeline.finish()
+    await _settle()
+    assert store.text == "".join(f"line {n}\r\n" for n in range(50))
+    assert pipeline.idle
+
+
+@XFAIL_DUP
+async def test_a_line_split_across_reads_is_stored_once() -> None:
+    store = Store()
+    pipeline = _pipeline(store)
+    pipeline.feed(b"first half of a line ")
+    await _settle()
+    pipeline.feed(b"second half\r\nnext\r\n")
+    await _settle()
+    pipeline.finish()
+    await _settle()
+    assert store.text == "first half of a line second half\r\nnext\r\n"
+
+
+@XFAIL_DUP
+async def test_flood_in_odd_chunks_is_stored_byte_for_byte_while_commits_lag() -> None:
+    store = Store(instant=False)
+    pipeline = _pipeline(store)
+    data = b"".join(b"%08d abcdefghijklmnopqrstuvwxyz\n" % n for n in range(3000))
+    for start in range(0, len(data), 4093):
+        pipeline.feed(data[start : start + 4093])
+        if start % 3 == 0:
+            store.commit_all()
+            await _settle()
+    pipeline.finish()
+    store.commit_all()
+    await _settle()
+    assert store.text == data.decode()
+    assert pipeline.stored_bytes == pipeline.emitted_bytes == len(data)
+
+
+@XFAIL_DUP  # the duplicated first half escapes the pattern and leaks into the store
+async def test_a_secret_split_across_reads_is_redacted() -> None:
+    store = Store()
+    pipeline = _pipeline(store)
+    pipeline.feed(b"key: sk-abcdefghij")
+    await _settle()
+    pipeline.feed(b"klmnopqrstuvwxyz0123 done\r\n")
+    pipeline.finish()
+    await _settle()
+    assert "sk-abcdefghij" not in store.text
+    assert "[REDACTED]" in store.text
+    assert any(status == "redacted" for _, status in store.rows)
