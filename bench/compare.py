@@ -1,0 +1,298 @@
+"""Side-by-side benchmark: our daemon vs the reference Rust implementation.
+
+    .venv/bin/python bench/compare.py [--quick] [--repeat N] [--out DIR]
+
+For each of N repetitions, alternating which daemon goes first, it runs
+``../shared/tools/coven_bench.py`` (as a subprocess, unchanged) against both
+daemons, then our extra measurements (attach-stream keystroke echo, CLI
+latency) on a fresh daemon of each. It writes ``DIR/raw/*.json`` (every run),
+``DIR/latest.json`` (aggregates) and ``DIR/latest.md`` (the comparison table).
+The reference is installed with ``../shared/tools/install-reference.sh`` when
+``/tmp/coven-reference/coven`` is missing. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+TOOLS = REPO.parent / "shared" / "tools"
+BENCH_TOOL = TOOLS / "coven_bench.py"
+INSTALL_REF = TOOLS / "install-reference.sh"
+REF_BIN = Path(os.environ.get("PEER_DIR", "/tmp/coven-reference")) / "coven"
+
+sys.path.insert(0, str(HERE))
+import extras  # noqa: E402
+import report  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Impl:
+    """How to start, stop and query one daemon implementation."""
+
+    name: str
+    start: str
+    stop: str
+    cli_sessions: list[str]
+
+
+def log(msg: str) -> None:
+    sys.stderr.write(f"[compare {time.strftime('%H:%M:%S')}] {msg}\n")
+    sys.stderr.flush()
+
+
+def daemon_python() -> str:
+    """The python that runs our daemon: this one if it can import coven, else the repo venv's."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import coven.runtime.daemon"], capture_output=True, check=False
+    )
+    if probe.returncode == 0:
+        return sys.executable
+    return str(REPO / ".venv" / "bin" / "python")
+
+
+def our_impl(args: argparse.Namespace) -> Impl:
+    py = daemon_python()
+    coven = str(Path(py).parent / "coven")
+    stop_by_pid = f"{shlex.quote(py)} -c " + shlex.quote(
+        "import json,os,signal;"
+        "os.kill(json.load(open(os.environ['COVEN_HOME']+'/daemon.json'))['pid'],"
+        "signal.SIGTERM)"
+    )
+    start = f'exec {shlex.quote(py)} -m coven.runtime.daemon --home "$COVEN_HOME"'
+    stop = stop_by_pid
+    if args.ours_cli_daemon and cli_has_daemon(coven):
+        start, stop = f"{shlex.quote(coven)} daemon start", f"{shlex.quote(coven)} daemon stop"
+    return Impl(
+        "ours",
+        args.ours_start or start,
+        args.ours_stop or stop,
+        [coven, "sessions", "--json"],
+    )
+
+
+def ref_impl() -> Impl:
+    b = shlex.quote(str(REF_BIN))
+    return Impl(
+        "ref", f"{b} daemon start", f"{b} daemon stop", [str(REF_BIN), "sessions", "--json"]
+    )
+
+
+def cli_has_daemon(coven: str) -> bool:
+    try:
+        p = subprocess.run(
+            [coven, "daemon", "--help"], capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return p.returncode == 0
+
+
+def ensure_reference() -> None:
+    if os.access(REF_BIN, os.X_OK):
+        return
+    log(f"installing the reference with {INSTALL_REF}")
+    subprocess.run(["sh", str(INSTALL_REF)], check=True)
+
+
+def load_bench_tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("coven_bench", BENCH_TOOL)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {BENCH_TOOL}")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run_bench_tool(impl: Impl, out: Path, args: argparse.Namespace, rep: int) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        str(BENCH_TOOL),
+        "--start",
+        impl.start,
+        "--stop",
+        impl.stop,
+        "--out",
+        str(out),
+        "--label",
+        f"{impl.name} rep {rep}",
+    ]
+    if args.quick:
+        cmd.append("--quick")
+    if args.scenarios:
+        cmd += ["--scenarios", args.scenarios]
+    if args.list_sessions:
+        cmd += ["--list-sessions", str(args.list_sessions)]
+    log(f"{impl.name} rep {rep}: coven_bench.py -> {out}")
+    with open(out.with_suffix(".log"), "wb") as logf:
+        p = subprocess.run(cmd, stdout=logf, stderr=subprocess.STDOUT, timeout=3600, check=False)
+    if p.returncode != 0 or not out.exists():
+        log(f"{impl.name} rep {rep}: coven_bench.py failed rc={p.returncode}")
+        return {}
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+FLOOR = (
+    "import http.client,os,socket\n"
+    "s=socket.socket(socket.AF_UNIX);s.connect(os.environ['COVEN_HOME']+'/coven.sock')\n"
+    "c=http.client.HTTPConnection('localhost');c.sock=s\n"
+    "c.request('GET','/api/v1/sessions');r=c.getresponse();r.read()\n"
+    "raise SystemExit(0 if r.status==200 else 1)\n"
+)
+
+
+def run_extras(cb: ModuleType, impl: Impl, args: argparse.Namespace) -> dict[str, Any]:
+    """Attach echo and CLI latency on a fresh daemon of ``impl`` (fresh work dir)."""
+    ns = argparse.Namespace(
+        start=impl.start,
+        stop=impl.stop,
+        quick=args.quick,
+        harness="codex",
+        tmp="/tmp",
+        keep=False,
+        ready_sleep=900,
+        poll_interval=0.001,
+    )
+    bench = cb.Bench(ns)
+    out: dict[str, Any] = {}
+    try:
+        d = cb.Daemon(bench, f"extras-{impl.name}")
+        d.start()
+        try:
+            n = 50 if args.quick else 200
+            try:
+                out["attach_echo"] = extras.attach_echo(cb, bench, d, n)
+            except cb.Unsupported as e:
+                out["attach_echo"] = {"unsupported": str(e)[:200]}
+            except Exception as e:  # a failed extra is reported, not fatal
+                out["attach_echo"] = {"error": f"{type(e).__name__}: {e}"[:400]}
+            reps = 10 if args.quick else 20
+            out["cli_sessions_json"] = extras.cli_latency(bench, d, impl.cli_sessions, reps)
+            floor = [daemon_python(), "-c", FLOOR]
+            out["cli_floor_python_http"] = extras.cli_latency(bench, d, floor, reps, sessions=0)
+        finally:
+            d.stop()
+    except Exception:  # reported in the JSON, not fatal
+        out["error"] = traceback.format_exc()[-1500:]
+    finally:
+        bench.cleanup()
+    return out
+
+
+def figures_from_extras(x: dict[str, Any]) -> report.Figures:
+    f: report.Figures = {}
+    ae = x.get("attach_echo", {})
+    if "roundtrip" in ae and ae["roundtrip"].get("n"):
+        f["input: attach input->echo p50 [ms]"] = ae["roundtrip"]["p50"]
+        f["input: attach input->echo p99 [ms]"] = ae["roundtrip"]["p99"]
+        f["input: attach input->echo lost [tokens]"] = float(ae["lost"])
+    elif "roundtrip" in ae:
+        f["input: attach input->echo p50 [ms]"] = f"all lost ({ae['lost']}/{ae['sent']})"
+    else:
+        f["input: attach input->echo p50 [ms]"] = (
+            "n/a (no attach route)" if "unsupported" in ae else "error"
+        )
+    for key, label in (
+        ("cli_sessions_json", "cli: coven sessions --json"),
+        ("cli_floor_python_http", "cli: floor, fresh python + http.client GET /sessions"),
+    ):
+        c = x.get(key)
+        if not c:
+            continue
+        lat = c["latency"]
+        if lat.get("n"):
+            f[f"{label} p50 [ms]"] = lat["p50"]
+            f[f"{label} p99 [ms]"] = lat["p99"]
+        else:
+            f[f"{label} p50 [ms]"] = "failed (see raw JSON)"
+    return f
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="coven_bench --quick sizes (≈ 4 min per rep)"
+    )
+    ap.add_argument("--repeat", type=int, default=3, help="repetitions per daemon (alternating)")
+    ap.add_argument("--out", default=str(HERE / "results"), help="output directory")
+    ap.add_argument("--only", choices=("both", "ours", "ref"), default="both")
+    ap.add_argument("--scenarios", default="", help="passed to coven_bench.py (default all)")
+    ap.add_argument("--list-sessions", type=int, default=0, help="sessions for the list scenario")
+    ap.add_argument("--no-extras", action="store_true")
+    ap.add_argument("--ours-start", default="", help="override our start command")
+    ap.add_argument("--ours-stop", default="", help="override our stop command")
+    ap.add_argument(
+        "--ours-cli-daemon",
+        action="store_true",
+        help="start/stop ours with `coven daemon start/stop` (default: the module)",
+    )
+    args = ap.parse_args(argv)
+    if args.repeat < 1:
+        ap.error("--repeat must be ≥ 1")
+
+    out = Path(args.out)
+    raw = out / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    impls = []
+    if args.only in ("both", "ours"):
+        impls.append(our_impl(args))
+    if args.only in ("both", "ref"):
+        ensure_reference()
+        impls.append(ref_impl())
+    cb = load_bench_tool()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    figs: dict[str, list[report.Figures]] = {i.name: [] for i in impls}
+    t0 = time.perf_counter()
+    for rep in range(args.repeat):
+        order = impls if rep % 2 == 0 else list(reversed(impls))
+        for impl in order:
+            js = run_bench_tool(impl, raw / f"{stamp}-{impl.name}-{rep}.json", args, rep)
+            f = report.figures_from_bench(js) if js else {}
+            if not args.no_extras:
+                log(f"{impl.name} rep {rep}: extras")
+                x = run_extras(cb, impl, args)
+                (raw / f"{stamp}-{impl.name}-{rep}-extras.json").write_text(json.dumps(x, indent=2))
+                f.update(figures_from_extras(x))
+            figs[impl.name].append(f)
+    elapsed = time.perf_counter() - t0
+    agg = {name: report.aggregate(runs) for name, runs in figs.items()}
+    cmdline = "python bench/compare.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    header = (
+        f"# Coven benchmarks: ours vs reference\n\n"
+        f"`{cmdline}` — {args.repeat} rep(s) each, alternating, "
+        f"{'quick' if args.quick else 'full'} sizes; {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"nproc={os.cpu_count()}, loadavg at end {os.getloadavg()[0]:.2f}, took {elapsed / 60:.1f} min.\n"
+        f"Median (min-max over reps). Ratio = ours / reference (for rates higher is better, "
+        f"for times and sizes lower is better). Raw JSON: `{raw}/{stamp}-*`."
+    )
+    md = report.markdown(agg.get("ours", {}), agg.get("ref", {}), header)
+    (out / "latest.md").write_text(md)
+    (out / "latest.json").write_text(
+        json.dumps(
+            {"cmdline": cmdline, "stamp": stamp, "runs": figs, "seconds": round(elapsed, 1)},
+            indent=2,
+        )
+    )
+    print(md)
+    log(f"wrote {out / 'latest.md'} ({elapsed / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
