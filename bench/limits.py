@@ -1,0 +1,195 @@
+"""Ceilings on this machine, to judge the throughput targets against.
+
+    .venv/bin/python bench/limits.py [--mib N] [--repeat N] [--json FILE]
+
+* ``pty``: a child writes N MiB of printable lines (coven_bench's "emit" blob,
+  via ``cat``) into a PTY; a minimal reader (blocking ``os.read`` of 64 KiB in
+  a tight loop, nothing else) drains it. MiB/s is the best a PTY reader in
+  Python can do here; the daemon also has to coalesce, redact and store.
+* ``pty_asyncio``: the same drain through ``loop.add_reader`` (uvloop if
+  installed), up to 16 reads per callback, which is how the daemon reads.
+* ``sqlite``: insert N MiB as 64 KiB TEXT rows into a fresh file (WAL,
+  ``synchronous=NORMAL``), one transaction per 64 rows, as a single writer
+  thread would; reports MiB/s and rows/s, with checkpoints left on automatic.
+
+Stdlib only (plus uvloop when present). Takes about 10-30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import pty
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+MIB = 1024 * 1024
+LINE = 1024
+READ = 64 * 1024
+
+
+def make_blob(path: Path, mib: int) -> None:
+    """Printable 1 KiB numbered lines, like coven_bench's emit harness writes."""
+    alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    with open(path, "w") as f:
+        for n in range(mib * MIB // LINE):
+            k = n % len(alpha)
+            body = (alpha[k:] + alpha[:k]) * (LINE // len(alpha) + 2)
+            f.write(f"{n:08d} " + body[: LINE - 10] + "\n")
+
+
+def _spawn_cat(blob: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``cat blob`` on a fresh PTY (raw output side: ONLCR left on, as a harness sees it)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        ["cat", str(blob)], stdin=slave, stdout=slave, stderr=slave, start_new_session=True
+    )
+    os.close(slave)
+    return proc, master
+
+
+def pty_minimal(blob: Path) -> tuple[float, int]:
+    """Seconds and bytes to drain ``cat blob`` through a PTY with blocking 64 KiB reads."""
+    proc, master = _spawn_cat(blob)
+    got = 0
+    t0 = time.perf_counter()
+    try:
+        while True:
+            try:
+                b = os.read(master, READ)
+            except OSError:  # EIO: the slave side is closed, all output read
+                break
+            if not b:
+                break
+            got += len(b)
+    finally:
+        os.close(master)
+        proc.wait()
+    return time.perf_counter() - t0, got
+
+
+def pty_asyncio(blob: Path) -> tuple[float, int]:
+    """Same drain through ``loop.add_reader`` with a bounded number of reads per callback."""
+    try:
+        import uvloop
+
+        runner: Callable[..., object] = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+
+    async def drain() -> tuple[float, int]:
+        loop = asyncio.get_running_loop()
+        proc, master = _spawn_cat(blob)
+        os.set_blocking(master, False)
+        done: asyncio.Future[None] = loop.create_future()
+        got = 0
+
+        def on_readable() -> None:
+            nonlocal got
+            for _ in range(16):
+                try:
+                    b = os.read(master, READ)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    b = b""
+                if not b:
+                    loop.remove_reader(master)
+                    if not done.done():
+                        done.set_result(None)
+                    return
+                got += len(b)
+
+        t0 = time.perf_counter()
+        loop.add_reader(master, on_readable)
+        await done
+        dt = time.perf_counter() - t0
+        os.close(master)
+        proc.wait()
+        return dt, got
+
+    result = runner(drain())
+    assert isinstance(result, tuple)
+    return result
+
+
+def sqlite_insert(mib: int, batch: int = 64) -> tuple[float, int]:
+    """Seconds to insert ``mib`` MiB as 64 KiB TEXT rows (WAL, NORMAL), and the row count."""
+    row = ("x" * 1023 + "\n") * 64
+    rows = mib * MIB // len(row)
+    with tempfile.TemporaryDirectory(prefix="covlim") as d:
+        db = sqlite3.connect(os.path.join(d, "t.sqlite3"), isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY, session_id TEXT NOT NULL,"
+            " kind TEXT NOT NULL, payload TEXT NOT NULL)"
+        )
+        t0 = time.perf_counter()
+        done = 0
+        while done < rows:
+            n = min(batch, rows - done)
+            db.execute("BEGIN")
+            db.executemany(
+                "INSERT INTO events (session_id, kind, payload) VALUES (?, 'output', ?)",
+                [("s1", row)] * n,
+            )
+            db.execute("COMMIT")
+            done += n
+        dt = time.perf_counter() - t0
+        db.close()
+    return dt, rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--mib", type=int, default=64)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", default="", help="also write the results here")
+    args = ap.parse_args(argv)
+    if args.mib < 1 or args.repeat < 1:
+        ap.error("--mib and --repeat must be >= 1")
+    res: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory(prefix="covlim") as d:
+        blob = Path(d) / "blob"
+        make_blob(blob, args.mib)
+        for name, fn in (("pty_minimal", pty_minimal), ("pty_asyncio", pty_asyncio)):
+            rates = []
+            for _ in range(args.repeat):
+                dt, got = fn(blob)
+                rates.append(got / MIB / dt)
+            res[name] = {"MiB_per_s": [round(r, 1) for r in rates], "bytes_read_last": got}
+    rates, rows_s = [], []
+    for _ in range(args.repeat):
+        dt, rows = sqlite_insert(args.mib)
+        rates.append(args.mib / dt)
+        rows_s.append(rows / dt)
+    res["sqlite_64k_rows"] = {
+        "MiB_per_s": [round(r, 1) for r in rates],
+        "rows_per_s": [round(r) for r in rows_s],
+    }
+    print(
+        f"limits on this machine ({args.mib} MiB, {args.repeat} reps, nproc={os.cpu_count()}, "
+        f"load {os.getloadavg()[0]:.2f}):"
+    )
+    for name, r in res.items():
+        v = r["MiB_per_s"]
+        assert isinstance(v, list)
+        print(f"  {name:16s} median {statistics.median(v):7.1f} MiB/s  (runs {v})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Profile our daemon under one workload with py-spy and print its hot spots.
+
+    .venv/bin/python bench/profile.py WORKLOAD [--mib N] [--out DIR]
+
+WORKLOAD is ``output`` (one session emitting N MiB, wait for the exit event),
+``health`` (3,000 sequential GET /health) or ``list`` (GET /sessions pages over
+2,000 registered sessions). The daemon is started fresh through coven_bench's
+harness (same fake harness and start command as bench/compare.py), py-spy
+samples it at 250 Hz (``--idle`` off: only CPU work counts), and the collapsed
+stacks are summarised as the top functions by self and by inclusive samples.
+
+py-spy is not a project dependency; install it for yourself with
+``uv pip install --python .venv/bin/python py-spy``. Linux, needs ptrace rights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import compare  # noqa: E402
+
+
+def summarise(raw: Path, top: int) -> str:
+    """Top functions by self samples and by inclusive samples from a py-spy raw file."""
+    self_c: collections.Counter[str] = collections.Counter()
+    incl: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        frames = [f for f in stack.split(";") if f]
+        if not frames:
+            continue
+        total += n
+        self_c[frames[-1]] += n
+        for f in set(frames):
+            incl[f] += n
+    out = [f"{total} samples"]
+    for title, c in (("self", self_c), ("inclusive", incl)):
+        out.append(f"-- top {top} by {title} --")
+        for f, n in c.most_common(top):
+            out.append(f"{100 * n / max(total, 1):6.1f}%  {f}")
+    return "\n".join(out)
+
+
+def workload(cb: object, bench: object, d: object, name: str, mib: int) -> str:
+    c = d.c  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    if name == "output":
+        blob = bench.ensure_blob(mib)  # type: ignore[attr-defined]
+        sid = c.launch(bench.project, bench.harness, f"emit {mib} p")["id"]  # type: ignore[attr-defined]
+        cb.wait_exit(c, sid, time.perf_counter() + 600)  # type: ignore[attr-defined]
+        dt = time.perf_counter() - t0
+        return f"{mib} MiB emitted, exit readable after {dt:.2f}s ({blob['bytes'] / 2**20 / dt:.1f} MiB/s)"
+    if name == "health":
+        for _ in range(3000):
+            c.raw("GET", "/api/v1/health")
+        return f"3000 GET /health in {time.perf_counter() - t0:.2f}s"
+    for i in range(2000):
+        c.call(
+            "POST",
+            "/api/v1/sessions/external",
+            {
+                "id": str(uuid.uuid4()),
+                "projectRoot": bench.project,
+                "harness": "codex",
+                "title": f"x{i}",
+            },  # type: ignore[attr-defined]
+        )
+    t1 = time.perf_counter()
+    pages = 0
+    for _ in range(5):
+        cursor = None
+        while True:
+            path = "/api/v1/sessions?limit=100" + (f"&cursor={cursor}" if cursor else "")
+            js = c.call("GET", path)
+            pages += 1
+            cursor = js.get("nextCursor")
+            if not cursor or not js.get("sessions"):
+                break
+    return f"2000 registered in {t1 - t0:.2f}s; {pages} pages in {time.perf_counter() - t1:.2f}s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("workload", choices=("output", "health", "list"))
+    ap.add_argument("--mib", type=int, default=64)
+    ap.add_argument("--top", type=int, default=20)
+    ap.add_argument("--out", default=str(HERE / "results" / "profiles"))
+    args = ap.parse_args(argv)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not os.access(spy, os.X_OK):
+        ap.error("py-spy not found; see the module docstring")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cb = compare.load_bench_tool()
+    impl = compare.our_impl(argparse.Namespace(ours_start="", ours_stop="", ours_cli_daemon=False))
+    ns = argparse.Namespace(
+        start=impl.start,
+        stop=impl.stop,
+        quick=True,
+        harness="codex",
+        tmp="/tmp",
+        keep=False,
+        ready_sleep=900,
+        poll_interval=0.001,
+    )
+    bench = cb.Bench(ns)
+    raw = out / f"{args.workload}.raw"
+    try:
+        d = cb.Daemon(bench, "profile")
+        d.start()
+        rec = subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(d.pid),
+                "--rate",
+                "250",
+                "--format",
+                "raw",
+                "--output",
+                str(raw),
+                "--nonblocking",
+                "--threads",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(1.0)
+        try:
+            what = workload(cb, bench, d, args.workload, args.mib)
+        finally:
+            rec.send_signal(signal.SIGINT)
+            rec.wait(timeout=60)
+            d.stop()
+    finally:
+        bench.cleanup()
+    text = f"workload {args.workload}: {what}\n" + summarise(raw, args.top)
+    (out / f"{args.workload}.txt").write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
