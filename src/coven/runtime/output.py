@@ -133,15 +133,18 @@ class OutputPipeline:
 
     # -- sealing ----------------------------------------------------------------------------
     def _seal(self, final: bool = False) -> None:
-        raw = self._held_raw + "".join(self._pending)
+        new = "".join(self._pending)
         self._pending.clear()
         self._pending_chars = 0
-        if not raw and not final:
+        if not new and not final:
             return
-        safe = self._redactor.feed(raw) if raw else ""
+        # The redactor keeps its own held tail; feed it only new text. ``_held_raw``
+        # mirrors that tail so attach snapshots can show it.
+        safe = self._redactor.feed(new) if new else ""
         if final:
             safe += self._redactor.flush()
         held = 0 if final else self._redactor.held
+        raw = self._held_raw + new
         consumed = raw[: len(raw) - held] if held else raw
         self._held_raw = raw[len(raw) - held :] if held else ""
         if self._hold_timer is not None:
