@@ -8,6 +8,7 @@ harness name. On start it prints, one per line::
     cwd=<os.getcwd()>
     isatty=<0|1>                      (isatty of fd 0)
     tty=<ttyname of fd 0 or ->
+    noflsh=<0|1|->                    (NOFLSH in the terminal's local modes)
     size=<rows> <cols>                (TIOCGWINSZ on fd 0, or "- -")
     ids pid=<pid> pgid=<pgid> sid=<sid>
     env <NAME>=<value>                (for each name in FAKE_PRINT_ENV, comma separated;
@@ -86,6 +87,11 @@ def header(name: str, args: list[str]) -> None:
     except OSError:
         tty = "-"
     out(f"tty={tty}")
+    try:
+        noflsh = int(bool(termios.tcgetattr(0)[3] & termios.NOFLSH))
+        out(f"noflsh={noflsh}")
+    except termios.error:
+        out("noflsh=-")
     size = window_size()
     out("size=- -" if size is None else f"size={size[0]} {size[1]}")
     out(f"ids pid={os.getpid()} pgid={os.getpgrp()} sid={os.getsid(0)}")

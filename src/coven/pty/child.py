@@ -65,6 +65,19 @@ def _set_window(fd: int, rows: int, cols: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
+def _keep_output_on_signal_chars(fd: int) -> None:
+    """Set NOFLSH: the line discipline must not discard output when ^C/^\\/^Z is typed.
+
+    Without it the kernel flushes the PTY's pending output right after sending
+    SIGINT, racing the harness's own reply to the signal; a recorder must not
+    lose that (lossless output, DESIGN decision 4). Harnesses that switch the
+    terminal to raw mode are unaffected either way.
+    """
+    attrs = termios.tcgetattr(fd)
+    attrs[3] |= termios.NOFLSH
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
 def _resolve_executable(name: str, cwd: str, env: Mapping[str, str]) -> str:
     """Absolute path of what ``execvp`` in the child would run, or SpawnError."""
     if "/" in name:
@@ -196,6 +209,9 @@ def spawn(
     ``InvalidRequest`` for an empty argv, NUL bytes, or a window size outside
     1..65535.
 
+    The terminal starts in the kernel's default cooked mode, plus NOFLSH (see
+    ``_keep_output_on_signal_chars``).
+
     Signal dispositions set to "ignore" in the daemon (other than SIGPIPE and
     SIGXFSZ, which are restored) are inherited by the harness: the daemon must
     not ignore SIGINT/SIGHUP/SIGTERM.
@@ -222,6 +238,7 @@ def spawn(
         raise SpawnError(f"cannot open a PTY: {exc}", {"reason": "pty_failed"}) from exc
     try:
         _set_window(slave, rows, cols)
+        _keep_output_on_signal_chars(slave)
         os.set_blocking(master, False)
         try:
             process = subprocess.Popen(
