@@ -7,10 +7,9 @@ hints to stderr.
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import click
 
+from coven import __version__
 from coven.cli.adapter_cmd import adapter_group
 from coven.cli.daemon_cmd import daemon_group
 from coven.cli.failures import CliError, translated
@@ -27,16 +26,9 @@ class CovenGroup(click.Group):
             return super().invoke(ctx)
 
 
-def _version() -> str:
-    try:
-        return metadata.version("coven")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 @click.group(cls=CovenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
-    _version(), "--version", "-V", prog_name="coven", message="%(prog)s v%(version)s"
+    __version__, "--version", "-V", prog_name="coven", message="%(prog)s v%(version)s"
 )
 def cli() -> None:
     """Coven: run coding-agent CLIs as supervised, recorded sessions."""

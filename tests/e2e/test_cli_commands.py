@@ -1,0 +1,303 @@
+"""Non-TTY paths of the `coven` CLI: plain subprocesses against a real daemon."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from tests.e2e.test_cli_fixtures import Cli, cli
+
+__all__ = ["cli"]
+
+pytestmark = pytest.mark.timeout(90)
+
+
+# ------------------------------------------------------------------ run
+
+
+def test_run_streams_output_and_passes_the_harness_exit_code(cli: Cli) -> None:
+    proc = cli.run(
+        "run", "codex", "fix", "the", "tests", env={"FAKE_MODE": "exit", "FAKE_EXIT": "3"}
+    )
+    assert proc.returncode == 3
+    assert "FAKE[codex] argv=" in proc.stdout and '"fix the tests"' in proc.stdout
+    assert f"cwd={cli.project}" in proc.stdout
+    assert "size=24 80" in proc.stdout  # no terminal, no LINES/COLUMNS
+    assert proc.stderr.startswith("Coven daemon: started (pid ")
+    assert "Coven session created\n  id:      " in proc.stderr
+    assert "  title:   fix the tests\n" in proc.stderr
+    assert proc.stderr.rstrip().endswith("[coven session failed (exit code 3)]")
+    assert "Coven session" not in proc.stdout  # the header stays off the data stream
+
+
+def test_run_completed_exits_0_and_honours_lines_columns_cwd_title(cli: Cli) -> None:
+    (cli.project / "sub").mkdir()
+    proc = cli.run(
+        "run",
+        "codex",
+        "hi",
+        "--cwd",
+        "sub",
+        "--title",
+        "My Title",
+        env={"FAKE_MODE": "exit", "LINES": "50", "COLUMNS": "200"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "size=50 200" in proc.stdout
+    assert f"cwd={cli.project / 'sub'}" in proc.stdout
+    assert "[coven session completed (exit code 0)]" in proc.stderr
+    records = cli.json("sessions", "--json")["sessions"]
+    assert [(r["title"], r["status"]) for r in records] == [("My Title", "completed")]
+
+
+def test_run_passes_model_permission_and_labels(cli: Cli) -> None:
+    proc = cli.run(
+        "run",
+        "codex",
+        "go",
+        "--model",
+        "openai/gpt-5",
+        "--permission",
+        "read-only",
+        "--labels",
+        "a, b,",
+        env={"FAKE_MODE": "exit"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    argv_line = next(line for line in proc.stdout.splitlines() if line.startswith("FAKE[codex]"))
+    argv = json.loads(argv_line.split("argv=", 1)[1])
+    assert "gpt-5" in argv and "openai/gpt-5" not in argv
+    assert argv[-1] == "go"
+    records = cli.json("sessions", "--json")["sessions"]
+    assert records[0]["labels"] == ["a", "b"]
+
+
+def test_run_detach_starts_the_harness_and_returns_the_id(cli: Cli) -> None:
+    proc = cli.run("run", "codex", "--detach", "background", "work", ok=True)
+    session_id = proc.stdout.strip()
+    assert len(session_id) == 36
+    assert f"coven attach {session_id[:8]}" in proc.stderr
+    cli.wait_output(session_id, "ready")
+    assert cli.session(session_id)["status"] == "running"
+
+
+def test_run_errors_before_launch_come_from_the_daemon(cli: Cli) -> None:
+    proc = cli.run("run", "gemini", "hello")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1].startswith("Error: unsupported harness `gemini`")
+    proc = cli.run("run", "codex", "hello", "--cwd", "/")
+    assert proc.returncode == 1
+    assert "outside" in proc.stderr.splitlines()[-1]
+    assert cli.json("sessions", "--json") == {"sessions": []}
+
+
+def test_run_without_a_prompt_is_refused(cli: Cli) -> None:
+    proc = cli.run("run", "codex", "  ")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Error: nothing to do; pass a prompt")
+
+
+# ------------------------------------------------------------------ usage errors
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run",),
+        ("run", "codex", "x", "--permission", "bogus"),
+        ("sessions", "--json", "--plain"),
+        ("sessions", "events", "abc", "--limit", "0"),
+        ("frobnicate",),
+        ("daemon", "explode"),
+        ("adapter", "install", "nope"),
+        ("completions", "tcsh"),
+        ("sacrifice",),
+    ],
+)
+def test_usage_errors_exit_2(cli: Cli, args: tuple[str, ...]) -> None:
+    proc = cli.run(*args)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "Usage:" in proc.stderr or "Error:" in proc.stderr
+
+
+def test_commands_without_a_daemon_say_so(cli: Cli) -> None:
+    for args in (("sessions", "--plain"), ("attach", "abc"), ("kill", "abc")):
+        proc = cli.run(*args)
+        assert proc.returncode == 1
+        assert proc.stderr.startswith("Error: the Coven daemon is not running"), proc.stderr
+        assert "coven daemon start" in proc.stderr
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def test_sessions_empty_store_messages(cli: Cli) -> None:
+    cli.run("daemon", "start", ok=True)
+    proc = cli.run("sessions", "--plain", ok=True)
+    assert proc.stdout == "No active Coven sessions yet.\n"
+    assert "coven doctor" in proc.stderr
+    proc = cli.run("sessions", "--all", ok=True)
+    assert proc.stdout == "No Coven sessions yet — active or archived.\n"
+    assert cli.json("sessions", "--json") == {"sessions": []}
+
+
+def test_sessions_plain_table_and_rituals_hint(cli: Cli) -> None:
+    first = cli.detached("one")
+    second = cli.detached("two")
+    proc = cli.run("sessions", "--plain", ok=True)
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["SESSION", "STATUS", "HARNESS", "STATE", "TITLE"]
+    assert lines[2].startswith(f"{second} running    codex    active   two")
+    assert lines[3].startswith(f"{first} running")
+    assert "Rituals:" in proc.stderr and "Rituals" not in proc.stdout
+    records = cli.json("sessions", "--json")["sessions"]
+    assert [r["id"] for r in records] == [second, first]
+    assert list(records[0])[:3] == ["id", "project_root", "harness"]
+
+
+def test_sessions_show_events_log(cli: Cli) -> None:
+    proc = cli.run("run", "codex", "hello", env={"FAKE_MODE": "exit"})
+    session_id = proc.stderr.split("id:      ", 1)[1].split()[0]
+    show = cli.run("sessions", "show", session_id[:6], ok=True).stdout
+    assert show.startswith(f"Session {session_id}\n") and "status:     completed" in show
+    record = cli.json("sessions", "show", session_id, "--json")
+    assert list(record) == sorted(record) and record["exit_code"] == 0
+    page = cli.json("sessions", "events", session_id, "--json")
+    assert page["events"][-1]["kind"] == "exit" and page["hasMore"] is False
+    table = cli.run("sessions", "events", session_id, "--limit", "1", ok=True).stdout
+    assert table.splitlines()[0].split() == ["SEQ", "CREATED", "KIND", "PAYLOAD"]
+    assert "1 event(s) · more: --after-seq " in table
+    log = cli.run("sessions", "log", session_id, ok=True).stdout
+    assert "[info] exit: " in log
+    assert json.loads(cli.run("sessions", "log", session_id, "--json", ok=True).stdout)[0]["level"]
+
+
+def test_sessions_events_follow_streams_until_exit(cli: Cli) -> None:
+    session_id = cli.detached("--fake-mode=exit")
+    cli.wait_status(session_id, {"completed"})
+    proc = cli.run("sessions", "events", session_id, "--follow", "--json", ok=True)
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[-1]["kind"] == "exit"
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs))
+
+
+def test_unknown_and_ambiguous_session_refs(cli: Cli) -> None:
+    cli.run("daemon", "start", ok=True)
+    for sid in ("abc-1", "abc-2"):
+        reply = cli.api(
+            "POST",
+            "/api/v1/sessions/external",
+            {"id": sid, "projectRoot": str(cli.project), "harness": "codex"},
+        )
+        assert reply.status == 201, reply.body
+    proc = cli.run("attach", "abc")
+    assert proc.returncode == 1
+    assert proc.stderr == "Error: session id prefix `abc` is ambiguous; it matches: abc-1, abc-2\n"
+    proc = cli.run("sessions", "show", "zzz")
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "Error: session `zzz` not found; run `coven sessions --all` to list session ids\n"
+    )
+    assert cli.json("sessions", "show", "abc-1", "--json")["id"] == "abc-1"  # exact wins
+
+
+# ------------------------------------------------------------------ rituals
+
+
+def test_kill_a_running_session_then_refuse_a_second_kill(cli: Cli) -> None:
+    session_id = cli.detached("--fake-mode=sleep")
+    proc = cli.run("kill", session_id[:8], ok=True)
+    assert proc.stdout == f"killed session {session_id}\n"
+    assert cli.wait_status(session_id, {"killed"})["status"] == "killed"
+    proc = cli.run("kill", session_id)
+    assert proc.returncode == 1
+    assert "is not running (status: killed)" in proc.stderr
+
+
+def test_archive_and_summon(cli: Cli) -> None:
+    session_id = cli.detached("--fake-mode=exit")
+    cli.wait_status(session_id, {"completed"})
+    assert cli.run("archive", session_id[:8], ok=True).stdout == "archived session\n"
+    assert cli.run("archive", session_id, ok=True).stdout == (
+        "session was already archived; nothing to do\n"
+    )
+    assert cli.run("sessions", "--plain", ok=True).stdout == "No active Coven sessions yet.\n"
+    assert " archived " in cli.run("sessions", "--all", "--plain", ok=True).stdout
+    proc = cli.run("summon", session_id[:8], ok=True)
+    assert "summoned session from the archive" in proc.stderr
+    assert "FAKE[codex]" in proc.stdout  # then the attach flow replays the output
+    assert "[coven session completed (exit code 0)]" in proc.stderr
+    assert cli.session(session_id)["archived_at"] is None
+
+
+def test_archive_refuses_a_live_session(cli: Cli) -> None:
+    session_id = cli.detached("--fake-mode=sleep")
+    proc = cli.run("archive", session_id)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"Error: session `{session_id}` is still running")
+
+
+def test_sacrifice_refusals_then_success(cli: Cli) -> None:
+    live = cli.detached("--fake-mode=sleep")
+    proc = cli.run("sacrifice", live, "--yes")
+    assert proc.returncode == 1 and "still running" in proc.stderr
+    done = cli.detached("--fake-mode=exit")
+    cli.wait_status(done, {"completed"})
+    proc = cli.run("sacrifice", done)
+    assert proc.returncode == 1 and "rerun with --yes" in proc.stderr
+    proc = cli.run("sacrifice", done[:8], "--yes")
+    assert proc.returncode == 1
+    assert f"`coven sacrifice {done} --yes`" in proc.stderr  # tells the full id
+    assert cli.session(done)["id"] == done  # nothing deleted yet
+    proc = cli.run("sacrifice", done, "--yes", ok=True)
+    assert proc.stdout == "sacrificed session; its event log was permanently deleted\n"
+    assert cli.run("sessions", "show", done).returncode == 1
+
+
+# ------------------------------------------------------------------ attach (non-TTY)
+
+
+def test_attach_finished_session_replays_and_exits_0(cli: Cli) -> None:
+    session_id = cli.detached("--fake-mode=exit")
+    cli.wait_status(session_id, {"completed"})
+    proc = cli.run("attach", session_id[:8], ok=True)
+    assert "FAKE[codex]" in proc.stdout and "ready" in proc.stdout
+    assert proc.stderr.startswith(f"attached to session {session_id} (codex, ")
+    assert "session is not running; replaying" in proc.stderr
+
+
+# ------------------------------------------------------------------ adapters, completions, version
+
+
+def test_adapter_install_demo_then_already_installed(cli: Cli) -> None:
+    proc = cli.run("adapter", "install", "demo", ok=True)
+    target = cli.home / "adapters" / "demo.json"
+    assert proc.stdout == f"installed adapter `demo` at {target}\n"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    proc = cli.run("adapter", "install", "demo", ok=True)
+    assert "already installed" in proc.stdout
+    target.write_text("{}")
+    proc = cli.run("adapter", "install", "demo")
+    assert proc.returncode == 1 and "different content" in proc.stderr
+    assert target.read_text() == "{}"
+
+
+def test_adapter_list(cli: Cli) -> None:
+    rows = cli.json("adapter", "list", "--json")["adapters"]
+    codex = next(r for r in rows if r["id"] == "codex")
+    assert codex["available"] is True and codex["executablePath"].endswith("tests/fakes/bin/codex")
+    table = cli.run("adapter", "list", ok=True).stdout
+    assert table.splitlines()[0].split() == ["HARNESS", "SOURCE", "AVAILABLE", "EXECUTABLE"]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completions(cli: Cli, shell: str) -> None:
+    assert "_COVEN_COMPLETE" in cli.run("completions", shell, ok=True).stdout
+
+
+def test_version(cli: Cli) -> None:
+    assert cli.run("--version", ok=True).stdout.startswith("coven v")

@@ -1,0 +1,132 @@
+"""Shared pieces of the CLI end-to-end tests (no tests here).
+
+Each test gets its own ``COVEN_HOME`` and project directory, the fake
+harnesses first on ``PATH``, and a finalizer that stops the daemon the CLI
+started (and kills it if it does not go).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.daemon import request, test_env
+
+COVEN = [sys.executable, "-m", "coven.cli.main"]
+
+
+@dataclass
+class Cli:
+    home: Path
+    project: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(
+        self,
+        *args: str,
+        timeout: float = 30.0,
+        env: Mapping[str, str] | None = None,
+        ok: bool | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``coven ARGS`` with stdin from /dev/null; never a traceback on stderr."""
+        proc = subprocess.run(
+            [*COVEN, *args],
+            cwd=self.project,
+            env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert "Traceback" not in proc.stderr, proc.stderr
+        if ok is True:
+            assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
+        return proc
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, ok=True).stdout)
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        record: dict[str, Any] = self.json("sessions", "show", session_id, "--json")
+        return record
+
+    def wait_status(
+        self, session_id: str, statuses: set[str], timeout: float = 10.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self.session(session_id)
+            if record["status"] in statuses:
+                return record
+            assert time.monotonic() < deadline, f"status stayed {record['status']!r}"
+            time.sleep(0.05)
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        reply = request(self.home / "coven.sock", method, path, body)
+        return reply
+
+    def output(self, session_id: str) -> str:
+        reply = self.api("GET", f"/api/v1/events?sessionId={session_id}")
+        assert reply.status == 200, reply.body
+        return "".join(
+            json.loads(e["payload_json"]).get("data", "")
+            for e in reply.json()["events"]
+            if e["kind"] == "output"
+        )
+
+    def wait_output(self, session_id: str, needle: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.output(session_id)
+            if needle in text:
+                return text
+            assert time.monotonic() < deadline, f"{needle!r} not in {text[-1000:]!r}"
+            time.sleep(0.05)
+
+    def detached(self, *prompt: str) -> str:
+        """Launch ``codex`` in the background; answer the session id."""
+        proc = self.run("run", "codex", "--detach", "--", *prompt, ok=True)
+        session_id = proc.stdout.strip()
+        assert len(session_id) == 36, proc.stdout
+        return session_id
+
+    def daemon_pid(self) -> int | None:
+        try:
+            pid = json.loads((self.home / "daemon.json").read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            return None
+        return int(pid)
+
+    def shutdown(self) -> None:
+        pid = self.daemon_pid()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.run("daemon", "stop", timeout=30)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    home = tmp_path / "home"
+    project = tmp_path / "project"
+    project.mkdir()
+    env = test_env(home, project)
+    env.pop("NO_COLOR", None)
+    env["FAKE_MODE"] = "echo"
+    handle = Cli(home, project, env)
+    try:
+        yield handle
+    finally:
+        handle.shutdown()
