@@ -16,6 +16,7 @@ select a session; the action buttons are clickable too.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -326,7 +327,7 @@ class SessionBrowser(App[BrowserResult]):
             message = "Closed session browser. " + "; ".join(self.changes) + "."
         self.exit(BrowserResult(None, message=message))
 
-    def action_archive(self) -> None:
+    async def action_archive(self) -> None:
         record = self.selected
         if record is None:
             self.set_status("No session selected.")
@@ -334,10 +335,10 @@ class SessionBrowser(App[BrowserResult]):
         if record.archived_at is not None:
             self.set_status("Session is already archived; nothing to do.")
             return
-        if self.call_daemon(lambda: self.client.archive(record.id)):
+        if await self.call_daemon(lambda: self.client.archive(record.id)):
             self.done(f"Archived `{record.title}`", record.id)
 
-    def action_summon(self) -> None:
+    async def action_summon(self) -> None:
         record = self.selected
         if record is None:
             self.set_status("No session selected.")
@@ -345,7 +346,7 @@ class SessionBrowser(App[BrowserResult]):
         if record.archived_at is None:
             self.set_status("Session is not archived; nothing to summon.")
             return
-        if self.call_daemon(lambda: self.client.summon(record.id)):
+        if await self.call_daemon(lambda: self.client.summon(record.id)):
             self.done(f"Summoned `{record.title}` from the archive", record.id)
 
     def action_sacrifice(self) -> None:
@@ -357,11 +358,11 @@ class SessionBrowser(App[BrowserResult]):
             self.set_status("Refused: do not sacrifice live work; kill it first with [k].")
             return
 
-        def confirmed(answer: bool | None) -> None:
+        async def confirmed(answer: bool | None) -> None:
             if not answer:
                 self.set_status("Sacrifice cancelled. Nothing changed.")
                 return
-            if self.call_daemon(lambda: self.client.sacrifice(record.id, confirm=record.id)):
+            if await self.call_daemon(lambda: self.client.sacrifice(record.id, confirm=record.id)):
                 self.done(f"Sacrificed `{record.title}` and its events")
 
         self.push_screen(ConfirmSacrifice(record), confirmed)
@@ -377,21 +378,27 @@ class SessionBrowser(App[BrowserResult]):
             )
             return
 
-        def confirmed(answer: bool | None) -> None:
+        async def confirmed(answer: bool | None) -> None:
             if not answer:
                 self.set_status("Kill cancelled. Nothing changed.")
                 return
-            if self.call_daemon(lambda: self.client.kill(record.id)):
+            self.set_status(f"Killing `{record.title}`…")
+            if await self.call_daemon(lambda: self.client.kill(record.id)):
                 self.done(f"Killed `{record.title}`", record.id)
 
         self.push_screen(ConfirmKill(record), confirmed)
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def call_daemon(self, call: Callable[[], object]) -> bool:
-        """Run one client call; a refusal goes to the status line and answers ``False``."""
+    async def call_daemon(self, call: Callable[[], object]) -> bool:
+        """Run one client call; a refusal goes to the status line and answers ``False``.
+
+        The call runs on a worker thread: a kill waits for the harness to exit
+        (up to the daemon's grace period) and the screen must keep drawing.
+        Keys wait meanwhile, because the app handles one message at a time.
+        """
         try:
-            call()
+            await asyncio.to_thread(call)
         except CovenClientError as exc:
             self.set_status(f"Daemon refused: {exc}")
             return False
