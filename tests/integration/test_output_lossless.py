@@ -39,10 +39,6 @@ def _all_output(daemon: Daemon, sid: str, page: int = 1000) -> tuple[bytes, list
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: runtime/output.py re-feeds the redactor's held tail; split lines stored twice",
-)
 def test_flood_of_64_mib_is_stored_byte_for_byte(tmp_path: Path) -> None:
     expected = b"".join(flood_chunks(FLOOD_BYTES)).replace(b"\n", b"\r\n")
     with running_daemon(tmp_path, extra_env={"FAKE_BYTES": str(FLOOD_BYTES)}) as daemon:

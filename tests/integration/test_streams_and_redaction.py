@@ -65,11 +65,6 @@ def test_credentials_in_output_are_stored_redacted(daemon: Daemon) -> None:
     daemon.call("POST", f"/api/v1/sessions/{sid}/kill", {})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: runtime/output.py re-feeds the redactor's held tail, so the first half "
-    "of a split secret is stored in clear next to the redacted whole",
-)
 def test_secret_split_across_two_writes_is_stored_redacted(daemon: Daemon) -> None:
     sid = daemon.launch("--fake-mode=echo")["id"]
     daemon.wait_output(sid, "ready")
@@ -227,10 +222,6 @@ async def test_attach_to_an_unknown_session_is_404_before_upgrade(daemon: Daemon
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the replayed (stored) part of a flood duplicates held tails (runtime/output.py)",
-)
 async def test_attach_during_a_flood_has_no_gap_and_no_duplicate(tmp_path: Path) -> None:
     total = 8 * 1024 * 1024
     expected = b"".join(flood_chunks(total)).replace(b"\n", b"\r\n")
