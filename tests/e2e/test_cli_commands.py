@@ -301,3 +301,27 @@ def test_completions(cli: Cli, shell: str) -> None:
 
 def test_version(cli: Cli) -> None:
     assert cli.run("--version", ok=True).stdout.startswith("coven v")
+
+
+def test_doctor_is_wired_in(cli: Cli) -> None:
+    proc = cli.run("doctor", "--json")
+    assert proc.returncode in (0, 1)
+    assert isinstance(json.loads(proc.stdout), dict)
+
+
+def test_cli_never_imports_the_daemon_side() -> None:
+    import ast
+    from pathlib import Path
+
+    import coven.cli
+
+    forbidden = ("coven.runtime", "coven.store", "coven.api")
+    for path in Path(coven.cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.startswith(forbidden), f"{path.name} imports {name}"
