@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from schemathesis import checks as st_checks  # noqa: E402
 DOC_PATH = REPO / "docs" / "openapi.json"
 # The shutdown route would end the run; attach needs a WebSocket upgrade; follow streams until exit.
 NOT_FUZZED = {"/internal/lifecycle/shutdown", "/sessions/{sessionId}/attach"}
-EXAMPLES = 25
+EXAMPLES = int(os.environ.get("COVEN_FUZZ_EXAMPLES", "25"))
 
 
 def test_checked_in_copy_is_identical_to_the_served_document() -> None:
