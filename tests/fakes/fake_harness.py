@@ -33,14 +33,15 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import select
 import signal
 import struct
 import sys
 import termios
-import time
 from collections.abc import Iterator
 
 FLOOD_LINE = 64
@@ -99,19 +100,60 @@ def header(name: str, args: list[str]) -> None:
         out(f"env {var}={os.environ.get(var, '<unset>')}")
 
 
+_wakeup: list[int] = []
+
+
+def signal_wakeup_fd() -> int:
+    """Read end of a pipe the interpreter writes to on every signal (created once).
+
+    Blocking calls wait on it too: a signal landing just before a blocking
+    syscall would otherwise leave its Python handler pending indefinitely.
+    """
+    if not _wakeup:
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        _wakeup.append(wake_r)
+    return _wakeup[0]
+
+
+def drain(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        while os.read(fd, 1024):
+            pass
+
+
 def sleep_forever() -> None:
+    wake_r = signal_wakeup_fd()
     while True:
-        time.sleep(3600)
+        select.select([wake_r], [], [])
+        drain(wake_r)
 
 
 def mode_echo() -> int:
+    # select() on stdin plus a signal wakeup pipe: a signal that lands just
+    # before a blocking read() would otherwise leave its Python handler pending
+    # until the next input line arrives.
+    wake_r = signal_wakeup_fd()
     out("ready")
-    for raw in sys.stdin:
-        line = raw.rstrip("\r\n")
-        if line == "exit":
+    pending = b""
+    while True:
+        readable, _, _ = select.select([0, wake_r], [], [])
+        if wake_r in readable:
+            drain(wake_r)
+        if 0 not in readable:
+            continue
+        data = os.read(0, 4096)
+        if not data:
             return 0
-        out(f"echo: {line}")
-    return 0
+        pending += data
+        while b"\n" in pending:
+            raw, pending = pending.split(b"\n", 1)
+            line = raw.rstrip(b"\r").decode(errors="replace")
+            if line == "exit":
+                return 0
+            out(f"echo: {line}")
 
 
 def mode_flood() -> int:
