@@ -340,3 +340,16 @@ def test_pty_imports_nothing_from_coven_but_errors() -> None:
                 assert module == "coven.errors" or module.startswith("coven.pty"), (
                     f"{source.name} imports {module}"
                 )
+
+
+def test_missing_setsid_helper_is_a_spawn_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import coven.pty.child as child_module
+
+    monkeypatch.setattr(child_module, "_SETSID_FALLBACK_PATH", str(tmp_path))
+    before = set(children_of(os.getpid()))
+    with pytest.raises(SpawnError) as info:
+        spawn(["codex"], cwd=str(tmp_path), env=fake_env("exit"), rows=24, cols=80)
+    assert info.value.details == {"reason": "setsid_missing"}
+    _no_new_children(before)
