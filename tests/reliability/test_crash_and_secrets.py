@@ -168,9 +168,6 @@ def test_secrets_in_output_input_prompt_and_split_reads_are_never_stored(tmp_pat
     assert "[REDACTED]" in stored
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: a PEM private key typed line by line (one input each) leaks its body"
-)
 def test_pem_typed_line_by_line_is_never_stored(tmp_path: Path) -> None:
     daemon = _daemon(tmp_path)
     daemon.start()

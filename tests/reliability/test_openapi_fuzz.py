@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from coven.api import router
@@ -83,17 +83,6 @@ def _error_shape_check(ctx: Any, response: Any, case: Any) -> bool | None:
     return True
 
 
-def _known_bug(case: Any, response: Any) -> str | None:
-    """Cases covered by a strict-xfail regression test in test_boundary.py (remove when fixed)."""
-    if (
-        response.status_code == 500
-        and case.path.endswith("/complete")
-        and "too large to convert to SQLite" in response.text
-    ):
-        return "BUG: huge exitCode on /complete is a 500 internal_error"
-    return None
-
-
 ALLOWED_5XX = {"launch_failed", "storage_unavailable", "daemon_shutting_down"}
 
 
@@ -135,7 +124,6 @@ def test_schemathesis_against_the_running_daemon(daemon: Daemon) -> None:
                 if case.path.endswith("/follow"):
                     kwargs["timeout"] = 15
                 response = case.call(base_url=base_url, **kwargs)
-                assume(_known_bug(case, response) is None)
                 if response.status_code >= 500:
                     code = response.json().get("error", {}).get("code")
                     assert code in ALLOWED_5XX, (case.path, response.status_code, response.text)

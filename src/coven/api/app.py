@@ -106,6 +106,14 @@ class Api:
             handler = getattr(self, "on_" + match.name)
             result: web.StreamResponse = await handler(request, match)
             return result
+        except PayloadTooLarge as exc:
+            # The body is never read: answer, then drop the connection at once.
+            response = error_response(exc)
+            await response.prepare(request)
+            await response.write_eof()
+            if request.transport is not None:
+                request.transport.close()
+            return response
         except CovenError as exc:
             return error_response(exc)
         except web.HTTPException:

@@ -14,6 +14,7 @@ Two deliberate departures from aiohttp's defaults:
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from aiohttp import web
@@ -40,6 +41,26 @@ class CovenRequestHandler(RequestHandler):
             self._coven_deadline.cancel()
             self._coven_deadline = None
         super().connection_lost(exc)
+
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """aiohttp's own refusals (malformed request line, headers, …) in our envelope."""
+        if request.writer.output_size > 0:
+            return super().handle_error(request, status, exc, message)
+        self.log_debug("refused malformed request: %s", exc)
+        code = "invalid_request" if status < 500 else "internal_error"
+        text = "malformed HTTP request" if status < 500 else "internal error"
+        if exc is not None and status < 500:
+            text += f": {getattr(exc, 'message', None) or exc.__class__.__name__}"
+        body = json.dumps({"error": {"code": code, "message": text}}).encode()
+        response = web.Response(status=status, body=body, content_type="application/json")
+        response.force_close()
+        return response
 
     def eof_received(self) -> bool:  # type: ignore[override]
         # Keep the transport open for our response after the client's half-close.

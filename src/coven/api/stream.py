@@ -89,6 +89,11 @@ async def attach(manager: SessionManager, request: BaseRequest, match: Match) ->
     after = _after_seq(match)
     row = await manager.get_row(session_id)  # 404 before the upgrade
     ws = web.WebSocketResponse(max_msg_size=1024 * 1024, autoping=True)
+    if not ws.can_prepare(request).ok:
+        raise InvalidRequest(
+            "attach is a WebSocket route; send an Upgrade: websocket request",
+            {"sessionId": session_id},
+        )
     await ws.prepare(request)
     session = manager.live.get(session_id)
     sub = AttachSubscriber()

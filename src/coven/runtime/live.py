@@ -19,11 +19,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from coven.pty import ExitStatus, PtyChild, signal_session
+from coven.runtime.inputs import InputRedactor
 from coven.runtime.output import OutputPipeline
 
 READ_CHUNK = 64 * 1024
 # Bounded drain per loop callback so one chatty session cannot starve the others.
-MAX_READS_PER_CALLBACK = 16
+MAX_READS_PER_CALLBACK = 4
 KILL_GRACE_SECONDS = 2.0
 # After the harness exits, how long a descendant may keep the PTY open before it is killed.
 LINGER_SECONDS = 2.0
@@ -57,6 +58,7 @@ class LiveSession:
         make_pipeline: Callable[[LiveSession], OutputPipeline],
         on_finished: Callable[[LiveSession, Outcome], Awaitable[None]],
         conversation: bool,
+        input_redactor: InputRedactor,
     ) -> None:
         self.loop = loop
         self.session_id = session_id
@@ -64,6 +66,7 @@ class LiveSession:
         self.state = LiveState.RUNNING
         self.kill_reason: str | None = None
         self.pipeline = make_pipeline(self)
+        self.input_redactor = input_redactor
         self._on_finished = on_finished
         self._conversation = conversation
         self._exit: ExitStatus | None = None

@@ -42,6 +42,7 @@ from coven.harness import (
     unsupported_harness_message,
 )
 from coven.redaction import Redactor, StreamRedactor
+from coven.runtime.inputs import InputRedactor
 from coven.runtime.live import LiveSession, Outcome
 from coven.runtime.output import OutputPipeline
 from coven.schema import SessionRecord
@@ -228,6 +229,7 @@ class SessionManager:
             self._make_pipeline,
             self._on_finished,
             conversation=request.conversation_id is not None,
+            input_redactor=InputRedactor(self.redactor),
         )
         self.live[session_id] = session
         session.start()
@@ -340,6 +342,12 @@ class SessionManager:
         reads in causal order; with ``wait`` we return only once it is durable.
         """
         redacted, changed = self.redactor.payload(payload)
+        typed = payload.get("data")
+        if isinstance(typed, str):
+            # Typed text gets context across requests (split tokens, open PEM blocks).
+            safe = session.input_redactor.redact(typed)
+            changed = changed or safe != typed
+            redacted = {**redacted, "data": safe}
         event = NewEvent(
             session.session_id,
             "input",
@@ -425,8 +433,8 @@ class SessionManager:
                 {"sessionId": session_id},
             )
         code = body.get("exitCode") if isinstance(body, dict) else None
-        if isinstance(code, bool) or not isinstance(code, int):
-            code = None
+        if isinstance(code, bool) or not isinstance(code, int) or not -(2**63) <= code < 2**63:
+            code = None  # the reference parses leniently: anything else is "absent"
         status = "completed" if code in (None, 0) else "failed"
         await self.write(UpdateSession(session_id, {"status": status, "exit_code": code}))
         self._notify(session_id)
