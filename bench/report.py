@@ -59,6 +59,14 @@ def figures_from_bench(js: dict[str, Any]) -> Figures:
         else:
             out[key] = str(value)
     sc = js.get("scenarios", {})
+    out_d = sc.get("output", {}).get("details", {})
+    single = out_d.get("single", {}).get("verify", {})
+    if "exact_match" in single:
+        out["output: 1x stored text identical to emitted [1=yes]"] = float(single["exact_match"])
+    per = out_d.get("concurrent", {}).get("per_session", [])
+    if per:
+        exact = all(p.get("verify", {}).get("exact_match") for p in per)
+        out[f"output: {len(per)}x stored text identical to emitted [1=yes]"] = float(exact)
     trav = sc.get("list", {}).get("details", {}).get("paginated", {}).get("traversal", {})
     pl = trav.get("page_latency", {})
     if "p99" in pl:
@@ -161,9 +169,11 @@ def vs_ref(factor: float, higher_is_better: bool) -> Check:
     return check
 
 
-def all_runs_at_least(limit: float) -> Check:
+def every_run_exactly(value: float) -> Check:
     def check(ours: Stat | None, _ref: Stat | None) -> bool | None:
-        return None if ours is None or ours.lo is None else ours.lo >= limit
+        if ours is None or ours.lo is None or ours.hi is None:
+            return None
+        return abs(ours.lo - value) < 1e-6 and abs(ours.hi - value) < 1e-6
 
     return check
 
@@ -180,8 +190,9 @@ class Target:
 TARGETS: tuple[Target, ...] = (
     Target("health: seq GET /health p50", "≤ 1.5 ms", at_most(1.5)),
     Target("launch: launch->first output p50", "≤ reference", vs_ref(1.0, False)),
-    Target("1x stored (CRLF-normalized)", "100 % every run", all_runs_at_least(100.0)),
-    Target("4x stored (CRLF-normalized)", "100 % every run", all_runs_at_least(100.0)),
+    Target("1x stored (CRLF-normalized)", "100 % every run", every_run_exactly(100.0)),
+    Target("4x stored (CRLF-normalized)", "100 % every run", every_run_exactly(100.0)),
+    Target("stored text identical to emitted", "1 every run", every_run_exactly(1.0)),
     Target(
         "1x drain rate",
         "≥ 1.5x ref and ≥ 60 MiB/s",
