@@ -147,8 +147,15 @@ class ServerThread:
         await self._runner.setup()
         await web.UnixSite(self._runner, str(self.socket_path)).start()
 
+    async def _stop(self) -> None:
+        await self._runner.cleanup()
+        # Closed transports release their sockets in call_soon callbacks: let them run
+        # before the loop stops, or the sockets leak (ResourceWarning -> error).
+        for _ in range(3):
+            await asyncio.sleep(0.01)
+
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
@@ -437,3 +444,51 @@ async def test_async_handshake_refuses_before_attach(
                     pass
     finally:
         srv.stop()
+
+
+def _foreign_peer(_sock: object) -> int:
+    raise DaemonUnsafe("daemon peer (pid 1) runs as uid 4242, not as us")
+
+
+@pytest.fixture
+def listener(home: Path) -> Iterator[socket.socket]:
+    """A socket that listens but never accepts: connects complete, nothing is served.
+
+    Used where the client must refuse right after connecting; a real server would
+    be left holding half-open connections at teardown.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(home / "coven.sock"))
+    sock.listen(8)
+    os.chmod(home / "coven.sock", 0o600)
+    yield sock
+    sock.close()
+
+
+def test_sync_transport_checks_the_peer_after_connecting(
+    listener: socket.socket, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+
+    def foreign(sock: object) -> int:
+        calls.append(sock)
+        return _foreign_peer(sock)
+
+    monkeypatch.setattr("coven.client.transport.check_peer", foreign)
+    with pytest.raises(DaemonUnsafe, match="uid 4242"):
+        CovenClient.from_home(home, timeout=2).health()
+    assert len(calls) == 1
+
+
+async def test_async_client_checks_the_peer_after_connecting(
+    listener: socket.socket, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("coven.client.aio.check_peer", _foreign_peer)
+    async with AsyncCovenClient.from_home(home, timeout=2) as client:
+        with pytest.raises(DaemonUnsafe, match="uid 4242"):
+            await client.health()
+        with pytest.raises(DaemonUnsafe, match="uid 4242"):
+            async with client.attach("s1"):
+                pass
+    # The refused connections were closed; let their close callbacks run before the loop ends.
+    await asyncio.sleep(0.01)

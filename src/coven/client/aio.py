@@ -43,11 +43,25 @@ def _map_aiohttp_error(socket_path: Path, exc: Exception) -> CovenClientError:
     return TransportError(f"error talking to the Coven daemon: {exc!r}")
 
 
-def _check_transport_peer(get_extra_info: Any) -> None:
-    sock = get_extra_info("socket")
-    if sock is None:
-        raise TransportError("connection has no socket to check the peer of")
-    check_peer(sock)
+class _PeerCheckedConnector(aiohttp.UnixConnector):
+    """A ``UnixConnector`` that checks ``SO_PEERCRED`` on every new connection.
+
+    Checking here (not on the response) covers plain requests and WebSocket
+    upgrades alike, before a request byte is written.
+    """
+
+    async def connect(self, req: Any, traces: Any, timeout: aiohttp.ClientTimeout) -> Any:
+        conn = await super().connect(req, traces, timeout)
+        try:
+            transport = conn.transport
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            if sock is None:
+                raise TransportError("connection has no socket to check the peer of")
+            check_peer(sock)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
 
 class AsyncCovenClient:
@@ -89,7 +103,7 @@ class AsyncCovenClient:
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
             # force_close: the daemon answers one request per connection.
-            connector = aiohttp.UnixConnector(path=str(self.socket_path), force_close=True)
+            connector = _PeerCheckedConnector(path=str(self.socket_path), force_close=True)
             self._http = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=self.timeout)
             )
@@ -105,8 +119,6 @@ class AsyncCovenClient:
             async with self._session().request(
                 req.method, _BASE + req.path, data=req.body or None, headers=headers
             ) as resp:
-                if resp.connection is not None and resp.connection.transport is not None:
-                    _check_transport_peer(resp.connection.transport.get_extra_info)
                 body = await resp.read()
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -166,11 +178,6 @@ class AsyncCovenClient:
             ) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _map_aiohttp_error(self.socket_path, exc) from exc
-        try:
-            _check_transport_peer(ws.get_extra_info)
-        except BaseException:
-            await ws.close()
-            raise
         return ws
 
 
