@@ -24,7 +24,7 @@ from coven.runtime.output import OutputPipeline
 
 READ_CHUNK = 64 * 1024
 # Bounded drain per loop callback so one chatty session cannot starve the others.
-MAX_READS_PER_CALLBACK = 4
+MAX_READS_PER_CALLBACK = 8
 KILL_GRACE_SECONDS = 2.0
 # After the harness exits, how long a descendant may keep the PTY open before it is killed.
 LINGER_SECONDS = 2.0
