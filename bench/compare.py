@@ -222,6 +222,20 @@ def figures_from_extras(x: dict[str, Any]) -> report.Figures:
     return f
 
 
+def load_raw(raw: Path, stamp: str, name: str) -> list[report.Figures]:
+    """Figures of every stored rep of ``name`` from an earlier run."""
+    runs: list[report.Figures] = []
+    rep = 0
+    while (path := raw / f"{stamp}-{name}-{rep}.json").exists():
+        f = report.figures_from_bench(json.loads(path.read_text()))
+        extras_path = raw / f"{stamp}-{name}-{rep}-extras.json"
+        if extras_path.exists():
+            f.update(figures_from_extras(json.loads(extras_path.read_text())))
+        runs.append(f)
+        rep += 1
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -235,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", default="", help="passed to coven_bench.py (default all)")
     ap.add_argument("--list-sessions", type=int, default=0, help="sessions for the list scenario")
     ap.add_argument("--no-extras", action="store_true")
+    ap.add_argument(
+        "--from-raw",
+        default="",
+        metavar="STAMP",
+        help="do not run anything: re-render the table from DIR/raw/STAMP-*.json",
+    )
     ap.add_argument("--ours-start", default="", help="override our start command")
     ap.add_argument("--ours-stop", default="", help="override our stop command")
     ap.add_argument(
@@ -253,13 +273,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in ("both", "ours"):
         impls.append(our_impl(args))
     if args.only in ("both", "ref"):
-        ensure_reference()
+        if not args.from_raw:
+            ensure_reference()
         impls.append(ref_impl())
     cb = load_bench_tool()
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stamp = args.from_raw or time.strftime("%Y%m%d-%H%M%S")
     figs: dict[str, list[report.Figures]] = {i.name: [] for i in impls}
     t0 = time.perf_counter()
-    for rep in range(args.repeat):
+    if args.from_raw:
+        for impl in impls:
+            figs[impl.name] = load_raw(raw, stamp, impl.name)
+        args.repeat = max(len(v) for v in figs.values())
+    for rep in range(0 if args.from_raw else args.repeat):
         order = impls if rep % 2 == 0 else list(reversed(impls))
         for impl in order:
             js = run_bench_tool(impl, raw / f"{stamp}-{impl.name}-{rep}.json", args, rep)
