@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.test_cli_fixtures import Cli, cli
+from tests.support.cli import Cli, cli
 
 __all__ = ["cli"]
 

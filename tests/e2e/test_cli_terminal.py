@@ -10,7 +10,7 @@ import time
 import pexpect
 import pytest
 
-from tests.e2e.test_cli_fixtures import COVEN, Cli, cli
+from tests.support.cli import COVEN, Cli, cli
 
 __all__ = ["cli"]
 

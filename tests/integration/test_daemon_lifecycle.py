@@ -13,7 +13,7 @@ import pytest
 
 from tests.integration.helpers import alive, harness_pids, wait_until
 from tests.support.daemon import Daemon
-from tests.support.daemon import test_env as make_env
+from tests.support.daemon import daemon_env as make_env
 
 
 def _daemon(tmp_path: Path, home: Path | None = None) -> Daemon:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.daemon import Daemon
-from tests.support.daemon import test_env as make_env
+from tests.support.daemon import daemon_env as make_env
 
 
 def _daemon(tmp_path: Path, **extra: str) -> Daemon:

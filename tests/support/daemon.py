@@ -91,8 +91,15 @@ class Daemon:
     def start(self, timeout: float = 15.0) -> None:
         read_fd, write_fd = os.pipe()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "coven.runtime.daemon", "--home", str(self.home),
-             "--ready-fd", str(write_fd)],
+            [
+                sys.executable,
+                "-m",
+                "coven.runtime.daemon",
+                "--home",
+                str(self.home),
+                "--ready-fd",
+                str(write_fd),
+            ],
             env=self.env,
             pass_fds=(write_fd,),
             stdin=subprocess.DEVNULL,
@@ -121,9 +128,15 @@ class Daemon:
     def call(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Reply:
         return request(self.socket, method, path, body, timeout)
 
-    def launch(self, prompt: str = "hello", harness: str = "codex", **fields: Any) -> dict[str, Any]:
-        body = {"projectRoot": str(self.env["COVEN_TEST_PROJECT"]), "harness": harness,
-                "prompt": prompt, **fields}
+    def launch(
+        self, prompt: str = "hello", harness: str = "codex", **fields: Any
+    ) -> dict[str, Any]:
+        body = {
+            "projectRoot": str(self.env["COVEN_TEST_PROJECT"]),
+            "harness": harness,
+            "prompt": prompt,
+            **fields,
+        }
         reply = self.call("POST", "/api/v1/sessions", body)
         assert reply.status == 201, reply.body
         record: dict[str, Any] = reply.json()
@@ -152,7 +165,9 @@ class Daemon:
                 raise AssertionError(f"{needle!r} not in output: {text[-2000:]!r}")
             time.sleep(0.02)
 
-    def wait_status(self, session_id: str, statuses: set[str], timeout: float = 10.0) -> dict[str, Any]:
+    def wait_status(
+        self, session_id: str, statuses: set[str], timeout: float = 10.0
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             record: dict[str, Any] = self.call("GET", f"/api/v1/sessions/{session_id}").json()
@@ -183,7 +198,7 @@ class Daemon:
             self.proc.stderr.close()
 
 
-def test_env(home: Path, project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def daemon_env(home: Path, project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{FAKE_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["COVEN_HOME"] = str(home)
@@ -194,13 +209,11 @@ def test_env(home: Path, project: Path, extra: Mapping[str, str] | None = None) 
 
 
 @contextlib.contextmanager
-def running_daemon(
-    tmp_path: Path, extra_env: Mapping[str, str] | None = None
-) -> Iterator[Daemon]:
+def running_daemon(tmp_path: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Daemon]:
     home = tmp_path / "home"
     project = tmp_path / "project"
     project.mkdir(exist_ok=True)
-    daemon = Daemon(home, test_env(home, project, extra_env))
+    daemon = Daemon(home, daemon_env(home, project, extra_env))
     daemon.start()
     try:
         yield daemon

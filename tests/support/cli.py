@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import request, test_env
+from tests.support.daemon import daemon_env, request
 
 COVEN = [sys.executable, "-m", "coven.cli.main"]
 
@@ -122,7 +122,7 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
     home = tmp_path / "home"
     project = tmp_path / "project"
     project.mkdir()
-    env = test_env(home, project)
+    env = daemon_env(home, project)
     env.pop("NO_COLOR", None)
     env["FAKE_MODE"] = "echo"
     handle = Cli(home, project, env)
