@@ -35,6 +35,9 @@ RESUME_BELOW = 1 * 1024 * 1024
 # enough that a secret printed in two parts is still joined, short enough that a
 # waiting prompt reaches polling clients.
 HOLD_FLUSH_SECONDS = 2.0
+# How long a session may stay paused while persistence is down before the daemon lets the
+# harness run on and counts what it cannot store (exact ``output_truncated`` markers).
+OUTAGE_GRACE_SECONDS = 60.0
 
 
 class Redactor(Protocol):
@@ -59,6 +62,16 @@ class InFlight:
 
 # (text, redaction_status) -> future resolving to the committed seq
 SubmitOutput = Callable[[str, str], "Future[int]"]
+# (dropped bytes, dropped chunks) -> future of the marker event's commit
+SubmitMarker = Callable[[int, int], "Future[int]"]
+
+
+@dataclass
+class DropStats:
+    """Daemon-wide totals of output that could not be stored (persistence down)."""
+
+    bytes: int = 0
+    events: int = 0
 
 
 class OutputPipeline:
@@ -72,8 +85,18 @@ class OutputPipeline:
         on_pause: Callable[[], None],
         on_resume: Callable[[], None],
         on_commit: Callable[[int], None],
+        storage_ok: Callable[[], bool] = lambda: True,
+        submit_marker: SubmitMarker | None = None,
+        drops: DropStats | None = None,
     ) -> None:
         self._loop = loop
+        self._storage_ok = storage_ok
+        self._submit_marker = submit_marker
+        self._drops = drops if drops is not None else DropStats()
+        self._truncating = False
+        self._dropped_bytes = 0
+        self._dropped_chunks = 0
+        self._outage_timer: asyncio.TimerHandle | None = None
         self._submit = submit
         self._redactor = redactor
         self._on_pause = on_pause
@@ -105,6 +128,11 @@ class OutputPipeline:
     def finish(self) -> None:
         """The PTY reached EOF: release everything (decoder tail, held text) into events."""
         self._add_text(self._decoder.decode(b"", final=True))
+        if self._truncating:
+            self._end_truncation()  # the marker is queued; it lands when storage recovers
+        if self._outage_timer is not None:
+            self._outage_timer.cancel()
+            self._outage_timer = None
         self._seal(final=True)
 
     def _add_text(self, text: str) -> None:
@@ -113,6 +141,15 @@ class OutputPipeline:
         self._fed += len(text)
         for sub in list(self.subscribers):
             sub.push_output(text, self._fed)
+        if self._truncating:
+            if not self._storage_ok():
+                size = len(text.encode("utf-8", "replace"))
+                self._dropped_bytes += size
+                self._dropped_chunks += 1
+                self._drops.bytes += size
+                self._drops.events += 1
+                return
+            self._end_truncation()
         self._pending.append(text)
         self._pending_chars += len(text)
         if not self._inflight or self._pending_chars >= SEAL_CHARS:
@@ -120,6 +157,25 @@ class OutputPipeline:
         if not self._paused and self.backlog > PAUSE_ABOVE:
             self._paused = True
             self._on_pause()
+            if self._submit_marker is not None and self._outage_timer is None:
+                self._outage_timer = self._loop.call_later(OUTAGE_GRACE_SECONDS, self._outage_check)
+
+    def _outage_check(self) -> None:
+        self._outage_timer = None
+        if self._paused and not self._storage_ok():
+            # Persistence has been down for the whole grace period: a frozen agent helps
+            # nobody, so let it run on and count exactly what cannot be stored.
+            self._truncating = True
+            self._paused = False
+            self._on_resume()
+
+    def _end_truncation(self) -> None:
+        self._truncating = False
+        if self._dropped_chunks and self._submit_marker is not None:
+            marker = self._submit_marker(self._dropped_bytes, self._dropped_chunks)
+            marker.add_done_callback(lambda _f: None)
+        self._dropped_bytes = 0
+        self._dropped_chunks = 0
 
     @property
     def backlog(self) -> int:
@@ -198,6 +254,9 @@ class OutputPipeline:
             self._seal()
         if self._paused and self.backlog < RESUME_BELOW:
             self._paused = False
+            if self._outage_timer is not None:
+                self._outage_timer.cancel()
+                self._outage_timer = None
             self._on_resume()
 
     # -- attach support -----------------------------------------------------------------------

@@ -44,7 +44,7 @@ from coven.harness import (
 from coven.redaction import Redactor, StreamRedactor
 from coven.runtime.inputs import InputRedactor
 from coven.runtime.live import LiveSession, Outcome
-from coven.runtime.output import OutputPipeline
+from coven.runtime.output import DropStats, OutputPipeline
 from coven.schema import SessionRecord
 from coven.store import (
     AppendEvents,
@@ -109,6 +109,7 @@ class SessionManager:
         self.env = env
         self.redactor = redactor or Redactor()
         self.live: dict[str, LiveSession] = {}
+        self.drops = DropStats()
         self.read_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="coven-read")
         self.accepting = True
         # Notified whenever a session gets a new committed event or changes status.
@@ -279,6 +280,20 @@ class SessionManager:
             inner.add_done_callback(done)
             return outer
 
+        def submit_marker(dropped_bytes: int, dropped_events: int) -> Future[int]:
+            payload = {"droppedBytes": dropped_bytes, "droppedEvents": dropped_events}
+            event = NewEvent(session_id, "output_truncated", encode_payload(payload), "clean")
+            inner = self.writer.submit(AppendEvents([event]))
+            outer: Future[int] = Future()
+            inner.add_done_callback(
+                lambda f: (
+                    outer.set_exception(exc)
+                    if (exc := f.exception()) is not None
+                    else outer.set_result(f.result()[0].seq)
+                )
+            )
+            return outer
+
         return OutputPipeline(
             self.loop,
             submit,
@@ -286,6 +301,9 @@ class SessionManager:
             on_pause=session.pause_reading,
             on_resume=session.resume_reading,
             on_commit=lambda _seq: self._notify(session_id),
+            storage_ok=lambda: self.writer.state == "healthy",
+            submit_marker=submit_marker,
+            drops=self.drops,
         )
 
     async def _on_finished(self, session: LiveSession, outcome: Outcome) -> None:
