@@ -29,6 +29,7 @@ from coven.errors import CovenError, InvalidRequest, PayloadTooLarge
 from coven.runtime import queries
 from coven.runtime.control import CATALOG, MALFORMED, Health, run_action
 from coven.runtime.sessions import SessionManager
+from coven.schema.wire import EventsPage
 
 log = logging.getLogger("coven.api")
 
@@ -44,6 +45,17 @@ def json_response(status: int, body: Any) -> web.Response:
     response = web.Response(
         status=status, body=_encoder.encode(body), content_type="application/json"
     )
+    response.force_close()
+    return response
+
+
+# Responses larger than this are encoded on a worker thread, so one big page does not
+# hold up every small request (health, input) queued behind it on the loop.
+OFFLOAD_ENCODE_BYTES = 64 * 1024
+
+
+def encoded_response(status: int, body: bytes) -> web.Response:
+    response = web.Response(status=status, body=body, content_type="application/json")
     response.force_close()
     return response
 
@@ -80,6 +92,11 @@ class Api:
             raise InvalidRequest(
                 "request body did not arrive in time (shorter than its Content-Length?)"
             ) from exc
+
+    async def big_json_response(self, body: Any, size_hint: int) -> web.Response:
+        if size_hint < OFFLOAD_ENCODE_BYTES:
+            return json_response(200, body)
+        return encoded_response(200, await self.manager.read(msgspec.json.encode, body))
 
     async def json_body(self, request: BaseRequest, *, empty: object = None) -> object:
         return parse_json_body(await self.read_body(request), empty=empty)
@@ -199,7 +216,9 @@ class Api:
 
     # -- sessions --------------------------------------------------------------------------------
     async def on_list_sessions(self, request: BaseRequest, match: router.Match) -> web.Response:
-        return json_response(200, await queries.list_sessions(self.manager, match.query))
+        result = await queries.list_sessions(self.manager, match.query)
+        count = len(result) if isinstance(result, list) else len(result.sessions)
+        return await self.big_json_response(result, count * 400)
 
     async def on_launch(self, request: BaseRequest, match: router.Match) -> web.Response:
         body = await self.json_body(request, empty={})
@@ -259,12 +278,12 @@ class Api:
             raise InvalidRequest("sessionId query parameter is required.")
         queries.parse_events_query(match.query)  # query errors come before the lookup
         page = await queries.events_page(self.manager, match.query["sessionId"], match.query)
-        return json_response(200, page)
+        return await self.big_json_response(page, _page_size(page))
 
     async def on_session_events(self, request: BaseRequest, match: router.Match) -> web.Response:
         queries.parse_events_query(match.query)
         page = await queries.events_page(self.manager, match.session_id or "", match.query)
-        return json_response(200, page)
+        return await self.big_json_response(page, _page_size(page))
 
     async def on_log(self, request: BaseRequest, match: router.Match) -> web.Response:
         return json_response(200, await queries.log_lines(self.manager, match.session_id or ""))
@@ -274,6 +293,10 @@ class Api:
 
     async def on_attach(self, request: BaseRequest, match: router.Match) -> web.StreamResponse:
         return await stream.attach(self.manager, request, match)
+
+
+def _page_size(page: EventsPage) -> int:
+    return sum(len(event.payload_json) + 200 for event in page.events)
 
 
 def _harness_manifest(harness_id: str) -> dict[str, Any]:
