@@ -44,6 +44,8 @@ from coven.store import MarkOrphaned, StoreReader, StoreWriter, now_rfc3339, ope
 
 log = logging.getLogger("coven.daemon")
 
+SOCKET_WATCH_SECONDS = 5.0
+
 
 class StartupError(Exception):
     """The daemon cannot start; the message is shown to the user as is."""
@@ -99,6 +101,16 @@ def write_status_file(paths: authority.HomePaths, info: dict[str, Any]) -> None:
         handle.write(json.dumps(info, indent=2) + "\n")
 
 
+def remove_own_files(paths: authority.HomePaths, inode: int, pid: int) -> None:
+    """Remove our socket and status file — never ones a newer daemon put in their place."""
+    with contextlib.suppress(OSError):
+        if os.lstat(paths.socket).st_ino == inode:
+            paths.socket.unlink()
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(paths.status_file.read_text()).get("pid") == pid:
+            paths.status_file.unlink()
+
+
 def recover(writer: StoreWriter, reader: StoreReader, instance_id: str) -> int:
     """Reap what a previous daemon left running and mark those rows ``orphaned``."""
     rows = [r for r in reader.running_sessions() if r.daemon_instance != instance_id]
@@ -149,6 +161,8 @@ class Daemon:
         await site.start()
         os.chmod(paths.socket, 0o600)
         write_status_file(paths, info)
+        inode = os.stat(paths.socket).st_ino
+        watch = loop.create_task(self.watch_socket(inode))
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.request_stop)
         log.info("serving %s (instance %s, %d orphaned)", paths.socket, self.instance_id, orphaned)
@@ -157,6 +171,7 @@ class Daemon:
                 os.write(ready_fd, b"ready\n")
                 os.close(ready_fd)
         await self.stopping.wait()
+        watch.cancel()
         log.info("shutting down")
         # Stop accepting first, then end every session and record how it ended.
         await site.stop()
@@ -164,11 +179,26 @@ class Daemon:
         await runner.cleanup()
         writer.stop(timeout=10.0)
         reader.close()
-        for path in (paths.socket, paths.status_file):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        remove_own_files(paths, inode, info["pid"])
         os.close(lock_fd)
         return 0
+
+    async def watch_socket(self, inode: int) -> None:
+        """Stop when our socket is gone or replaced: no client could ever reach us again.
+
+        (Someone deleted COVEN_HOME, or replaced the socket.) Without this, such a
+        daemon would keep its harnesses running with nobody able to see or stop them.
+        """
+        while True:
+            await asyncio.sleep(SOCKET_WATCH_SECONDS)
+            try:
+                current = os.stat(self.paths.socket).st_ino
+            except OSError:
+                current = None
+            if current != inode:
+                log.warning("socket %s was removed or replaced; shutting down", self.paths.socket)
+                self.request_stop()
+                return
 
     def request_stop(self) -> None:
         if self.stopping is not None:
