@@ -41,7 +41,8 @@ def install_cmd(name: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     out(f"installed adapter `{name}` at {target}")
-    hint("Restart the daemon (`coven daemon restart`) so it loads the adapter.")
+    # The daemon reads manifests at every launch, so no restart is needed.
+    hint(f'Try it: coven run {name} "explain this repo in 5 bullets"')
 
 
 @adapter_group.command("list")
