@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import ahocorasick_rs
+
 from coven.redaction.keys import is_secret_key
 
 REDACTED = "[REDACTED]"
@@ -179,9 +181,14 @@ BUILTIN_RULES: tuple[Rule, ...] = (
 
 
 @functools.lru_cache(maxsize=16)
-def _gates(rules: tuple[Rule, ...]) -> tuple[tuple[frozenset[str], ...], frozenset[str]]:
+def _gates(
+    rules: tuple[Rule, ...],
+) -> tuple[tuple[frozenset[str], ...], frozenset[str], ahocorasick_rs.AhoCorasick]:
     gates = tuple(rule.gate for rule in rules)
-    return gates, frozenset().union(*gates)
+    triggers = frozenset().union(*gates)
+    # One Aho-Corasick pass finds every trigger present: several times faster than one
+    # substring scan per trigger, and this gate is where plain output spends its time.
+    return gates, triggers, ahocorasick_rs.AhoCorasick(sorted(triggers))
 
 
 def find_hits(text: str, rules: tuple[Rule, ...]) -> list[Hit]:
@@ -194,8 +201,8 @@ def find_hits(text: str, rules: tuple[Rule, ...]) -> list[Hit]:
     hits: list[Hit] = []
     # Scan the text once per distinct trigger rather than once per rule and trigger:
     # on plain output this gate is where nearly all redaction time goes.
-    gates, triggers = _gates(rules)
-    present = {t for t in triggers if t in lower} if lower else set()
+    gates, _triggers, automaton = _gates(rules)
+    present = set(automaton.find_matches_as_strings(lower, overlapping=True)) if lower else set()
     for rule, gate in zip(rules, gates, strict=True):
         if not lower or not gate or not gate.isdisjoint(present):
             hits.extend(rule.hits(text))
