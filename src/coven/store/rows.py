@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from coven.store.clock import now_rfc3339
 
 SESSION_COLUMNS: tuple[str, ...] = (
@@ -121,7 +123,9 @@ class NewEvent:
 
 def encode_payload(payload: dict[str, Any]) -> str:
     """Compact JSON with sorted keys: the stored ``payload_json`` encoding."""
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    # msgspec: the same bytes as json.dumps(sort_keys=True, ensure_ascii=False), several
+    # times faster on the large output payloads this encodes on the hot path.
+    return msgspec.json.encode(payload, order="sorted").decode("utf-8")
 
 
 def encode_labels(labels: list[str] | None) -> str | None:
