@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -121,7 +122,12 @@ def harness_pids(session_id: str | None = None, argv_has: str | None = None) -> 
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             cmdline = (entry / "cmdline").read_bytes()
             environ = (entry / "environ").read_bytes().split(b"\0")
+            exe = os.readlink(entry / "exe")
         except OSError:
+            continue
+        # A version-manager shim (pyenv: bash scripts) runs helpers with the same argv
+        # and env before it execs the interpreter; only the interpreter is the harness.
+        if not Path(exe).name.startswith("python"):
             continue
         if state == "Z" or (b"fake_harness" not in cmdline and b"fakes/bin" not in cmdline):
             continue
