@@ -242,8 +242,11 @@ class Api:
 
     async def on_input(self, request: BaseRequest, match: router.Match) -> web.Response:
         raw = await self.read_body(request)
-        await self.manager.send_input(match.session_id or "", raw)
-        return json_response(202, {"accepted": True, "ok": True})
+        recorded = await self.manager.send_input(match.session_id or "", raw)
+        body: dict[str, Any] = {"accepted": True, "ok": True}
+        if not recorded:
+            body["recorded"] = False  # delivered; the event lands when storage recovers
+        return json_response(202, body)
 
     async def on_kill(self, request: BaseRequest, match: router.Match) -> web.Response:
         await self.read_body(request)  # unbound kill bodies are ignored, as the reference does

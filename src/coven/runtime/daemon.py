@@ -179,7 +179,7 @@ class Daemon:
         await runner.cleanup()
         writer.stop(timeout=10.0)
         reader.close()
-        remove_own_files(paths, inode, info["pid"])
+        remove_own_files(paths, inode, os.getpid())
         os.close(lock_fd)
         return 0
 

@@ -66,6 +66,7 @@ T = TypeVar("T")
 
 MAX_INPUT_BYTES = 1024 * 1024
 INSERT_ACK_TIMEOUT = 5.0
+INPUT_ACK_TIMEOUT = 5.0
 
 
 def to_record(row: SessionRow) -> SessionRecord:
@@ -337,7 +338,13 @@ class SessionManager:
             raise SessionNotLive("Session is not live.", {"sessionId": session_id})
         return row, session
 
-    async def send_input(self, session_id: str, body_bytes: bytes) -> None:
+    async def send_input(self, session_id: str, body_bytes: bytes) -> bool:
+        """Deliver input; True once its ``input`` event is durable.
+
+        False means the bytes reached the harness but the store did not confirm the
+        event within INPUT_ACK_TIMEOUT (storage just went down); it stays queued and
+        is recorded when storage recovers.
+        """
         _row, session = await self._live_session(session_id)
         body = parse_json_body(body_bytes, empty={}, details={"sessionId": session_id})
         try:
@@ -349,11 +356,11 @@ class SessionManager:
             raise InputTooLarge(f"input exceeds {MAX_INPUT_BYTES} bytes", {"sessionId": session_id})
         self.require_storage()
         assert isinstance(body, dict)
-        await self.deliver_input(session, encoded, body, wait=True)
+        return await self.deliver_input(session, encoded, body, wait=True)
 
     async def deliver_input(
         self, session: LiveSession, data: bytes, payload: dict[str, Any], *, wait: bool
-    ) -> None:
+    ) -> bool:
         """Record an ``input`` event, then write the bytes to the PTY.
 
         The event is queued before any output the input provokes, so the log
@@ -378,8 +385,15 @@ class SessionManager:
                 "Session is not accepting input (its input backlog is full or it exited).",
                 {"sessionId": session.session_id},
             )
-        if wait:
-            await asyncio.wrap_future(future, loop=self.loop)
+        if not wait:
+            return False
+        try:
+            await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(future, loop=self.loop)), INPUT_ACK_TIMEOUT
+            )
+        except TimeoutError:
+            return False
+        return True
 
     async def kill(self, session_id: str, reason: str = "requested") -> None:
         row = await self.get_row(session_id)
