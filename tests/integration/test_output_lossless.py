@@ -2,52 +2,28 @@
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.daemon import Daemon, running_daemon
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fakes"))
-from fake_harness import flood_chunks
+from tests.support.flood import expected_flood, stored_output
 
 FLOOD_BYTES = 64 * 1024 * 1024
-
-
-def _all_output(daemon: Daemon, sid: str, page: int = 1000) -> tuple[bytes, list[str]]:
-    """Reassemble every output event by paging with ``limit``; returns (bytes, kinds)."""
-    parts: list[bytes] = []
-    kinds: list[str] = []
-    after = 0
-    while True:
-        reply = daemon.call(
-            "GET", f"/api/v1/events?sessionId={sid}&afterSeq={after}&limit={page}", timeout=30
-        )
-        assert reply.status == 200, reply.body[:300]
-        body = reply.json()
-        for event in body["events"]:
-            kinds.append(event["kind"])
-            if event["kind"] == "output":
-                parts.append(json.loads(event["payload_json"])["data"].encode())
-        if not body["hasMore"]:
-            return b"".join(parts), kinds
-        after = body["nextCursor"]["afterSeq"]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_flood_of_64_mib_is_stored_byte_for_byte(tmp_path: Path) -> None:
-    expected = b"".join(flood_chunks(FLOOD_BYTES)).replace(b"\n", b"\r\n")
+    expected = expected_flood(FLOOD_BYTES)
     with running_daemon(tmp_path, extra_env={"FAKE_BYTES": str(FLOOD_BYTES)}) as daemon:
         started = time.monotonic()
         sid = daemon.launch("--fake-mode=flood")["id"]
         record = daemon.wait_status(sid, {"completed", "failed"}, timeout=90)
         drained = time.monotonic() - started
         assert record["status"] == "completed", record
-        stored, kinds = _all_output(daemon, sid)
+        stored, kinds = stored_output(daemon, sid)
         assert "output_truncated" not in kinds
         assert kinds[-1] == "exit"
         _head, marker, flood = stored.partition(b"ready\r\n")
