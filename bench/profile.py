@@ -3,8 +3,9 @@
     .venv/bin/python bench/profile.py WORKLOAD [--mib N] [--out DIR]
 
 WORKLOAD is ``output`` (one session emitting N MiB, wait for the exit event),
-``health`` (3,000 sequential GET /health) or ``list`` (GET /sessions pages over
-2,000 registered sessions). The daemon is started fresh through coven_bench's
+``health`` (3,000 sequential GET /health), ``list`` (10 unpaginated GET /sessions
+over 10,000 registered sessions) or ``events`` (read an N MiB output log twice
+at limit=1000000). Setup (registering, emitting) is not sampled. The daemon is started fresh through coven_bench's
 harness (same fake harness and start command as bench/compare.py), py-spy
 samples it at 250 Hz (``--idle`` off: only CPU work counts), and the collapsed
 stacks are summarised as the top functions by self and by inclusive samples.
@@ -25,6 +26,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -56,49 +58,64 @@ def summarise(raw: Path, top: int) -> str:
     return "\n".join(out)
 
 
-def workload(cb: object, bench: object, d: object, name: str, mib: int) -> str:
-    c = d.c  # type: ignore[attr-defined]
+def setup(cb: Any, bench: Any, d: Any, name: str, mib: int) -> dict[str, Any]:
+    """Work done before sampling starts (sessions to list, a log to read)."""
+    c = d.c
+    state: dict[str, Any] = {}
+    if name == "list":
+        for i in range(10000):
+            c.call(
+                "POST",
+                "/api/v1/sessions/external",
+                {
+                    "id": str(uuid.uuid4()),
+                    "projectRoot": bench.project,
+                    "harness": "codex",
+                    "title": f"x{i}",
+                },
+            )
+    elif name == "events":
+        sid = c.launch(bench.project, bench.harness, f"emit {mib} r")["id"]
+        cb.wait_exit(c, sid, time.perf_counter() + 600)
+        state["sid"] = sid
+    return state
+
+
+def workload(cb: Any, bench: Any, d: Any, name: str, mib: int, state: dict[str, Any]) -> str:
+    """The sampled work; returns a one-line description with its own timing."""
+    c = d.c
     t0 = time.perf_counter()
     if name == "output":
-        blob = bench.ensure_blob(mib)  # type: ignore[attr-defined]
-        sid = c.launch(bench.project, bench.harness, f"emit {mib} p")["id"]  # type: ignore[attr-defined]
-        cb.wait_exit(c, sid, time.perf_counter() + 600)  # type: ignore[attr-defined]
+        blob = bench.ensure_blob(mib)
+        sid = c.launch(bench.project, bench.harness, f"emit {mib} p")["id"]
+        cb.wait_exit(c, sid, time.perf_counter() + 600)
         dt = time.perf_counter() - t0
         return f"{mib} MiB emitted, exit readable after {dt:.2f}s ({blob['bytes'] / 2**20 / dt:.1f} MiB/s)"
     if name == "health":
         for _ in range(3000):
             c.raw("GET", "/api/v1/health")
         return f"3000 GET /health in {time.perf_counter() - t0:.2f}s"
-    for i in range(2000):
-        c.call(
-            "POST",
-            "/api/v1/sessions/external",
-            {
-                "id": str(uuid.uuid4()),
-                "projectRoot": bench.project,
-                "harness": "codex",
-                "title": f"x{i}",
-            },  # type: ignore[attr-defined]
-        )
-    t1 = time.perf_counter()
-    pages = 0
-    for _ in range(5):
-        cursor = None
-        while True:
-            path = "/api/v1/sessions?limit=100" + (f"&cursor={cursor}" if cursor else "")
-            js = c.call("GET", path)
-            pages += 1
-            cursor = js.get("nextCursor")
-            if not cursor or not js.get("sessions"):
-                break
-    return f"2000 registered in {t1 - t0:.2f}s; {pages} pages in {time.perf_counter() - t1:.2f}s"
+    if name == "events":
+        rd = cb.read_all(c, state["sid"], 1000000, collect_text=False)
+        rd = cb.read_all(c, state["sid"], 1000000, collect_text=False)
+        mb = rd["output_payload_bytes"] / 1e6
+        return f"log read twice; last: {rd['pages']} pages, {mb:.1f} MB in {rd['seconds']:.2f}s ({mb / rd['seconds']:.1f} MB/s)"
+    lat = []
+    for _ in range(10):
+        ta = time.perf_counter()
+        c.raw("GET", "/api/v1/sessions", timeout=120)
+        lat.append(time.perf_counter() - ta)
+    lat.sort()
+    return (
+        f"10 x GET /sessions (10000 rows): p50 {lat[5] * 1000:.1f} ms, max {lat[-1] * 1000:.1f} ms"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("workload", choices=("output", "health", "list"))
+    ap.add_argument("workload", choices=("output", "health", "list", "events"))
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--out", default=str(HERE / "results" / "profiles"))
@@ -125,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         d = cb.Daemon(bench, "profile")
         d.start()
+        state = setup(cb, bench, d, args.workload, args.mib)
         rec = subprocess.Popen(
             [
                 spy,
@@ -145,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         time.sleep(1.0)
         try:
-            what = workload(cb, bench, d, args.workload, args.mib)
+            what = workload(cb, bench, d, args.workload, args.mib, state)
         finally:
             rec.send_signal(signal.SIGINT)
             rec.wait(timeout=60)
