@@ -236,6 +236,26 @@ def load_raw(raw: Path, stamp: str, name: str) -> list[report.Figures]:
     return runs
 
 
+def tree_state() -> str:
+    """The commit under test and whether the tree had local changes (others edit it live)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--", "src"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        return "unknown commit"
+    return f"commit {head or '?'}{' + uncommitted changes in src/' if dirty else ''}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -280,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = args.from_raw or time.strftime("%Y%m%d-%H%M%S")
     figs: dict[str, list[report.Figures]] = {i.name: [] for i in impls}
     t0 = time.perf_counter()
+    tree_at_start = tree_state()
     if args.from_raw:
         for impl in impls:
             figs[impl.name] = load_raw(raw, stamp, impl.name)
@@ -300,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     cmdline = "python bench/compare.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     header = (
         f"# Coven benchmarks: ours vs reference\n\n"
-        f"`{cmdline}` — {args.repeat} rep(s) each, alternating, "
+        f"`{cmdline}` — {tree_at_start} (at the end: {tree_state()}); {args.repeat} rep(s) each, alternating, "
         f"{'quick' if args.quick else 'full'} sizes; {time.strftime('%Y-%m-%d %H:%M')}, "
         f"nproc={os.cpu_count()}, loadavg at end {os.getloadavg()[0]:.2f}, took {elapsed / 60:.1f} min.\n"
         f"Median (min-max over reps). Ratio = ours / reference (for rates higher is better, "
