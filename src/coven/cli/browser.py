@@ -120,7 +120,8 @@ def details_text(record: SessionRecord) -> Text:
     ]
     if record.exit_code is not None:
         rows.append(("Exit code", str(record.exit_code)))
-    return plain("\n".join(f"{name:<10}{value}" for name, value in rows))
+    lines = [plain(f"{name:<10}{value}") for name, value in rows]
+    return Text("\n").join(lines)
 
 
 # ----------------------------------------------------------------------------- dialogs
