@@ -226,3 +226,15 @@ def test_describe_availability(tmp_path: Path) -> None:
     assert statuses[1].install_hint == CLAUDE.install_hint
     assert statuses[2].manifest_path == manifest
     assert statuses[2].label == "Bare"
+
+
+def test_unsupported_harness_message_names_manifests_that_failed_to_load(tmp_path: Path) -> None:
+    adapters = tmp_path / "adapters"
+    adapters.mkdir()
+    broken = adapters / "mytool.json"
+    broken.write_text('{"adapters": [{"id": "mytool", "label": "My tool"}]}')
+    registry = HarnessRegistry.load({}, tmp_path)
+    message = unsupported_harness_message("mytool", registry)
+    assert message.startswith("unsupported harness `mytool`.")
+    assert f"Manifests that could not be loaded: adapter manifest {broken}" in message
+    assert "executable" in message

@@ -107,12 +107,19 @@ class HarnessRegistry:
 
 def unsupported_harness_message(harness_id: str, registry: HarnessRegistry) -> str:
     """The refusal for an id that no adapter declares."""
-    return (
+    message = (
         f"unsupported harness `{harness_id}`. Configured harnesses: "
         f"{', '.join(registry.ids())}. Known installable adapter recipes: demo. For other "
         "external harnesses, create a trusted adapter manifest under COVEN_HOME/adapters or "
         f"set {MANIFEST_ENV} / {DIRS_ENV} before starting Coven."
     )
+    if registry.problems:
+        # The id may live in a manifest that failed to load: say which, and why.
+        broken = "; ".join(str(problem) for problem in registry.problems[:3])
+        more = len(registry.problems) - 3
+        message += f" Manifests that could not be loaded: {broken}"
+        message += f" (and {more} more)." if more > 0 else "."
+    return message
 
 
 def _manifest_paths(env: Mapping[str, str], coven_home: Path, warnings: list[str]) -> list[Path]:
