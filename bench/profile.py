@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("workload", choices=("output", "health", "list", "events"))
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--top", type=int, default=20)
+    ap.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL")
     ap.add_argument("--out", default=str(HERE / "results" / "profiles"))
     args = ap.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         poll_interval=0.001,
     )
     bench = cb.Bench(ns)
-    raw = out / f"{args.workload}.raw"
+    raw = out / f"{args.workload}{'-gil' if args.gil else ''}.raw"
     try:
         d = cb.Daemon(bench, "profile")
         d.start()
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--output",
                 str(raw),
                 "--nonblocking",
+                *(["--gil"] if args.gil else []),
                 "--threads",
             ],
             stdout=subprocess.DEVNULL,
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.cleanup()
     text = f"workload {args.workload}: {what}\n" + summarise(raw, args.top)
-    (out / f"{args.workload}.txt").write_text(text + "\n")
+    (raw.with_suffix(".txt")).write_text(text + "\n")
     print(text)
     return 0
 
