@@ -154,40 +154,44 @@ def _event_size(row: EventRow) -> int:
 def _read_events(
     manager: SessionManager, session_id: str, after_seq: int, limit: int | None
 ) -> tuple[list[EventRow], bool]:
+    """Up to ``limit`` events (all if None) within the response budget; also "has more".
+
+    Rows are fetched in growing batches and reading stops as soon as the page is
+    full, so a page of a log made of large events costs what it returns, not the
+    whole ``limit`` (64 MiB of output in 64 KiB events would otherwise be read for
+    every 4 MiB page).
+    """
     reader = manager.reader
-    if limit is not None:
-        rows = reader.list_events(session_id, after_seq=after_seq, limit=limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        budget = RESPONSE_BUDGET
-        kept: list[EventRow] = []
-        for row in rows:
+    out: list[EventRow] = []
+    budget = RESPONSE_BUDGET
+    cursor = after_seq
+    batch_size = 16
+    while True:
+        # With a limit, fetch at most one row past it: that row only answers "more?".
+        n = batch_size if limit is None else min(batch_size, limit - len(out) + 1)
+        batch = reader.list_events(session_id, after_seq=cursor, limit=n)
+        for row in batch:
+            if limit is not None and len(out) == limit:
+                return out, True
             budget -= _event_size(row)
             if budget < 0:
-                if not kept:
+                if limit is None:
+                    raise EventResponseTooLarge(
+                        "The events after this cursor exceed the 4 MiB response limit; "
+                        "pass `limit`.",
+                        {"seq": row.seq, "eventId": row.id},
+                    )
+                if not out:
                     raise EventResponseTooLarge(
                         "The next event does not fit in one response.",
                         {"seq": row.seq, "eventId": row.id},
                     )
-                return kept, True
-            kept.append(row)
-        return kept, more
-    out: list[EventRow] = []
-    budget = RESPONSE_BUDGET
-    cursor = after_seq
-    while True:
-        batch = reader.list_events(session_id, after_seq=cursor, limit=READ_BATCH)
-        for row in batch:
-            budget -= _event_size(row)
-            if budget < 0:
-                raise EventResponseTooLarge(
-                    "The events after this cursor exceed the 4 MiB response limit; pass `limit`.",
-                    {"seq": row.seq, "eventId": row.id},
-                )
+                return out, True
             out.append(row)
-        if len(batch) < READ_BATCH:
+        if len(batch) < n:
             return out, False
         cursor = batch[-1].seq
+        batch_size = min(batch_size * 4, READ_BATCH)
 
 
 async def events_page(
