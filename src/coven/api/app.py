@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ from coven.api.server import CovenServer
 from coven.authority import parse_resize
 from coven.authority.body import parse_json_body
 from coven.authority.peer import peer_credentials
-from coven.errors import CovenError, InvalidRequest, PayloadTooLarge
+from coven.errors import CovenError, HarnessNotFound, InvalidRequest, PayloadTooLarge
 from coven.runtime import queries
 from coven.runtime.control import CATALOG, MALFORMED, Health, run_action
 from coven.runtime.sessions import SessionManager
@@ -314,16 +315,12 @@ def _harness_manifest(harness_id: str) -> dict[str, Any]:
 
 
 def _harness_not_found(harness_id: str) -> CovenError:
-    from coven.errors import HarnessNotFound
-
     return HarnessNotFound(
         "Harness id is not a known capability scan target.", {"harnessId": harness_id}
     )
 
 
 def _now_seconds() -> str:
-    import time
-
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 

@@ -293,4 +293,4 @@ async def follow(manager: SessionManager, request: BaseRequest, match: Match) ->
     return response
 
 
-__all__ = ["InvalidRequest", "attach", "follow"]
+__all__ = ["attach", "follow"]

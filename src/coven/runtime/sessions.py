@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from coven import authority, pty
 from coven.authority.body import parse_json_body
 from coven.errors import (
-    CovenError,
     DaemonShuttingDown,
     ExternalNotKillable,
     InputTooLarge,
@@ -266,8 +265,9 @@ class SessionManager:
     def _make_pipeline(self, session: LiveSession) -> OutputPipeline:
         session_id = session.session_id
 
-        def submit(text: str, status: str) -> Future[int]:
-            event = NewEvent(session_id, "output", encode_payload({"data": text}), status)
+        def append(kind: str, payload: dict[str, Any], status: str) -> Future[int]:
+            """Queue one event; the future resolves to its seq once committed."""
+            event = NewEvent(session_id, kind, encode_payload(payload), status)
             inner = self.writer.submit(AppendEvents([event]))
             outer: Future[int] = Future()
 
@@ -281,19 +281,12 @@ class SessionManager:
             inner.add_done_callback(done)
             return outer
 
+        def submit(text: str, status: str) -> Future[int]:
+            return append("output", {"data": text}, status)
+
         def submit_marker(dropped_bytes: int, dropped_events: int) -> Future[int]:
             payload = {"droppedBytes": dropped_bytes, "droppedEvents": dropped_events}
-            event = NewEvent(session_id, "output_truncated", encode_payload(payload), "clean")
-            inner = self.writer.submit(AppendEvents([event]))
-            outer: Future[int] = Future()
-            inner.add_done_callback(
-                lambda f: (
-                    outer.set_exception(exc)
-                    if (exc := f.exception()) is not None
-                    else outer.set_result(f.result()[0].seq)
-                )
-            )
-            return outer
+            return append("output_truncated", payload, "clean")
 
         return OutputPipeline(
             self.loop,
@@ -522,4 +515,4 @@ def _replace(row: SessionRow, **changes: Any) -> SessionRow:
     return dataclasses.replace(row, **changes)
 
 
-__all__ = ["CovenError", "SessionManager", "to_record"]
+__all__ = ["SessionManager", "to_record"]
