@@ -137,9 +137,18 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
     if current.state == "running":
         return current
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    log = home / "daemon.log"
     read_fd, write_fd = os.pipe()
     try:
-        subprocess.Popen(
+        # The daemon logs here too; its stderr joins so a crash before it is ready
+        # (a broken install, say) can be shown instead of a bare timeout.
+        log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        os.close(read_fd)
+        os.close(write_fd)
+        raise DaemonControlError(f"cannot open {log}: {exc.strerror or exc}") from exc
+    try:
+        process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -151,7 +160,7 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log_fd,
             start_new_session=True,
             pass_fds=(write_fd,),
             cwd=str(home),
@@ -163,6 +172,7 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
         ) from exc
     finally:
         os.close(write_fd)
+        os.close(log_fd)
     try:
         line = _read_ready_line(read_fd, budget)
     finally:
@@ -170,7 +180,15 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
     if line.startswith("error:"):
         raise DaemonControlError(line.removeprefix("error:").strip())
     if line != "ready":
-        log = home / "daemon.log"
+        if line == "":  # the pipe closed: the daemon is exiting (or exited) without a word
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=2)
+        code = process.poll()
+        if code is not None:
+            raise DaemonControlError(
+                f"the Coven daemon exited (status {code}) before it was ready: "
+                f"{_last_line(log)} (details in {log})"
+            )
         why = "did not report ready" if line == "" else f"reported {line!r}"
         raise DaemonControlError(f"the Coven daemon {why} within {budget:g} s; see {log}")
     status = probe(home)
@@ -179,6 +197,16 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
             "the Coven daemon reported ready but its health route does not answer"
         )
     return status
+
+
+def _last_line(path: Path) -> str:
+    """The last thing the daemon said (for a crash: the exception, not its traceback)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "it left no log"
+    said = [line.strip() for line in lines if line.strip()]
+    return said[-1] if said else "it left no log"
 
 
 def _read_ready_line(fd: int, budget: float) -> str:
