@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.support.cli import Cli, cli  # noqa: F401  (fixture)
+from tests.support.cli import Cli
 
 
 def test_a_daemon_crashing_at_start_is_explained_without_waiting_or_a_traceback(
