@@ -154,6 +154,11 @@ class StoreReader:
 
     # -- health ----------------------------------------------------------
 
+    def integrity_check(self) -> list[str]:
+        """SQLite's ``PRAGMA integrity_check`` rows (``["ok"]`` for a sound database)."""
+        with self._query() as conn:
+            return [str(row[0]) for row in conn.execute("PRAGMA integrity_check").fetchall()]
+
     def stats(self) -> dict[str, int]:
         """``database_bytes``, ``wal_bytes`` and ``free_disk_bytes`` (for health and watermarks)."""
         vfs = os.statvfs(os.path.dirname(os.path.abspath(self._path)))
