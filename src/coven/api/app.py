@@ -12,8 +12,8 @@ import asyncio
 import logging
 import os
 import socket
-import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -29,6 +29,7 @@ from coven.authority.peer import peer_credentials
 from coven.errors import CovenError, HarnessNotFound, InvalidRequest, PayloadTooLarge
 from coven.runtime import queries
 from coven.runtime.control import CATALOG, MALFORMED, Health, run_action
+from coven.runtime.harness_scan import now_seconds, scan_harness
 from coven.runtime.sessions import SessionManager
 from coven.schema.wire import EventsPage
 
@@ -154,11 +155,12 @@ class Api:
     async def on_harness_capabilities(
         self, request: BaseRequest, match: router.Match
     ) -> web.Response:
-        registry = self.manager.registry()
-        manifests = [_harness_manifest(a.id) for a in registry.adapters()]
+        ids = [a.id for a in self.manager.registry().adapters()]
+        home = Path.home()
+        manifests = await self.manager.read(lambda: [scan_harness(i, home) for i in ids])
         return json_response(
             200,
-            {"coven_skills": [], "harness_capabilities": manifests, "scanned_at": _now_seconds()},
+            {"coven_skills": [], "harness_capabilities": manifests, "scanned_at": now_seconds()},
         )
 
     async def on_harness_capability(
@@ -167,7 +169,8 @@ class Api:
         harness_id = match.harness_id or ""
         if self.manager.registry().get(harness_id) is None:
             raise _harness_not_found(harness_id)
-        return json_response(200, _harness_manifest(harness_id))
+        manifest = await self.manager.read(scan_harness, harness_id, Path.home())
+        return json_response(200, manifest)
 
     async def on_familiars(self, request: BaseRequest, match: router.Match) -> web.Response:
         return json_response(200, [])
@@ -315,25 +318,10 @@ def _page_size(page: EventsPage) -> int:
     return sum(len(event.payload_json) + 200 for event in page.events)
 
 
-def _harness_manifest(harness_id: str) -> dict[str, Any]:
-    return {
-        "harness_id": harness_id,
-        "scanned_at": _now_seconds(),
-        "global_instructions": {"present": False},
-        "skills": [],
-        "plugins": [],
-        "warnings": [],
-    }
-
-
 def _harness_not_found(harness_id: str) -> CovenError:
     return HarnessNotFound(
         "Harness id is not a known capability scan target.", {"harnessId": harness_id}
     )
-
-
-def _now_seconds() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 Handler = Callable[[BaseRequest], Awaitable[web.StreamResponse]]
