@@ -312,3 +312,21 @@ def test_bad_resize(body: object, fragment: str) -> None:
     with pytest.raises(InvalidRequest) as info:
         parse_resize(body)
     assert fragment in info.value.message
+
+
+def test_a_familiar_is_refused_not_silently_dropped(tmp_path: Path) -> None:
+    from coven.authority import parse_launch
+    from coven.authority.refusals import UnknownFamiliar
+
+    body = {"projectRoot": str(tmp_path), "harness": "codex", "prompt": "hi", "familiarId": "sage"}
+    with pytest.raises(UnknownFamiliar) as info:
+        parse_launch(body, harness_ids=["codex"], coven_home=tmp_path / "home")
+    assert info.value.code == "unknown_familiar"
+    assert info.value.details == {"familiarId": "sage"}
+    for blank in (None, "", "  "):
+        request = parse_launch(
+            {**body, "familiarId": blank}, harness_ids=["codex"], coven_home=tmp_path / "home"
+        )
+        assert request.harness == "codex"
+    with pytest.raises(InvalidRequest):
+        parse_launch({**body, "familiarId": 7}, harness_ids=["codex"], coven_home=tmp_path / "home")

@@ -21,7 +21,11 @@ from coven.authority.fields import (
     require_object,
 )
 from coven.authority.paths import canonical_directory, resolve_cwd, resolve_project_root
-from coven.authority.refusals import ExecutionBindingInvalid, RequestAdoptionInvalid
+from coven.authority.refusals import (
+    ExecutionBindingInvalid,
+    RequestAdoptionInvalid,
+    UnknownFamiliar,
+)
 from coven.errors import InvalidRequest
 
 LaunchMode = Literal["interactive", "nonInteractive"]
@@ -224,6 +228,7 @@ def parse_launch(
     cols = bounded_int(obj, "cols", DEFAULT_COLS, 1, MAX_DIMENSION)
     rows = bounded_int(obj, "rows", DEFAULT_ROWS, 1, MAX_DIMENSION)
     labels = parse_labels(obj.get("labels"))
+    _refuse_familiar(obj)
     return LaunchRequest(
         project_root=root,
         cwd=cwd,
@@ -240,3 +245,17 @@ def parse_launch(
         rows=rows,
         labels=labels,
     )
+
+
+def _refuse_familiar(obj: Mapping[str, Any]) -> None:
+    """Fail closed on ``familiarId``: an identity we cannot apply is not silently dropped."""
+    familiar = obj.get("familiarId")
+    if familiar is None:
+        return
+    if not isinstance(familiar, str):
+        raise InvalidRequest("familiarId must be a string", {"field": "familiarId"})
+    if familiar.strip():
+        raise UnknownFamiliar(
+            f"unknown familiar `{familiar.strip()}`; this daemon has no familiar roster",
+            {"familiarId": familiar.strip()},
+        )

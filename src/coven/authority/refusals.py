@@ -20,3 +20,9 @@ class RequestAdoptionInvalid(InvalidRequest):
     """The body carries ``requestAdoption`` without a usable execution binding."""
 
     code = "request_adoption_invalid"
+
+
+class UnknownFamiliar(InvalidRequest):
+    """``familiarId`` names a familiar this daemon does not know (it keeps no roster)."""
+
+    code = "unknown_familiar"
