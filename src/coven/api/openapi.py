@@ -16,6 +16,8 @@ import copy
 import functools
 from typing import Any
 
+from coven.schema import SESSION_STATUSES, SessionRecord
+
 PREFIX = "/api/v1"
 
 Schema = dict[str, Any]
@@ -86,41 +88,14 @@ _SCHEMAS: dict[str, Schema] = {
     },
     "SessionRecord": {
         "type": "object",
-        "required": [
-            "id",
-            "project_root",
-            "harness",
-            "title",
-            "status",
-            "exit_code",
-            "archived_at",
-            "created_at",
-            "updated_at",
-            "conversation_id",
-            "familiar_id",
-            "execution_binding",
-            "labels",
-            "visibility",
-            "external",
-            "transcript_path",
-        ],
+        # All 16 keys, always present: the wire record itself is the source of truth.
+        "required": list(SessionRecord.__struct_fields__),
         "properties": {
             "id": {"type": "string"},
             "project_root": {"type": "string"},
             "harness": {"type": "string"},
             "title": {"type": "string"},
-            "status": {
-                "type": "string",
-                "enum": [
-                    "created",
-                    "running",
-                    "idle",
-                    "completed",
-                    "failed",
-                    "killed",
-                    "orphaned",
-                ],
-            },
+            "status": {"type": "string", "enum": list(SESSION_STATUSES)},
             "exit_code": {"type": "integer", "nullable": True},
             "archived_at": _NULLABLE_STRING,
             "created_at": {"type": "string"},
