@@ -108,6 +108,21 @@ def ensure_reference() -> None:
     subprocess.run(["sh", str(INSTALL_REF)], check=True)
 
 
+def make_bench(cb: Any, impl: Any, *, quick: bool) -> Any:
+    """A coven_bench ``Bench`` for ``impl`` with the settings every tool here uses."""
+    ns = argparse.Namespace(
+        start=impl.start,
+        stop=impl.stop,
+        quick=quick,
+        harness="codex",
+        tmp="/tmp",
+        keep=False,
+        ready_sleep=900,
+        poll_interval=0.001,
+    )
+    return cb.Bench(ns)
+
+
 def load_bench_tool() -> ModuleType:
     spec = importlib.util.spec_from_file_location("coven_bench", BENCH_TOOL)
     if spec is None or spec.loader is None:
@@ -157,17 +172,7 @@ FLOOR = (
 
 def run_extras(cb: ModuleType, impl: Impl, args: argparse.Namespace) -> dict[str, Any]:
     """Attach echo and CLI latency on a fresh daemon of ``impl`` (fresh work dir)."""
-    ns = argparse.Namespace(
-        start=impl.start,
-        stop=impl.stop,
-        quick=args.quick,
-        harness="codex",
-        tmp="/tmp",
-        keep=False,
-        ready_sleep=900,
-        poll_interval=0.001,
-    )
-    bench = cb.Bench(ns)
+    bench = make_bench(cb, impl, quick=args.quick)
     out: dict[str, Any] = {}
     try:
         d = cb.Daemon(bench, f"extras-{impl.name}")

@@ -66,17 +66,7 @@ def check(cb: Any, log: list[tuple[int, dict[str, Any]]], want: str) -> list[str
 
 
 def one_run(cb: Any, impl: Any, mib: int, sessions: int, limit: int) -> list[str]:
-    ns = argparse.Namespace(
-        start=impl.start,
-        stop=impl.stop,
-        quick=True,
-        harness="codex",
-        tmp="/tmp",
-        keep=False,
-        ready_sleep=900,
-        poll_interval=0.001,
-    )
-    b = cb.Bench(ns)
+    b = compare.make_bench(cb, impl, quick=True)
     problems: list[str] = []
     try:
         d = cb.Daemon(b, "integrity")

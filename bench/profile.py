@@ -128,17 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     cb = compare.load_bench_tool()
     impl = compare.our_impl(argparse.Namespace(ours_start="", ours_stop="", ours_cli_daemon=False))
-    ns = argparse.Namespace(
-        start=impl.start,
-        stop=impl.stop,
-        quick=True,
-        harness="codex",
-        tmp="/tmp",
-        keep=False,
-        ready_sleep=900,
-        poll_interval=0.001,
-    )
-    bench = cb.Bench(ns)
+    bench = compare.make_bench(cb, impl, quick=True)
     raw = out / f"{args.workload}{'-gil' if args.gil else ''}.raw"
     try:
         d = cb.Daemon(bench, "profile")

@@ -63,11 +63,12 @@ def test_session_pages_cover_every_row_exactly_once_in_order(
                 if include_archived or not archived:
                     expected.append((stamp, row.id))
             expected.sort(reverse=True)
-            manager = Manager(reader)
             seen: list[tuple[str, str]] = []
             before = None
             while True:
-                rows = queries._list_page(manager, include_archived, limit + 1, before)
+                rows = reader.list_sessions(
+                    include_archived=include_archived, limit=limit + 1, before=before
+                )
                 page, more = rows[:limit], len(rows) > limit
                 seen += [(r.created_at, r.id) for r in page]
                 if not more:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -322,9 +322,6 @@ def _harness_not_found(harness_id: str) -> CovenError:
     return HarnessNotFound(
         "Harness id is not a known capability scan target.", {"harnessId": harness_id}
     )
-
-
-Handler = Callable[[BaseRequest], Awaitable[web.StreamResponse]]
 
 
 def make_server(api: Api) -> web.Server:

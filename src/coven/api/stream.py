@@ -33,7 +33,7 @@ from aiohttp.web_request import BaseRequest
 from coven.api.router import Match
 from coven.errors import InvalidRequest
 from coven.runtime.live import LiveSession, LiveState, Outcome
-from coven.runtime.queries import _parse_i64, to_event_record
+from coven.runtime.queries import parse_i64, to_event_record
 from coven.runtime.sessions import SessionManager, to_record
 
 SUBSCRIBER_LIMIT = 4 * 1024 * 1024
@@ -81,7 +81,7 @@ class AttachSubscriber:
 
 def _after_seq(match: Match) -> int:
     raw = match.query.get("afterSeq")
-    return 0 if raw is None else max(0, _parse_i64("afterSeq", raw))
+    return 0 if raw is None else max(0, parse_i64("afterSeq", raw))
 
 
 async def attach(manager: SessionManager, request: BaseRequest, match: Match) -> web.StreamResponse:

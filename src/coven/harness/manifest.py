@@ -183,13 +183,18 @@ class _Reader:
     def present(self, name: str) -> bool:
         return self.obj.get(name) is not None or self.obj.get(camel_case(name)) is not None
 
-    def string(self, name: str, *, required: bool = False) -> str | None:
+    def given(self, name: str, required: bool) -> tuple[str, object]:
+        """``(key, value)``; value None when absent, conflicting (reported) or missing."""
         key, value = self.raw(name)
         if value is _CONFLICT:
-            return None
+            return key, None
+        if value is None and required:
+            self.problem(key, "required field is missing")
+        return key, value
+
+    def string(self, name: str, *, required: bool = False) -> str | None:
+        key, value = self.given(name, required)
         if value is None:
-            if required:
-                self.problem(key, "required field is missing")
             return None
         if not isinstance(value, str):
             self.problem(key, f"must be a string, got {_json_type(value)}")
@@ -214,12 +219,8 @@ class _Reader:
     def string_list(
         self, name: str, *, required: bool = False, non_empty: bool = False
     ) -> tuple[str, ...] | None:
-        key, value = self.raw(name)
-        if value is _CONFLICT:
-            return None
+        key, value = self.given(name, required)
         if value is None:
-            if required:
-                self.problem(key, "required field is missing")
             return None
         if not isinstance(value, list):
             self.problem(key, f"must be an array of strings, got {_json_type(value)}")

@@ -162,7 +162,7 @@ def rejection(action: str, reason: str, code: str | None = None) -> dict[str, An
 
 async def run_action(manager: SessionManager, body: object) -> tuple[int, dict[str, Any]]:
     """Route a control-plane action. Unknown ids fail closed before anything runs."""
-    if body is _MALFORMED:
+    if body is MALFORMED:
         return 400, rejection("(unknown)", "failed to parse request body")
     if body is None:
         body = {}
@@ -212,9 +212,5 @@ async def run_action(manager: SessionManager, body: object) -> tuple[int, dict[s
     }
 
 
-class _Malformed:
-    pass
-
-
-_MALFORMED: Any = _Malformed()
-MALFORMED = _MALFORMED
+# Stands for "the body was not JSON" (the actions route answers that in its own shape).
+MALFORMED: Any = object()

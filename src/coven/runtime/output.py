@@ -208,17 +208,17 @@ class OutputPipeline:
             self._hold_timer = None
         if self._held_raw:
             self._hold_timer = self._loop.call_later(HOLD_FLUSH_SECONDS, self._release_held)
-        self._sealed_to += len(consumed)
-        if safe:
-            status = "clean" if safe == consumed else "redacted"
-            self._track(InFlight(safe, self._sealed_to, self._submit(safe, status)), len(consumed))
+        self._emit(safe, consumed)
 
     def _release_held(self) -> None:
         self._hold_timer = None
         if not self._held_raw:
             return
         raw, self._held_raw = self._held_raw, ""
-        safe = self._redactor.flush()
+        self._emit(self._redactor.flush(), raw)
+
+    def _emit(self, safe: str, raw: str) -> None:
+        """Queue ``safe`` (the redacted form of ``raw``) as one output event."""
         self._sealed_to += len(raw)
         if safe:
             status = "clean" if safe == raw else "redacted"

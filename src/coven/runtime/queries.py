@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from coven.redaction import redact_text
 from coven.runtime.sessions import SessionManager, to_record
 from coven.schema import EventRecord, LogLine, SessionRecord
 from coven.schema.wire import Cursor, EventsPage, SessionsPage
-from coven.store import EventRow, SessionRow
+from coven.store import EventRow
 
 RESPONSE_BUDGET = 4 * 1024 * 1024 - 64 * 1024  # headroom for the envelope
 READ_BATCH = 1000
@@ -84,28 +85,14 @@ async def list_sessions(
     manager: SessionManager, query: dict[str, str]
 ) -> list[SessionRecord] | SessionsPage:
     q = parse_list_query(query)
+    read = functools.partial(manager.reader.list_sessions, include_archived=q.include_archived)
     if not q.envelope:
-        rows = await manager.read(_list_all, manager, False)
-        return [to_record(r) for r in rows]
-    rows = await manager.read(_list_page, manager, q.include_archived, q.limit + 1, q.before)
+        return [to_record(r) for r in await manager.read(read, limit=None, before=None)]
+    rows = await manager.read(read, limit=q.limit + 1, before=q.before)
     more = len(rows) > q.limit
     rows = rows[: q.limit]
     cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
     return SessionsPage([to_record(r) for r in rows], cursor)
-
-
-def _list_all(manager: SessionManager, include_archived: bool) -> list[SessionRow]:
-    return list(
-        manager.reader.list_sessions(include_archived=include_archived, limit=None, before=None)
-    )
-
-
-def _list_page(
-    manager: SessionManager, include_archived: bool, limit: int, before: tuple[str, str] | None
-) -> list[SessionRow]:
-    return list(
-        manager.reader.list_sessions(include_archived=include_archived, limit=limit, before=before)
-    )
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -116,7 +103,7 @@ class EventsQuery:
     limit: int | None
 
 
-def _parse_i64(name: str, raw: str) -> int:
+def parse_i64(name: str, raw: str) -> int:
     text = raw[1:] if raw.startswith("+") else raw
     body = text[1:] if text.startswith("-") else text
     if not body.isdigit() or not body.isascii():
@@ -128,10 +115,10 @@ def _parse_i64(name: str, raw: str) -> int:
 
 
 def parse_events_query(query: dict[str, str]) -> EventsQuery:
-    after_seq = _parse_i64("afterSeq", query["afterSeq"]) if "afterSeq" in query else None
+    after_seq = parse_i64("afterSeq", query["afterSeq"]) if "afterSeq" in query else None
     limit = None
     if "limit" in query:
-        limit = min(1000, max(1, _parse_i64("limit", query["limit"])))
+        limit = min(1000, max(1, parse_i64("limit", query["limit"])))
     return EventsQuery(after_seq, query.get("afterEventId"), limit)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import uuid
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from coven.errors import (
     StorageUnavailable,
 )
 from coven.harness import (
+    Adapter,
+    BuiltArgv,
     HarnessRegistry,
     LaunchOptions,
     build_argv,
@@ -116,8 +119,10 @@ class SessionManager:
         self._changed: dict[str, asyncio.Event] = {}
 
     # -- plumbing -----------------------------------------------------------------------------
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.loop.run_in_executor(self.read_pool, fn, *args)
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking reads (SQLite, filesystem) on the reader pool, off the event loop."""
+        call = functools.partial(fn, *args, **kwargs) if kwargs else fn
+        return await self.loop.run_in_executor(self.read_pool, call, *args if not kwargs else ())
 
     async def write(self, op: Any, timeout: float | None = None) -> Any:
         future: Future[Any] = self.writer.submit(op)
@@ -162,6 +167,13 @@ class SessionManager:
     async def launch(self, body: object) -> SessionRecord:
         if not self.accepting:
             raise DaemonShuttingDown("The daemon is shutting down; not launching new sessions.")
+        # Manifests, realpath and PATH lookups touch the filesystem: keep them off the loop.
+        request, adapter, executable, built = await self.read(self._plan_launch, body)
+        self.require_storage()
+        return await self._start(request, adapter, executable, built)
+
+    def _plan_launch(self, body: object) -> tuple[authority.LaunchRequest, Adapter, str, BuiltArgv]:
+        """Everything a launch needs decided, or the refusal; writes and spawns nothing."""
         registry = self.registry()
         request = authority.parse_launch(
             body,
@@ -187,8 +199,15 @@ class SessionManager:
                 add_dirs=tuple(str(d) for d in request.add_dirs),
             ),
         )
-        self.require_storage()
+        return request, adapter, executable, built
 
+    async def _start(
+        self,
+        request: authority.LaunchRequest,
+        adapter: Adapter,
+        executable: str,
+        built: BuiltArgv,
+    ) -> SessionRecord:
         session_id = str(uuid.uuid4())
         now = now_rfc3339()
         env = dict(self.env)
