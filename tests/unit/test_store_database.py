@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from coven.errors import HomeRefused
 from coven.store import SCHEMA_VERSION, StoreCorrupt, StoreIncompatible, open_store
 from coven.store.clock import format_rfc3339_ns, now_rfc3339
-from coven.store.database import connect, initialize
+from coven.store.database import PAGE_SIZE, connect, initialize
 
 
 @pytest.fixture
@@ -104,6 +104,36 @@ def test_initialize_twice_keeps_data(db_path: str) -> None:
     conn = connect(db_path)
     try:
         assert conn.execute("SELECT id FROM sessions").fetchall() == [("s",)]
+    finally:
+        conn.close()
+
+
+def test_new_store_uses_large_pages_and_an_existing_one_keeps_its_own(
+    db_path: str, tmp_path: Path
+) -> None:
+    # Output rows are tens of KiB: 16 KiB pages halve the writer's work per byte.
+    initialize(db_path)
+    conn = connect(db_path)
+    try:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+    finally:
+        conn.close()
+    older = str(tmp_path / "older.sqlite3")
+    initialize(older)
+    # A store made before the change: rebuilt at 4 KiB pages.
+    legacy = sqlite3.connect(older, isolation_level=None)
+    legacy.execute("PRAGMA journal_mode = DELETE")
+    legacy.execute("PRAGMA page_size = 4096")
+    legacy.execute("VACUUM")
+    legacy.execute("PRAGMA journal_mode = WAL")
+    legacy.close()
+    writer, reader = open_store(older)  # initializes again, then opens the writer
+    writer.stop(timeout=5.0)
+    reader.close()
+    conn = connect(older)
+    try:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         conn.close()
 

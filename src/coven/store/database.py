@@ -88,6 +88,9 @@ _REQUIRED_COLUMNS = {
 }
 
 
+PAGE_SIZE = 16384
+
+
 def error_code(exc: BaseException) -> int | None:
     """The primary SQLite result code carried by ``exc``, if any."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -213,6 +216,9 @@ def initialize(path: str) -> None:
                 {"path": path},
             ) from exc
         _refuse_foreign(path, conn, version, tables)
+        if not tables:
+            # Only a brand-new file can take it (before the first table and WAL).
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
 

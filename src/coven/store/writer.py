@@ -33,7 +33,7 @@ BACKOFF_INITIAL = 0.010
 BACKOFF_MAX = 0.500
 
 
-WAL_AUTOCHECKPOINT_PAGES = 16384
+WAL_AUTOCHECKPOINT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +77,10 @@ class StoreWriter:
         self._conn = database.connect(path)
         # Checkpoint in fewer, larger steps: each one fsyncs and copies WAL pages into the
         # database, and at the default (1,000 pages) a 64 MiB flood checkpoints every
-        # 4 MiB. The WAL may grow to about WAL_AUTOCHECKPOINT_PAGES x 4 KiB meanwhile.
-        self._conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        # few MiB. The WAL may grow to about WAL_AUTOCHECKPOINT_BYTES meanwhile.
+        page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
+        pages = max(1000, WAL_AUTOCHECKPOINT_BYTES // page_size)
+        self._conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
         self._cond = threading.Condition()
         self._queue: deque[_Pending] = deque()
         self._queued_ops = 0
