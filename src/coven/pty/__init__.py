@@ -9,11 +9,14 @@ from coven.pty.child import ExitStatus, PtyChild, SpawnError, spawn
 from coven.pty.control import kill_session_tree, reap_orphan, session_members, signal_session
 from coven.pty.procfs import proc_start_time
 from coven.pty.protocol import PtyProcess
+from coven.pty.reader import PtyReader, PtySource
 
 __all__ = [
     "ExitStatus",
     "PtyChild",
     "PtyProcess",
+    "PtyReader",
+    "PtySource",
     "SpawnError",
     "kill_session_tree",
     "proc_start_time",

@@ -1,4 +1,7 @@
-"""One live harness process: PTY I/O on the event loop, exit observation, kill escalation.
+"""One live harness process: PTY I/O, exit observation, kill escalation.
+
+Output is read by the shared ``PtyReader`` thread and fed to the pipeline on the
+event loop; input, resize, exit and kill are handled on the loop.
 
 Lifecycle (guarded, one direction only)::
 
@@ -18,13 +21,11 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from coven.pty import ExitStatus, PtyChild, signal_session
+from coven.pty import ExitStatus, PtyChild, PtyReader, PtySource, signal_session
 from coven.runtime.inputs import InputRedactor
 from coven.runtime.output import OutputPipeline
 
 READ_CHUNK = 64 * 1024
-# Bounded drain per loop callback so one chatty session cannot starve the others.
-MAX_READS_PER_CALLBACK = 8
 KILL_GRACE_SECONDS = 2.0
 # After the harness exits, how long a descendant may keep the PTY open before it is killed.
 LINGER_SECONDS = 2.0
@@ -59,6 +60,7 @@ class LiveSession:
         on_finished: Callable[[LiveSession, Outcome], Awaitable[None]],
         conversation: bool,
         input_redactor: InputRedactor,
+        reader: PtyReader,
     ) -> None:
         self.loop = loop
         self.session_id = session_id
@@ -71,7 +73,8 @@ class LiveSession:
         self._conversation = conversation
         self._exit: ExitStatus | None = None
         self._eof = False
-        self._reading = False
+        self._reader = reader
+        self._source: PtySource | None = None
         self._pending_input = bytearray()
         self._writing = False
         self._timers: list[asyncio.TimerHandle] = []
@@ -81,39 +84,25 @@ class LiveSession:
     # -- start / reading --------------------------------------------------------------------
     def start(self) -> None:
         self.loop.add_reader(self.child.pidfd, self._on_exit_ready)
-        self.resume_reading()
+        self._source = self._reader.add(self.child.master_fd, self.pipeline.feed, self._on_eof)
 
     def pause_reading(self) -> None:
-        if self._reading:
-            self.loop.remove_reader(self.child.master_fd)
-            self._reading = False
+        if self._source is not None:
+            self._source.pause()
 
     def resume_reading(self) -> None:
-        if not self._reading and not self._eof:
-            self.loop.add_reader(self.child.master_fd, self._on_readable)
-            self._reading = True
-            # Data may be waiting already; do not wait for the next edge.
-            self.loop.call_soon(self._on_readable)
+        if self._source is not None:
+            self._source.resume()
 
-    def _on_readable(self) -> None:
-        if not self._reading:
-            return
-        for _ in range(MAX_READS_PER_CALLBACK):
-            try:
-                data = self.child.read(READ_CHUNK)
-            except OSError:
-                data = b""
-            if data is None:
-                return
-            if not data:
-                self._on_eof()
-                return
-            self.pipeline.feed(data)
-            if not self._reading:  # backpressure paused us
-                return
+    def _detach_reader(self) -> None:
+        """Take the master back from the reader thread (every byte it read is fed first)."""
+        if self._source is not None:
+            self._source.detach()
+            self._reader.forget(self._source)
+            self._source = None
 
     def _on_eof(self) -> None:
-        self.pause_reading()
+        self._detach_reader()
         self._eof = True
         self._maybe_finish()
 
@@ -140,6 +129,7 @@ class LiveSession:
             return
         # Drain whatever is left without blocking, then stop waiting for an EOF that
         # a process outside our reach is withholding.
+        self._detach_reader()
         while True:
             try:
                 data = self.child.read(READ_CHUNK)
@@ -168,6 +158,7 @@ class LiveSession:
             if self._writing:
                 self.loop.remove_writer(self.child.master_fd)
                 self._writing = False
+            self._detach_reader()
             self.child.close()
             if not self.finished.done():
                 self.finished.set_result(outcome)

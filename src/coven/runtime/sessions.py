@@ -114,6 +114,7 @@ class SessionManager:
         self.live: dict[str, LiveSession] = {}
         self.drops = DropStats()
         self.read_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="coven-read")
+        self.pty_reader = pty.PtyReader(loop.call_soon_threadsafe)
         self.accepting = True
         # Notified whenever a session gets a new committed event or changes status.
         self._changed: dict[str, asyncio.Event] = {}
@@ -250,6 +251,7 @@ class SessionManager:
             self._on_finished,
             conversation=request.conversation_id is not None,
             input_redactor=InputRedactor(self.redactor),
+            reader=self.pty_reader,
         )
         self.live[session_id] = session
         session.start()
@@ -527,6 +529,7 @@ class SessionManager:
                 *(self.kill_live(s, "daemon shutdown") for s in sessions),
                 return_exceptions=True,
             )
+        self.pty_reader.stop()
         self.read_pool.shutdown(wait=False, cancel_futures=True)
 
 
