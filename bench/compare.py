@@ -20,6 +20,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -36,7 +37,14 @@ REF_BIN = Path(os.environ.get("PEER_DIR", "/tmp/coven-reference")) / "coven"
 
 sys.path.insert(0, str(HERE))
 import extras  # noqa: E402
+import limits  # noqa: E402
 import report  # noqa: E402
+
+LIMIT_MIB = 64
+LIMIT_NAMES = {
+    "pty_minimal": "limit: PTY drain, minimal blocking reader, nothing stored [MiB/s]",
+    "recorder": "limit: minimal lossless recorder (reader thread + SQLite) [MiB/s]",
+}
 
 
 @dataclass(frozen=True)
@@ -241,6 +249,15 @@ def load_raw(raw: Path, stamp: str, name: str) -> list[report.Figures]:
     return runs
 
 
+def run_limits(blob: Path) -> report.Figures:
+    """The PTY ceilings once, on the output scenario's blob size (a few seconds)."""
+    out: report.Figures = {}
+    for name, fn in (("pty_minimal", limits.pty_minimal), ("recorder", limits.recorder)):
+        dt, got = fn(blob)
+        out[LIMIT_NAMES[name]] = round(got / limits.MIB / dt, 1)
+    return out
+
+
 def tree_state() -> str:
     """The commit under test and whether the tree had local changes (others edit it live)."""
     try:
@@ -275,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list-sessions", type=int, default=0, help="sessions for the list scenario")
     ap.add_argument("--no-extras", action="store_true")
     ap.add_argument(
+        "--no-limits", action="store_true", help="skip the PTY ceilings run between reps"
+    )
+    ap.add_argument(
         "--from-raw",
         default="",
         metavar="STAMP",
@@ -304,11 +324,19 @@ def main(argv: list[str] | None = None) -> int:
     cb = load_bench_tool()
     stamp = args.from_raw or time.strftime("%Y%m%d-%H%M%S")
     figs: dict[str, list[report.Figures]] = {i.name: [] for i in impls}
+    figs["limits"] = []
+    scratch = tempfile.TemporaryDirectory(prefix="covlim")
+    blob = Path(scratch.name) / "blob"
+    if not args.from_raw and not args.no_limits:
+        limits.make_blob(blob, LIMIT_MIB)
     t0 = time.perf_counter()
     tree_at_start = tree_state()
     if args.from_raw:
         for impl in impls:
             figs[impl.name] = load_raw(raw, stamp, impl.name)
+        limits_path = raw / f"{stamp}-limits.json"
+        if limits_path.exists():
+            figs["limits"] = json.loads(limits_path.read_text())
         args.repeat = max(len(v) for v in figs.values())
     for rep in range(0 if args.from_raw else args.repeat):
         order = impls if rep % 2 == 0 else list(reversed(impls))
@@ -321,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
                 (raw / f"{stamp}-{impl.name}-{rep}-extras.json").write_text(json.dumps(x, indent=2))
                 f.update(figures_from_extras(x))
             figs[impl.name].append(f)
+        if not args.no_limits:
+            log(f"rep {rep}: PTY ceilings")
+            figs["limits"].append(run_limits(blob))
+            (raw / f"{stamp}-limits.json").write_text(json.dumps(figs["limits"], indent=2))
+    scratch.cleanup()
     elapsed = time.perf_counter() - t0
     agg = {name: report.aggregate(runs) for name, runs in figs.items()}
     cmdline = "python bench/compare.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
@@ -333,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         f"for times and sizes lower is better). Raw JSON: `{raw}/{stamp}-*`."
     )
     md = report.markdown(agg.get("ours", {}), agg.get("ref", {}), header)
+    md += report.ceilings_markdown(agg.get("limits", {}), agg.get("ours", {}))
     (out / "latest.md").write_text(md)
     (out / "latest.json").write_text(
         json.dumps(

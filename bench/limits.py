@@ -9,8 +9,13 @@
 * ``pty_asyncio``: the same drain through ``loop.add_reader`` (uvloop if
   installed), up to 16 reads per callback, which is how the daemon reads.
 * ``sqlite``: insert N MiB as 64 KiB TEXT rows into a fresh file (WAL,
-  ``synchronous=NORMAL``), one transaction per 64 rows, as a single writer
-  thread would; reports MiB/s and rows/s, with checkpoints left on automatic.
+  ``synchronous=NORMAL``, the daemon's 16 KiB pages), one transaction per 64 rows,
+  as a single writer thread would; reports MiB/s and rows/s, with checkpoints left
+  on automatic.
+* ``recorder``: the least a lossless recorder in Python has to do, with nothing
+  else: one thread reads the PTY (blocking reads), the main thread decodes UTF-8
+  and commits 256 KiB rows to SQLite as above. No HTTP, redaction, events or
+  backpressure. The daemon's drain rate is judged against this.
 
 Stdlib only (plus uvloop when present). Takes about 10-30 s.
 """
@@ -19,14 +24,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import json
 import os
 import pty
+import queue
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +42,8 @@ from pathlib import Path
 MIB = 1024 * 1024
 LINE = 1024
 READ = 64 * 1024
+RECORDER_ROW = 256 * 1024
+PAGE_SIZE = 16384  # as coven.store.database.PAGE_SIZE
 
 
 def make_blob(path: Path, mib: int) -> None:
@@ -121,18 +131,72 @@ def pty_asyncio(blob: Path) -> tuple[float, int]:
     return result
 
 
+def _fresh_db(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY, session_id TEXT NOT NULL,"
+        " kind TEXT NOT NULL, payload TEXT NOT NULL)"
+    )
+    return db
+
+
+def recorder(blob: Path) -> tuple[float, int]:
+    """Seconds and bytes to read ``cat blob`` off a PTY and store all of it in SQLite."""
+    proc, master = _spawn_cat(blob)
+    chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+
+    def read() -> None:
+        while True:
+            try:
+                b = os.read(master, READ)
+            except OSError:  # EIO: end of output
+                b = b""
+            chunks.put(b)
+            if not b:
+                return
+
+    got = 0
+    with tempfile.TemporaryDirectory(prefix="covlim") as d:
+        db = _fresh_db(os.path.join(d, "t.sqlite3"))
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        reader = threading.Thread(target=read)
+        t0 = time.perf_counter()
+        reader.start()
+        pending: list[bytes] = []
+        size = 0
+        while True:
+            b = chunks.get()
+            pending.append(b)
+            size += len(b)
+            if size >= RECORDER_ROW or not b:
+                text = decoder.decode(b"".join(pending), final=not b)
+                db.execute("BEGIN")
+                db.execute(
+                    "INSERT INTO events (session_id, kind, payload) VALUES ('s1', 'output', ?)",
+                    (text,),
+                )
+                db.execute("COMMIT")
+                got += size
+                pending, size = [], 0
+            if not b:
+                break
+        dt = time.perf_counter() - t0
+        reader.join()
+        db.close()
+    os.close(master)
+    proc.wait()
+    return dt, got
+
+
 def sqlite_insert(mib: int, batch: int = 64) -> tuple[float, int]:
     """Seconds to insert ``mib`` MiB as 64 KiB TEXT rows (WAL, NORMAL), and the row count."""
     row = ("x" * 1023 + "\n") * 64
     rows = mib * MIB // len(row)
     with tempfile.TemporaryDirectory(prefix="covlim") as d:
-        db = sqlite3.connect(os.path.join(d, "t.sqlite3"), isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(
-            "CREATE TABLE events (seq INTEGER PRIMARY KEY, session_id TEXT NOT NULL,"
-            " kind TEXT NOT NULL, payload TEXT NOT NULL)"
-        )
+        db = _fresh_db(os.path.join(d, "t.sqlite3"))
         t0 = time.perf_counter()
         done = 0
         while done < rows:
@@ -163,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="covlim") as d:
         blob = Path(d) / "blob"
         make_blob(blob, args.mib)
-        for name, fn in (("pty_minimal", pty_minimal), ("pty_asyncio", pty_asyncio)):
+        for name, fn in (
+            ("pty_minimal", pty_minimal),
+            ("pty_asyncio", pty_asyncio),
+            ("recorder", recorder),
+        ):
             rates = []
             for _ in range(args.repeat):
                 dt, got = fn(blob)

@@ -252,3 +252,27 @@ def markdown(ours: dict[str, Stat], ref: dict[str, Stat], header: str) -> str:
             f"| {ratio(o, r)} | {verdict} |"
         )
     return "\n".join(lines) + "\n"
+
+
+DRAIN_1X = "output: 1x drain rate (emitted bytes / time to exit) [MiB/s]"
+
+
+def ceilings_markdown(limits: dict[str, Stat], ours: dict[str, Stat]) -> str:
+    """Ceilings measured between the reps of the same run, and our drain as a share of each."""
+    if not limits:
+        return ""
+    drain = _med(ours.get(DRAIN_1X))
+    lines = [
+        "",
+        "Ceilings on this machine, measured between the reps of this run (`bench/limits.py`,"
+        " 64 MiB through a PTY, same blob):",
+        "",
+        "| ceiling | median (spread) | our 1x drain as a share of it |",
+        "|---|---|---|",
+    ]
+    for k, st in limits.items():
+        share = "n/a"
+        if drain is not None and st.median:
+            share = f"{drain / st.median:.0%}"
+        lines.append(f"| {k} | {st.show()} | {share} |")
+    return "\n".join(lines) + "\n"
