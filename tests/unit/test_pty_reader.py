@@ -133,23 +133,39 @@ def test_a_flood_is_handed_over_in_large_pieces(
     assert pieces < size / (16 * 1024), f"{pieces} hand-overs for {size} bytes"
 
 
-def test_quiet_output_is_handed_over_without_waiting_for_more(
+def test_small_output_is_never_held_back(
+    owner: Owner, reader: PtyReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Were echoes coalesced like a flood, this delay would hold them for the whole test.
+    monkeypatch.setattr("coven.pty.reader.HANDOVER_DELAY", 3600.0)
+    master, slave = os.openpty()
+    os.set_blocking(master, False)
+    source = reader.add(master, owner.on_output, owner.on_eof)
+    try:
+        for n in range(20):
+            os.write(slave, b"echo %d\n" % n)
+            owner.pump(lambda n=n: b"echo %d" % n in owner.data, timeout=10.0)
+        assert owner.data.replace(b"\r\n", b"\n") == b"".join(b"echo %d\n" % n for n in range(20))
+    finally:
+        source.detach()
+        reader.forget(source)
+        os.close(slave)
+        os.close(master)
+
+
+def test_a_held_burst_is_released_although_nothing_follows_it(
     owner: Owner, reader: PtyReader
 ) -> None:
     master, slave = os.openpty()
     os.set_blocking(master, False)
     source = reader.add(master, owner.on_output, owner.on_eof)
     try:
-        os.write(slave, b"echo one\n")
-        owner.pump(lambda: b"echo one" in owner.data, timeout=10.0)
-        # Several small writes in a burst are coalesced, and the tail still arrives
-        # although nothing follows it (the hold is released after a moment).
-        for n in range(20):
-            os.write(slave, b"burst %d\n" % n)
-        owner.pump(lambda: b"burst 19" in owner.data, timeout=10.0)
-        assert owner.data.replace(b"\r\n", b"\n") == b"echo one\n" + b"".join(
-            b"burst %d\n" % n for n in range(20)
-        )
+        lines = [b"%03d " % n + b"x" * 3000 + b"\n" for n in range(10)]
+        for line in lines:  # back to back, each big enough to count as a flood
+            os.write(slave, line)
+        owner.pump(lambda: b"009 " in owner.data, timeout=10.0)
+        owner.pump(lambda: owner.data.endswith(b"x\r\n"), timeout=10.0)
+        assert owner.data.replace(b"\r\n", b"\n") == b"".join(lines)
         assert owner.eofs == 0
     finally:
         source.detach()
@@ -247,6 +263,38 @@ def test_a_reused_fd_number_is_read_for_its_new_owner(owner: Owner, reader: PtyR
     finally:
         second.detach()
         os.close(master2)
+
+
+def test_an_unexpected_error_ends_that_stream_and_the_thread_serves_the_others(
+    owner: Owner, reader: PtyReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad_master, bad_slave = os.openpty()
+    good_master, good_slave = os.openpty()
+    for fd in (bad_master, good_master):
+        os.set_blocking(fd, False)
+    real_read = os.read
+
+    def flaky_read(fd: int, n: int) -> bytes:
+        if fd == bad_master:
+            raise ValueError("simulated failure")
+        return real_read(fd, n)
+
+    monkeypatch.setattr("coven.pty.reader.os.read", flaky_read)
+    bad_owner, good_owner = Owner(), Owner()
+    bad = reader.add(bad_master, bad_owner.on_output, bad_owner.on_eof)
+    good = reader.add(good_master, good_owner.on_output, good_owner.on_eof)
+    try:
+        os.write(bad_slave, b"x\n")
+        owner.pump(lambda: bad_owner.eofs == 1, timeout=10.0)
+        os.write(good_slave, b"still served\n")
+        owner.pump(lambda: b"still served" in good_owner.data, timeout=10.0)
+        assert reader.errors == 1
+        assert reader._thread.is_alive()
+    finally:
+        bad.detach()
+        good.detach()
+        for fd in (bad_master, bad_slave, good_master, good_slave):
+            os.close(fd)
 
 
 def test_the_same_fd_cannot_be_added_twice(owner: Owner, reader: PtyReader) -> None:

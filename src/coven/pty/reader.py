@@ -37,11 +37,13 @@ READ_CHUNK = 64 * 1024
 ROUND_BYTES = 256 * 1024
 # Bytes read but not yet consumed, per source, before reading pauses.
 DEFAULT_BUDGET = 1024 * 1024
-# While a source streams (its last hand-over was under STREAM_GAP ago), bytes are
-# coalesced up to HANDOVER_BYTES or HANDOVER_DELAY: one loop wake-up per chunk of a
-# flood instead of per 4 KiB read. A source that was quiet is handed over at once, so
-# an echo is never delayed.
+# While a source floods (its last hand-over was under STREAM_GAP ago and reads keep
+# returning at least HOLD_MIN bytes), bytes are coalesced up to HANDOVER_BYTES or
+# HANDOVER_DELAY: one loop wake-up per large piece instead of per 4 KiB read. Anything
+# smaller, or after a pause, is handed over at once, so keystroke echoes and the
+# replies that follow them are never held.
 STREAM_GAP = 0.002
+HOLD_MIN = 2 * 1024
 HANDOVER_BYTES = 256 * 1024
 HANDOVER_DELAY = 0.001
 
@@ -140,6 +142,8 @@ class PtySource:
         got: list[bytes] = []
         size = 0
         eof = False
+        # Reading and recording what was read happen under _io_lock together: once
+        # ``detach`` holds it, no byte read before can still be on its way in.
         with self._io_lock:
             if self.detached:
                 return
@@ -161,8 +165,14 @@ class PtySource:
                     break
                 got.append(data)
                 size += len(data)
-        if got or eof:
-            self._arrived(got, size, eof)
+            if got or eof:
+                self._arrived(got, size, eof)
+
+    def _fail(self) -> None:
+        """Something unexpected went wrong reading this source: end its stream, keep the rest."""
+        with self._io_lock:
+            if not self.detached:
+                self._arrived([], 0, True)
 
     def _arrived(self, got: list[bytes], size: int, eof: bool) -> None:
         with self._lock:
@@ -178,7 +188,7 @@ class PtySource:
             if (
                 self._armed
                 and now - self._last_handover < STREAM_GAP
-                and self._unhanded < HANDOVER_BYTES
+                and HOLD_MIN <= self._unhanded < HANDOVER_BYTES
             ):
                 self._reader.hold(self, now)
                 return
@@ -204,7 +214,7 @@ class PtyReader:
             raise ValueError("budget must be positive")
         self._schedule = schedule
         self.budget = budget
-        self.errors = 0  # unexpected read errors; each one ended its source's stream
+        self.errors = 0  # unexpected errors; each one ended its source's stream
         self._epoll = select.epoll()
         self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._epoll.register(self._wake, select.EPOLLIN)
@@ -251,8 +261,9 @@ class PtyReader:
         self._epoll.register(fd, select.EPOLLIN)
 
     def disarm(self, fd: int) -> None:
-        # The fd is still open here: owners close only after ``detach``.
-        with contextlib.suppress(FileNotFoundError):
+        # Not registered, or (never in the daemon: owners close only after ``detach``)
+        # already closed, which removed it from the set anyway.
+        with contextlib.suppress(OSError):
             self._epoll.unregister(fd)
 
     def hold(self, source: PtySource, now: float) -> None:
@@ -278,8 +289,14 @@ class PtyReader:
                         return
                     continue
                 source = self._sources.get(fd)
-                if source is not None:
+                if source is None:
+                    continue
+                try:
                     source._read_round()
+                except Exception:
+                    # The thread serves every session: one bad fd must not stop it.
+                    self.errors += 1
+                    source._fail()
             if self._held:
                 now = time.monotonic()
                 for source, since in list(self._held.items()):
