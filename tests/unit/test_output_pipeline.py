@@ -6,8 +6,10 @@ import asyncio
 import itertools
 from concurrent.futures import Future
 
+import pytest
+
 from coven.redaction import StreamRedactor
-from coven.runtime.output import OutputPipeline
+from coven.runtime.output import OutputPipeline, utf8_len
 
 
 class Store:
@@ -105,3 +107,11 @@ async def test_a_secret_split_across_reads_is_redacted() -> None:
     assert "sk-abcdefghij" not in store.text
     assert "[REDACTED]" in store.text
     assert any(status == "redacted" for _, status in store.rows)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "plain ascii\r\n", "héllo wörld", "emoji 🜁 and 漢字", "lone surrogate \udcff here"],
+)
+def test_utf8_len_counts_bytes_as_stored(text: str) -> None:
+    assert utf8_len(text) == len(text.encode("utf-8", "replace"))

@@ -40,6 +40,12 @@ HOLD_FLUSH_SECONDS = 2.0
 OUTAGE_GRACE_SECONDS = 60.0
 
 
+def utf8_len(text: str) -> int:
+    """Length of ``text`` in UTF-8 without copying it when it is ASCII (most output)."""
+    # str.isascii() reads a flag CPython keeps on every string: O(1).
+    return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+
+
 class Redactor(Protocol):
     def feed(self, text: str) -> str: ...
     def flush(self) -> str: ...
@@ -143,7 +149,7 @@ class OutputPipeline:
             sub.push_output(text, self._fed)
         if self._truncating:
             if not self._storage_ok():
-                size = len(text.encode("utf-8", "replace"))
+                size = utf8_len(text)
                 self._dropped_bytes += size
                 self._dropped_chunks += 1
                 self._drops.bytes += size
@@ -246,7 +252,7 @@ class OutputPipeline:
             seq = future.result()
             self.committed_seq = max(self.committed_seq, seq)
             self.recent_ends.append((seq, item.end_offset))
-            self.stored_bytes += len(item.text.encode("utf-8", "replace"))
+            self.stored_bytes += utf8_len(item.text)
             self._on_commit(seq)
         else:
             self.failed_commits += 1
