@@ -140,3 +140,11 @@ def children_of(pid: int) -> Iterator[int]:
             continue
         if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
             yield int(name)
+
+
+def flood_payload(received: bytes) -> bytes:
+    """What the ``flood`` harness wrote: its header dropped and ONLCR's \\r removed."""
+    marker = b"ready\r\n"
+    start = received.index(marker) + len(marker)
+    # The flood text contains no \r, so undoing ONLCR is exact.
+    return received[start:].replace(b"\r\n", b"\n")

@@ -6,8 +6,6 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,15 +20,6 @@ from coven.pty import (
 )
 from coven.pty.procfs import parse_stat, read_stat
 from tests.fakes.ptyio import Spawner, pid_alive, read_until, wait_dead, wait_exit
-
-
-@pytest.fixture
-def spawner(tmp_path: Path) -> Iterator[Spawner]:
-    sp = Spawner(str(tmp_path))
-    try:
-        yield sp
-    finally:
-        sp.cleanup()
 
 
 def start_stubborn(spawner: Spawner, **extra: str) -> tuple[PtyChild, int]:

@@ -6,25 +6,14 @@ import asyncio
 import hashlib
 import select
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from coven.pty import ExitStatus, PtyChild
 from tests.fakes.fake_harness import flood_chunks
-from tests.fakes.ptyio import Spawner, wait_exit
+from tests.fakes.ptyio import Spawner, flood_payload, wait_exit
 
 FLOOD_BYTES = 64 * 1024 * 1024
-
-
-@pytest.fixture
-def spawner(tmp_path: Path) -> Iterator[Spawner]:
-    sp = Spawner(str(tmp_path))
-    try:
-        yield sp
-    finally:
-        sp.cleanup()
 
 
 def expected_digest(total: int) -> str:
@@ -32,14 +21,6 @@ def expected_digest(total: int) -> str:
     for chunk in flood_chunks(total):
         digest.update(chunk)
     return digest.hexdigest()
-
-
-def flood_payload(received: bytes) -> bytes:
-    """The flood text as the harness wrote it: header dropped, ONLCR's \\r removed."""
-    marker = b"ready\r\n"
-    start = received.index(marker) + len(marker)
-    # The flood text contains no \r, so undoing ONLCR is exact.
-    return received[start:].replace(b"\r\n", b"\n")
 
 
 def drain_with_poll(child: PtyChild, timeout: float) -> bytes:

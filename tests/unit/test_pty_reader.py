@@ -12,14 +12,18 @@ import os
 import queue
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from functools import partial
 
 import pytest
 
 from coven.pty import PtyReader, PtySource
 from coven.pty.reader import READ_CHUNK, ROUND_BYTES
 from tests.fakes.fake_harness import flood_chunks
-from tests.fakes.ptyio import Spawner, wait_exit
+from tests.fakes.ptyio import Spawner, flood_payload, wait_exit
+
+
+def contains(owner: Owner, needle: bytes) -> bool:
+    return needle in owner.data
 
 
 class Owner:
@@ -66,15 +70,6 @@ class Owner:
 
 
 @pytest.fixture
-def spawner(tmp_path: Path) -> Iterator[Spawner]:
-    sp = Spawner(str(tmp_path))
-    try:
-        yield sp
-    finally:
-        sp.cleanup()
-
-
-@pytest.fixture
 def owner() -> Owner:
     return Owner()
 
@@ -86,13 +81,6 @@ def reader(owner: Owner) -> Iterator[PtyReader]:
         yield r
     finally:
         r.stop()
-
-
-def flood_payload(received: bytes) -> bytes:
-    """What the flood harness wrote: its header dropped and ONLCR's \\r removed."""
-    marker = b"ready\r\n"
-    start = received.index(marker) + len(marker)
-    return received[start:].replace(b"\r\n", b"\n")
 
 
 def digest(chunks: Iterator[bytes]) -> str:
@@ -133,45 +121,39 @@ def test_a_flood_is_handed_over_in_large_pieces(
     assert pieces < size / (16 * 1024), f"{pieces} hand-overs for {size} bytes"
 
 
+@pytest.fixture
+def tty(owner: Owner, reader: PtyReader) -> Iterator[int]:
+    """A PTY whose master ``reader`` reads for ``owner``; yields the slave to write to."""
+    master, slave = os.openpty()
+    os.set_blocking(master, False)
+    source = reader.add(master, owner.on_output, owner.on_eof)
+    try:
+        yield slave
+    finally:
+        source.detach()
+        reader.forget(source)
+        os.close(slave)
+        os.close(master)
+
+
 def test_small_output_is_never_held_back(
-    owner: Owner, reader: PtyReader, monkeypatch: pytest.MonkeyPatch
+    owner: Owner, tty: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Were echoes coalesced like a flood, this delay would hold them for the whole test.
     monkeypatch.setattr("coven.pty.reader.HANDOVER_DELAY", 3600.0)
-    master, slave = os.openpty()
-    os.set_blocking(master, False)
-    source = reader.add(master, owner.on_output, owner.on_eof)
-    try:
-        for n in range(20):
-            os.write(slave, b"echo %d\n" % n)
-            owner.pump(lambda n=n: b"echo %d" % n in owner.data, timeout=10.0)
-        assert owner.data.replace(b"\r\n", b"\n") == b"".join(b"echo %d\n" % n for n in range(20))
-    finally:
-        source.detach()
-        reader.forget(source)
-        os.close(slave)
-        os.close(master)
+    for n in range(20):
+        os.write(tty, b"echo %d\n" % n)
+        owner.pump(partial(contains, owner, b"echo %d" % n), timeout=10.0)
+    assert owner.data.replace(b"\r\n", b"\n") == b"".join(b"echo %d\n" % n for n in range(20))
 
 
-def test_a_held_burst_is_released_although_nothing_follows_it(
-    owner: Owner, reader: PtyReader
-) -> None:
-    master, slave = os.openpty()
-    os.set_blocking(master, False)
-    source = reader.add(master, owner.on_output, owner.on_eof)
-    try:
-        lines = [b"%03d " % n + b"x" * 3000 + b"\n" for n in range(10)]
-        for line in lines:  # back to back, each big enough to count as a flood
-            os.write(slave, line)
-        owner.pump(lambda: b"009 " in owner.data, timeout=10.0)
-        owner.pump(lambda: owner.data.endswith(b"x\r\n"), timeout=10.0)
-        assert owner.data.replace(b"\r\n", b"\n") == b"".join(lines)
-        assert owner.eofs == 0
-    finally:
-        source.detach()
-        reader.forget(source)
-        os.close(slave)
-        os.close(master)
+def test_a_held_burst_is_released_although_nothing_follows_it(owner: Owner, tty: int) -> None:
+    lines = [b"%03d " % n + b"x" * 3000 + b"\n" for n in range(10)]
+    for line in lines:  # back to back, each big enough to count as a flood
+        os.write(tty, line)
+    owner.pump(lambda: owner.data.endswith(b"009 " + b"x" * 3000 + b"\r\n"), timeout=10.0)
+    assert owner.data.replace(b"\r\n", b"\n") == b"".join(lines)
+    assert owner.eofs == 0
 
 
 def test_unconsumed_bytes_are_bounded_by_the_budget_and_nothing_is_lost(

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,15 +22,6 @@ from tests.fakes.ptyio import (
     read_until,
     wait_exit,
 )
-
-
-@pytest.fixture
-def spawner(tmp_path: Path) -> Iterator[Spawner]:
-    sp = Spawner(str(tmp_path))
-    try:
-        yield sp
-    finally:
-        sp.cleanup()
 
 
 def header_field(output: bytes, pattern: str) -> re.Match[str]:
