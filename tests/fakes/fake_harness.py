@@ -24,6 +24,10 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
   print ``pids <self> <child>``, sleep forever. With ``FAKE_SETSID_CHILD=1`` the child
   calls setsid() (leaves the session); with ``FAKE_CHILD_OWN_GROUP=1`` it moves to its
   own process group (stays in the session, like a shell's background job).
+- ``linger`` / ``linger-escaped``: fork a child that keeps the terminal open (for
+  ``-escaped`` it first calls setsid(), out of the session's reach), print
+  ``child <pid> holds the terminal`` from it and ``parent done`` from the harness,
+  which then exits 0 while the child sleeps forever.
 - ``sleep``: sleep forever.
 - ``winch``: print ``winch: <rows> <cols>`` on every SIGWINCH.
 - ``ctty``: write ``hello via /dev/tty`` to /dev/tty, print ``tcgetpgrp=<n> pgid=<n>``,
@@ -42,6 +46,7 @@ import signal
 import struct
 import sys
 import termios
+import time
 from collections.abc import Iterator
 
 FLOOD_LINE = 64
@@ -182,6 +187,19 @@ def mode_ignore_signals() -> int:
     return 0
 
 
+def mode_linger(escape: bool) -> int:
+    child = os.fork()
+    if child == 0:
+        if escape:
+            os.setsid()
+        out(f"child {os.getpid()} holds the terminal")
+        sleep_forever()
+    os.waitpid(child, os.WNOHANG)
+    time.sleep(0.2)  # let the child's line go first
+    out("parent done")
+    return 0
+
+
 def mode_winch() -> int:
     def on_winch(_sig: int, _frame: object) -> None:
         size = window_size()
@@ -236,6 +254,8 @@ def main(argv: list[str]) -> int:
         return mode_flood()
     if mode == "ignore-signals":
         return mode_ignore_signals()
+    if mode in ("linger", "linger-escaped"):
+        return mode_linger(escape=mode == "linger-escaped")
     if mode == "sleep":
         out("ready")
         sleep_forever()

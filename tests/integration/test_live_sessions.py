@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -158,6 +160,48 @@ def test_kill_reaps_a_harness_and_child_that_ignore_hup_and_term(daemon: Daemon)
     assert reply.status == 202
     wait_until(lambda: not any(alive(p) for p in pids), 3.5, f"pids {pids} to die")
     assert daemon.wait_status(sid, {"killed"})["status"] == "killed"
+
+
+def _child_pid(text: str) -> int:
+    found = re.search(r"child (\d+) holds the terminal", text)
+    assert found, text
+    return int(found.group(1))
+
+
+def test_a_child_that_keeps_the_terminal_is_ended_and_every_byte_recorded(
+    daemon: Daemon,
+) -> None:
+    # The harness exits; its child in the same session still holds the PTY, so no EOF
+    # comes. After the linger period the daemon kills the session and records the exit.
+    sid = daemon.launch("--fake-mode=linger")["id"]
+    daemon.wait_status(sid, {"completed"}, timeout=10.0)
+    assert payloads(daemon, sid, "exit")[0]["exitCode"] == 0
+    text = daemon.output(sid)
+    child = _child_pid(text)
+    assert "parent done" in text
+    wait_until(lambda: not alive(child), 3.0, f"child {child} to die")
+    assert [e["kind"] for e in daemon.events(sid)][-1] == "exit"
+
+
+def test_an_escaped_child_holding_the_terminal_does_not_keep_the_session_open(
+    daemon: Daemon,
+) -> None:
+    # A child that called setsid() is out of the session's reach (no cgroups): the
+    # daemon stops waiting for an EOF it withholds, after draining what was written.
+    sid = daemon.launch("--fake-mode=linger-escaped")["id"]
+    child = 0
+    try:
+        text = daemon.wait_output(sid, "parent done")
+        child = _child_pid(text)
+        daemon.wait_status(sid, {"completed"}, timeout=10.0)
+        assert payloads(daemon, sid, "exit")[0]["exitCode"] == 0
+        kinds = [e["kind"] for e in daemon.events(sid)]
+        assert kinds[-1] == "exit"
+        assert "child" in daemon.output(sid) and "parent done" in daemon.output(sid)
+        assert alive(child)  # the documented limit: it is not ours to kill
+    finally:
+        if child:
+            os.kill(child, signal.SIGKILL)
 
 
 def test_input_and_kill_on_a_finished_session_are_session_not_live(daemon: Daemon) -> None:
