@@ -1,8 +1,8 @@
 """PTY and process control: the only code that touches fds, termios, signals and process groups.
 
-Linux only. Spawn a harness on its own PTY (``spawn`` -> ``PtyChild``), then
-control it and whatever it started by session id (``signal_session``,
-``kill_session_tree``, ``reap_orphan``).
+Linux only. Spawn a harness on its own PTY (``spawn`` -> ``PtyChild``), read every
+master on one thread (``PtyReader``), and control a harness and whatever it started
+by session id (``signal_session``, ``kill_session_tree``, ``reap_orphan``).
 """
 
 from coven.pty.child import ExitStatus, PtyChild, SpawnError, spawn
