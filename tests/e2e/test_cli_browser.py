@@ -8,10 +8,6 @@ until it reads ``exit``.
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,55 +24,30 @@ from coven.cli.browser import (
 )
 from coven.client import CovenClient, SessionNotFound
 from coven.schema.wire import SessionRecord
+from tests.support.daemon import Daemon as ServedDaemon
+from tests.support.daemon import running_daemon
 
-REPO = Path(__file__).resolve().parents[2]
-FAKE_BIN = REPO / "tests" / "fakes" / "bin"
 SIZE = (120, 40)
 
 
 @dataclass
 class Daemon:
-    home: Path
-    proc: subprocess.Popen[bytes]
+    served: ServedDaemon
     client: CovenClient
     project: Path
 
+    @property
+    def home(self) -> Path:
+        return self.served.home
+
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=15)
+        self.served.stop()
 
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    home = tmp_path / "home"
-    project = tmp_path / "project"
-    project.mkdir()
-    env = dict(os.environ, PATH=f"{FAKE_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    env.pop("FAKE_MODE", None)
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "coven.runtime.daemon",
-            "--home",
-            str(home),
-            "--ready-fd",
-            str(write_fd),
-        ],
-        pass_fds=(write_fd,),
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    running = Daemon(home, proc, CovenClient.from_home(home, timeout=10.0), project)
-    try:
-        with os.fdopen(read_fd, "rb") as ready:
-            assert ready.readline() == b"ready\n"
-        yield running
-    finally:
-        running.stop()
+    with running_daemon(tmp_path) as served:
+        yield Daemon(served, CovenClient.from_home(served.home, timeout=10.0), tmp_path / "project")
 
 
 def wait_for(

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import daemon_env, request
+from tests.support.daemon import daemon_env, request, session_output, wait_for_output
 
 COVEN = [sys.executable, "-m", "coven.cli.main"]
 
@@ -77,22 +77,10 @@ class Cli:
         return reply
 
     def output(self, session_id: str) -> str:
-        reply = self.api("GET", f"/api/v1/events?sessionId={session_id}")
-        assert reply.status == 200, reply.body
-        return "".join(
-            json.loads(e["payload_json"]).get("data", "")
-            for e in reply.json()["events"]
-            if e["kind"] == "output"
-        )
+        return session_output(self.home / "coven.sock", session_id)
 
     def wait_output(self, session_id: str, needle: str, timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.output(session_id)
-            if needle in text:
-                return text
-            assert time.monotonic() < deadline, f"{needle!r} not in {text[-1000:]!r}"
-            time.sleep(0.05)
+        return wait_for_output(self.home / "coven.sock", session_id, needle, timeout)
 
     def detached(self, *prompt: str) -> str:
         """Launch ``codex`` in the background; answer the session id."""

@@ -76,6 +76,29 @@ def request(
     return parse_reply(raw_request(sock_path, head + payload, timeout))
 
 
+def session_output(sock_path: Path, session_id: str) -> str:
+    """The session's stored output text (its first page of events)."""
+    reply = request(sock_path, "GET", f"/api/v1/events?sessionId={session_id}")
+    assert reply.status == 200, reply.body
+    return "".join(
+        json.loads(e["payload_json"])["data"]
+        for e in reply.json()["events"]
+        if e["kind"] == "output"
+    )
+
+
+def wait_for_output(sock_path: Path, session_id: str, needle: str, timeout: float = 10.0) -> str:
+    """Poll until ``needle`` is in the stored output; return the whole output."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = session_output(sock_path, session_id)
+        if needle in text:
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{needle!r} not in output: {text[-2000:]!r}")
+        time.sleep(0.02)
+
+
 class Daemon:
     """A daemon process; ``call`` speaks raw HTTP to it."""
 
@@ -149,21 +172,10 @@ class Daemon:
         return events
 
     def output(self, session_id: str) -> str:
-        return "".join(
-            json.loads(e["payload_json"])["data"]
-            for e in self.events(session_id)
-            if e["kind"] == "output"
-        )
+        return session_output(self.socket, session_id)
 
     def wait_output(self, session_id: str, needle: str, timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.output(session_id)
-            if needle in text:
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{needle!r} not in output: {text[-2000:]!r}")
-            time.sleep(0.02)
+        return wait_for_output(self.socket, session_id, needle, timeout)
 
     def wait_status(
         self, session_id: str, statuses: set[str], timeout: float = 10.0

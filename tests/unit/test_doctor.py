@@ -6,15 +6,14 @@ import io
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from coven.cli.doctor import run_doctor
+from tests.support.daemon import running_daemon
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "manifests"
@@ -316,29 +315,8 @@ def test_an_unreadable_daemon_json_is_not_stale(tmp_path: Path, content: str) ->
 @pytest.fixture
 def daemon_home(tmp_path: Path) -> Iterator[Path]:
     """A real daemon serving a fresh home; stopped with SIGTERM afterwards."""
-    home = tmp_path / "dhome"
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "coven.runtime.daemon",
-            "--home",
-            str(home),
-            "--ready-fd",
-            str(write_fd),
-        ],
-        pass_fds=(write_fd,),
-        stdin=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd, "rb") as ready:
-            assert ready.readline() == b"ready\n"
-        yield home
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
+    with running_daemon(tmp_path) as served:
+        yield served.home
 
 
 def test_a_running_daemon_passes(tmp_path: Path, daemon_home: Path) -> None:
