@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+import unicodedata
+
 import msgspec
 import pytest
 
@@ -17,6 +20,7 @@ from coven.castcodes import (
     parse,
     render,
 )
+from coven.castcodes.intents import bad_character
 from coven.errors import CastCodeError, CovenError
 from coven.schema.casting import CAST_CODE_CATALOG, CastCodeTemplate
 
@@ -243,3 +247,17 @@ def test_an_intent_that_no_code_could_spell_cannot_be_built(build: object) -> No
 def test_decoding_an_invalid_intent_is_a_validation_error() -> None:
     with pytest.raises(msgspec.ValidationError):
         msgspec.json.decode(b'{"type":"switch","familiar":"a b"}', type=CastIntent)
+
+
+def test_the_refused_characters_are_exactly_controls_but_tab_surrogates_and_separators() -> None:
+    for point in range(0x10000):
+        ch = chr(point)
+        expected = ch != "\t" and unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
+        assert bad_character(ch) is expected, hex(point)
+
+
+def test_a_long_code_parses_quickly() -> None:
+    text = "word " * 200_000  # 1 MB of text
+    started = time.perf_counter()
+    assert parse("~* " + text) == Broadcast(None, text.strip())
+    assert time.perf_counter() - started < 2.0

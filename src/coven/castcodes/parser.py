@@ -41,6 +41,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from coven.castcodes.intents import (
+    BAD_CHARACTERS,
     SPACES,
     Broadcast,
     CastIntent,
@@ -49,7 +50,6 @@ from coven.castcodes.intents import (
     Resume,
     Status,
     Switch,
-    bad_character,
 )
 from coven.errors import CastCodeError
 from coven.schema.familiars import (
@@ -277,15 +277,14 @@ class _Parser:
         return text
 
     def _refuse_bad_characters(self) -> None:
-        for index in range(self.pos, self.end):
-            ch = self.code[index]
-            if bad_character(ch):
-                self.pos = index
-                self._fail(
-                    BAD_CHARACTER,
-                    f"a Cast Code is one line of text; found {_describe(ch)}",
-                    "printable text",
-                )
+        found = BAD_CHARACTERS.search(self.code, self.pos, self.end)
+        if found:
+            self.pos = found.start()
+            self._fail(
+                BAD_CHARACTER,
+                f"a Cast Code is one line of text; found {_describe(found.group())}",
+                "printable text",
+            )
 
     def _skip_spaces(self) -> None:
         while not self._at_end() and self.code[self.pos] in SPACES:
