@@ -20,7 +20,12 @@ of ``coven.daemon.v1``; the CLI turns it into a sentence and an exit code.
     ├── EventResponseTooLarge   413 event_response_too_large
     ├── LaunchFailed            500 launch_failed
     ├── StorageUnavailable      503 storage_unavailable
-    └── HomeRefused             (local) coven_home_refused
+    ├── HomeRefused             (local) coven_home_refused
+    ├── CastCodeError           400 invalid_cast_code (client-side parse; details say where)
+    ├── UnknownFamiliar         400 unknown_familiar
+    ├── RosterInvalid           500 familiar_lookup_failed (names file and line)
+    ├── CallNotFound            404 call_not_found
+    └── CastTooLarge            413 cast_too_large
 """
 
 from __future__ import annotations
@@ -154,3 +159,50 @@ class ManifestError(CovenError):
 
     code = "adapter_manifest_invalid"
     status = 400
+
+
+class CastCodeError(CovenError):
+    """A Cast Code that does not parse.
+
+    ``details`` always holds ``reason`` (a stable sub-code such as
+    ``missing_name``), ``position`` (0-based index into the code as given,
+    where the problem was found; ``len(code)`` means "at the end") and
+    ``expected`` (what would have been accepted there, in words).
+    """
+
+    code = "invalid_cast_code"
+    status = 400
+
+    def __init__(self, message: str, *, reason: str, position: int, expected: str) -> None:
+        super().__init__(message, {"reason": reason, "position": position, "expected": expected})
+        self.reason = reason
+        self.position = position
+        self.expected = expected
+
+
+class UnknownFamiliar(CovenError):
+    """A familiar id that the roster does not declare (``details.familiarId``)."""
+
+    code = "unknown_familiar"
+    status = 400
+
+
+class RosterInvalid(CovenError):
+    """``familiars.toml`` cannot be used; ``details`` name ``path`` and, when known, ``line``."""
+
+    code = "familiar_lookup_failed"
+    status = 500
+
+
+class CallNotFound(CovenError):
+    """No Coven Calls record with that id (``details.callId``)."""
+
+    code = "call_not_found"
+    status = 404
+
+
+class CastTooLarge(CovenError):
+    """A targeted cast that the session's event log cannot take (``details.sessionId``)."""
+
+    code = "cast_too_large"
+    status = 413

@@ -87,9 +87,19 @@ def test_cli_never_imports_runtime_store_or_api() -> None:
     assert GRAPH.get("cli", set()) & {"runtime", "store", "api", "pty"} == set()
 
 
-@pytest.mark.parametrize("layer", ["redaction", "authority"])
-def test_pure_layers_import_only_errors(layer: str) -> None:
-    assert GRAPH.get(layer, set()) - {"errors"} == set()
+def test_redaction_imports_only_errors() -> None:
+    assert GRAPH.get("redaction", set()) - {"errors"} == set()
+
+
+@pytest.mark.parametrize("layer", ["authority", "castcodes"])
+def test_pure_layers_import_only_the_leaves(layer: str) -> None:
+    # DESIGN: pure layers build on the leaf vocabulary (errors, schema) and nothing else.
+    assert GRAPH.get(layer, set()) - {"errors", "schema"} == set()
+
+
+def test_castcodes_is_read() -> None:
+    # The Cast Code parser shares the familiar-id rule with the roster through schema.
+    assert GRAPH["castcodes"] == {"errors", "schema"}
 
 
 def test_relative_imports_are_resolved() -> None:

@@ -10,6 +10,14 @@ from coven.authority.external import (
     validate_harness_id,
     validate_session_id,
 )
+from coven.authority.familiars import (
+    Familiar,
+    Roster,
+    add_familiar,
+    parse_roster,
+    remove_familiar,
+    render_roster,
+)
 from coven.authority.fields import parse_labels
 from coven.authority.home import (
     HomePaths,
@@ -27,9 +35,12 @@ __all__ = [
     "Conversation",
     "ExecutionBindingInvalid",
     "ExternalRegistration",
+    "Familiar",
     "HomePaths",
     "LaunchRequest",
     "RequestAdoptionInvalid",
+    "Roster",
+    "add_familiar",
     "canonical_directory",
     "check_safe_file",
     "default_home",
@@ -42,8 +53,11 @@ __all__ = [
     "parse_labels",
     "parse_launch",
     "parse_resize",
+    "parse_roster",
     "peer_credentials",
     "prepare_home",
+    "remove_familiar",
+    "render_roster",
     "resolve_cwd",
     "resolve_project_root",
     "validate_harness_id",

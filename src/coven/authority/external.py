@@ -75,12 +75,17 @@ def validate_session_id(raw: object, field: str = "id") -> str:
     return raw
 
 
+def is_harness_id(value: str) -> bool:
+    """True when ``value`` is a well-formed harness id (whether or not it is installed)."""
+    return len(value) <= MAX_HARNESS_ID and bool(_HARNESS_ID.fullmatch(value))
+
+
 def validate_harness_id(raw: object) -> str:
     """A trimmed harness id matching ``[a-z0-9][a-z0-9._-]*`` (≤ 64 chars)."""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidRequest("request body requires string field `harness`", {"field": "harness"})
     harness = raw.strip()
-    if len(harness) > MAX_HARNESS_ID or not _HARNESS_ID.fullmatch(harness):
+    if not is_harness_id(harness):
         raise InvalidRequest(
             "harness must match `[a-z0-9][a-z0-9._-]*` and be at most 64 characters",
             {"field": "harness"},
