@@ -42,8 +42,11 @@ No function here deletes work without being told to: only ``discard_lane(force=T
 does, and only inside ``worktrees_dir``.
 """
 
+from coven.workspace.changes import DEFAULT_MAX_DIFF_BYTES, changes, diff
 from coven.workspace.facts import repository_facts, require_facts
 from coven.workspace.git import Git, GitResult
+from coven.workspace.include import INCLUDE_FILE
+from coven.workspace.lanes import create_lane, discard_lane, lane_branch, lane_state
 from coven.workspace.model import (
     ChangedFile,
     Changes,
@@ -60,6 +63,8 @@ from coven.workspace.model import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_DIFF_BYTES",
+    "INCLUDE_FILE",
     "ChangedFile",
     "Changes",
     "Diff",
@@ -74,6 +79,12 @@ __all__ = [
     "MergeResult",
     "RepoFacts",
     "SkippedInclude",
+    "changes",
+    "create_lane",
+    "diff",
+    "discard_lane",
+    "lane_branch",
+    "lane_state",
     "repository_facts",
     "require_facts",
 ]
