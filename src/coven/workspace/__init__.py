@@ -47,6 +47,7 @@ from coven.workspace.facts import repository_facts, require_facts
 from coven.workspace.git import Git, GitResult
 from coven.workspace.include import INCLUDE_FILE
 from coven.workspace.lanes import create_lane, discard_lane, lane_branch, lane_state
+from coven.workspace.merge import merge_lane
 from coven.workspace.model import (
     ChangedFile,
     Changes,
@@ -85,6 +86,7 @@ __all__ = [
     "discard_lane",
     "lane_branch",
     "lane_state",
+    "merge_lane",
     "repository_facts",
     "require_facts",
 ]
