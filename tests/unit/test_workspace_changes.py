@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
 
 from coven.errors import InvalidRequest, NotAGitRepository
 from coven.workspace import ChangedFile, FileStatus, changes, diff
+from coven.workspace.porcelain import status_paths
 from tests.support.gitrepo import GitSandbox, write
 
 
@@ -191,3 +193,29 @@ def test_a_diff_cap_must_be_positive(sandbox: GitSandbox) -> None:
     repo = sandbox.repo()
     with pytest.raises(InvalidRequest):
         diff(repo, sandbox.head(repo), max_bytes=0, git=sandbox.git)
+
+
+def test_a_sha256_repository_without_commits(sandbox: GitSandbox) -> None:
+    repo = sandbox.base / "sha256"
+    repo.mkdir()
+    sandbox.run(repo, "init", "-q", "--object-format=sha256", "-b", "main")
+    write(repo, {"a.txt": "a\n"})
+    found = changes(repo, None, git=sandbox.git)
+    assert [(f.path, f.status) for f in found.files] == [("a.txt", FileStatus.UNTRACKED)]
+
+
+def test_reading_a_checkout_with_stale_stat_data_never_rewrites_its_index(
+    sandbox: GitSandbox,
+) -> None:
+    """Plain ``git status`` refreshes (rewrites) the index here; Coven's reads must not."""
+    repo = sandbox.repo()
+    base = sandbox.head(repo)
+    app = repo / "src" / "app.py"
+    os.utime(app, (1_000_000_000, 1_000_000_000))  # same content, different stat data
+    before = _index_digest(repo)
+    changes(repo, base, git=sandbox.git)
+    diff(repo, base, git=sandbox.git)
+    assert status_paths(sandbox.git, repo) == ()
+    assert _index_digest(repo) == before
+    sandbox.run(repo, "status", "--porcelain")
+    assert _index_digest(repo) != before  # the control: an ordinary status does write it

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from coven.errors import GitFailed, NotAGitRepository
-from coven.workspace import RepoFacts, repository_facts, require_facts
+from coven.workspace import Git, RepoFacts, repository_facts, require_facts
 from tests.support.gitrepo import GitSandbox
 
 
@@ -92,8 +92,6 @@ def test_a_repository_git_refuses_is_an_error_not_no_repository(sandbox: GitSand
 
 def test_the_daemons_own_git_variables_do_not_redirect_git(sandbox: GitSandbox) -> None:
     """A daemon started from inside some repository's hook has GIT_DIR set; it must not leak."""
-    from coven.workspace import Git
-
     repo = sandbox.repo()
     other = sandbox.repo("other")
     env = dict(sandbox.env, GIT_DIR=str(other / ".git"), GIT_WORK_TREE=str(other))

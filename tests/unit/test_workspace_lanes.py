@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import threading
 from pathlib import Path
@@ -47,14 +48,10 @@ def _facts(sandbox: GitSandbox, repo: Path) -> RepoFacts:
     return facts
 
 
-def _lane(sandbox: GitSandbox, repo: Path, session: str = SESSION, **kw: object) -> LaneCreated:
-    return create_lane(
-        _facts(sandbox, repo),
-        session,
-        sandbox.worktrees,
-        git=sandbox.git,
-        **kw,  # type: ignore[arg-type]
-    )
+def _lane(
+    sandbox: GitSandbox, repo: Path, session: str = SESSION, cwd: Path | None = None
+) -> LaneCreated:
+    return create_lane(_facts(sandbox, repo), session, sandbox.worktrees, cwd=cwd, git=sandbox.git)
 
 
 def test_a_lane_is_a_worktree_on_its_own_branch_from_the_base_commit(sandbox: GitSandbox) -> None:
@@ -366,8 +363,6 @@ def test_a_directory_git_does_not_know_is_only_deleted_when_forced(sandbox: GitS
 
 
 def test_a_lane_whose_directory_vanished_is_discarded_by_branch(sandbox: GitSandbox) -> None:
-    import shutil
-
     repo = sandbox.repo()
     lane = _lane(sandbox, repo).lane
     shutil.rmtree(lane.worktree_path)

@@ -268,3 +268,30 @@ def test_a_merge_can_be_undone_with_orig_head(sandbox: GitSandbox) -> None:
     merge_lane(lane, git=sandbox.git)
     assert sandbox.run(repo, "rev-parse", "ORIG_HEAD") == head
     assert "coven merge coven/5e55i0n0" in sandbox.run(repo, "reflog", "-1", "main")
+
+
+def test_the_users_hooks_never_run(sandbox: GitSandbox) -> None:
+    """Hooks of the repository (or a hooksPath in its config) must not run, block or veto."""
+    repo = sandbox.repo()
+    marker = sandbox.base / "hook-ran"
+    hooks = repo / ".git" / "hooks"
+    for name in (
+        "post-checkout",
+        "pre-commit",
+        "commit-msg",
+        "post-commit",
+        "reference-transaction",
+    ):
+        hook = hooks / name
+        hook.write_text(f"#!/bin/sh\necho {name} >> {marker}\nexit 1\n")
+        hook.chmod(0o755)
+    facts = repository_facts(repo, git=sandbox.git)
+    assert facts is not None
+    lane = create_lane(facts, SESSION, sandbox.worktrees, git=sandbox.git).lane
+    write(Path(lane.worktree_path), {"lane.txt": "lane\n"})
+    write(repo, {"user.txt": "user\n"})
+    sandbox.run(repo, "-c", "core.hooksPath=/dev/null", "add", "user.txt")
+    sandbox.run(repo, "-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "user")
+    result = merge_lane(lane, commit_message="lane work", git=sandbox.git)
+    assert result.mode is MergeMode.MERGE_COMMIT
+    assert not marker.exists()
