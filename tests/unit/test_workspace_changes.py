@@ -6,6 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from coven.errors import InvalidRequest, NotAGitRepository
@@ -219,3 +220,13 @@ def test_reading_a_checkout_with_stale_stat_data_never_rewrites_its_index(
     assert _index_digest(repo) == before
     sandbox.run(repo, "status", "--porcelain")
     assert _index_digest(repo) != before  # the control: an ordinary status does write it
+
+
+def test_a_file_name_that_is_not_utf8_still_encodes_as_json(sandbox: GitSandbox) -> None:
+    repo = sandbox.repo()
+    base = sandbox.head(repo)
+    (repo / os.fsdecode(b"caf\xe9.txt")).write_text("latin-1 name\n")
+    found = changes(repo, base, git=sandbox.git)
+    assert [f.path for f in found.files] == ["caf\\xe9.txt"]
+    assert b'"path":"caf\\\\xe9.txt"' in msgspec.json.encode(found)
+    assert "+latin-1 name" in diff(repo, base, git=sandbox.git).diff

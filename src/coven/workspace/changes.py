@@ -24,7 +24,7 @@ from coven.errors import GitFailed, InvalidRequest, NotAGitRepository
 from coven.workspace.facts import says_no_work_tree
 from coven.workspace.git import Git
 from coven.workspace.model import ChangedFile, Changes, Diff, FileStatus
-from coven.workspace.porcelain import ref_sha, split_z
+from coven.workspace.porcelain import display_path, ref_sha, split_z
 
 DEFAULT_MAX_DIFF_BYTES = 1 << 20
 
@@ -85,12 +85,14 @@ def changes(tree: str | Path, base_commit: str | None, *, git: Git | None = None
         added, deleted = lines.get(path, (0, 0))
         files.append(
             ChangedFile(
-                path=path,
+                path=display_path(path),
                 status=status,
                 additions=max(added, 0),
                 deletions=max(deleted, 0),
                 binary=added < 0,
-                old_path=old_path if status is FileStatus.RENAMED else None,
+                old_path=display_path(old_path)
+                if old_path and status is FileStatus.RENAMED
+                else None,
             )
         )
     files.sort(key=lambda f: f.path)

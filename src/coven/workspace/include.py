@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from coven.workspace.git import Git
 from coven.workspace.model import SkippedInclude
+from coven.workspace.porcelain import display_path
 
 INCLUDE_FILE = ".worktreeinclude"
 
@@ -44,9 +45,9 @@ def copy_included(
     for rel in _ignored_matches(git, source_root, include):
         reason = _copy_one(source_root, lane_root, rel)
         if reason is None:
-            included.append(rel)
+            included.append(display_path(rel))
         else:
-            skipped.append(SkippedInclude(path=rel, reason=reason))
+            skipped.append(SkippedInclude(path=display_path(rel), reason=reason))
     return tuple(included), tuple(skipped)
 
 

@@ -27,7 +27,13 @@ from coven.errors import (
 from coven.workspace.git import Git
 from coven.workspace.include import copy_included, make_directory_chain
 from coven.workspace.model import DiscardResult, Lane, LaneCreated, LaneState, RepoFacts
-from coven.workspace.porcelain import Worktree, ref_sha, status_paths, worktrees
+from coven.workspace.porcelain import (
+    Worktree,
+    display_path,
+    ref_sha,
+    status_paths,
+    worktrees,
+)
 
 BRANCH_PREFIX = "coven/"
 SHORT_ID_LENGTH = 8
@@ -112,7 +118,7 @@ def lane_state(lane: Lane, *, git: Git | None = None) -> LaneState:
     dirty: tuple[str, ...] = ()
     tips = [head] if head else []
     if registered is not None and worktree_exists:
-        dirty = status_paths(git, lane.worktree_path)
+        dirty = tuple(display_path(p) for p in status_paths(git, lane.worktree_path))
         if registered.head and registered.head not in tips:
             tips.append(registered.head)
     unmerged = 0

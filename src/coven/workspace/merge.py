@@ -38,7 +38,7 @@ from coven.errors import (
 from coven.workspace.git import Git
 from coven.workspace.lanes import lane_state
 from coven.workspace.model import Lane, MergeMode, MergeResult
-from coven.workspace.porcelain import ref_sha, split_z, status_paths, worktrees
+from coven.workspace.porcelain import display_path, ref_sha, split_z, status_paths, worktrees
 
 MERGE_TREE_VERSION = (2, 38)
 
@@ -187,7 +187,7 @@ def _merged_tree(git: Git, checkout: Path, ours: str, theirs: str) -> str:
     )
     fields = split_z(out.stdout)
     if out.returncode == 1:
-        files = sorted(set(fields[1:]))
+        files = sorted({display_path(p) for p in fields[1:]})
         raise MergeConflict(
             f"merging would conflict in {len(files)} file(s): {', '.join(files[:10])}",
             {"files": files},
@@ -206,7 +206,7 @@ def _require_clean_for(git: Git, checkout: Path, head: str, tree: str) -> None:
     blocked = {path for path in touched if path in local}
     blocked |= {p for p, kind in touched.items() if kind == "A" and _occupied(checkout, p)}
     if blocked:
-        files = sorted(blocked)
+        files = sorted(display_path(p) for p in blocked)
         raise CheckoutDirty(
             f"{checkout} has local changes to {len(files)} file(s) the merge would write: "
             f"{', '.join(files[:10])}",

@@ -3,6 +3,8 @@
 msgspec Structs, frozen, with camelCase wire names (``baseCommit``, ``oldPath``), so
 the API can encode them as they are. Paths are strings: absolute for directories on
 this machine, repository-relative with ``/`` separators for files in a change list.
+File names that are not UTF-8 appear with ``\\xNN`` escapes, so every value encodes
+as JSON.
 """
 
 from __future__ import annotations

@@ -14,6 +14,15 @@ def split_z(out: bytes) -> list[str]:
     return [os.fsdecode(item) for item in out.split(b"\0") if item]
 
 
+def display_path(path: str) -> str:
+    """A path fit for JSON and terminals: undecodable bytes shown as ``\\xNN`` escapes.
+
+    Paths git reports are bytes; ``split_z`` keeps them exact (surrogate escapes) for
+    use with the file system, which a JSON encoder refuses. Use this for what is shown.
+    """
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def status_paths(git: Git, tree: str | Path) -> tuple[str, ...]:
     """Every path with uncommitted work in ``tree``: staged, modified, untracked, unmerged.
 
