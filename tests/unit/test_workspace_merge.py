@@ -206,6 +206,22 @@ def test_uncommitted_lane_work_is_refused_unless_a_commit_message_is_given(
     assert sandbox.run(top, "status", "--porcelain") == ""
 
 
+def test_a_refused_merge_does_not_commit_the_lanes_work_either(sandbox: GitSandbox) -> None:
+    repo, lane, top = _setup(sandbox, {"shared.txt": "base\n"})
+    write(top, {"shared.txt": "lane version\n"})  # uncommitted
+    write(repo, {"shared.txt": "user version\n"})
+    sandbox.commit_all(repo, "user edits")
+    lane_before, repo_before = fingerprint(top), fingerprint(repo)
+    branch_before = sandbox.run(repo, "rev-parse", lane.branch)
+    with pytest.raises(MergeConflict) as caught:
+        merge_lane(lane, commit_message="lane work", git=sandbox.git)
+    assert caught.value.details == {"files": ["shared.txt"]}
+    assert sandbox.run(repo, "rev-parse", lane.branch) == branch_before
+    assert fingerprint(top) == lane_before
+    assert fingerprint(repo) == repo_before
+    assert lane_state(lane, git=sandbox.git).dirty_files == ("shared.txt",)
+
+
 def test_without_a_configured_identity_commits_are_made_as_coven(sandbox: GitSandbox) -> None:
     config = sandbox.base / "gitconfig"
     config.write_text("[user]\n\tuseConfigOnly = true\n")

@@ -1,30 +1,20 @@
 """What a tree changed since its base: a file list with line counts, and the unified diff.
 
-Both read a *snapshot index*: a temporary copy of the tree's index into which
-``git add -A`` records the whole working state, untracked files included, so one
-``git diff --cached <base>`` covers committed, staged, unstaged and untracked work
-alike. The tree's own index (the user's, for a session without a lane) is only read;
-the copy lives in a temporary directory and is removed afterwards. ``git add`` does
-store blobs of changed files in the repository's object database, as ``git stash``
-would; git's gc removes them when nothing refers to them.
+Both read a snapshot index (``coven.workspace.snapshot``) of the tree's whole working
+state, so one ``git diff --cached <base>`` covers committed, staged, unstaged and
+untracked work alike, and the tree's own index is never written.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from coven.errors import GitFailed, InvalidRequest, NotAGitRepository
-from coven.workspace.facts import says_no_work_tree
+from coven.errors import InvalidRequest
 from coven.workspace.git import Git
 from coven.workspace.model import ChangedFile, Changes, Diff, FileStatus
 from coven.workspace.porcelain import display_path, ref_sha, split_z
+from coven.workspace.snapshot import empty_tree, snapshot_index
 
 DEFAULT_MAX_DIFF_BYTES = 1 << 20
 
@@ -59,8 +49,8 @@ def changes(tree: str | Path, base_commit: str | None, *, git: Git | None = None
     and ``binary``. Sorted by path.
     """
     git = git or Git()
-    with _snapshot(git, tree) as snap:
-        base = base_commit or _empty_tree(git, snap.top)
+    with snapshot_index(git, tree) as snap:
+        base = base_commit or empty_tree(git, snap.top)
         names = git.run(
             [*_DIFF_FLAGS, "--name-status", "-z", base], cwd=snap.top, extra_env=snap.env
         )
@@ -129,8 +119,8 @@ def diff(
         if room > 0:
             kept.extend(chunk[:room])
 
-    with _snapshot(git, tree) as snap:
-        base = base_commit or _empty_tree(git, snap.top)
+    with snapshot_index(git, tree) as snap:
+        base = base_commit or empty_tree(git, snap.top)
         args = [*_DIFF_FLAGS, "--src-prefix=a/", "--dst-prefix=b/", base, *spec]
         git.run(args, cwd=snap.top, extra_env=snap.env, sink=take)
     if total <= max_bytes:
@@ -138,49 +128,6 @@ def diff(
     cut = bytes(kept[: kept.rfind(b"\n") + 1])
     marker = f"[coven] diff truncated: {len(cut)} of {total} bytes shown\n"
     return Diff(diff=cut.decode("utf-8", "replace") + marker, truncated=True, bytes=total)
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    top: Path  # the work tree's top level: every command runs there, paths are relative to it
-    env: dict[str, str]  # points git at the snapshot index
-    untracked: frozenset[str]  # paths the tree's own index does not track
-
-
-@contextmanager
-def _snapshot(git: Git, tree: str | Path) -> Iterator[_Snapshot]:
-    """A snapshot index of ``tree``'s whole working state, removed on exit."""
-    try:
-        real = git.run(
-            ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-path", "index"],
-            cwd=tree,
-        )
-    except GitFailed as exc:
-        if says_no_work_tree(exc):
-            raise NotAGitRepository(
-                f"{tree} is not inside a git work tree", {"path": str(tree)}
-            ) from exc
-        raise
-    top_line, _, index_line = real.stdout.rstrip(b"\n").partition(b"\n")
-    top, index = Path(os.fsdecode(top_line)), Path(os.fsdecode(index_line))
-    with tempfile.TemporaryDirectory(prefix="coven-index-") as scratch:
-        copy = Path(scratch) / "index"
-        # A repository that never had an index starts from an empty one.
-        with contextlib.suppress(FileNotFoundError):
-            shutil.copyfile(index, copy)
-        env = {"GIT_INDEX_FILE": str(copy)}
-        listed = git.run(
-            ["ls-files", "-z", "--others", "--exclude-standard"], cwd=top, extra_env=env
-        )
-        # A split index would make the copy write a new shared index into the repository.
-        git.run(["-c", "core.splitIndex=false", "add", "-A"], cwd=top, extra_env=env, write=True)
-        yield _Snapshot(top=top, env=env, untracked=frozenset(split_z(listed.stdout)))
-
-
-def _empty_tree(git: Git, tree: str | Path) -> str:
-    # Asked of git rather than hard-coded: SHA-1 and SHA-256 repositories differ.
-    out = git.run(["hash-object", "-t", "tree", "--stdin"], cwd=tree, input=b"")
-    return out.stdout.decode().strip()
 
 
 def _numstat(out: bytes) -> dict[str, tuple[int, int]]:

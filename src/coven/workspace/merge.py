@@ -5,7 +5,8 @@ Every check runs before anything is written:
 1. the lane has a base branch and the checkout has it checked out
    (``NoBaseBranch``, ``CheckoutNotOnBase``);
 2. the lane has no uncommitted work, or the caller gave a message to commit it with
-   first (``LaneDirty``);
+   (``LaneDirty``) — that commit is built as an object first and recorded on the
+   lane's branch only once every check below has passed;
 3. the merged tree is computed in the object database only (``git merge-tree
    --write-tree``, git 2.38 or newer); conflicts refuse with their files
    (``MergeConflict``);
@@ -39,6 +40,7 @@ from coven.workspace.git import Git
 from coven.workspace.lanes import lane_state
 from coven.workspace.model import Lane, MergeMode, MergeResult
 from coven.workspace.porcelain import display_path, ref_sha, split_z, status_paths, worktrees
+from coven.workspace.snapshot import snapshot_index
 
 MERGE_TREE_VERSION = (2, 38)
 
@@ -76,24 +78,20 @@ def merge_lane(
         )
     target = Path(checkout) if checkout is not None else Path(lane.git_root)
     _require_on_base(git, target, lane.base_branch)
-    lane_commit = _settle_lane_work(git, lane, commit_message)
-    lane_head = ref_sha(git, lane.git_root, f"refs/heads/{lane.branch}")
-    if lane_head is None:
-        raise LaneNotFound(f"branch {lane.branch} no longer exists", {"branch": lane.branch})
+    lane_head, before = _lane_candidate(git, lane, commit_message)
+    lane_commit = lane_head if before is not None else None
     base_head = ref_sha(git, target, "HEAD")
     assert base_head is not None  # _require_on_base saw the branch checked out
-    if _is_ancestor(git, target, lane_head, base_head):
-        return MergeResult(
-            mode=MergeMode.UP_TO_DATE,
-            branch=lane.base_branch,
-            head=base_head,
-            lane_commit=lane_commit,
-        )
+    if before is None and _is_ancestor(git, target, lane_head, base_head):
+        return MergeResult(mode=MergeMode.UP_TO_DATE, branch=lane.base_branch, head=base_head)
     fast_forward = _is_ancestor(git, target, base_head, lane_head)
     tree = (
         f"{lane_head}^{{tree}}" if fast_forward else _merged_tree(git, target, base_head, lane_head)
     )
     _require_clean_for(git, target, base_head, tree)
+    # Every check has passed: from here on the lane, then the checkout, move.
+    if before is not None:
+        _record_lane_commit(git, lane, lane_head, before)
     if fast_forward:
         new_head = lane_head
     else:
@@ -143,13 +141,20 @@ def _require_on_base(git: Git, checkout: Path, base_branch: str) -> None:
         )
 
 
-def _settle_lane_work(git: Git, lane: Lane, commit_message: str | None) -> str | None:
-    """Commit the lane's uncommitted work when asked to; refuse it otherwise."""
+def _lane_candidate(git: Git, lane: Lane, commit_message: str | None) -> tuple[str, str | None]:
+    """The commit to merge: the lane branch's head, or a new commit of its uncommitted work.
+
+    Returns ``(commit, head before)``; ``head before`` is None when the lane was
+    clean. The new commit is only an object yet (built from a snapshot index, on top of
+    the lane's head): the lane's branch and index stay as they are until every check
+    has passed (``_record_lane_commit``). Refuses uncommitted work with ``LaneDirty``
+    when no message was given, or when the lane's worktree has left its branch.
+    """
     state = lane_state(lane, git=git)
-    if not state.branch_exists:
+    if state.head is None:
         raise LaneNotFound(f"branch {lane.branch} no longer exists", {"branch": lane.branch})
     if not state.dirty_files:
-        return None
+        return state.head, None
     on_branch = any(
         w.branch == f"refs/heads/{lane.branch}"
         and os.path.realpath(w.path) == os.path.realpath(lane.worktree_path)
@@ -162,15 +167,27 @@ def _settle_lane_work(git: Git, lane: Lane, commit_message: str | None) -> str |
             "commit it (or ask for it to be committed) before merging",
             {"branch": lane.branch, "files": list(state.dirty_files)},
         )
-    env = _identity(git, lane.worktree_path)
-    git.run(["add", "-A"], cwd=lane.worktree_path, write=True)
-    git.run(
-        ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", commit_message],
-        cwd=lane.worktree_path,
-        write=True,
-        extra_env=env,
+    with snapshot_index(git, lane.worktree_path) as snap:
+        tree = git.run(["write-tree"], cwd=snap.top, extra_env=snap.env, write=True)
+    candidate = _commit_tree(
+        git, Path(lane.worktree_path), tree.stdout.decode().strip(), [state.head], commit_message
     )
-    return ref_sha(git, lane.worktree_path, "HEAD")
+    return candidate, state.head
+
+
+def _record_lane_commit(git: Git, lane: Lane, commit: str, previous: str) -> None:
+    """Make ``commit`` the lane's head, as ``git commit`` would have; files stay as they are.
+
+    Anything the agent changed after the snapshot stays uncommitted in the lane.
+    """
+    top = lane.worktree_path
+    git.run(
+        ["update-ref", "-m", "coven: commit lane work", "HEAD", commit, previous],
+        cwd=top,
+        write=True,
+    )
+    git.run(["read-tree", commit], cwd=top, write=True)
+    git.run(["update-index", "-q", "--refresh"], cwd=top, write=True, ok=(0, 1))
 
 
 def _merged_tree(git: Git, checkout: Path, ours: str, theirs: str) -> str:
