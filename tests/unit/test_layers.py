@@ -88,7 +88,7 @@ def test_cli_never_imports_runtime_store_or_api() -> None:
 
 
 def test_workspace_imports_only_errors() -> None:
-    # DESIGN allows schema too; it needs neither more nor less than errors today.
+    # DESIGN lets the git layer import the leaves schema and errors, nothing else of Coven.
     assert GRAPH["workspace"] - {"errors", "schema"} == set()
 
 
