@@ -25,7 +25,22 @@ of ``coven.daemon.v1``; the CLI turns it into a sentence and an exit code.
     ├── UnknownFamiliar         400 unknown_familiar
     ├── RosterInvalid           500 familiar_lookup_failed (names file and line)
     ├── CallNotFound            404 call_not_found
-    └── CastTooLarge            413 cast_too_large
+    ├── CastTooLarge            413 cast_too_large
+    └── WorkspaceError          git work of a session (coven.workspace)
+        ├── NotAGitRepository   422 not_a_git_repository
+        ├── RepositoryEmpty     409 repository_empty
+        ├── GitUnavailable      503 git_unavailable
+        ├── GitFailed           500 git_failed
+        ├── GitTimeout          504 git_timeout
+        ├── LaneExists          409 lane_exists
+        ├── LaneNotFound        404 lane_not_found
+        ├── LanePathRefused     409 lane_path_refused
+        ├── LaneDirty           409 lane_dirty (details: files)
+        ├── LaneUnmerged        409 lane_unmerged (details: commits, branch)
+        ├── NoBaseBranch        409 no_base_branch
+        ├── CheckoutNotOnBase   409 checkout_not_on_base_branch
+        ├── CheckoutDirty       409 checkout_dirty (details: files)
+        └── MergeConflict       409 merge_conflict (details: files)
 """
 
 from __future__ import annotations
@@ -206,3 +221,108 @@ class CastTooLarge(CovenError):
 
     code = "cast_too_large"
     status = 413
+
+
+class WorkspaceError(CovenError):
+    """Base of the refusals and failures of the git layer (``coven.workspace``)."""
+
+    code = "workspace_error"
+    status = 500
+
+
+class NotAGitRepository(WorkspaceError):
+    """The directory (or the session's tree) is not inside a git work tree."""
+
+    code = "not_a_git_repository"
+    status = 422
+
+
+class RepositoryEmpty(WorkspaceError):
+    """The repository has no commit yet, so there is nothing to branch a lane from."""
+
+    code = "repository_empty"
+    status = 409
+
+
+class GitUnavailable(WorkspaceError):
+    """No ``git`` executable was found on the daemon's PATH."""
+
+    code = "git_unavailable"
+    status = 503
+
+
+class GitFailed(WorkspaceError):
+    """A git command exited with an unexpected status; details carry its stderr tail."""
+
+    code = "git_failed"
+    status = 500
+
+
+class GitTimeout(WorkspaceError):
+    """A git command ran past its time limit and was killed with its process group."""
+
+    code = "git_timeout"
+    status = 504
+
+
+class LaneExists(WorkspaceError):
+    """The lane's branch or directory already exists; Coven never overwrites either."""
+
+    code = "lane_exists"
+    status = 409
+
+
+class LaneNotFound(WorkspaceError):
+    """Neither the lane's worktree nor its branch exists any more."""
+
+    code = "lane_not_found"
+    status = 404
+
+
+class LanePathRefused(WorkspaceError):
+    """A lane's path is outside the worktrees directory or is not the branch's worktree."""
+
+    code = "lane_path_refused"
+    status = 409
+
+
+class LaneDirty(WorkspaceError):
+    """The lane has uncommitted work (``details.files``)."""
+
+    code = "lane_dirty"
+    status = 409
+
+
+class LaneUnmerged(WorkspaceError):
+    """The lane has commits its base branch does not contain (``details.commits``)."""
+
+    code = "lane_unmerged"
+    status = 409
+
+
+class NoBaseBranch(WorkspaceError):
+    """The session started on a detached HEAD: there is no branch to merge into."""
+
+    code = "no_base_branch"
+    status = 409
+
+
+class CheckoutNotOnBase(WorkspaceError):
+    """The user's checkout is not on the lane's base branch (``details.expected/actual``)."""
+
+    code = "checkout_not_on_base_branch"
+    status = 409
+
+
+class CheckoutDirty(WorkspaceError):
+    """The user's checkout has local changes to files the merge would write (``details.files``)."""
+
+    code = "checkout_dirty"
+    status = 409
+
+
+class MergeConflict(WorkspaceError):
+    """Merging would conflict (``details.files``); nothing was changed."""
+
+    code = "merge_conflict"
+    status = 409

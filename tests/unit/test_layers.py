@@ -77,14 +77,19 @@ def test_leaves_import_nothing_from_coven(leaf: str) -> None:
     assert GRAPH.get(leaf, set()) - {""} == set()
 
 
-@pytest.mark.parametrize("layer", ["pty", "store", "harness"])
+@pytest.mark.parametrize("layer", ["pty", "store", "harness", "workspace"])
 def test_low_layers_never_import_each_other_or_the_daemon(layer: str) -> None:
-    forbidden = {"pty", "store", "harness", "api", "runtime", "cli"} - {layer}
+    forbidden = {"pty", "store", "harness", "workspace", "api", "runtime", "cli"} - {layer}
     assert GRAPH.get(layer, set()) & forbidden == set()
 
 
 def test_cli_never_imports_runtime_store_or_api() -> None:
-    assert GRAPH.get("cli", set()) & {"runtime", "store", "api", "pty"} == set()
+    assert GRAPH.get("cli", set()) & {"runtime", "store", "api", "pty", "workspace"} == set()
+
+
+def test_workspace_imports_only_errors() -> None:
+    # DESIGN lets the git layer import the leaves schema and errors, nothing else of Coven.
+    assert GRAPH["workspace"] - {"errors", "schema"} == set()
 
 
 def test_redaction_imports_only_errors() -> None:
