@@ -164,14 +164,12 @@ def status(home: Path) -> DaemonStatus:
 def _remove_leftovers_if_provably_stale(home: Path) -> tuple[Path, ...]:
     """Remove the socket and ``daemon.json`` only if no daemon can be behind them.
 
-    Provably stale means all of: health does not answer; the recorded pid (if
-    any) is gone or is not a Coven daemon of this home; nothing accepts
-    connections on the socket; and the serve lock is free (so no daemon of any
+    Provably stale means all of: the recorded pid (if any) is gone or is not a
+    Coven daemon of this home; nothing accepts connections on the socket (so no
+    health can answer either); and the serve lock is free (so no daemon of any
     Coven implementation serves this home, and none can start while we look).
     The caller holds the lifecycle lock. Answers the paths removed.
     """
-    if probe(home).state == "running":
-        return ()
     pid = DaemonStatus("stale", home, read_status_file(home)).pid
     if pid is not None and pid_alive(pid) and _is_our_daemon(pid, home):
         return ()
