@@ -13,6 +13,7 @@ of ``coven.daemon.v1``; the CLI turns it into a sentence and an exit code.
     ├── HarnessNotFound         404 harness_not_found
     ├── SessionNotLive          409 session_not_live
     ├── SessionIdConflict       409 session_id_conflict
+    ├── DaemonIdentityMismatch  409 daemon_identity_mismatch (lifecycle shutdown)
     ├── NotExternalSession      422 not_external_session
     ├── ExternalNotKillable     422 external_session_not_killable
     ├── PayloadTooLarge         413 payload_too_large
@@ -155,6 +156,13 @@ class StorageUnavailable(CovenError):
 
     code = "storage_unavailable"
     status = 503
+
+
+class DaemonIdentityMismatch(CovenError):
+    """A lifecycle shutdown request names another daemon (or another API version)."""
+
+    code = "daemon_identity_mismatch"
+    status = 409
 
 
 class DaemonShuttingDown(CovenError):

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import signal
 import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
@@ -13,6 +19,13 @@ from tests.support.cli import Cli, cli
 __all__ = ["cli"]
 
 pytestmark = pytest.mark.timeout(90)
+
+
+def wait_gone(pid: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid):
+        assert time.monotonic() < deadline, f"pid {pid} did not exit"
+        time.sleep(0.02)
 
 
 def test_status_when_never_started_is_not_running_and_exits_0(cli: Cli) -> None:
@@ -68,7 +81,9 @@ def test_restart_replaces_a_running_daemon_and_starts_a_stopped_one(cli: Cli) ->
     assert out == f"Coven daemon: restarted (pid {new}, socket {cli.home / 'coven.sock'})\n"
 
 
-def test_status_is_stale_when_the_recorded_pid_lives_but_nothing_answers(cli: Cli) -> None:
+def test_status_is_stale_when_the_recorded_pid_lives_but_is_no_daemon_and_cleans_up(
+    cli: Cli,
+) -> None:
     cli.home.mkdir(mode=0o700)
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
@@ -81,13 +96,14 @@ def test_status_is_stale_when_the_recorded_pid_lives_but_nothing_answers(cli: Cl
         proc = cli.run("daemon", "status")
         assert proc.returncode == 0
         assert proc.stdout.startswith(f"Coven daemon: stale (pid {sleeper.pid}, ")
-        assert "coven daemon restart" in proc.stderr
+        # The pid was recycled by a process that is no Coven daemon: provably stale.
+        assert "removed the daemon.json" in proc.stderr
+        assert not (cli.home / "daemon.json").exists()
         doc = cli.json("daemon", "status", "--json")
-        assert doc["status"] == "stale" and doc["ok"] is False and doc["pid"] == sleeper.pid
-        # A recycled pid is not ours to kill: stop leaves the sleeper alone.
+        assert doc["status"] == "stopped" and doc["ok"] is False and doc["pid"] is None
+        # A recycled pid is not ours to kill: neither status nor stop touched the sleeper.
         assert cli.run("daemon", "stop", ok=True).stdout == "Coven daemon: was not running\n"
         assert sleeper.poll() is None
-        # start reclaims the home: the sleeper holds no lock and no socket.
         assert cli.run("daemon", "start", ok=True).stdout.startswith("Coven daemon: running")
         assert cli.daemon_pid() != sleeper.pid
     finally:
@@ -108,3 +124,114 @@ def test_status_exits_0_when_home_is_unusable(cli: Cli) -> None:
     cli.home.write_text("not a directory")
     proc = cli.run("daemon", "status")
     assert (proc.returncode, proc.stdout) == (0, "Coven daemon: not running\n")
+
+
+def test_stop_stops_a_running_daemon_whose_daemon_json_is_corrupt(cli: Cli) -> None:
+    cli.run("daemon", "start", ok=True)
+    pid = cli.daemon_pid()
+    assert pid is not None
+    (cli.home / "daemon.json").write_text("{ not json")
+    proc = cli.run("daemon", "stop", ok=True)
+    assert proc.stdout == "Coven daemon: stopped\n"
+    assert not pid_alive(pid)
+    assert not (cli.home / "coven.sock").exists()
+    assert not (cli.home / "daemon.json").exists(), "the corrupt leftover is cleaned up too"
+    assert cli.run("daemon", "status").stdout == "Coven daemon: not running\n"
+
+
+FAKE_HEALTH_SERVER = r"""
+import json, socket, sys
+path, pid = sys.argv[1], int(sys.argv[2])
+doc = {"ok": True, "apiVersion": "coven.daemon.v1", "covenVersion": "0",
+       "daemon": {"pid": pid, "startedAt": "2026-01-01T00:00:00Z", "socket": path}}
+body = json.dumps(doc).encode()
+server = socket.socket(socket.AF_UNIX)
+server.bind(path)
+server.listen()
+print("listening", flush=True)
+while True:
+    conn, _ = server.accept()
+    conn.recv(65536)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    conn.close()
+"""
+
+
+def test_stop_refuses_a_process_whose_health_names_another_pid(cli: Cli) -> None:
+    cli.home.mkdir(mode=0o700)
+    bystander = subprocess.Popen(["sleep", "60"])
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            FAKE_HEALTH_SERVER,
+            str(cli.home / "coven.sock"),
+            str(bystander.pid),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline() == "listening\n"
+        (cli.home / "coven.sock").chmod(0o600)
+        assert cli.run("daemon", "status", ok=True).stdout.startswith("Coven daemon: running")
+        proc = cli.run("daemon", "stop")
+        assert proc.returncode == 1
+        assert "does not identify itself" in proc.stderr
+        assert server.poll() is None and bystander.poll() is None, "nobody was signalled"
+    finally:
+        for child in (server, bystander):
+            child.kill()
+            child.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def test_status_after_a_crash_reports_stale_once_and_removes_the_leftovers(cli: Cli) -> None:
+    cli.run("daemon", "start", ok=True)
+    pid = cli.daemon_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_gone(pid)
+    assert (cli.home / "coven.sock").exists() and (cli.home / "daemon.json").exists()
+    proc = cli.run("daemon", "status", ok=True)
+    assert proc.stdout == f"Coven daemon: stale (pid {pid}, socket {cli.home / 'coven.sock'})\n"
+    assert "removed the coven.sock and daemon.json" in proc.stderr
+    assert not (cli.home / "coven.sock").exists()
+    assert not (cli.home / "daemon.json").exists()
+    assert cli.run("daemon", "status", ok=True).stdout == "Coven daemon: not running\n"
+    assert cli.run("daemon", "start", ok=True).stdout.startswith("Coven daemon: running")
+
+
+def test_status_leaves_a_wedged_daemon_and_its_files_alone(cli: Cli) -> None:
+    cli.run("daemon", "start", ok=True)
+    pid = cli.daemon_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        proc = cli.run("daemon", "status", ok=True)
+        assert proc.stdout.startswith(f"Coven daemon: stale (pid {pid}, ")
+        assert "coven daemon restart" in proc.stderr
+        assert (cli.home / "coven.sock").exists() and (cli.home / "daemon.json").exists()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert cli.run("daemon", "status", ok=True).stdout.startswith("Coven daemon: running")
+
+
+def test_lifecycle_commands_take_turns_on_daemon_lock_which_the_daemon_does_not_keep(
+    cli: Cli,
+) -> None:
+    cli.home.mkdir(mode=0o700)
+    lock = os.open(cli.home / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        threading.Timer(1.0, fcntl.flock, (lock, fcntl.LOCK_UN)).start()
+        started = time.monotonic()
+        cli.run("daemon", "start", ok=True)
+        assert time.monotonic() - started >= 0.9, "start waited for the lifecycle lock"
+        # The daemon it started holds its own serve lock, never daemon.lock.
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    finally:
+        os.close(lock)

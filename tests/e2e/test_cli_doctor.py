@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-FAKE_BIN = REPO / "tests" / "fakes" / "bin"
+from tests.support.hermetic import FAKE_BIN, REPO, controlled_env
+
 COVEN = [sys.executable, "-m", "coven.cli.main"]
 
 
 def run_coven(home: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": f"{FAKE_BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "HOME": str(home.parent),
-        "COVEN_HOME": str(home),
-        "NO_COLOR": "1",
-    }
+    env = controlled_env(
+        home.parent / "user-home", FAKE_BIN, extra={"COVEN_HOME": str(home), "NO_COLOR": "1"}
+    )
     return subprocess.run(
         [*COVEN, *args],
         env=env,

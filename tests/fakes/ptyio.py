@@ -11,14 +11,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from coven.pty import ExitStatus, PtyChild, kill_session_tree, spawn
+from tests.support.hermetic import controlled_path
 
 FAKES = Path(__file__).resolve().parent
 FAKE_BIN = FAKES / "bin"
 
 
 def fake_env(mode: str, **extra: str) -> dict[str, str]:
-    """A minimal environment that finds the fake harnesses first on PATH."""
-    env = {"PATH": f"{FAKE_BIN}:/usr/bin:/bin", "FAKE_MODE": mode, "LC_ALL": "C.UTF-8"}
+    """A minimal environment (no HOME): the fake harnesses, then only the test tools, on PATH."""
+    env = {"PATH": controlled_path(FAKE_BIN), "FAKE_MODE": mode, "LC_ALL": "C.UTF-8"}
     env.update(extra)
     return env
 

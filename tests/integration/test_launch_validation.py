@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import pytest
 
 from tests.integration.helpers import error_of, harness_pids, session_count, shared_daemon
 from tests.support.daemon import Daemon
+from tests.support.hermetic import controlled_path
 
 RECORD_KEYS = [
     "id",
@@ -234,10 +234,8 @@ def test_configured_harness_without_executable_is_refused_with_install_hint(
 ) -> None:
     from tests.support.daemon import running_daemon
 
-    path = os.pathsep.join(
-        p for p in os.environ.get("PATH", "").split(os.pathsep) if "fakes" not in p
-    )
-    with running_daemon(tmp_path, extra_env={"PATH": path}) as daemon:
+    # No fake harnesses on PATH, and the controlled PATH never reaches an installed claude.
+    with running_daemon(tmp_path, extra_env={"PATH": controlled_path()}) as daemon:
         error = _assert_refused(daemon, {**_base(daemon), "harness": "claude"})
         assert "claude" in error["message"] and "not available" in error["message"]
         assert len(error["message"]) > len("harness `claude` is not available. ")

@@ -97,12 +97,32 @@ class Cli:
         return int(pid)
 
     def shutdown(self) -> None:
+        """Stop the daemon(s) of this home; kill whatever survives (even with no daemon.json)."""
+        pids = set(daemon_pids(self.home))
         pid = self.daemon_pid()
+        if pid is not None:
+            pids.add(pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.run("daemon", "stop", timeout=30)
-        if pid is not None:
+        for pid in pids | set(daemon_pids(self.home)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def daemon_pids(home: Path) -> list[int]:
+    """Pids of live ``coven.runtime.daemon`` processes started for ``home`` (from /proc)."""
+    wanted = [b"coven.runtime.daemon", b"--home", str(home).encode()]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if all(word in argv for word in wanted):
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.fixture

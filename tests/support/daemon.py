@@ -1,4 +1,7 @@
-"""A real Coven daemon for tests: its own COVEN_HOME, fake harnesses first on PATH.
+"""A real Coven daemon for tests: its own COVEN_HOME and HOME, the fake harnesses on PATH.
+
+The daemon's environment comes from ``tests.support.hermetic``: it can never
+find a real agent installed on the machine.
 
 The HTTP helper here is deliberately stdlib-only (raw HTTP/1.1 over the Unix
 socket), so tests exercise the daemon the way third-party clients do.
@@ -20,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-FAKE_BIN = REPO / "tests" / "fakes" / "bin"
+from tests.support.hermetic import FAKE_BIN as FAKE_BIN
+from tests.support.hermetic import REPO as REPO
+from tests.support.hermetic import controlled_env
 
 
 @dataclass
@@ -211,13 +215,15 @@ class Daemon:
 
 
 def daemon_env(home: Path, project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PATH"] = f"{FAKE_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["COVEN_HOME"] = str(home)
-    env["COVEN_TEST_PROJECT"] = str(project)
-    env.pop("FAKE_MODE", None)
-    env.update(extra or {})
-    return env
+    """The controlled environment of a test daemon (or CLI): fakes on PATH, private HOME.
+
+    ``HOME`` is ``user-home`` beside the project; ``extra`` may override anything.
+    """
+    return controlled_env(
+        project.parent / "user-home",
+        FAKE_BIN,
+        extra={"COVEN_HOME": str(home), "COVEN_TEST_PROJECT": str(project), **(extra or {})},
+    )
 
 
 @contextlib.contextmanager

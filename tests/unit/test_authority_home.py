@@ -91,7 +91,8 @@ def test_home_paths_layout(tmp_path: Path) -> None:
     assert paths.socket == tmp_path / "coven.sock"
     assert paths.status_file == tmp_path / "daemon.json"
     assert paths.db == tmp_path / "coven.sqlite3"
-    assert paths.lock == tmp_path / "daemon.lock"
+    assert paths.serve_lock == tmp_path / "daemon-serve.lock"
+    assert paths.lifecycle_lock == tmp_path / "daemon.lock"
     assert paths.log == tmp_path / "daemon.log"
     assert paths.adapters == tmp_path / "adapters"
 

@@ -3,7 +3,6 @@ and launched end to end through the demo manifest, PATH resolution and build_arg
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from coven.harness import (
     parse_manifest,
     resolve_executable,
 )
+from tests.support.hermetic import controlled_env
 
 AGENT = [sys.executable, "-m", "coven.harness.demo_agent"]
 TIMEOUT = 20
@@ -196,7 +196,7 @@ def test_installed_demo_runs_end_to_end(tmp_path: Path, project: Path) -> None:
         text=True,
         timeout=TIMEOUT,
         check=False,
-        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+        env=controlled_env(tmp_path / "user-home", bin_dir),
     )
     assert result.returncode == 0, result.stderr
     assert "model:      openai/x" in result.stdout

@@ -22,6 +22,7 @@ from tests.fakes.ptyio import (
     read_until,
     wait_exit,
 )
+from tests.support.hermetic import controlled_path
 
 
 def header_field(output: bytes, pattern: str) -> re.Match[str]:
@@ -232,9 +233,14 @@ def test_missing_executable_is_a_spawn_error_and_no_process(tmp_path: Path) -> N
 
 
 def test_executable_missing_from_the_given_path_only(tmp_path: Path) -> None:
-    # `codex` exists in tests/fakes/bin, but not on the PATH the caller passed.
+    # `codex` exists in tests/fakes/bin (and may be installed on the machine), but not
+    # on the PATH the caller passed: the spawner searches that PATH and nothing else.
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
     with pytest.raises(SpawnError):
-        spawn(["codex"], cwd=str(tmp_path), env={"PATH": "/usr/bin:/bin"}, rows=24, cols=80)
+        spawn(["codex"], cwd=str(tmp_path), env={"PATH": str(empty)}, rows=24, cols=80)
+    with pytest.raises(SpawnError):
+        spawn(["codex"], cwd=str(tmp_path), env={"PATH": controlled_path()}, rows=24, cols=80)
 
 
 def test_non_executable_file_is_a_spawn_error(tmp_path: Path) -> None:

@@ -23,15 +23,16 @@ from aiohttp.web_request import BaseRequest
 from coven.api import router, stream
 from coven.api.openapi import openapi_document
 from coven.api.server import CovenServer
-from coven.authority import parse_resize
+from coven.authority import parse_resize, parse_shutdown
 from coven.authority.body import parse_json_body
+from coven.authority.lifecycle import SHUTDOWN_BODY_LIMIT
 from coven.authority.peer import peer_credentials
 from coven.errors import CovenError, HarnessNotFound, InvalidRequest, PayloadTooLarge
 from coven.runtime import queries
 from coven.runtime.control import CATALOG, MALFORMED, Health, run_action
 from coven.runtime.harness_scan import now_seconds, scan_harness
 from coven.runtime.sessions import SessionManager
-from coven.schema.wire import EventsPage
+from coven.schema.wire import API_VERSION, EventsPage
 
 log = logging.getLogger("coven.api")
 
@@ -74,7 +75,9 @@ def error_response(exc: CovenError) -> web.Response:
 
 
 class Api:
-    def __init__(self, manager: SessionManager, health: Health, shutdown: Callable[[], None]):
+    def __init__(
+        self, manager: SessionManager, health: Health, shutdown: Callable[[int | None], None]
+    ):
         self.manager = manager
         self.health = health
         self.shutdown = shutdown
@@ -206,25 +209,29 @@ class Api:
         )
 
     async def on_shutdown(self, request: BaseRequest, match: router.Match) -> web.Response:
-        body = await self.json_body(request)
-        if not isinstance(body, dict):
-            raise InvalidRequest("daemon shutdown request body is required")
-        if body.get("daemon") != self.health.daemon_info:
-            return json_response(
-                409,
-                {
-                    "error": {
-                        "code": "daemon_identity_mismatch",
-                        "message": "Shutdown request does not name this daemon.",
-                    }
-                },
-            )
-        self.manager.loop.call_soon(self.shutdown)
+        """202 for a request naming this daemon; its connection then stays open until we exit.
+
+        Other CLIs read EOF on this connection as "the daemon has exited" and then
+        clean the home, so the connection must outlive everything the daemon
+        still does: a duplicate of its socket is handed to ``shutdown`` and is only
+        closed by the process exiting.
+        """
+        length = request.content_length
+        if length is not None and length > SHUTDOWN_BODY_LIMIT:
+            raise PayloadTooLarge(f"Request body exceeds {SHUTDOWN_BODY_LIMIT}-byte limit.")
+        try:
+            body = await self.json_body(request)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"invalid daemon shutdown request: {exc.message}") from exc
+        parse_shutdown(body).require_names(API_VERSION, self.health.daemon_info)
+        sock = request.transport.get_extra_info("socket") if request.transport else None
+        held = os.dup(sock.fileno()) if sock is not None else None
+        self.manager.loop.call_soon(self.shutdown, held)
         return json_response(
             202,
             {
                 "ok": True,
-                "apiVersion": "coven.daemon.v1",
+                "apiVersion": API_VERSION,
                 "capabilities": {"structuredErrors": True},
                 "daemon": self.health.daemon_info,
             },

@@ -547,7 +547,7 @@ def _paths() -> dict[str, Schema]:
         },
         "/internal/lifecycle/shutdown": {
             "post": _op(
-                "Stop the daemon (prefixed path only); the connection stays open until exit",
+                "Stop the daemon (prefixed path only); the connection stays open until it exits",
                 {
                     "202": _json({"type": "object", "required": ["ok", "daemon"]}, "Stopping"),
                     "400": _BAD,
@@ -557,9 +557,10 @@ def _paths() -> dict[str, Schema]:
                 requestBody=_body(
                     {
                         "type": "object",
-                        "required": ["daemon"],
+                        "required": ["apiVersion", "daemon"],
+                        "additionalProperties": False,
                         "properties": {
-                            "apiVersion": {"type": "string"},
+                            "apiVersion": {"type": "string", "example": "coven.daemon.v1"},
                             "daemon": _ref("DaemonIdentity"),
                         },
                     }

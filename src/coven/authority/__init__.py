@@ -24,9 +24,11 @@ from coven.authority.home import (
     check_safe_file,
     default_home,
     open_lock_file,
+    open_log_file,
     prepare_home,
 )
 from coven.authority.launch import Conversation, LaunchRequest, parse_conversation, parse_launch
+from coven.authority.lifecycle import ShutdownRequest, parse_shutdown
 from coven.authority.paths import canonical_directory, is_within, resolve_cwd, resolve_project_root
 from coven.authority.peer import is_same_user, peer_credentials
 from coven.authority.refusals import ExecutionBindingInvalid, RequestAdoptionInvalid
@@ -40,6 +42,7 @@ __all__ = [
     "LaunchRequest",
     "RequestAdoptionInvalid",
     "Roster",
+    "ShutdownRequest",
     "add_familiar",
     "canonical_directory",
     "check_safe_file",
@@ -47,6 +50,7 @@ __all__ = [
     "is_same_user",
     "is_within",
     "open_lock_file",
+    "open_log_file",
     "parse_conversation",
     "parse_external",
     "parse_input",
@@ -54,6 +58,7 @@ __all__ = [
     "parse_launch",
     "parse_resize",
     "parse_roster",
+    "parse_shutdown",
     "peer_credentials",
     "prepare_home",
     "remove_familiar",

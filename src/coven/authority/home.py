@@ -7,6 +7,7 @@ must not be symlinks, hard links or someone else's files.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Mapping
@@ -36,7 +37,16 @@ class HomePaths:
         return self.home / "coven.sqlite3"
 
     @property
-    def lock(self) -> Path:
+    def serve_lock(self) -> Path:
+        """Held (exclusive flock) by the serving daemon for its whole life: one daemon per home."""
+        return self.home / "daemon-serve.lock"
+
+    @property
+    def lifecycle_lock(self) -> Path:
+        """Held briefly (exclusive flock) by a CLI command that starts, stops or cleans up.
+
+        The same file and use as other Coven CLIs, so theirs and ours wait for each other.
+        """
         return self.home / "daemon.lock"
 
     @property
@@ -90,7 +100,8 @@ def prepare_home(path: Path) -> Path:
         pass
     except OSError as exc:
         raise HomeRefused(
-            f"failed to create Coven home `{home}`: {exc}", {"path": str(home)}
+            f"failed to create Coven home `{home}`: {why_uncreatable(home, exc)}",
+            {"path": str(home)},
         ) from exc
     st = os.lstat(home)
     if stat.S_ISLNK(st.st_mode):
@@ -103,6 +114,15 @@ def prepare_home(path: Path) -> Path:
     if stat.S_IMODE(st.st_mode) != 0o700:
         os.chmod(home, 0o700)
     return home
+
+
+def why_uncreatable(path: Path, exc: OSError) -> str:
+    """A sentence for a failed ``makedirs(path)``, naming the ancestor in the way if any."""
+    if exc.errno == errno.ENOTDIR:
+        for parent in path.parents:
+            if os.path.lexists(parent) and not os.path.isdir(parent):
+                return f"`{parent}` is not a directory"
+    return exc.strerror or str(exc)
 
 
 def check_safe_file(path: Path, expect: Literal["socket", "file"]) -> None:
@@ -133,21 +153,30 @@ def open_lock_file(path: Path) -> int:
     Raises ``HomeRefused`` if the path is a symlink, not a regular file, owned
     by someone else or hard-linked. The caller owns (and must close) the fd.
     """
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    return _open_private(path, os.O_RDWR, "lock file")
+
+
+def open_log_file(path: Path) -> int:
+    """Open (creating 0600) a log file for appending, with the checks of ``open_lock_file``."""
+    return _open_private(path, os.O_WRONLY | os.O_APPEND, "log file")
+
+
+def _open_private(path: Path, access: int, what: str) -> int:
+    flags = access | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         fd = os.open(path, flags, 0o600)
     except OSError as exc:
         raise HomeRefused(
-            f"cannot open lock file `{path}`: {exc.strerror}", {"path": str(path)}
+            f"cannot open {what} `{path}`: {exc.strerror}", {"path": str(path)}
         ) from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise HomeRefused(f"lock file `{path}` is not a regular file", {"path": str(path)})
+            raise HomeRefused(f"{what} `{path}` is not a regular file", {"path": str(path)})
         _refuse_foreign(path, st)
         if st.st_nlink != 1:
             raise HomeRefused(
-                f"lock file `{path}` has {st.st_nlink} hard links; refusing to use it",
+                f"{what} `{path}` has {st.st_nlink} hard links; refusing to use it",
                 {"path": str(path)},
             )
     except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -9,6 +10,7 @@ import click
 
 from coven.cli.context import hint, home, out
 from coven.cli.failures import CliError
+from coven.cli.home_files import prepare_home
 
 
 @click.group("adapter")
@@ -23,9 +25,12 @@ def install_cmd(name: str) -> None:
     from coven.harness import demo_manifest_text
 
     text = demo_manifest_text()
-    directory = home() / "adapters"
+    directory = prepare_home(home()) / "adapters"
     target = directory / f"{name}.json"
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(mode=0o700)
+    if directory.is_symlink() or not directory.is_dir():
+        raise CliError(f"{directory} is not a directory; refusing to install into it")
     try:
         existing = target.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -11,7 +11,8 @@ from coven.cli.context import hint, home, out
 
 
 def running_line(status: daemonctl.DaemonStatus, word: str = "running") -> str:
-    return f"Coven daemon: {word} (pid {status.pid}, socket {status.socket})"
+    pid = "" if status.pid is None else f"pid {status.pid}, "
+    return f"Coven daemon: {word} ({pid}socket {status.socket})"
 
 
 @click.group("daemon")
@@ -43,16 +44,24 @@ def restart_cmd() -> None:
 @daemon_group.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def status_cmd(as_json: bool) -> None:
-    """Report running / stale / not running; exits 0 in every state."""
-    status = daemonctl.probe(home())
+    """Report running / stale / not running; exits 0 in every state.
+
+    A daemon that is provably gone (crashed) is reported stale once, and its
+    socket and daemon.json are removed.
+    """
+    status = daemonctl.status(home())
     if as_json:
         out(json.dumps(status.as_json(), indent=2, sort_keys=True))
         return
     if status.state == "running":
         out(running_line(status))
+    elif status.cleaned:
+        out(running_line(status, "stale"))
+        removed = " and ".join(path.name for path in status.cleaned)
+        hint(f"that daemon is gone; removed the {removed} it left behind")
     elif status.state == "stale":
         out(running_line(status, "stale"))
-        hint("the recorded daemon process is alive but does not answer; run `coven daemon restart`")
+        hint("the recorded daemon does not answer; run `coven daemon restart`")
     else:
         out("Coven daemon: not running")
         hint("start it with `coven daemon start`")

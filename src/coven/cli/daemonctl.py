@@ -1,9 +1,14 @@
-"""Managing the daemon as a process: probe, start, stop. No click, no printing.
+"""Managing the daemon as a process: probe, start, stop, clean up. No click, no printing.
 
 The CLI never imports the runtime; it starts ``python -m coven.runtime.daemon``
 as a detached process and talks to it over the socket like any other client.
 ``daemon.json`` (written by the daemon) names the pid, socket and start time;
-the health route is the only proof that the recorded daemon is really serving.
+the health route is the only proof that a daemon is really serving, and the
+peer credentials of the connection it answered on say which process it is.
+
+``start``, ``stop`` and the clean-up of a dead daemon's leftovers hold the
+home's lifecycle lock (``home_files``) while they run; nothing is created in a
+home before it passes the daemon's own checks.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import contextlib
 import json
 import os
 import select
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -19,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from coven.client import CovenClient, CovenClientError, Request
+from coven.cli import home_files
+from coven.client import CovenClient, CovenClientError, Request, UnixTransport
 from coven.client.sync import SOCKET_NAME
 from coven.schema.wire import API_VERSION
 
@@ -27,6 +35,7 @@ STATUS_FILE = "daemon.json"
 START_BUDGET = 10.0
 STOP_BUDGET = 15.0
 _PROBE_TIMEOUT = 2.0
+_CLEANUP_LOCK_WAIT = 1.0
 _SHUTDOWN_PATH = "/api/v1/internal/lifecycle/shutdown"
 
 DaemonState = Literal["running", "stale", "stopped"]
@@ -40,14 +49,17 @@ class DaemonControlError(Exception):
 class DaemonStatus:
     """What ``coven daemon status`` reports.
 
-    ``running``: health answered. ``stale``: the recorded pid is alive but health
-    does not answer. ``stopped``: neither. ``info`` is the daemon's own
+    ``running``: health answered. ``stale``: health does not answer but a daemon
+    left traces — its recorded pid is alive, or its socket or ``daemon.json`` is
+    still there. ``stopped``: none of that. ``info`` is the daemon's own
     ``{pid, startedAt, socket}`` (from health when running, else ``daemon.json``).
+    ``cleaned`` names the files of a gone daemon this call removed (socket, status file).
     """
 
     state: DaemonState
     home: Path
     info: dict[str, Any] | None
+    cleaned: tuple[Path, ...] = ()
 
     @property
     def pid(self) -> int | None:
@@ -122,31 +134,87 @@ def probe(home: Path) -> DaemonStatus:
     pid = DaemonStatus("stale", home, recorded).pid
     if pid is not None and pid_alive(pid):
         return DaemonStatus("stale", home, recorded)
+    if _has_leftovers(home):
+        return DaemonStatus("stale", home, recorded)
     return DaemonStatus("stopped", home, None)
+
+
+def _has_leftovers(home: Path) -> bool:
+    return any(os.path.lexists(home / name) for name in (SOCKET_NAME, STATUS_FILE))
+
+
+def status(home: Path) -> DaemonStatus:
+    """``probe``, and when the daemon is provably gone, remove what it left behind.
+
+    The answer is still ``stale`` then (with ``cleaned``); the next probe says ``stopped``.
+    """
+    home = Path(os.path.abspath(home))
+    current = probe(home)
+    if current.state != "stale":
+        return current
+    try:
+        home_files.verify_home(home)
+        with home_files.lifecycle_lock(home, wait=_CLEANUP_LOCK_WAIT):
+            cleaned = _remove_leftovers_if_provably_stale(home)
+    except (home_files.HomeUnusable, home_files.LifecycleBusy):
+        cleaned = ()
+    return DaemonStatus(current.state, home, current.info, cleaned=cleaned)
+
+
+def _remove_leftovers_if_provably_stale(home: Path) -> tuple[Path, ...]:
+    """Remove the socket and ``daemon.json`` only if no daemon can be behind them.
+
+    Provably stale means all of: the recorded pid (if any) is gone or is not a
+    Coven daemon of this home; nothing accepts connections on the socket (so no
+    health can answer either); and the serve lock is free (so no daemon of any
+    Coven implementation serves this home, and none can start while we look).
+    The caller holds the lifecycle lock. Answers the paths removed.
+    """
+    pid = DaemonStatus("stale", home, read_status_file(home)).pid
+    if pid is not None and pid_alive(pid) and _is_our_daemon(pid, home):
+        return ()
+    if _socket_accepts(home / SOCKET_NAME):
+        return ()
+    leftovers = ((home / SOCKET_NAME, stat.S_IFSOCK), (home / STATUS_FILE, stat.S_IFREG))
+    with home_files.no_daemon_serving(home) as free:
+        if not free:
+            return ()
+        return tuple(path for path, kind in leftovers if home_files.remove_if_ours(path, kind))
+
+
+def _socket_accepts(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe_sock:
+        probe_sock.settimeout(_PROBE_TIMEOUT)
+        try:
+            probe_sock.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
     """Start a daemon for ``home`` unless one is running; answer its status.
 
-    The daemon is fully detached (own session, stdio on /dev/null) and inherits
+    The home is created (0700) or verified first (``HomeUnusable``), and the
+    lifecycle lock is held until the new daemon answers. The daemon is fully
+    detached (own session, cwd ``/``, stdin/stdout on /dev/null) and inherits
     this process's environment, so its PATH decides which harnesses exist. It
     reports ``ready`` or ``error: <msg>`` on a pipe; an error becomes
-    ``DaemonControlError(msg)``.
+    ``DaemonControlError(msg)``. Until it has checked the home its stderr comes
+    back to us on a pipe; from then on it goes to ``daemon.log``.
     """
-    current = probe(home)
-    if current.state == "running":
-        return current
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home = home_files.prepare_home(home)
+    with home_files.lifecycle_lock(home):
+        current = probe(home)
+        if current.state == "running":
+            return current
+        return _spawn(home, budget)
+
+
+def _spawn(home: Path, budget: float) -> DaemonStatus:
     log = home / "daemon.log"
     read_fd, write_fd = os.pipe()
-    try:
-        # The daemon logs here too; its stderr joins so a crash before it is ready
-        # (a broken install, say) can be shown instead of a bare timeout.
-        log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        os.close(read_fd)
-        os.close(write_fd)
-        raise DaemonControlError(f"cannot open {log}: {exc.strerror or exc}") from exc
+    err_read, err_write = os.pipe()
     try:
         process = subprocess.Popen(
             [
@@ -157,37 +225,42 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
                 str(home),
                 "--ready-fd",
                 str(write_fd),
+                "--stderr-to-log",
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=log_fd,
+            stderr=err_write,
             start_new_session=True,
             pass_fds=(write_fd,),
-            cwd=str(home),
+            cwd="/",
         )
     except OSError as exc:
         os.close(read_fd)
+        os.close(err_read)
         raise DaemonControlError(
             f"could not start the Coven daemon: {exc.strerror or exc}"
         ) from exc
     finally:
         os.close(write_fd)
-        os.close(log_fd)
+        os.close(err_write)
     try:
         line = _read_ready_line(read_fd, budget)
+        if line == "":  # the daemon is exiting (or exited) without a word
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=2)
+        early = _drain(err_read)
     finally:
         os.close(read_fd)
+        os.close(err_read)
     if line.startswith("error:"):
         raise DaemonControlError(line.removeprefix("error:").strip())
     if line != "ready":
-        if line == "":  # the pipe closed: the daemon is exiting (or exited) without a word
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=2)
         code = process.poll()
         if code is not None:
+            said = _last_said(early)
+            why = said if said is not None else f"{_last_line(log)} (details in {log})"
             raise DaemonControlError(
-                f"the Coven daemon exited (status {code}) before it was ready: "
-                f"{_last_line(log)} (details in {log})"
+                f"the Coven daemon exited (status {code}) before it was ready: {why}"
             )
         why = "did not report ready" if line == "" else f"reported {line!r}"
         raise DaemonControlError(f"the Coven daemon {why} within {budget:g} s; see {log}")
@@ -197,6 +270,22 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
             "the Coven daemon reported ready but its health route does not answer"
         )
     return status
+
+
+def _drain(fd: int) -> bytes:
+    """What is readable on ``fd`` now (a daemon that died early said it here)."""
+    data = b""
+    while select.select([fd], [], [], 0)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _last_said(data: bytes) -> str | None:
+    said = [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+    return said[-1] if said else None
 
 
 def _last_line(path: Path) -> str:
@@ -229,49 +318,67 @@ def _read_ready_line(fd: int, budget: float) -> str:
 def stop(home: Path, *, budget: float = STOP_BUDGET) -> DaemonStatus | None:
     """Stop the daemon of ``home``; answer the status it had, or ``None`` if none was running.
 
-    A running daemon is asked through the shutdown route, naming itself by its
-    ``daemon.json`` (the daemon refuses a request naming someone else). A stale
-    pid is signalled only when ``/proc`` shows it is a Coven daemon for this
-    home: a recycled pid must never be killed.
+    A running daemon is identified by the health document it serves, whose pid
+    must be the connection's peer (``SO_PEERCRED``) — ``daemon.json`` is not
+    needed, so a corrupt one cannot protect a live daemon — and asked to stop
+    through the shutdown route naming that identity. A stale pid is signalled
+    only when ``/proc`` shows it is a Coven daemon for this home: a recycled pid
+    must never be killed. What a gone daemon left behind is removed. The
+    lifecycle lock is held throughout; an unusable home has no daemon to stop.
     """
-    current = probe(home)
-    if current.state == "stopped":
+    home = Path(os.path.abspath(home))
+    try:
+        home_files.verify_home(home)
+    except home_files.HomeUnusable:
         return None
-    pid = current.pid
-    if current.state == "running":
-        _request_shutdown(home, current)
-    elif pid is not None and _is_our_daemon(pid, home):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, 15)
-    else:
-        return None
-    if pid is not None:
-        deadline = time.monotonic() + budget
-        while pid_alive(pid):
-            if time.monotonic() > deadline:
-                raise DaemonControlError(
-                    f"the Coven daemon (pid {pid}) did not exit within {budget:g} s"
-                )
-            time.sleep(0.02)
+    with home_files.lifecycle_lock(home):
+        current = probe(home)
+        if current.state == "stopped":
+            return None
+        if current.state == "running":
+            pid: int | None = _request_shutdown(home)
+        elif current.pid is not None and pid_alive(current.pid):
+            pid = current.pid
+            if not _is_our_daemon(pid, home):
+                _remove_leftovers_if_provably_stale(home)
+                return None
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
+        else:
+            _remove_leftovers_if_provably_stale(home)
+            return None
+        if pid is not None:
+            deadline = time.monotonic() + budget
+            while pid_alive(pid):
+                if time.monotonic() > deadline:
+                    raise DaemonControlError(
+                        f"the Coven daemon (pid {pid}) did not exit within {budget:g} s"
+                    )
+                time.sleep(0.02)
+        _remove_leftovers_if_provably_stale(home)
     return current
 
 
-def _request_shutdown(home: Path, current: DaemonStatus) -> None:
-    recorded = read_status_file(home)
-    if recorded is None or recorded != current.info:
+def _request_shutdown(home: Path) -> int:
+    """Ask the daemon answering on the socket to stop; return its (proven) pid."""
+    transport = UnixTransport(home / SOCKET_NAME, timeout=_PROBE_TIMEOUT + 8)
+    try:
+        response = transport.handle(Request("GET", "/api/v1/health"))
+        doc = json.loads(response.read())
+    except (CovenClientError, ValueError) as exc:
+        raise DaemonControlError(f"could not ask the Coven daemon to stop: {exc}") from exc
+    identity = doc.get("daemon") if isinstance(doc, dict) else None
+    pid = identity.get("pid") if isinstance(identity, dict) else None
+    if not isinstance(identity, dict) or pid is None or pid != response.peer_pid:
         raise DaemonControlError(
-            f"{home / STATUS_FILE} does not describe the daemon answering on {current.socket}; "
-            "refusing to stop a daemon whose identity cannot be verified"
+            f"the process answering on {home / SOCKET_NAME} (pid {response.peer_pid}) does not "
+            "identify itself as the daemon it is; refusing to stop it"
         )
-    body = json.dumps({"apiVersion": API_VERSION, "daemon": recorded}).encode()
-    client = CovenClient.from_home(home, timeout=_PROBE_TIMEOUT + 8)
+    body = json.dumps({"apiVersion": API_VERSION, "daemon": identity}).encode()
     request = Request("POST", _SHUTDOWN_PATH, {"Content-Type": "application/json"}, body)
     try:
-        response = client.transport.handle(request)
-        try:
-            payload = response.read()
-        finally:
-            response.close()
+        response = transport.handle(request)
+        payload = response.read()
     except CovenClientError as exc:
         raise DaemonControlError(f"could not ask the Coven daemon to stop: {exc}") from exc
     if response.status != 202:
@@ -279,6 +386,7 @@ def _request_shutdown(home: Path, current: DaemonStatus) -> None:
             f"the Coven daemon refused to stop (HTTP {response.status}): "
             f"{payload[:300].decode('utf-8', 'replace')}"
         )
+    return int(pid)
 
 
 def _is_our_daemon(pid: int, home: Path) -> bool:

@@ -13,6 +13,7 @@ A stopped daemon and individual missing harnesses are warnings.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -112,9 +113,23 @@ def diagnose(store: Path, env: Mapping[str, str]) -> DoctorReport:
     """Run every check against ``store`` and ``env``; no side effects."""
     report = DoctorReport(store=store, project=_project())
     paths = HomePaths(store)
-    report.checks.append(check_home(store))
-    report.checks.append(check_socket(paths.socket))
-    daemon = check_daemon(paths)
+    home = check_home(store)
+    report.checks.append(home)
+    if home.status == "fail" and (os.path.islink(store) or not os.path.isdir(store)):
+        # Nothing can be served from a home that is not a real directory: say so once.
+        report.checks.append(
+            Check("socket", "warn", "not checked: the Coven home is unusable", "daemon")
+        )
+        daemon = Check(
+            "daemon",
+            "warn",
+            "not running (no daemon can serve an unusable home)",
+            "daemon",
+            hint="fix the Coven home named above",
+        )
+    else:
+        report.checks.append(check_socket(paths.socket))
+        daemon = check_daemon(paths)
     report.checks.append(daemon)
     registry = HarnessRegistry.load(env, store)
     statuses = describe_availability(registry, env.get("PATH"))
@@ -150,7 +165,13 @@ def check_home(home: Path) -> Check:
             "store",
         )
     except OSError as exc:
-        return Check("store", "fail", f"cannot inspect {home}: {exc.strerror}", "store")
+        return Check(
+            "store",
+            "fail",
+            f"{home} cannot be used: {_os_reason(home, exc)}",
+            "store",
+            hint="point COVEN_HOME at a directory you own",
+        )
     problem: str | None = None
     hint: str | None = None
     if stat.S_ISLNK(st.st_mode):
@@ -170,6 +191,15 @@ def check_home(home: Path) -> Check:
     if problem is not None:
         return Check("store", "fail", problem, "store", hint=hint)
     return Check("store", "pass", f"{home} is private (0700, owned by you)", "store")
+
+
+def _os_reason(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot be looked at, naming an ancestor that is not a directory."""
+    if exc.errno == errno.ENOTDIR:
+        for parent in path.parents:
+            if os.path.lexists(parent) and not os.path.isdir(parent):
+                return f"{parent} is not a directory"
+    return exc.strerror or str(exc)
 
 
 def check_socket(socket_path: Path) -> Check:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import click
 
 from coven.cli.daemonctl import DaemonControlError
+from coven.cli.home_files import HomeUnusable, LifecycleBusy
 from coven.client import ApiError, CovenClientError, DaemonNotRunning
 
 DEBUG_ENV = "COVEN_DEBUG"
@@ -48,7 +49,7 @@ def translated() -> Iterator[None]:
         yield
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
-    except (CovenClientError, DaemonControlError) as exc:
+    except (CovenClientError, DaemonControlError, HomeUnusable, LifecycleBusy) as exc:
         raise CliError(sentence(exc)) from exc
     except BrokenPipeError as exc:
         # The reader of our stdout went away (e.g. `| head`): nothing left to say.

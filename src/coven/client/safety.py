@@ -43,6 +43,10 @@ def check_home(home: Path, socket_path: Path) -> None:
         st = os.lstat(home)
     except FileNotFoundError as exc:
         raise DaemonNotRunning(str(socket_path), "no Coven home directory") from exc
+    except OSError as exc:  # e.g. a path component is a file: there is no home to trust
+        raise DaemonUnsafe(
+            f"Coven home {home} cannot be used: {exc.strerror or exc}; refusing to connect"
+        ) from exc
     if stat.S_ISLNK(st.st_mode):
         raise DaemonUnsafe(f"Coven home {home} is a symlink; refusing to connect")
     if not stat.S_ISDIR(st.st_mode):
@@ -56,6 +60,10 @@ def check_socket(socket_path: Path) -> None:
         st = os.lstat(socket_path)
     except FileNotFoundError as exc:
         raise DaemonNotRunning(str(socket_path), "no socket") from exc
+    except OSError as exc:
+        raise DaemonUnsafe(
+            f"daemon socket {socket_path} cannot be used: {exc.strerror or exc}"
+        ) from exc
     if stat.S_ISLNK(st.st_mode):
         raise DaemonUnsafe(f"daemon socket {socket_path} is a symlink; refusing to connect")
     if not stat.S_ISSOCK(st.st_mode):

@@ -22,9 +22,13 @@ _PAGE = 1000
 
 
 def default_home() -> Path:
-    """``$COVEN_HOME`` when set and non-empty, else ``~/.coven``."""
+    """``$COVEN_HOME`` when set and non-empty, else ``~/.coven``; always absolute.
+
+    A relative ``COVEN_HOME`` is taken against the current directory (once, here),
+    so a daemon started from it serves the same directory whatever its own cwd.
+    """
     env = os.environ.get("COVEN_HOME")
-    return Path(env) if env else Path.home() / ".coven"
+    return Path(os.path.abspath(env)) if env else Path.home() / ".coven"
 
 
 class LaunchOptions(TypedDict, total=False):

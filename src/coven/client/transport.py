@@ -47,6 +47,8 @@ class Response:
     body: bytes = b""
     stream: Iterable[bytes] | None = None
     on_close: Callable[[], None] | None = None
+    #: The pid of the process that accepted the connection (``SO_PEERCRED``), when known.
+    peer_pid: int | None = None
 
     def iter_bytes(self) -> Iterator[bytes]:
         if self.stream is None:
@@ -96,13 +98,14 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
     def __init__(self, socket_path: Path, timeout: float | None) -> None:
         super().__init__("coven", timeout=timeout)
         self._socket_path = socket_path
+        self.peer_pid: int | None = None
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)
             sock.connect(str(self._socket_path))
-            check_peer(sock)
+            self.peer_pid = check_peer(sock)
         except BaseException:
             sock.close()
             raise
@@ -139,6 +142,7 @@ class UnixTransport:
                     headers=response_headers,
                     stream=self._chunks(raw),
                     on_close=conn.close,
+                    peer_pid=conn.peer_pid,
                 )
             body = raw.read()
         except OSError as exc:
@@ -148,7 +152,9 @@ class UnixTransport:
             conn.close()
             raise ProtocolError(f"malformed HTTP response from the daemon: {exc!r}") from exc
         conn.close()
-        return Response(status=raw.status, headers=response_headers, body=body)
+        return Response(
+            status=raw.status, headers=response_headers, body=body, peer_pid=conn.peer_pid
+        )
 
     def _chunks(self, raw: http.client.HTTPResponse) -> Iterator[bytes]:
         # read1 returns what has arrived (de-chunked) instead of waiting for a full buffer,

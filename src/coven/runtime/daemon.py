@@ -2,8 +2,12 @@
 
 Start-up order, each step refusing clearly rather than guessing:
 
-1. private umask; ``COVEN_HOME`` checked (no symlink, ours, 0700);
-2. the serve lock (one daemon per home; a live one is never stolen);
+1. private umask; ``COVEN_HOME`` checked (no symlink, ours, 0700) before anything is
+   created in it; then ``daemon.log`` (0600, no symlink), which also takes stderr
+   when ``--stderr-to-log`` is given;
+2. the serve lock ``daemon-serve.lock``, held for life (one daemon per home; a live
+   one is never stolen). ``daemon.lock`` is left to CLI commands, which hold it
+   briefly while they start or stop a daemon;
 3. planted files at the socket/status paths refused; a stale socket reclaimed;
 4. redaction config (fail closed), store opened (a corrupt file is refused untouched);
 5. recovery: rows left ``running`` by an earlier instance are reaped and ``orphaned``;
@@ -12,7 +16,9 @@ Start-up order, each step refusing clearly rather than guessing:
 
 SIGTERM/SIGINT/SIGHUP stop it gracefully: no new connections, every live
 session killed with the reason "daemon shutdown" and its exit recorded, the
-store flushed, socket and status file removed, exit status 0.
+store flushed, socket and status file removed, exit status 0. A connection that
+asked for the shutdown over the API is held open until the process exits, so
+its EOF means "exited".
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ class StartupError(Exception):
 
 
 def acquire_serve_lock(paths: authority.HomePaths) -> int:
-    fd = authority.open_lock_file(paths.lock)
+    fd = authority.open_lock_file(paths.serve_lock)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
@@ -135,6 +141,9 @@ class Daemon:
         self.paths = authority.HomePaths(home)
         self.instance_id = str(uuid.uuid4())
         self.stopping: asyncio.Event | None = None
+        # Duplicates of the sockets of shutdown requests: never closed by us, so the
+        # requester's EOF comes from the kernel when this process exits.
+        self.held_until_exit: list[int] = []
 
     async def run(self, ready_fd: int | None) -> int:
         loop = asyncio.get_running_loop()
@@ -200,7 +209,10 @@ class Daemon:
                 self.request_stop()
                 return
 
-    def request_stop(self) -> None:
+    def request_stop(self, hold_fd: int | None = None) -> None:
+        """Begin a graceful stop; ``hold_fd`` (a connection's socket) stays open until exit."""
+        if hold_fd is not None:
+            self.held_until_exit.append(hold_fd)
         if self.stopping is not None:
             self.stopping.set()
 
@@ -217,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="coven-daemon")
     parser.add_argument("--home", required=True)
     parser.add_argument("--ready-fd", type=int, default=None)
+    parser.add_argument(
+        "--stderr-to-log",
+        action="store_true",
+        help="once the home is checked, send stderr to daemon.log too (for detached starts)",
+    )
     args = parser.parse_args(argv)
     os.umask(0o077)
     ready_fd: int | None = args.ready_fd
@@ -230,10 +247,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         home = authority.prepare_home(Path(args.home))
+        log_fd = authority.open_log_file(authority.HomePaths(home).log)
     except HomeRefused as exc:
         return fail(exc.message)
+    if args.stderr_to_log:
+        os.dup2(log_fd, sys.stderr.fileno())
     logging.basicConfig(
-        filename=str(authority.HomePaths(home).log),
+        stream=os.fdopen(log_fd, "a", encoding="utf-8", buffering=1),
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
