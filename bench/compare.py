@@ -65,7 +65,7 @@ def log(msg: str) -> None:
 def daemon_python() -> str:
     """The python that runs our daemon: this one if it can import coven, else the repo venv's."""
     probe = subprocess.run(
-        [sys.executable, "-c", "import coven.runtime.daemon"], capture_output=True, check=False
+        [sys.executable, "-c", "import coven.daemon"], capture_output=True, check=False
     )
     if probe.returncode == 0:
         return sys.executable
@@ -80,7 +80,7 @@ def our_impl(args: argparse.Namespace) -> Impl:
         "os.kill(json.load(open(os.environ['COVEN_HOME']+'/daemon.json'))['pid'],"
         "signal.SIGTERM)"
     )
-    start = f'exec {shlex.quote(py)} -m coven.runtime.daemon --home "$COVEN_HOME"'
+    start = f'exec {shlex.quote(py)} -m coven.daemon --home "$COVEN_HOME"'
     stop = stop_by_pid
     if args.ours_cli_daemon and cli_has_daemon(coven):
         start, stop = f"{shlex.quote(coven)} daemon start", f"{shlex.quote(coven)} daemon stop"

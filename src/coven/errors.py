@@ -1,52 +1,71 @@
 """Stable error codes and the daemon-side exception tree.
 
-Leaf module: imports nothing from Coven. Every refusal the daemon makes is a
-``CovenError`` carrying a stable ``code`` (what clients branch on), the HTTP
-``status`` it maps to, a human ``message`` and optional ``details``. The API
-layer turns it into the ``{"error": {"code", "message", "details"}}`` envelope
-of ``coven.daemon.v1``; the CLI turns it into a sentence and an exit code.
+Leaf module: imports only the leaf ``coven.schema``. Every refusal the daemon
+makes is a ``CovenError`` carrying a stable ``code`` (what clients branch on),
+the HTTP ``status`` it maps to, a human ``message`` and optional ``details``.
+``envelope()`` is the one place the wire body of a refusal is built; the CLI
+turns a refusal into a sentence and an exit code.
 
-    CovenError
-    ├── InvalidRequest          400 invalid_request
-    ├── NotFound                404 not_found (route)
-    ├── SessionNotFound         404 session_not_found
-    ├── HarnessNotFound         404 harness_not_found
-    ├── SessionNotLive          409 session_not_live
-    ├── SessionIdConflict       409 session_id_conflict
-    ├── DaemonIdentityMismatch  409 daemon_identity_mismatch (lifecycle shutdown)
-    ├── NotExternalSession      422 not_external_session
-    ├── ExternalNotKillable     422 external_session_not_killable
-    ├── PayloadTooLarge         413 payload_too_large
-    ├── InputTooLarge           413 input_too_large
-    ├── EventResponseTooLarge   413 event_response_too_large
-    ├── LaunchFailed            500 launch_failed
-    ├── StorageUnavailable      503 storage_unavailable
-    ├── HomeRefused             (local) coven_home_refused
-    ├── CastCodeError           400 invalid_cast_code (client-side parse; details say where)
-    ├── UnknownFamiliar         400 unknown_familiar
-    ├── RosterInvalid           500 familiar_lookup_failed (names file and line)
-    ├── CallNotFound            404 call_not_found
-    ├── CastTooLarge            413 cast_too_large
-    └── WorkspaceError          git work of a session (coven.workspace)
-        ├── NotAGitRepository   422 not_a_git_repository
-        ├── RepositoryEmpty     409 repository_empty
-        ├── GitUnavailable      503 git_unavailable
-        ├── GitFailed           500 git_failed
-        ├── GitTimeout          504 git_timeout
-        ├── LaneExists          409 lane_exists
-        ├── LaneNotFound        404 lane_not_found
-        ├── LanePathRefused     409 lane_path_refused
-        ├── LaneDirty           409 lane_dirty (details: files)
-        ├── LaneUnmerged        409 lane_unmerged (details: commits, branch)
-        ├── NoBaseBranch        409 no_base_branch
-        ├── CheckoutNotOnBase   409 checkout_not_on_base_branch
-        ├── CheckoutDirty       409 checkout_dirty (details: files)
-        └── MergeConflict       409 merge_conflict (details: files)
+    CovenError                    500 internal_error
+    ├── InternalError             500 internal_error (transport shape)
+    ├── InvalidRequest            400 invalid_request
+    │   ├── ExecutionBindingInvalid   400 execution_binding_invalid   (authority.refusals)
+    │   ├── RequestAdoptionInvalid    400 request_adoption_invalid    (authority.refusals)
+    │   └── UnknownFamiliar           400 unknown_familiar
+    ├── UnsupportedApiVersion     404 invalid_request (the reference's quirk)
+    ├── Forbidden                 403 forbidden (peer is another user)
+    ├── NotFound                  404 not_found (route)
+    ├── SessionNotFound           404 session_not_found
+    ├── HarnessNotFound           404 harness_not_found
+    ├── SessionNotLive            409 session_not_live
+    ├── SessionIdConflict         409 session_id_conflict
+    ├── SessionConflict           409 session_conflict
+    ├── DaemonIdentityMismatch    409 daemon_identity_mismatch (lifecycle shutdown)
+    ├── NotExternalSession        422 not_external_session
+    ├── ExternalNotKillable       422 external_session_not_killable
+    ├── PayloadTooLarge           413 payload_too_large (transport shape)
+    ├── InputTooLarge             413 input_too_large
+    ├── EventResponseTooLarge     413 event_response_too_large
+    ├── LaunchFailed              500 launch_failed
+    │   └── SpawnError                500 launch_failed               (pty.child)
+    ├── StorageUnavailable        503 storage_unavailable
+    ├── DaemonShuttingDown        503 daemon_shutting_down
+    ├── HomeRefused               (local) coven_home_refused
+    ├── ManifestError             400 adapter_manifest_invalid
+    ├── CastCodeError             400 invalid_cast_code (client-side parse; details say where)
+    ├── RosterInvalid             500 familiar_lookup_failed (names file and line)
+    ├── CallNotFound              404 call_not_found
+    ├── CastTooLarge              413 cast_too_large
+    ├── RedactionConfigInvalid    (local) redaction_config_invalid    (redaction.config)
+    ├── StoreCorrupt              (local) store_corrupt               (store.errors)
+    ├── StoreIncompatible         (local) store_incompatible          (store.errors)
+    ├── StoreOpFailed             500 store_op_failed                 (store.errors)
+    └── WorkspaceError            git work of a session (coven.workspace)
+        ├── NotAGitRepository         422 not_a_git_repository
+        ├── RepositoryEmpty           409 repository_empty
+        ├── GitUnavailable            503 git_unavailable
+        ├── GitFailed                 500 git_failed
+        ├── GitTimeout                504 git_timeout
+        ├── LaneExists                409 lane_exists
+        ├── LaneNotFound              404 lane_not_found
+        ├── LanePathRefused           409 lane_path_refused
+        ├── LaneDirty                 409 lane_dirty (details: files)
+        ├── LaneUnmerged              409 lane_unmerged (details: commits, branch)
+        ├── NoBaseBranch              409 no_base_branch
+        ├── CheckoutNotOnBase         409 checkout_not_on_base_branch
+        ├── CheckoutDirty             409 checkout_dirty (details: files)
+        └── MergeConflict             409 merge_conflict (details: files)
+
+"(local)" codes stop the daemon from starting; they never reach a client as a response.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import msgspec
+
+from coven.schema.envelope import ErrorBody, ErrorEnvelope, TransportError, TransportErrorBody
 
 
 class CovenError(Exception):
@@ -54,6 +73,8 @@ class CovenError(Exception):
 
     code = "internal_error"
     status = 500
+    # The reference answers a few refusals in ``{"ok": false, "error": {code, message}}``.
+    transport_shape = False
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -61,15 +82,38 @@ class CovenError(Exception):
         self.details = details
 
     def envelope(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return {"error": body}
+        """The response body for this refusal, as plain JSON data.
+
+        Built from the wire types of ``coven.schema.envelope``: ``{"error": {code,
+        details (only when non-empty), message}}``, or the transport shape.
+        """
+        body: ErrorEnvelope | TransportError
+        if self.transport_shape:
+            body = TransportError(False, TransportErrorBody(self.code, self.message))  # type: ignore[arg-type]
+        else:
+            body = ErrorEnvelope(
+                ErrorBody(code=self.code, details=self.details or None, message=self.message)
+            )
+        data: dict[str, Any] = msgspec.to_builtins(body)
+        return data
+
+
+class InternalError(CovenError):
+    """An unexpected failure inside the daemon (logged with its traceback, never sent)."""
+
+    transport_shape = True
 
 
 class InvalidRequest(CovenError):
     code = "invalid_request"
     status = 400
+
+
+class Forbidden(CovenError):
+    """The connecting peer is not the daemon's user."""
+
+    code = "forbidden"
+    status = 403
 
 
 class NotFound(CovenError):
@@ -122,8 +166,11 @@ class ExternalNotKillable(CovenError):
 
 
 class PayloadTooLarge(CovenError):
+    """The body is over the limit; it is refused unread, in the transport shape."""
+
     code = "payload_too_large"
     status = 413
+    transport_shape = True
 
 
 class InputTooLarge(CovenError):
@@ -138,16 +185,6 @@ class EventResponseTooLarge(CovenError):
 
 class LaunchFailed(CovenError):
     code = "launch_failed"
-    status = 500
-
-
-class KillFailed(CovenError):
-    code = "kill_failed"
-    status = 500
-
-
-class SendInputFailed(CovenError):
-    code = "send_input_failed"
     status = 500
 
 
@@ -203,7 +240,7 @@ class CastCodeError(CovenError):
         self.expected = expected
 
 
-class UnknownFamiliar(CovenError):
+class UnknownFamiliar(InvalidRequest):
     """A familiar id that the roster does not declare (``details.familiarId``)."""
 
     code = "unknown_familiar"

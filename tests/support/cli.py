@@ -110,8 +110,8 @@ class Cli:
 
 
 def daemon_pids(home: Path) -> list[int]:
-    """Pids of live ``coven.runtime.daemon`` processes started for ``home`` (from /proc)."""
-    wanted = [b"coven.runtime.daemon", b"--home", str(home).encode()]
+    """Pids of live ``coven.daemon`` processes started for ``home`` (from /proc)."""
+    wanted = [b"coven.daemon", b"--home", str(home).encode()]
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

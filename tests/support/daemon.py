@@ -121,7 +121,7 @@ class Daemon:
             [
                 sys.executable,
                 "-m",
-                "coven.runtime.daemon",
+                "coven.daemon",
                 "--home",
                 str(self.home),
                 "--ready-fd",

@@ -46,7 +46,7 @@ def manifest_adapter(name: str) -> Adapter:
             LaunchOptions("fix it", mode="nonInteractive"),
             ["claude", "--print", "--", "fix it"],
         ),
-        # reference §6.2: codex  --model gpt-5.5 --sandbox read-only --add-dir /x exec ...
+        # the reference CLI: codex  --model gpt-5.5 --sandbox read-only --add-dir /x exec ...
         (
             CODEX,
             LaunchOptions(
@@ -72,7 +72,7 @@ def manifest_adapter(name: str) -> Adapter:
                 "codex opts",
             ],
         ),
-        # reference §6.2 claude example, without the (unsupported here) --effort pair
+        # the reference CLI's claude example, without the (unsupported here) --effort pair
         (
             CLAUDE,
             LaunchOptions(
@@ -210,7 +210,7 @@ def test_safe_models(model: str) -> None:
 
 
 def test_manifest_adapter_template_list_sandbox_and_add_dir_flag() -> None:
-    """Reference §6.4 observed launch of a custom adapter (without --think)."""
+    """The reference's observed launch of a custom adapter (without --think)."""
     built = build_argv(
         manifest_adapter("mytool.json"),
         LaunchOptions(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from coven.redaction import Redactor
-from coven.runtime.inputs import InputRedactor
+from coven.redaction import InputRedactor, Redactor
 
 KEY = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 

@@ -1,4 +1,4 @@
-"""Routing quirks of coven.daemon.v1 (daemon-api.md §2/§2.1), at the router level."""
+"""Routing quirks of coven.daemon.v1, at the router level."""
 
 from __future__ import annotations
 

@@ -14,11 +14,13 @@ Two deliberate departures from aiohttp's defaults:
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
+import msgspec
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
+
+from coven.errors import CovenError, InternalError, InvalidRequest
 
 HEAD_TIMEOUT = 10.0
 
@@ -53,11 +55,15 @@ class CovenRequestHandler(RequestHandler):
         if request.writer.output_size > 0:
             return super().handle_error(request, status, exc, message)
         self.log_debug("refused malformed request: %s", exc)
-        code = "invalid_request" if status < 500 else "internal_error"
-        text = "malformed HTTP request" if status < 500 else "internal error"
-        if exc is not None and status < 500:
-            text += f": {getattr(exc, 'message', None) or exc.__class__.__name__}"
-        body = json.dumps({"error": {"code": code, "message": text}}).encode()
+        refusal: CovenError
+        if status < 500:
+            text = "malformed HTTP request"
+            if exc is not None:
+                text += f": {getattr(exc, 'message', None) or exc.__class__.__name__}"
+            refusal = InvalidRequest(text)
+        else:
+            refusal = InternalError("internal error")
+        body = msgspec.json.encode(refusal.envelope())
         response = web.Response(status=status, body=body, content_type="application/json")
         response.force_close()
         return response

@@ -1,9 +1,8 @@
 """The daemon's authority: pure validation run before any row or process exists.
 
-Imports only the standard library and ``coven.errors``.
+Imports only the standard library and the leaves ``coven.errors`` and ``coven.schema``.
 """
 
-from coven.authority.control import parse_input, parse_resize
 from coven.authority.external import (
     ExternalRegistration,
     parse_external,
@@ -20,7 +19,6 @@ from coven.authority.familiars import (
 )
 from coven.authority.fields import parse_labels
 from coven.authority.home import (
-    HomePaths,
     check_safe_file,
     default_home,
     open_lock_file,
@@ -29,9 +27,11 @@ from coven.authority.home import (
 )
 from coven.authority.launch import Conversation, LaunchRequest, parse_conversation, parse_launch
 from coven.authority.lifecycle import ShutdownRequest, parse_shutdown
+from coven.authority.live_input import parse_input, parse_resize
 from coven.authority.paths import canonical_directory, is_within, resolve_cwd, resolve_project_root
 from coven.authority.peer import is_same_user, peer_credentials
 from coven.authority.refusals import ExecutionBindingInvalid, RequestAdoptionInvalid
+from coven.schema.home import HomePaths
 
 __all__ = [
     "Conversation",

@@ -23,7 +23,7 @@ DEFAULT_EXTERNAL_TITLE = "External session"
 _HARNESS_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 # Characters the router or an events query would split, decode or reinterpret.
 _ID_FORBIDDEN = frozenset("?&#%\\")
-# Suffixes the router matches before the session id (daemon-api.md §2.1): a
+# Suffixes the router matches before the session id (see ``coven.api.router``): a
 # session with such an id could never be read or controlled by its own path.
 _ROUTE_SUFFIXES = (
     "/events",

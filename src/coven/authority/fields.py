@@ -61,7 +61,7 @@ def json_type(value: object) -> str:
 
 
 def parse_labels(raw: object) -> tuple[str, ...]:
-    """Validate ``labels`` (§6.10 rules): absent/null → ``()``.
+    """Validate ``labels`` (the reference's rules): absent/null → ``()``.
 
     An array of at most 16 unique strings, each 1 to 64 ASCII bytes of
     ``[A-Za-z0-9._:-]``. Order is preserved. Raises ``InvalidRequest`` with the

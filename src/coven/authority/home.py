@@ -10,72 +10,20 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from coven.errors import HomeRefused
+from coven.schema.home import default_home
 
-
-@dataclass(frozen=True, slots=True)
-class HomePaths:
-    """The fixed layout of a Coven home."""
-
-    home: Path
-
-    @property
-    def socket(self) -> Path:
-        return self.home / "coven.sock"
-
-    @property
-    def status_file(self) -> Path:
-        return self.home / "daemon.json"
-
-    @property
-    def db(self) -> Path:
-        return self.home / "coven.sqlite3"
-
-    @property
-    def serve_lock(self) -> Path:
-        """Held (exclusive flock) by the serving daemon for its whole life: one daemon per home."""
-        return self.home / "daemon-serve.lock"
-
-    @property
-    def lifecycle_lock(self) -> Path:
-        """Held briefly (exclusive flock) by a CLI command that starts, stops or cleans up.
-
-        The same file and use as other Coven CLIs, so theirs and ours wait for each other.
-        """
-        return self.home / "daemon.lock"
-
-    @property
-    def log(self) -> Path:
-        return self.home / "daemon.log"
-
-    @property
-    def adapters(self) -> Path:
-        return self.home / "adapters"
-
-    @property
-    def privacy(self) -> Path:
-        return self.home / "privacy.toml"
-
-
-def default_home(env: Mapping[str, str]) -> Path:
-    """``$COVEN_HOME`` when set and non-empty (made absolute against the cwd), else ``~/.coven``.
-
-    ``~`` is ``$HOME`` from ``env`` when non-empty, else the password database entry.
-    """
-    configured = env.get("COVEN_HOME", "")
-    if configured:
-        return Path(os.path.abspath(configured))
-    user_home = env.get("HOME", "")
-    if not user_home:
-        import pwd
-
-        user_home = pwd.getpwuid(os.getuid()).pw_dir
-    return Path(os.path.abspath(user_home)) / ".coven"
+__all__ = [
+    "check_safe_file",
+    "default_home",
+    "open_lock_file",
+    "open_log_file",
+    "prepare_home",
+    "why_uncreatable",
+]
 
 
 def _refuse_foreign(path: Path, st: os.stat_result) -> None:

@@ -1,6 +1,6 @@
 """Validation of the ``POST /sessions`` launch body.
 
-Fields are checked in the reference daemon's order (``daemon-api.md`` §6.7) so
+Fields are checked in the reference daemon's order so
 the first error a client sees is the same one; unlike the reference, fields of
 the wrong JSON type are refused instead of ignored. Unknown fields are ignored.
 """
@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from coven.authority.fields import (
     bounded_int,
@@ -27,14 +27,16 @@ from coven.authority.refusals import (
     UnknownFamiliar,
 )
 from coven.errors import InvalidRequest
-
-LaunchMode = Literal["interactive", "nonInteractive"]
-Permission = Literal["full", "read-only"]
+from coven.schema.vocabulary import (
+    DEFAULT_COLS,
+    DEFAULT_ROWS,
+    MAX_DIMENSION,
+    ConversationMode,
+    LaunchMode,
+    Permission,
+)
 
 MAX_PROMPT_BYTES = 1024 * 1024
-DEFAULT_COLS = 80
-DEFAULT_ROWS = 24
-MAX_DIMENSION = 1000
 
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -43,7 +45,7 @@ _CONVERSATION_ID = re.compile(r"[A-Za-z0-9._-]+")
 class Conversation:
     """A harness resume hint: start (``init``) or continue (``resume``) conversation ``id``."""
 
-    mode: Literal["init", "resume"]
+    mode: ConversationMode
     id: str
 
 

@@ -7,7 +7,7 @@ still maps them to 400.
 
 from __future__ import annotations
 
-from coven.errors import InvalidRequest
+from coven.errors import InvalidRequest, UnknownFamiliar
 
 
 class ExecutionBindingInvalid(InvalidRequest):
@@ -22,7 +22,4 @@ class RequestAdoptionInvalid(InvalidRequest):
     code = "request_adoption_invalid"
 
 
-class UnknownFamiliar(InvalidRequest):
-    """``familiarId`` names a familiar this daemon does not know (it keeps no roster)."""
-
-    code = "unknown_familiar"
+__all__ = ["ExecutionBindingInvalid", "RequestAdoptionInvalid", "UnknownFamiliar"]

@@ -1,16 +1,22 @@
-"""``coven adapter install demo`` and ``coven adapter list``."""
+"""``coven adapter install demo`` and ``coven adapter list``.
+
+Both run the daemon's offline adapter commands (``python -m coven.daemon …``):
+manifests are daemon state, and availability is judged against the PATH a
+daemon started from this shell would launch with.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 
 import click
+import msgspec
 
 from coven.cli.context import hint, home, out
+from coven.cli.daemonctl import DaemonControlError, daemon_tool
 from coven.cli.failures import CliError
 from coven.cli.home_files import prepare_home
+from coven.schema.adapters import AdapterInstalled, AdapterRefused, AdapterReport
 
 
 @click.group("adapter")
@@ -22,30 +28,15 @@ def adapter_group() -> None:
 @click.argument("name", type=click.Choice(["demo"]))
 def install_cmd(name: str) -> None:
     """Install a bundled adapter manifest into COVEN_HOME/adapters."""
-    from coven.harness import demo_manifest_text
-
-    text = demo_manifest_text()
-    directory = prepare_home(home()) / "adapters"
-    target = directory / f"{name}.json"
-    with contextlib.suppress(FileExistsError):
-        directory.mkdir(mode=0o700)
-    if directory.is_symlink() or not directory.is_dir():
-        raise CliError(f"{directory} is not a directory; refusing to install into it")
-    try:
-        existing = target.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        existing = None
-    except OSError as exc:
-        raise CliError(f"cannot read {target}: {exc.strerror or exc}") from exc
-    if existing == text:
-        out(f"adapter `{name}` is already installed at {target}")
+    prepare_home(home())  # the CLI's own check: an unusable home is named before anything runs
+    status, raw = _daemon_tool(["install-adapter", name])
+    if status != 0:
+        raise CliError(msgspec.json.decode(raw, type=AdapterRefused).error)
+    result = msgspec.json.decode(raw, type=AdapterInstalled)
+    if not result.installed:
+        out(f"adapter `{name}` is already installed at {result.path}")
         return
-    if existing is not None:
-        raise CliError(f"{target} exists with different content; remove it first to reinstall")
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    out(f"installed adapter `{name}` at {target}")
+    out(f"installed adapter `{name}` at {result.path}")
     # The daemon reads manifests at every launch, so no restart is needed.
     hint(f'Try it: coven run {name} "explain this repo in 5 bullets"')
 
@@ -54,14 +45,13 @@ def install_cmd(name: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(as_json: bool) -> None:
     """Configured harnesses and whether their executables are on PATH."""
-    from coven.harness import HarnessRegistry, describe_availability
-
-    registry = HarnessRegistry.load(os.environ, home())
-    statuses = describe_availability(registry, os.environ.get("PATH"))
-    for warning in registry.warnings:
+    _status, raw = _daemon_tool(["adapters"])
+    report = msgspec.json.decode(raw, type=AdapterReport)
+    for warning in report.warnings:
         hint(f"warning: {warning}")
-    for problem in registry.problems:
-        hint(f"warning: {problem}")
+    for problem in report.problems:
+        hint(f"warning: {problem.message}")
+    statuses = report.adapters
     if as_json:
         rows = [
             {
@@ -69,9 +59,9 @@ def list_cmd(as_json: bool) -> None:
                 "label": s.label,
                 "source": s.source,
                 "executable": s.executable,
-                "executablePath": s.executable_path,
+                "executablePath": s.executablePath,
                 "available": s.available,
-                "manifestPath": None if s.manifest_path is None else str(s.manifest_path),
+                "manifestPath": s.manifestPath,
             }
             for s in statuses
         ]
@@ -82,5 +72,12 @@ def list_cmd(as_json: bool) -> None:
     for s in statuses:
         out(
             f"{s.id:<{width}} {s.source:<9} {'yes' if s.available else 'no':<10} "
-            f"{s.executable_path or s.executable}"
+            f"{s.executablePath or s.executable}"
         )
+
+
+def _daemon_tool(args: list[str]) -> tuple[int, bytes]:
+    try:
+        return daemon_tool(args, home())
+    except DaemonControlError as exc:
+        raise CliError(str(exc)) from exc

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from coven.cli.terminal import split_detach, window_size, write_all
 from coven.client import Exit, Output, Overflow, ProtocolError
+from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import SessionRecord
 
 if TYPE_CHECKING:  # aiohttp is imported only when an attach really happens
@@ -41,9 +42,9 @@ class AttachOutcome:
 
 def run_exit_code(end: Exit) -> int:
     """The exit status `coven run` passes on: 0 completed, the harness's code when failed, else 1."""
-    if end.status in ("completed", "idle"):
+    if end.status in (SessionStatus.COMPLETED, SessionStatus.IDLE):
         return 0
-    if end.status == "failed" and end.exit_code is not None and 0 < end.exit_code < 256:
+    if end.status == SessionStatus.FAILED and end.exit_code is not None and 0 < end.exit_code < 256:
         return end.exit_code
     return 1
 

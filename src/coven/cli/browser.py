@@ -31,6 +31,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from coven.client import CovenClient, CovenClientError
+from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import SessionRecord
 
 SACRIFICE_WORD = "sacrifice"
@@ -88,7 +89,7 @@ def run_browser(
 
 
 def is_live(record: SessionRecord) -> bool:
-    return record.status == "running"
+    return record.status == SessionStatus.RUNNING
 
 
 def session_state(record: SessionRecord) -> str:

@@ -1,6 +1,6 @@
 """Managing the daemon as a process: probe, start, stop, clean up. No click, no printing.
 
-The CLI never imports the runtime; it starts ``python -m coven.runtime.daemon``
+The CLI never imports the runtime; it starts ``python -m coven.daemon``
 as a detached process and talks to it over the socket like any other client.
 ``daemon.json`` (written by the daemon) names the pid, socket and start time;
 the health route is the only proof that a daemon is really serving, and the
@@ -28,10 +28,11 @@ from typing import Any, Literal
 
 from coven.cli import home_files
 from coven.client import CovenClient, CovenClientError, Request, UnixTransport
-from coven.client.sync import SOCKET_NAME
+from coven.schema.home import LOG_NAME, SOCKET_NAME, STATUS_FILE_NAME
 from coven.schema.wire import API_VERSION
 
-STATUS_FILE = "daemon.json"
+STATUS_FILE = STATUS_FILE_NAME
+TOOL_BUDGET = 30.0
 START_BUDGET = 10.0
 STOP_BUDGET = 15.0
 _PROBE_TIMEOUT = 2.0
@@ -43,6 +44,35 @@ DaemonState = Literal["running", "stale", "stopped"]
 
 class DaemonControlError(Exception):
     """Starting or stopping the daemon failed; the message is a user-facing sentence."""
+
+
+def daemon_tool(
+    args: list[str], home: Path, env: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    """Run one of the daemon's offline commands (``python -m coven.daemon ARGS --home HOME``).
+
+    Returns its exit status and stdout. ``env`` defaults to this process's
+    environment: the one a daemon started from here would see.
+    """
+    command = [sys.executable, "-m", "coven.daemon", *args, "--home", str(home)]
+    try:
+        done = subprocess.run(
+            command,
+            env=dict(os.environ) if env is None else env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=TOOL_BUDGET,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DaemonControlError(f"cannot run the daemon's `{args[0]}` command: {exc}") from exc
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise DaemonControlError(
+            f"the daemon's `{args[0]}` command failed"
+            + (f": {detail[-1]}" if detail else f" (exit status {done.returncode})")
+        )
+    return done.returncode, done.stdout
 
 
 @dataclass(frozen=True)
@@ -212,7 +242,7 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
 
 
 def _spawn(home: Path, budget: float) -> DaemonStatus:
-    log = home / "daemon.log"
+    log = home / LOG_NAME
     read_fd, write_fd = os.pipe()
     err_read, err_write = os.pipe()
     try:
@@ -220,7 +250,7 @@ def _spawn(home: Path, budget: float) -> DaemonStatus:
             [
                 sys.executable,
                 "-m",
-                "coven.runtime.daemon",
+                "coven.daemon",
                 "--home",
                 str(home),
                 "--ready-fd",
@@ -395,7 +425,7 @@ def _is_our_daemon(pid: int, home: Path) -> bool:
     except OSError:
         return False
     words = [a.decode("utf-8", "replace") for a in argv]
-    if "coven.runtime.daemon" not in words or "--home" not in words:
+    if "coven.daemon" not in words or "--home" not in words:
         return False
     index = words.index("--home") + 1
     if index >= len(words):

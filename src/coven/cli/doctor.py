@@ -2,7 +2,8 @@
 
 Doctor never starts the daemon, never creates or repairs files, never runs a
 harness and never reads a harness's credentials: harness availability is a
-PATH lookup for an executable file. Each finding is a ``Check`` with a status:
+PATH lookup for an executable file, made by the daemon's offline ``adapters``
+command with doctor's environment (the one a daemon started here would get). Each finding is a ``Check`` with a status:
 
 * ``pass`` (prose ``[OK]``), ``warn`` (``[--]``, advisory), ``fail`` (``[!!]``, blocking).
 
@@ -16,15 +17,16 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import TextIO
 
-from coven.authority import HomePaths, default_home
+import msgspec
+
+from coven.cli.daemonctl import DaemonControlError, daemon_tool
+from coven.cli.doctor_findings import Check, DoctorReport, Section, Status
 from coven.client import (
     ApiVersionMismatch,
     CovenClient,
@@ -34,10 +36,8 @@ from coven.client import (
     TransportError,
     UnixTransport,
 )
-from coven.harness import DEMO_ADAPTER_ID, HarnessRegistry, HarnessStatus, describe_availability
-
-Status = Literal["pass", "warn", "fail"]
-Section = Literal["store", "daemon", "harnesses", "manifests", "project"]
+from coven.schema.adapters import AdapterReport, AdapterStatus
+from coven.schema.home import HomePaths, default_home
 
 _MARKS: dict[Status, str] = {"pass": "[OK]", "warn": "[--]", "fail": "[!!]"}
 _SECTION_TITLES: dict[Section, str] = {
@@ -50,38 +50,7 @@ _SECTION_TITLES: dict[Section, str] = {
 _SAMPLE_TASK = '"explain this repo in 5 bullets"'
 _HEALTH_TIMEOUT = 2.0
 _BUILTIN_ORDER = ("codex", "claude")
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One finding. ``label`` is the short name shown in the prose column (may be empty)."""
-
-    id: str
-    status: Status
-    message: str
-    section: Section
-    hint: str | None = None
-    label: str = ""
-
-    def to_json(self, tokens: Mapping[str, str]) -> dict[str, str]:
-        doc = {"id": self.id, "status": self.status, "message": _tokenize(self.message, tokens)}
-        if self.hint:
-            doc["hint"] = _tokenize(self.hint, tokens)
-        return doc
-
-
-@dataclass(slots=True)
-class DoctorReport:
-    """Everything doctor found; ``blocking`` is true exactly when a check failed."""
-
-    store: Path
-    project: Path | None
-    checks: list[Check] = field(default_factory=list)
-    next_steps: list[str] = field(default_factory=list)
-
-    @property
-    def blocking(self) -> bool:
-        return any(check.status == "fail" for check in self.checks)
+_DEMO = "demo"  # the bundled adapter `coven adapter install` offers
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -131,10 +100,10 @@ def diagnose(store: Path, env: Mapping[str, str]) -> DoctorReport:
         report.checks.append(check_socket(paths.socket))
         daemon = check_daemon(paths)
     report.checks.append(daemon)
-    registry = HarnessRegistry.load(env, store)
-    statuses = describe_availability(registry, env.get("PATH"))
+    adapters = adapter_report(store, env)
+    statuses = adapters.adapters
     report.checks.extend(check_harnesses(statuses))
-    report.checks.extend(check_manifests(registry))
+    report.checks.extend(check_manifests(adapters))
     report.checks.append(
         Check("project", "pass", str(report.project), "project")
         if report.project is not None
@@ -276,14 +245,27 @@ def check_daemon(paths: HomePaths) -> Check:
     )
 
 
-def check_harnesses(statuses: list[HarnessStatus]) -> list[Check]:
+def adapter_report(store: Path, env: Mapping[str, str]) -> AdapterReport:
+    """The harness registry as a daemon started with ``env`` would see it.
+
+    Asked of the daemon's offline ``adapters`` command (no daemon needs to run);
+    if even that cannot run, the report says so as a manifest problem.
+    """
+    try:
+        _status, raw = daemon_tool(["adapters"], store, dict(env))
+        return msgspec.json.decode(raw, type=AdapterReport)
+    except (DaemonControlError, msgspec.DecodeError) as exc:
+        return AdapterReport([], [], [f"cannot list adapters: {exc}"], 0)
+
+
+def check_harnesses(statuses: list[AdapterStatus]) -> list[Check]:
     """One check per configured harness, then the overall ``harnesses`` check."""
     checks: list[Check] = []
     for status in statuses:
         origin = (
             "built-in adapter"
             if status.source == "builtin"
-            else f"adapter manifest {status.manifest_path}"
+            else f"adapter manifest {status.manifestPath}"
         )
         if status.available:
             checks.append(
@@ -302,7 +284,7 @@ def check_harnesses(statuses: list[HarnessStatus]) -> list[Check]:
                     "warn",
                     f"`{status.executable}` is missing ({origin})",
                     "harnesses",
-                    hint=status.install_hint,
+                    hint=status.installHint,
                     label=status.label,
                 )
             )
@@ -330,23 +312,23 @@ def check_harnesses(statuses: list[HarnessStatus]) -> list[Check]:
     return checks
 
 
-def check_manifests(registry: HarnessRegistry) -> list[Check]:
+def check_manifests(adapters: AdapterReport) -> list[Check]:
     """Every manifest problem blocks (it names file and field); registry warnings advise."""
     checks = [
         Check(
-            f"manifest:{problem.path.name}",
+            f"manifest:{problem.fileName}",
             "fail",
-            str(problem),
+            problem.message,
             "manifests",
             hint="fix or remove the manifest, then rerun coven doctor",
         )
-        for problem in registry.problems
+        for problem in adapters.problems
     ]
     checks.extend(
-        Check("manifests:warning", "warn", text, "manifests") for text in registry.warnings
+        Check("manifests:warning", "warn", text, "manifests") for text in adapters.warnings
     )
     if not checks:
-        declared = sum(1 for adapter in registry.adapters() if adapter.source == "manifest")
+        declared = adapters.manifestAdapters
         message = (
             f"{declared} manifest adapter(s) loaded, all valid"
             if declared
@@ -356,7 +338,7 @@ def check_manifests(registry: HarnessRegistry) -> list[Check]:
     return checks
 
 
-def next_steps(statuses: list[HarnessStatus], daemon: Check) -> list[str]:
+def next_steps(statuses: list[AdapterStatus], daemon: Check) -> list[str]:
     """What to type next; the demo adapter is offered when neither codex nor claude exists."""
     steps: list[str] = []
     if daemon.status == "fail" and daemon.hint:
@@ -367,9 +349,9 @@ def next_steps(statuses: list[HarnessStatus], daemon: Check) -> list[str]:
         steps.append(f"coven run {real[0]} {_SAMPLE_TASK}")
     else:
         steps.append("No real harness (codex, claude) found; try Coven with the demo harness:")
-        if DEMO_ADAPTER_ID not in available:
-            steps.append(f"coven adapter install {DEMO_ADAPTER_ID}")
-        steps.append(f"coven run {DEMO_ADAPTER_ID} {_SAMPLE_TASK}")
+        if _DEMO not in available:
+            steps.append(f"coven adapter install {_DEMO}")
+        steps.append(f"coven run {_DEMO} {_SAMPLE_TASK}")
     steps.append("coven sessions")
     return steps
 
@@ -465,19 +447,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, but belongs to someone else
     return True
-
-
-def _tokenize(text: str, tokens: Mapping[str, str]) -> str:
-    # Longest paths first, so the socket path wins over the home that contains it; a path
-    # is replaced only as a whole component run ("/tmp" never rewrites "/tmpfoo"), and "/"
-    # alone is never a token.
-    for path in sorted(tokens, key=len, reverse=True):
-        if path.rstrip("/"):
-            pattern = re.escape(path) + r"(?=/|$|[^\w.\-])"
-            # A literal replacement: a token is never read as a group reference.
-            token = tokens[path]
-            text = re.sub(pattern, lambda _match: token, text)  # noqa: B023
-    return text
 
 
 def _escape_controls(text: str) -> str:

@@ -22,8 +22,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-LIFECYCLE_LOCK = "daemon.lock"
-SERVE_LOCK = "daemon-serve.lock"
+from coven.schema.home import LIFECYCLE_LOCK_NAME as LIFECYCLE_LOCK
+from coven.schema.home import SERVE_LOCK_NAME as SERVE_LOCK
+
 LOCK_WAIT = 5.0
 
 

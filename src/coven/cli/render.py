@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord
 
 PAYLOAD_WIDTH = 64
@@ -116,6 +117,6 @@ def created_header(record: SessionRecord, cwd: str) -> str:
 
 def attached_header(record: SessionRecord, detach_hint: str) -> str:
     head = f'attached to session {record.id} ({record.harness}, "{record.title}", status: {record.status})'
-    if record.status == "running":
+    if record.status == SessionStatus.RUNNING:
         return f"{head}\nfollowing live output; {detach_hint}"
     return f"{head}\nsession is not running; replaying its recorded output"

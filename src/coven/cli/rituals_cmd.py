@@ -6,6 +6,7 @@ import click
 
 from coven.cli.context import client, hint, out
 from coven.cli.failures import CliError
+from coven.schema.vocabulary import ACTIVE_STATUSES, SessionStatus
 
 
 @click.command("archive")
@@ -29,7 +30,7 @@ def sacrifice_cmd(session: str, yes: bool) -> None:
     """Permanently delete a finished session and its events (needs the exact full id and --yes)."""
     api = client()
     record = api.resolve_session_ref(session)
-    if record.status in ("running", "created"):
+    if record.status in ACTIVE_STATUSES:
         raise CliError(
             f"session `{record.id}` is still running; do not sacrifice live work — kill it "
             f"first with `coven kill {record.id}`"
@@ -54,7 +55,7 @@ def kill_cmd(session: str) -> None:
     """Kill a running session's process group; its event log is kept."""
     api = client()
     record = api.resolve_session_ref(session)
-    if record.status != "running":
+    if record.status != SessionStatus.RUNNING:
         raise CliError(
             f"session `{record.id}` is not running (status: {record.status}); "
             "only running sessions can be killed"

@@ -19,6 +19,7 @@ from coven.cli.render import (
     to_json,
 )
 from coven.client import CovenClient
+from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import SessionRecord
 
 
@@ -49,7 +50,12 @@ def _rich_table(records: list[SessionRecord]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    colours = {"running": "green", "failed": "red", "killed": "red", "orphaned": "yellow"}
+    colours = {
+        SessionStatus.RUNNING: "green",
+        SessionStatus.FAILED: "red",
+        SessionStatus.KILLED: "red",
+        SessionStatus.ORPHANED: "yellow",
+    }
     table = Table(box=None, header_style="bold")
     for name in ("SESSION", "STATUS", "HARNESS", "STATE", "TITLE"):
         table.add_column(name, no_wrap=name != "TITLE")

@@ -28,7 +28,9 @@ from coven.client.errors import (
     TransportError,
 )
 from coven.client.safety import check_endpoint, check_peer
-from coven.client.sync import SOCKET_NAME, LaunchOptions, default_home, launch_body
+from coven.client.sync import LaunchOptions, default_home, launch_body
+from coven.schema.home import SOCKET_NAME
+from coven.schema.vocabulary import EventKind
 from coven.schema.wire import EventsPage, SessionRecord
 
 T = TypeVar("T")
@@ -263,7 +265,7 @@ class AttachStream:
                     raise ProtocolError(f"`live` frame while {self.state.value}")
                 self.state = AttachState.LIVE
                 return Live(int(doc["seq"]))
-            if kind == "exit":
+            if kind == EventKind.EXIT:
                 await self.close()
                 code = doc.get("exitCode")
                 return Exit(str(doc["status"]), None if code is None else int(code))

@@ -1,4 +1,4 @@
-"""Session references: a full id or a unique prefix (cli-and-harnesses §1.5)."""
+"""Session references: a full id or a unique prefix."""
 
 from __future__ import annotations
 

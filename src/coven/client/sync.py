@@ -13,11 +13,11 @@ from coven.client.errors import ProtocolError, SessionNotFound
 from coven.client.ndjson import NdjsonEvents
 from coven.client.refs import match_session_ref, ref_not_found
 from coven.client.transport import Transport, UnixTransport
+from coven.schema.home import SOCKET_NAME
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord, SessionsPage
 
 T = TypeVar("T")
 
-SOCKET_NAME = "coven.sock"
 _PAGE = 1000
 
 

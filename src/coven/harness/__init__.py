@@ -15,9 +15,7 @@ from coven.harness.adapter import (
 )
 from coven.harness.argv import (
     BuiltArgv,
-    LaunchMode,
     LaunchOptions,
-    Permission,
     build_argv,
     is_safe_model,
     transform_model,
@@ -45,12 +43,10 @@ __all__ = [
     "ContinuityArgs",
     "HarnessRegistry",
     "HarnessStatus",
-    "LaunchMode",
     "LaunchOptions",
     "ManifestLoad",
     "ManifestProblem",
     "ModelIdTransform",
-    "Permission",
     "Sandbox",
     "StreamArgs",
     "build_argv",

@@ -4,20 +4,17 @@ The result is an argv list for ``exec``: it is never joined into a string and
 never passed through a shell. The prompt is always exactly one argv element,
 either positional after ``--`` or bound as ``--flag=<prompt>``.
 
-Order (reference §6.2): model → sandbox → add-dir → mode prefix → prompt.
+Order (as the reference CLI builds it): model → sandbox → add-dir → mode prefix → prompt.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
 
 from coven.errors import InvalidRequest
 from coven.harness.adapter import Adapter, ModelIdTransform
-
-LaunchMode = Literal["interactive", "nonInteractive"]
-Permission = Literal["full", "read-only"]
+from coven.schema.vocabulary import LaunchMode, Permission
 
 _SAFE_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*\Z")
 

@@ -1,8 +1,7 @@
 """The built-in adapters, ``codex`` and ``claude``, in their listing order.
 
-The argv conventions match the reference implementation exactly (see
-``reference/cli-and-harnesses.md`` §6.1), so existing users see the same
-harness invocations.
+The argv conventions match the reference implementation exactly, so existing
+users see the same harness invocations.
 """
 
 from __future__ import annotations

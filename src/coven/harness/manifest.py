@@ -1,6 +1,6 @@
 """Adapter manifests: JSON files that declare user harnesses.
 
-Format (reference §6.4): ``{"adapters": [{...}, ...]}``. Every field has a
+Format (the reference's manifest format): ``{"adapters": [{...}, ...]}``. Every field has a
 camelCase alias (``executable``, ``installHint``, ``sandbox.readOnly`` ...);
 unknown fields are ignored. A manifest is all-or-nothing: when any part of it
 is invalid, none of its adapters is used and every problem found is reported

@@ -1,22 +1,28 @@
 """PTY and process control: the only code that touches fds, termios, signals and process groups.
 
-Linux only. Spawn a harness on its own PTY (``spawn`` -> ``PtyChild``), read every
-master on one thread (``PtyReader``), and control a harness and whatever it started
-by session id (``signal_session``, ``kill_session_tree``, ``reap_orphan``).
+Linux only. Spawn a harness on its own PTY (``spawn`` -> ``PtyChild``, or through
+``PtySpawner``, the runtime's spawner), read every master on one thread
+(``PtyReader``), and control a harness and whatever it started by session id
+(``signal_session``, ``kill_session_tree``, ``reap_orphan``).
 """
 
 from coven.pty.child import ExitStatus, PtyChild, SpawnError, spawn
-from coven.pty.control import kill_session_tree, reap_orphan, session_members, signal_session
+from coven.pty.process_group import (
+    kill_session_tree,
+    reap_orphan,
+    session_members,
+    signal_session,
+)
 from coven.pty.procfs import proc_start_time
-from coven.pty.protocol import PtyProcess
 from coven.pty.reader import PtyReader, PtySource
+from coven.pty.spawner import PtySpawner
 
 __all__ = [
     "ExitStatus",
     "PtyChild",
-    "PtyProcess",
     "PtyReader",
     "PtySource",
+    "PtySpawner",
     "SpawnError",
     "kill_session_tree",
     "proc_start_time",
@@ -25,8 +31,3 @@ __all__ = [
     "signal_session",
     "spawn",
 ]
-
-
-def _conforms(child: PtyChild) -> PtyProcess:
-    # Static check (mypy) that the real handle satisfies the protocol.
-    return child

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from coven.errors import InvalidRequest, LaunchFailed
+from coven.pty.process_group import signal_session
 from coven.pty.procfs import proc_start_time
 
 _MAX_WINDOW = 0xFFFF
@@ -182,6 +183,10 @@ class PtyChild:
                     else ExitStatus(code=code, signal=None)
                 )
         return self._exit
+
+    def signal_group(self, sig: int) -> None:
+        """Send ``sig`` to the harness's whole session (its sid is its pid)."""
+        signal_session(self.pgid, sig)
 
     def close(self) -> None:
         """Close the master and the pidfd. Idempotent; does not signal or reap the process."""

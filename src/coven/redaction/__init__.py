@@ -8,9 +8,11 @@ from coven.redaction.keys import is_secret_key
 from coven.redaction.patterns import REDACTED
 from coven.redaction.redactor import Redactor, redact_payload, redact_text
 from coven.redaction.stream import StreamRedactor
+from coven.redaction.typed_input import InputRedactor
 
 __all__ = [
     "REDACTED",
+    "InputRedactor",
     "RedactionConfig",
     "RedactionConfigInvalid",
     "Redactor",

@@ -93,15 +93,17 @@ _VALUE = (
     r"|(?P<s3>(?:(?:bearer|basic|token)[ \t]+)?[^\s\"'`,;&<>(){}\[\]]+))"
 )
 
+# The markers of a PEM private-key block; the one definition every redactor uses.
+PEM_BEGIN_SOURCE = r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
+PEM_END_SOURCE = r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
+PEM_BEGIN = re.compile(PEM_BEGIN_SOURCE)
+PEM_END = re.compile(PEM_END_SOURCE)
+
 BUILTIN_RULES: tuple[Rule, ...] = (
     Rule(
         "pem_private_key",
         # An unterminated block is redacted to the end of the text (fail closed).
-        re.compile(
-            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
-            r"(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|.*\Z)",
-            re.DOTALL,
-        ),
+        re.compile(PEM_BEGIN_SOURCE + r"(?:.*?" + PEM_END_SOURCE + r"|.*\Z)", re.DOTALL),
         triggers=("-----BEGIN",),
     ),
     Rule(

@@ -16,17 +16,15 @@ that way is swallowed up to its END marker.
 
 from __future__ import annotations
 
-import re
-
-from coven.redaction.patterns import Hit, apply_hits
+from coven.redaction.patterns import PEM_BEGIN, PEM_END, Hit, apply_hits
 from coven.redaction.redactor import _DEFAULT, Redactor
 
 TAIL_MAX = 8 * 1024
 PEM_MAX = 64 * 1024
 CONTEXT = 1024
 
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----")
+_PEM_BEGIN = PEM_BEGIN
+_PEM_END = PEM_END
 # Longest possible split END marker we must keep while swallowing a block.
 _PEM_END_TAIL = 96
 

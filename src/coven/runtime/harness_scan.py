@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from coven.errors import HarnessNotFound
+from coven.harness import HarnessRegistry
+from coven.runtime.ledger import Ledger
+from coven.schema.meta import HarnessScan, HarnessScans, InstructionsFile, ScanWarning
 
 # Global instruction files the built-in harnesses read (relative to the user's home).
 INSTRUCTIONS = {
@@ -24,24 +29,20 @@ def now_seconds() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def scan_harness(harness_id: str, user_home: Path) -> dict[str, Any]:
+def scan_harness(harness_id: str, user_home: Path) -> HarnessScan:
     """The snake_case manifest of ``GET /capabilities/:harnessId``."""
-    instructions: dict[str, Any] = {"present": False}
-    warnings: list[dict[str, Any]] = [
-        {
-            "kind": "not_scanned",
-            "path": None,
-            "message": "skills and plugins are not inspected by this Coven daemon",
-        }
+    instructions = InstructionsFile(present=False)
+    warnings = [
+        ScanWarning(
+            "not_scanned", None, "skills and plugins are not inspected by this Coven daemon"
+        )
     ]
     parts = INSTRUCTIONS.get(harness_id)
     if parts is None:
         warnings.append(
-            {
-                "kind": "unknown_layout",
-                "path": None,
-                "message": f"no known global instructions file for `{harness_id}`",
-            }
+            ScanWarning(
+                "unknown_layout", None, f"no known global instructions file for `{harness_id}`"
+            )
         )
     else:
         path = user_home.joinpath(*parts)
@@ -50,14 +51,38 @@ def scan_harness(harness_id: str, user_home: Path) -> dict[str, Any]:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            warnings.append({"kind": "unreadable", "path": str(path), "message": str(exc)})
+            warnings.append(ScanWarning("unreadable", str(path), str(exc)))
         else:
-            instructions = {"present": True, "path": str(path), "byte_count": st.st_size}
-    return {
-        "harness_id": harness_id,
-        "scanned_at": now_seconds(),
-        "global_instructions": instructions,
-        "skills": [],
-        "plugins": [],
-        "warnings": warnings,
-    }
+            instructions = InstructionsFile(present=True, path=str(path), byte_count=st.st_size)
+    return HarnessScan(
+        harness_id=harness_id,
+        scanned_at=now_seconds(),
+        global_instructions=instructions,
+        skills=[],
+        plugins=[],
+        warnings=warnings,
+    )
+
+
+class HarnessCatalog:
+    """The capability scans of every configured harness (read-only, off the loop)."""
+
+    def __init__(self, ledger: Ledger, registry: Callable[[], HarnessRegistry]) -> None:
+        self.ledger = ledger
+        self.registry = registry
+
+    async def scans(self) -> HarnessScans:
+        ids = [adapter.id for adapter in self.registry().adapters()]
+        home = Path.home()
+        manifests = await self.ledger.read(lambda: [scan_harness(i, home) for i in ids])
+        return HarnessScans(
+            coven_skills=[], harness_capabilities=manifests, scanned_at=now_seconds()
+        )
+
+    async def scan(self, harness_id: str) -> HarnessScan:
+        """One harness's scan; ``HarnessNotFound`` for an id that is not configured."""
+        if self.registry().get(harness_id) is None:
+            raise HarnessNotFound(
+                "Harness id is not a known capability scan target.", {"harnessId": harness_id}
+            )
+        return await self.ledger.read(scan_harness, harness_id, Path.home())

@@ -1,7 +1,9 @@
 """One live harness process: PTY I/O, exit observation, kill escalation.
 
-Output is read by the shared ``PtyReader`` thread and fed to the pipeline on the
-event loop; input, resize, exit and kill are handled on the loop.
+Output is read by the shared ``PtyReader`` thread and fed to the session's
+output pipeline (built before the session, see ``EventSink.output_pipeline``)
+on the event loop; input, resize, exit and kill are handled on the loop. The
+process is whatever the runtime's ``Spawner`` returned (``SessionProcess``).
 
 Lifecycle (guarded, one direction only)::
 
@@ -21,9 +23,12 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from coven.pty import ExitStatus, PtyChild, PtyReader, PtySource, signal_session
-from coven.runtime.inputs import InputRedactor
+from coven.pty import ExitStatus, PtyReader, PtySource
+from coven.redaction import InputRedactor
+from coven.runtime.event_sink import ReadFlow
 from coven.runtime.output import OutputPipeline
+from coven.runtime.spawner import SessionProcess
+from coven.schema import SessionStatus
 
 READ_CHUNK = 64 * 1024
 KILL_GRACE_SECONDS = 2.0
@@ -33,30 +38,33 @@ MAX_PENDING_INPUT = 1024 * 1024
 
 
 class LiveState(enum.Enum):
-    RUNNING = "running"
-    KILLING = "killing"
-    FINISHED = "finished"
+    """Where the process is in its life (not the session's stored status)."""
+
+    RUNNING = enum.auto()
+    KILLING = enum.auto()
+    FINISHED = enum.auto()
 
 
 @dataclass(frozen=True)
 class Outcome:
     """How the process ended, as recorded in the exit event and the row."""
 
-    status: str
+    status: SessionStatus
     exit_code: int | None
     signal: int | None
     reason: str | None
 
 
 class LiveSession:
-    """Owns a ``PtyChild`` from spawn to the moment its exit is recorded."""
+    """Owns a ``SessionProcess`` from spawn to the moment its exit is recorded."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         session_id: str,
-        child: PtyChild,
-        make_pipeline: Callable[[LiveSession], OutputPipeline],
+        child: SessionProcess,
+        pipeline: OutputPipeline,
+        flow: ReadFlow,
         on_finished: Callable[[LiveSession, Outcome], Awaitable[None]],
         conversation: bool,
         input_redactor: InputRedactor,
@@ -67,7 +75,8 @@ class LiveSession:
         self.child = child
         self.state = LiveState.RUNNING
         self.kill_reason: str | None = None
-        self.pipeline = make_pipeline(self)
+        self.pipeline = pipeline
+        self.flow = flow
         self.input_redactor = input_redactor
         self._on_finished = on_finished
         self._conversation = conversation
@@ -85,18 +94,12 @@ class LiveSession:
     def start(self) -> None:
         self.loop.add_reader(self.child.pidfd, self._on_exit_ready)
         self._source = self._reader.add(self.child.master_fd, self.pipeline.feed, self._on_eof)
-
-    def pause_reading(self) -> None:
-        if self._source is not None:
-            self._source.pause()
-
-    def resume_reading(self) -> None:
-        if self._source is not None:
-            self._source.resume()
+        self.flow.bind(self._source)
 
     def _detach_reader(self) -> None:
         """Take the master back from the reader thread (every byte it read is fed first)."""
         if self._source is not None:
+            self.flow.unbind()
             self._source.detach()
             self._reader.forget(self._source)
             self._source = None
@@ -121,7 +124,7 @@ class LiveSession:
     def _end_lingerers(self) -> None:
         if self._eof or self.state is LiveState.FINISHED:
             return
-        signal_session(self.child.pgid, signal.SIGKILL)
+        self.child.signal_group(signal.SIGKILL)
         self._later(1.0, self._force_eof)
 
     def _force_eof(self) -> None:
@@ -169,11 +172,11 @@ class LiveSession:
         else:
             code = status.code
         if self.kill_reason is not None:
-            final = "killed"
+            final = SessionStatus.KILLED
         elif code == 0:
-            final = "idle" if self._conversation else "completed"
+            final = SessionStatus.IDLE if self._conversation else SessionStatus.COMPLETED
         else:
-            final = "failed"
+            final = SessionStatus.FAILED
         return Outcome(final, code, status.signal, self.kill_reason)
 
     # -- control ------------------------------------------------------------------------------
@@ -221,13 +224,41 @@ class LiveSession:
         self.state = LiveState.KILLING
         self.kill_reason = reason
         for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGCONT):
-            signal_session(self.child.pgid, sig)
+            self.child.signal_group(sig)
         self._later(KILL_GRACE_SECONDS, self._escalate)
 
     def _escalate(self) -> None:
         if self.state is LiveState.FINISHED:
             return
-        signal_session(self.child.pgid, signal.SIGKILL)
+        self.child.signal_group(signal.SIGKILL)
 
     def _later(self, delay: float, callback: Callable[[], None]) -> None:
         self._timers.append(self.loop.call_later(delay, callback))
+
+
+class LiveTable:
+    """The daemon's live sessions by id, and whether it still accepts launches."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, LiveSession] = {}
+        self.accepting = True
+
+    def __len__(self) -> int:
+        return len(self.sessions)
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self.sessions
+
+    def get(self, session_id: str) -> LiveSession | None:
+        return self.sessions.get(session_id)
+
+    def running(self, session_id: str) -> LiveSession | None:
+        """The session if its process is running (not being killed, not finished)."""
+        session = self.sessions.get(session_id)
+        return session if session is not None and session.live else None
+
+    def add(self, session: LiveSession) -> None:
+        self.sessions[session.session_id] = session
+
+    def remove(self, session_id: str) -> None:
+        self.sessions.pop(session_id, None)

@@ -28,6 +28,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
+from coven.schema import RedactionStatus
+
 SEAL_CHARS = 64 * 1024
 PAUSE_ABOVE = 4 * 1024 * 1024
 RESUME_BELOW = 1 * 1024 * 1024
@@ -227,7 +229,7 @@ class OutputPipeline:
         """Queue ``safe`` (the redacted form of ``raw``) as one output event."""
         self._sealed_to += len(raw)
         if safe:
-            status = "clean" if safe == raw else "redacted"
+            status = RedactionStatus.CLEAN if safe == raw else RedactionStatus.REDACTED
             self._track(InFlight(safe, self._sealed_to, self._submit(safe, status)), len(raw))
 
     def _track(self, item: InFlight, chars: int) -> None:

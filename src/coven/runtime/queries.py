@@ -1,4 +1,9 @@
-"""Read-side queries: session lists with keyset cursors, event pages, log previews."""
+"""Read-side queries: session lists with keyset cursors, event pages, log previews.
+
+Queries arrive typed (``ListQuery``, ``EventsQuery``; the API layer parses the
+query string into them) and are answered with wire records; every read runs
+off the event loop.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,37 @@ from dataclasses import dataclass
 
 from coven.errors import EventResponseTooLarge, InvalidRequest
 from coven.redaction import redact_text
-from coven.runtime.sessions import SessionManager, to_record
-from coven.schema import EventRecord, LogLine, SessionRecord
-from coven.schema.wire import Cursor, EventsPage, SessionsPage
-from coven.store import EventRow
+from coven.runtime.ledger import Ledger
+from coven.runtime.records import to_event_record, to_record
+from coven.schema import Cursor, EventKind, EventsPage, LogLine, SessionRecord, SessionsPage
+from coven.schema.vocabulary import MAX_PAGE
+from coven.store import EventRow, StoreReader
 
 RESPONSE_BUDGET = 4 * 1024 * 1024 - 64 * 1024  # headroom for the envelope
-READ_BATCH = 1000
+READ_BATCH = MAX_PAGE
 PREVIEW_CHARS = 240
 
 
-# -- session lists ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """``GET /sessions``: ``paged`` when any paging parameter was given (then an envelope)."""
+
+    paged: bool = False
+    limit: int = 100
+    include_archived: bool = False
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventsQuery:
+    """An events page: after ``after_seq`` (else after ``after_event_id``), at most ``limit``."""
+
+    after_seq: int | None = None
+    after_event_id: str | None = None
+    limit: int | None = None
+
+
+# -- session list cursors (opaque to clients; encoded and decoded only here) ---------------
 def encode_cursor(created_at: str, session_id: str) -> str:
     raw = json.dumps({"created_at": created_at, "id": session_id}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -49,97 +74,14 @@ def decode_cursor(raw: str) -> tuple[str, str]:
     return value["created_at"], value["id"]
 
 
-@dataclass(frozen=True)
-class ListQuery:
-    envelope: bool
-    limit: int
-    include_archived: bool
-    before: tuple[str, str] | None
-
-
-def parse_list_query(query: dict[str, str]) -> ListQuery:
-    if not any(k in query for k in ("limit", "cursor", "includeArchived")):
-        return ListQuery(False, 0, False, None)
-    limit = 100
-    if "limit" in query:
-        raw = query["limit"]
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-            raise InvalidRequest(
-                "Query parameter `limit` must be an integer between 1 and 1000.", {"limit": raw}
-            )
-        limit = int(raw)
-    include = False
-    if "includeArchived" in query:
-        raw = query["includeArchived"]
-        if raw not in ("true", "false"):
-            raise InvalidRequest(
-                "Query parameter `includeArchived` must be `true` or `false`.",
-                {"includeArchived": raw},
-            )
-        include = raw == "true"
-    before = decode_cursor(query["cursor"]) if "cursor" in query else None
-    return ListQuery(True, limit, include, before)
-
-
-async def list_sessions(
-    manager: SessionManager, query: dict[str, str]
-) -> list[SessionRecord] | SessionsPage:
-    q = parse_list_query(query)
-    read = functools.partial(manager.reader.list_sessions, include_archived=q.include_archived)
-    if not q.envelope:
-        return [to_record(r) for r in await manager.read(read, limit=None, before=None)]
-    rows = await manager.read(read, limit=q.limit + 1, before=q.before)
-    more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
-    return SessionsPage([to_record(r) for r in rows], cursor)
-
-
 # -- events -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class EventsQuery:
-    after_seq: int | None
-    after_event_id: str | None
-    limit: int | None
-
-
-def parse_i64(name: str, raw: str) -> int:
-    text = raw[1:] if raw.startswith("+") else raw
-    body = text[1:] if text.startswith("-") else text
-    if not body.isdigit() or not body.isascii():
-        raise InvalidRequest(f"{name} must be an integer.", {name: raw})
-    value = int(text)
-    if not -(2**63) <= value < 2**63:
-        raise InvalidRequest(f"{name} must be an integer.", {name: raw})
-    return value
-
-
-def parse_events_query(query: dict[str, str]) -> EventsQuery:
-    after_seq = parse_i64("afterSeq", query["afterSeq"]) if "afterSeq" in query else None
-    limit = None
-    if "limit" in query:
-        limit = min(1000, max(1, parse_i64("limit", query["limit"])))
-    return EventsQuery(after_seq, query.get("afterEventId"), limit)
-
-
-def to_event_record(row: EventRow) -> EventRecord:
-    return EventRecord(
-        seq=row.seq,
-        id=row.id,
-        session_id=row.session_id,
-        kind=row.kind,
-        payload_json=row.payload_json,
-        created_at=row.created_at,
-    )
-
-
 def _event_size(row: EventRow) -> int:
     # A generous estimate of the encoded record (payload_json is re-escaped as a string).
     return len(row.payload_json) * 2 + len(row.id) + len(row.session_id) + 160
 
 
-def _read_events(
-    manager: SessionManager, session_id: str, after_seq: int, limit: int | None
+def read_events(
+    reader: StoreReader, session_id: str, after_seq: int, limit: int | None
 ) -> tuple[list[EventRow], bool]:
     """Up to ``limit`` events (all if None) within the response budget; also "has more".
 
@@ -148,7 +90,6 @@ def _read_events(
     whole ``limit`` (64 MiB of output in 64 KiB events would otherwise be read for
     every 4 MiB page).
     """
-    reader = manager.reader
     out: list[EventRow] = []
     budget = RESPONSE_BUDGET
     cursor = after_seq
@@ -181,28 +122,6 @@ def _read_events(
         batch_size = min(batch_size * 4, READ_BATCH)
 
 
-async def events_page(
-    manager: SessionManager, session_id: str, query: dict[str, str]
-) -> EventsPage:
-    q = parse_events_query(query)
-    await manager.get_row(session_id)
-    after = 0
-    if q.after_seq is not None:
-        after = max(0, q.after_seq)
-    elif q.after_event_id is not None:
-        seq = await manager.read(manager.reader.event_seq, session_id, q.after_event_id)
-        if seq is None:
-            raise InvalidRequest(
-                "afterEventId does not name an event of this session.",
-                {"afterEventId": q.after_event_id, "sessionId": session_id},
-            )
-        after = seq
-    rows, more = await manager.read(_read_events, manager, session_id, after, q.limit)
-    events = [to_event_record(r) for r in rows]
-    cursor = Cursor(events[-1].seq) if events else None
-    return EventsPage(events, cursor, more and bool(events))
-
-
 # -- log preview --------------------------------------------------------------------------------
 def preview(row: EventRow) -> LogLine:
     try:
@@ -222,29 +141,77 @@ def preview(row: EventRow) -> LogLine:
     text = redact_text(text)
     if len(text) > PREVIEW_CHARS:
         text = text[:PREVIEW_CHARS] + "..."
-    if row.kind == "input":
+    if row.kind == EventKind.INPUT:
         return LogLine(row.created_at, "info", "> " + text)
-    if row.kind == "output":
+    if row.kind == EventKind.OUTPUT:
         return LogLine(row.created_at, "info", text)
-    if row.kind == "error":
+    if row.kind == EventKind.ERROR:
         return LogLine(row.created_at, "error", text)
-    if row.kind == "tool_call":
+    if row.kind == EventKind.TOOL_CALL:
         return LogLine(row.created_at, "tool", text)
     return LogLine(row.created_at, "info", f"{row.kind}: {text}")
 
 
-def _all_events(manager: SessionManager, session_id: str) -> list[EventRow]:
+def all_events(reader: StoreReader, session_id: str) -> list[EventRow]:
     out: list[EventRow] = []
     cursor = 0
     while True:
-        batch = manager.reader.list_events(session_id, after_seq=cursor, limit=READ_BATCH)
+        batch = reader.list_events(session_id, after_seq=cursor, limit=READ_BATCH)
         out.extend(batch)
         if len(batch) < READ_BATCH:
             return out
         cursor = batch[-1].seq
 
 
-async def log_lines(manager: SessionManager, session_id: str) -> list[LogLine]:
-    await manager.get_row(session_id)
-    rows = await manager.read(_all_events, manager, session_id)
-    return [preview(r) for r in rows]
+class Queries:
+    """The read side of the API, over the ledger."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    async def session(self, session_id: str) -> SessionRecord:
+        """The session's record, or ``SessionNotFound``."""
+        return to_record(await self.ledger.session(session_id))
+
+    async def require(self, session_id: str) -> None:
+        """``SessionNotFound`` unless the session exists."""
+        await self.ledger.session(session_id)
+
+    async def list_sessions(self, query: ListQuery) -> list[SessionRecord] | SessionsPage:
+        """Every session (a bare list) or, when ``query.paged``, one page and its cursor."""
+        reader = self.ledger.reader
+        read = functools.partial(reader.list_sessions, include_archived=query.include_archived)
+        if not query.paged:
+            return [to_record(r) for r in await self.ledger.read(read, limit=None, before=None)]
+        before = decode_cursor(query.cursor) if query.cursor is not None else None
+        rows = await self.ledger.read(read, limit=query.limit + 1, before=before)
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+        return SessionsPage([to_record(r) for r in rows], cursor)
+
+    async def events_page(self, session_id: str, query: EventsQuery) -> EventsPage:
+        """Events after the query's cursor, within the 4 MiB response budget."""
+        await self.ledger.session(session_id)
+        reader = self.ledger.reader
+        after = 0
+        if query.after_seq is not None:
+            after = max(0, query.after_seq)
+        elif query.after_event_id is not None:
+            seq = await self.ledger.read(reader.event_seq, session_id, query.after_event_id)
+            if seq is None:
+                raise InvalidRequest(
+                    "afterEventId does not name an event of this session.",
+                    {"afterEventId": query.after_event_id, "sessionId": session_id},
+                )
+            after = seq
+        rows, more = await self.ledger.read(read_events, reader, session_id, after, query.limit)
+        events = [to_event_record(r) for r in rows]
+        cursor = Cursor(events[-1].seq) if events else None
+        return EventsPage(events, cursor, more and bool(events))
+
+    async def log_lines(self, session_id: str) -> list[LogLine]:
+        """The redacted one-line-per-event preview of ``GET /sessions/:id/log``."""
+        await self.ledger.session(session_id)
+        rows = await self.ledger.read(all_events, self.ledger.reader, session_id)
+        return [preview(r) for r in rows]

@@ -1,4 +1,4 @@
-"""msgspec Structs for the records the API sends and receives."""
+"""msgspec Structs for the records the API sends: sessions, events, pages, log lines."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from typing import Any
 
 import msgspec
 
-API_VERSION = "coven.daemon.v1"
+from coven.schema.vocabulary import SessionStatus
 
-# The seven statuses existing clients accept (the OpenClaw bridge throws on any other).
-SESSION_STATUSES = ("created", "running", "idle", "completed", "failed", "killed", "orphaned")
-LIVE_STATUSES = frozenset({"running"})
-TERMINAL_STATUSES = frozenset({"completed", "failed", "killed", "orphaned", "idle"})
+API_VERSION = "coven.daemon.v1"
 
 
 class SessionRecord(msgspec.Struct, kw_only=True):
@@ -21,7 +18,7 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     project_root: str
     harness: str
     title: str
-    status: str
+    status: SessionStatus
     exit_code: int | None
     archived_at: str | None
     created_at: str
@@ -47,21 +44,29 @@ class EventRecord(msgspec.Struct, kw_only=True):
 
 
 class Cursor(msgspec.Struct):
+    """Where the next events page starts."""
+
     afterSeq: int
 
 
 class EventsPage(msgspec.Struct):
+    """A page of events; ``hasMore`` only when a ``limit`` or the size budget cut it."""
+
     events: list[EventRecord]
     nextCursor: Cursor | None
     hasMore: bool
 
 
 class SessionsPage(msgspec.Struct):
+    """A page of sessions (only when a paging parameter was given)."""
+
     sessions: list[SessionRecord]
     next_cursor: str | None
 
 
 class LogLine(msgspec.Struct):
+    """One line of a session's redacted log preview."""
+
     ts: str
     level: str
     message: str

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from coven.errors import SessionIdConflict, SessionNotFound
+from coven.schema.vocabulary import ACTIVE_STATUSES, EventKind, RedactionStatus, SessionStatus
 from coven.store.clock import now_rfc3339
 from coven.store.errors import StoreOpFailed
 from coven.store.rows import (
@@ -223,7 +224,7 @@ class FinishSession(Op[FinishResult]):
     exit_event: NewEvent | None
     status: str
     exit_code: int | None
-    only_if_status: frozenset[str] | None = frozenset({"created", "running"})
+    only_if_status: frozenset[str] | None = ACTIVE_STATUSES
 
     def __post_init__(self) -> None:
         _check_statuses(self.only_if_status)
@@ -265,7 +266,7 @@ class MarkOrphaned(Op[list[str]]):
 
     ids: Sequence[str]
     reason: str
-    only_if_status: frozenset[str] | None = frozenset({"created", "running"})
+    only_if_status: frozenset[str] | None = ACTIVE_STATUSES
 
     def __post_init__(self) -> None:
         _check_statuses(self.only_if_status)
@@ -275,11 +276,16 @@ class MarkOrphaned(Op[list[str]]):
         marked = [
             session_id
             for session_id in dict.fromkeys(self.ids)
-            if UpdateSession(session_id, {"status": "orphaned"}, self.only_if_status).apply(conn)
+            if UpdateSession(
+                session_id, {"status": SessionStatus.ORPHANED}, self.only_if_status
+            ).apply(conn)
         ]
         _append(
             conn,
-            [NewEvent(session_id, "metadata", payload, "clean") for session_id in marked],
+            [
+                NewEvent(session_id, EventKind.METADATA, payload, RedactionStatus.CLEAN)
+                for session_id in marked
+            ],
         )
         return marked
 

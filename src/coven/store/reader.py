@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from coven.schema.vocabulary import SessionStatus
 from coven.store import database
 from coven.store.errors import StoreCorrupt
 from coven.store.rows import (
@@ -114,8 +115,8 @@ class StoreReader:
         """Sessions the daemon launched that are recorded as running (startup recovery)."""
         with self._query() as conn:
             rows = conn.execute(
-                f"{_SESSION_SELECT} WHERE status = 'running' AND external = 0"
-                " ORDER BY created_at, id"
+                f"{_SESSION_SELECT} WHERE status = ? AND external = 0 ORDER BY created_at, id",
+                (SessionStatus.RUNNING,),
             ).fetchall()
         return [session_from_row(row) for row in rows]
 
@@ -159,13 +160,20 @@ class StoreReader:
         with self._query() as conn:
             return [str(row[0]) for row in conn.execute("PRAGMA integrity_check").fetchall()]
 
-    def stats(self) -> dict[str, int]:
-        """``database_bytes``, ``wal_bytes`` and ``free_disk_bytes`` (for health and watermarks)."""
-        vfs = os.statvfs(os.path.dirname(os.path.abspath(self._path)))
+    def stats(self) -> dict[str, int | None]:
+        """``database_bytes``, ``wal_bytes`` and ``free_disk_bytes`` (for health and watermarks).
+
+        ``free_disk_bytes`` is ``None`` when the filesystem cannot be asked.
+        """
+        try:
+            vfs = os.statvfs(os.path.dirname(os.path.abspath(self._path)))
+            free: int | None = vfs.f_bavail * vfs.f_frsize
+        except OSError:
+            free = None
         return {
             "database_bytes": _size(self._path),
             "wal_bytes": _size(self._path + "-wal"),
-            "free_disk_bytes": vfs.f_bavail * vfs.f_frsize,
+            "free_disk_bytes": free,
         }
 
 

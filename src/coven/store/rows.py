@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from coven.schema.vocabulary import RedactionStatus
 from coven.store.clock import now_rfc3339
 
 SESSION_COLUMNS: tuple[str, ...] = (
@@ -51,7 +52,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "sensitive",
 )
 
-REDACTION_STATUSES = frozenset({"clean", "redacted"})
+REDACTION_STATUSES = frozenset(RedactionStatus)
 
 
 @dataclass(frozen=True, slots=True)

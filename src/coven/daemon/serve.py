@@ -1,4 +1,4 @@
-"""The daemon's composition root: ``python -m coven.runtime.daemon --home DIR``.
+"""The daemon process: ``python -m coven.daemon --home DIR`` (see ``coven.daemon``).
 
 Start-up order, each step refusing clearly rather than guessing:
 
@@ -38,15 +38,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
-from coven import authority, pty
+from coven import authority
 from coven.api.app import Api, make_server
 from coven.errors import CovenError, HomeRefused
+from coven.pty import PtySpawner
 from coven.redaction import Redactor, load_redaction_config
-from coven.runtime.control import Health
-from coven.runtime.sessions import SessionManager
-from coven.store import MarkOrphaned, StoreReader, StoreWriter, now_rfc3339, open_store
+from coven.runtime import Runtime, lifecycle
+from coven.runtime.spawner import Spawner
+from coven.schema.meta import DaemonIdentity
+from coven.store import StoreReader, StoreWriter, now_rfc3339, open_store
 
 log = logging.getLogger("coven.daemon")
 
@@ -117,21 +120,21 @@ def remove_own_files(paths: authority.HomePaths, inode: int, pid: int) -> None:
             paths.status_file.unlink()
 
 
-def recover(writer: StoreWriter, reader: StoreReader, instance_id: str) -> int:
+def recover(writer: StoreWriter, reader: StoreReader, spawner: Spawner, instance_id: str) -> int:
     """Reap what a previous daemon left running and mark those rows ``orphaned``."""
     rows = [r for r in reader.running_sessions() if r.daemon_instance != instance_id]
     reasons: dict[str, list[str]] = {}
     for row in rows:
         killed = False
         if row.pid is not None:
-            killed = pty.reap_orphan(row.pid, row.proc_start)
+            killed = spawner.reap_orphan(row.pid, row.proc_start)
         previous = row.daemon_instance or "unknown"
         reason = f"daemon instance {previous} stopped without recording this session's exit" + (
             "; its leftover processes were killed" if killed else ""
         )
         reasons.setdefault(reason, []).append(row.id)
     for reason, ids in reasons.items():
-        writer.submit(MarkOrphaned(ids, reason)).result()
+        writer.submit(lifecycle.orphan(ids, reason)).result()
     return len(rows)
 
 
@@ -153,23 +156,31 @@ class Daemon:
         reclaim_socket(paths)
         redactor = Redactor(load_redaction_config(paths.privacy))
         writer, reader = open_store(str(paths.db))
-        orphaned = recover(writer, reader, self.instance_id)
-        manager = SessionManager(
-            loop, writer, reader, self.home, self.instance_id, dict(os.environ), redactor
+        spawner = PtySpawner()
+        orphaned = recover(writer, reader, spawner, self.instance_id)
+        identity = DaemonIdentity(
+            pid=os.getpid(),
+            startedAt=now_rfc3339(),
+            socket=str(paths.socket.resolve(strict=False)),
         )
-        info = {
-            "pid": os.getpid(),
-            "startedAt": now_rfc3339(),
-            "socket": str(paths.socket.resolve(strict=False)),
-        }
-        health = Health(manager, info)
-        api = Api(manager, health, self.request_stop)
+        runtime = Runtime(
+            loop,
+            writer,
+            reader,
+            spawner=spawner,
+            home=self.home,
+            env=dict(os.environ),
+            instance_id=self.instance_id,
+            daemon=identity,
+            redactor=redactor,
+        )
+        api = Api(runtime, self.request_stop)
         runner = web.ServerRunner(make_server(api), handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
         site = web.UnixSite(runner, str(paths.socket))
         await site.start()
         os.chmod(paths.socket, 0o600)
-        write_status_file(paths, info)
+        write_status_file(paths, msgspec.to_builtins(identity))
         inode = os.stat(paths.socket).st_ino
         watch = loop.create_task(self.watch_socket(inode))
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -184,7 +195,7 @@ class Daemon:
         log.info("shutting down")
         # Stop accepting first, then end every session and record how it ended.
         await site.stop()
-        await manager.shutdown()
+        await runtime.shutdown()
         await runner.cleanup()
         writer.stop(timeout=10.0)
         reader.close()
@@ -225,7 +236,8 @@ def _install_loop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def main(argv: list[str] | None = None) -> int:
+def serve(argv: list[str] | None = None) -> int:
+    """Run the daemon until it is asked to stop; the process exit status."""
     parser = argparse.ArgumentParser(prog="coven-daemon")
     parser.add_argument("--home", required=True)
     parser.add_argument("--ready-fd", type=int, default=None)
@@ -267,7 +279,3 @@ def main(argv: list[str] | None = None) -> int:
         return fail(exc.message)
     except OSError as exc:
         return fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,13 +9,12 @@ line typed inside one is redacted until its END line).
 
 from __future__ import annotations
 
-import re
-
-from coven.redaction import REDACTED, Redactor
+from coven.redaction.patterns import PEM_BEGIN, PEM_END, REDACTED
+from coven.redaction.redactor import Redactor
 
 CONTEXT_CHARS = 512
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_BEGIN = PEM_BEGIN
+_PEM_END = PEM_END
 
 
 class InputRedactor:

@@ -1,11 +1,10 @@
-"""Validation of live-control bodies: input and resize."""
+"""Validation of the bodies that act on a live session: input and resize."""
 
 from __future__ import annotations
 
 from coven.authority.fields import bounded_int, require_object
 from coven.errors import InvalidRequest
-
-MAX_DIMENSION = 1000
+from coven.schema.vocabulary import MAX_DIMENSION
 
 
 def parse_input(body: object) -> str:

@@ -1,0 +1,20 @@
+"""``python -m coven.daemon``: serve, or one of the offline adapter commands."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("adapters", "install-adapter"):
+        from coven.daemon.adapters import main as adapters_main
+
+        return adapters_main(args)
+    from coven.daemon.serve import serve
+
+    return serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""Attach and follow: one service for "replay what is stored, then go live", stitched by seq.
+
+``AttachService.open`` subscribes to a live session's output and takes its
+pipeline snapshot in one synchronous step, so the replay (stored events up to
+the snapshot's seq, then the text still on its way to the store) joins the
+live output with no gap and no duplicate. The attachment then yields typed
+items that the API layer only frames (as WebSocket messages)::
+
+    ReplayChunk*  Live(seq)  (Output* …)  Exit | Overflow
+
+A later "screen on attach" mode plugs in here: instead of ``ReplayChunk``s
+from the raw log it would yield one rendered screen of the terminal model at
+the same seam, and the rest of the stream stays as it is.
+
+``AttachService.follow`` is the event-level twin for NDJSON: batches of event
+records after a seq, then live ones as they commit, ending after ``exit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from coven.runtime.ledger import Ledger
+from coven.runtime.live import LiveSession, LiveState, LiveTable, Outcome
+from coven.runtime.records import to_event_record, to_record
+from coven.schema import EventKind, EventRecord, SessionRecord, SessionStatus
+from coven.schema.vocabulary import MAX_PAGE
+
+SUBSCRIBER_LIMIT = 4 * 1024 * 1024
+REPLAY_BATCH = 500
+FOLLOW_POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayChunk:
+    """Stored (or committed-soon) output from before the attach."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """The replay is complete up to ``seq``; what follows is live."""
+
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """Live terminal output (raw: the attached terminal shows the real bytes)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """The session ended; nothing follows."""
+
+    status: str
+    exit_code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    """The client fell more than ``SUBSCRIBER_LIMIT`` behind; resume after this seq."""
+
+    resume_after_seq: int
+
+
+AttachItem = ReplayChunk | Live | Output | Exit | Overflow
+
+
+class AttachState(enum.Enum):
+    REPLAYING = "replaying"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+class Subscriber:
+    """Bounded live buffer of one attached client; overflow marks it for disconnection."""
+
+    def __init__(self, limit: int = SUBSCRIBER_LIMIT) -> None:
+        self.limit = limit
+        self.chunks: deque[tuple[bytes, int]] = deque()
+        self.buffered = 0
+        self.overflowed = False
+        self.wakeup = asyncio.Event()
+
+    def push_output(self, text: str, end_offset: int) -> None:
+        if self.overflowed:
+            return
+        data = text.encode("utf-8", "replace")
+        if self.buffered + len(data) > self.limit:
+            self.overflowed = True
+        else:
+            self.chunks.append((data, end_offset))
+            self.buffered += len(data)
+        self.wakeup.set()
+
+    def take(self) -> tuple[bytes, int | None]:
+        if not self.chunks:
+            return b"", None
+        parts = []
+        end = None
+        while self.chunks:
+            data, end = self.chunks.popleft()
+            parts.append(data)
+        self.buffered = 0
+        return b"".join(parts), end
+
+
+class Attachment:
+    """One client's view of one session: ``items()`` once, then ``close()``.
+
+    States go replaying → live → closed, each entered once (``close`` from any).
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        record: SessionRecord,
+        after_seq: int,
+        session: LiveSession | None,
+    ) -> None:
+        self.ledger = ledger
+        self.record = record
+        self.after_seq = after_seq
+        self.state = AttachState.REPLAYING
+        self._session = session
+        self._subscriber = Subscriber()
+        self._upto: int | None = None
+        self._pending = ""
+        self._offset = 0
+        # Snapshot and subscription in one synchronous step: no gap, no duplicate.
+        if session is not None and session.state is not LiveState.FINISHED:
+            self._upto, self._pending, self._offset = session.pipeline.snapshot()
+            session.pipeline.subscribers.add(self._subscriber)
+
+    def _enter(self, state: AttachState) -> None:
+        order = (AttachState.REPLAYING, AttachState.LIVE, AttachState.CLOSED)
+        if order.index(state) <= order.index(self.state):
+            raise RuntimeError(f"attach cannot go from {self.state.value} to {state.value}")
+        self.state = state
+
+    async def items(self) -> AsyncGenerator[AttachItem, None]:
+        exit_seq: int | None = None
+        async for data, seq in self._replay():
+            if data is None:
+                exit_seq = seq
+            else:
+                yield ReplayChunk(data)
+        if self._pending:
+            yield ReplayChunk(self._pending.encode("utf-8", "replace"))
+        session = self._session
+        if session is None or self._upto is None:
+            # Finished before we attached: the replay is the whole story.
+            final = to_record(await self.ledger.session(self.record.id))
+            self._enter(AttachState.LIVE)
+            yield Live(exit_seq if exit_seq is not None else self.after_seq)
+            yield Exit(final.status, final.exit_code)
+            return
+        self._enter(AttachState.LIVE)
+        yield Live(self._upto)
+        async for item in self._live(session):
+            yield item
+
+    async def _replay(self) -> AsyncIterator[tuple[bytes | None, int]]:
+        """Stored output after ``after_seq`` up to the snapshot; ``(None, seq)`` for an exit."""
+        reader = self.ledger.reader
+        session_id = self.record.id
+        cursor = self.after_seq
+        while True:
+            rows = await self.ledger.read(
+                reader.list_events, session_id, after_seq=cursor, limit=REPLAY_BATCH
+            )
+            for row in rows:
+                if self._upto is not None and row.seq > self._upto:
+                    return
+                if row.kind == EventKind.OUTPUT:
+                    data = json.loads(row.payload_json).get("data", "")
+                    if data:
+                        yield data.encode("utf-8", "replace"), row.seq
+                elif row.kind == EventKind.EXIT:
+                    yield None, row.seq
+                cursor = row.seq
+            if len(rows) < REPLAY_BATCH:
+                return
+
+    async def _live(self, session: LiveSession) -> AsyncIterator[AttachItem]:
+        sub = self._subscriber
+        delivered = self._offset
+        finished: asyncio.Future[Outcome] = asyncio.ensure_future(asyncio.shield(session.finished))
+        try:
+            while True:
+                waiter: asyncio.Future[Any] = asyncio.ensure_future(sub.wakeup.wait())
+                done, _ = await asyncio.wait(
+                    {waiter, finished}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if waiter not in done:
+                    waiter.cancel()
+                sub.wakeup.clear()
+                data, end = sub.take()
+                if data:
+                    yield Output(data)
+                    delivered = end if end is not None else delivered
+                if sub.overflowed:
+                    yield Overflow(session.pipeline.resume_seq_for(delivered))
+                    return
+                if finished in done:
+                    outcome = finished.result()
+                    # Drain anything pushed in the same loop turn as the exit.
+                    data, _end = sub.take()
+                    if data:
+                        yield Output(data)
+                    yield Exit(outcome.status, outcome.exit_code)
+                    return
+        finally:
+            finished.cancel()
+
+    def close(self) -> None:
+        """Stop receiving live output (idempotent)."""
+        if self._session is not None:
+            self._session.pipeline.subscribers.discard(self._subscriber)
+        self.state = AttachState.CLOSED
+
+
+class AttachService:
+    def __init__(self, ledger: Ledger, table: LiveTable) -> None:
+        self.ledger = ledger
+        self.table = table
+
+    async def open(self, session_id: str, after_seq: int) -> Attachment:
+        """Attach to a session (live or finished); ``SessionNotFound`` for an unknown id."""
+        record = to_record(await self.ledger.session(session_id))
+        # No await between here and the snapshot in Attachment(): the seam is exact.
+        return Attachment(self.ledger, record, max(0, after_seq), self.table.get(session_id))
+
+    async def follow(
+        self, session_id: str, after_seq: int
+    ) -> AsyncGenerator[list[EventRecord], None]:
+        """Event batches after ``after_seq``, then live ones; ends after ``exit``.
+
+        Also ends when the session is no longer running and every event has been
+        sent (a running external session is followed until it completes).
+        """
+        await self.ledger.session(session_id)
+        reader = self.ledger.reader
+        after = max(0, after_seq)
+        while True:
+            changed = self.ledger.changes.wait_handle(session_id)
+            rows = await self.ledger.read(
+                reader.list_events, session_id, after_seq=after, limit=MAX_PAGE
+            )
+            if rows:
+                yield [to_event_record(r) for r in rows]
+                after = rows[-1].seq
+                if any(r.kind == EventKind.EXIT for r in rows):
+                    return
+            if len(rows) == MAX_PAGE:
+                continue
+            if session_id not in self.table:
+                row = await self.ledger.find_session(session_id)
+                if row is None or row.status != SessionStatus.RUNNING or not row.external:
+                    # Not live and nothing more to read: the stream is complete.
+                    more = await self.ledger.read(
+                        reader.list_events, session_id, after_seq=after, limit=MAX_PAGE
+                    )
+                    if more:
+                        continue
+                    return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=FOLLOW_POLL_SECONDS)

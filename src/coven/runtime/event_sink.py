@@ -1,0 +1,126 @@
+"""The event sink: every event a session records goes redact → event → write → notify.
+
+One object per daemon. Output has its own path (``output_pipeline`` builds the
+per-session ``OutputPipeline`` that coalesces, redacts in a stream and applies
+backpressure) but ends in the same ``append``; input is redacted with context
+across requests; the daemon's own facts (kill requests, launch warnings) are
+recorded as they are. Whoever waits on ``ledger.changes`` is woken once an
+event commits.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+from coven.redaction import InputRedactor, Redactor, StreamRedactor
+from coven.runtime.ledger import Ledger
+from coven.runtime.output import DropStats, OutputPipeline
+from coven.schema import EventKind, RedactionStatus
+from coven.store import AppendEvents, EventRow, NewEvent, encode_payload
+
+
+class ReadFlow:
+    """Pause and resume of one session's terminal reads, decided by its output pipeline.
+
+    Made before the pipeline and the live session; the session binds its output
+    source once reading starts, and a pause that came first is applied then.
+    """
+
+    def __init__(self) -> None:
+        self._source: Any = None
+        self._paused = False
+
+    def bind(self, source: Any) -> None:
+        self._source = source
+        if self._paused:
+            source.pause()
+
+    def unbind(self) -> None:
+        self._source = None
+
+    def pause(self) -> None:
+        self._paused = True
+        if self._source is not None:
+            self._source.pause()
+
+    def resume(self) -> None:
+        self._paused = False
+        if self._source is not None:
+            self._source.resume()
+
+
+class EventSink:
+    """Redacts, records and announces the events of every session."""
+
+    def __init__(self, ledger: Ledger, redactor: Redactor) -> None:
+        self.ledger = ledger
+        self.redactor = redactor
+        self.drops = DropStats()
+
+    def append(
+        self,
+        session_id: str,
+        kind: EventKind,
+        payload: dict[str, Any],
+        redaction: RedactionStatus = RedactionStatus.CLEAN,
+    ) -> Future[int]:
+        """Queue one event whose payload is already safe to store; resolves to its seq."""
+        event = NewEvent(session_id, kind, encode_payload(payload), redaction)
+        inner = self.ledger.submit(AppendEvents([event]))
+        outer: Future[int] = Future()
+        loop = self.ledger.loop
+        notify = self.ledger.changes.notify
+
+        def done(f: Future[list[EventRow]]) -> None:
+            # Runs on the writer thread.
+            exc = f.exception()
+            if exc is not None:
+                outer.set_exception(exc)
+                return
+            outer.set_result(f.result()[0].seq)
+            loop.call_soon_threadsafe(notify, session_id)
+
+        inner.add_done_callback(done)
+        return outer
+
+    def record_input(
+        self, session_id: str, payload: dict[str, Any], typed: InputRedactor
+    ) -> Future[int]:
+        """Queue an ``input`` event: the body redacted, its ``data`` with the session's context."""
+        redacted, changed = self.redactor.payload(payload)
+        data = payload.get("data")
+        if isinstance(data, str):
+            # Typed text gets context across requests (split tokens, open PEM blocks).
+            safe = typed.redact(data)
+            changed = changed or safe != data
+            redacted = {**redacted, "data": safe}
+        status = RedactionStatus.REDACTED if changed else RedactionStatus.CLEAN
+        return self.append(session_id, EventKind.INPUT, redacted, status)
+
+    def input_redactor(self) -> InputRedactor:
+        return InputRedactor(self.redactor)
+
+    def output_pipeline(self, session_id: str, flow: ReadFlow) -> OutputPipeline:
+        """The output path of one session, built before the live session that feeds it."""
+
+        def submit(text: str, status: str) -> Future[int]:
+            return self.append(
+                session_id, EventKind.OUTPUT, {"data": text}, RedactionStatus(status)
+            )
+
+        def submit_marker(dropped_bytes: int, dropped_events: int) -> Future[int]:
+            payload = {"droppedBytes": dropped_bytes, "droppedEvents": dropped_events}
+            return self.append(session_id, EventKind.OUTPUT_TRUNCATED, payload)
+
+        return OutputPipeline(
+            self.ledger.loop,
+            submit,
+            StreamRedactor(self.redactor),
+            on_pause=flow.pause,
+            on_resume=flow.resume,
+            on_commit=lambda _seq: None,  # ``append`` already wakes the waiters
+            storage_ok=lambda: self.ledger.healthy,
+            submit_marker=submit_marker,
+            drops=self.drops,
+        )

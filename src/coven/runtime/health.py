@@ -1,0 +1,102 @@
+"""The health document and the capability catalog."""
+
+from __future__ import annotations
+
+import time
+
+from coven import __version__
+from coven.runtime.ledger import Ledger
+from coven.runtime.live import LiveTable
+from coven.runtime.output import DropStats
+from coven.schema.meta import (
+    Capability,
+    CapabilityCatalog,
+    CapabilityFlags,
+    DaemonIdentity,
+    EventWriterHealth,
+    Health,
+    StorageHealth,
+)
+
+REFRESH = "coven.capabilities.refresh"
+ARCHIVE = "coven.sessions.archive"
+SUMMON = "coven.sessions.summon"
+SACRIFICE = "coven.sessions.sacrifice"
+KILL = "coven.sessions.kill"
+
+CATALOG = CapabilityCatalog(
+    [
+        Capability(
+            "coven.sessions", "Project-scoped harness sessions", "coven-daemon", "available",
+            "allow", [],
+        ),
+        Capability(
+            "coven.control.actions", "Coven control-plane action router", "coven-daemon",
+            "available", "allow", [REFRESH],
+        ),
+        Capability(
+            "coven.rituals", "Archive and summon sessions", "coven-daemon", "available",
+            "allow", [ARCHIVE, SUMMON],
+        ),
+        Capability(
+            "coven.rituals.destructive", "Kill live sessions and sacrifice finished ones",
+            "coven-daemon", "available", "requiresApproval", [KILL, SACRIFICE],
+        ),
+    ]
+)  # fmt: skip
+FLAGS = CapabilityFlags()
+
+
+class HealthReport:
+    """Builds ``GET /health``; disk figures are refreshed at most once a second (health is hot)."""
+
+    def __init__(
+        self, ledger: Ledger, table: LiveTable, drops: DropStats, daemon: DaemonIdentity
+    ) -> None:
+        self.ledger = ledger
+        self.table = table
+        self.drops = drops
+        self.daemon = daemon
+        self._disk_checked = 0.0
+        self._disk: dict[str, int | None] = {}
+
+    def _disk_stats(self) -> dict[str, int | None]:
+        now = time.monotonic()
+        if now - self._disk_checked > 1.0:
+            self._disk = self.ledger.reader.stats()
+            self._disk_checked = now
+        return self._disk
+
+    def document(self) -> Health:
+        stats = self.ledger.writer.stats()
+        disk = self._disk_stats()
+        storage = StorageHealth(
+            databaseBytes=disk.get("database_bytes") or 0,
+            walBytes=disk.get("wal_bytes") or 0,
+            freeDiskBytes=disk.get("free_disk_bytes"),
+            status="ok" if stats.state == "healthy" else "degraded",
+            writerBacklogEvents=stats.queued_ops,
+            writerBacklogBytes=stats.queued_bytes,
+        )
+        writer = EventWriterHealth(
+            state=stats.state,
+            queuedEvents=stats.queued_ops,
+            queuedBytes=stats.queued_bytes,
+            droppedOutputEvents=self.drops.events,
+            droppedOutputBytes=self.drops.bytes,
+            transactions=stats.transactions,
+            committedEvents=stats.committed_events,
+            lastCommitAt=stats.last_commit_at,
+            lastError=stats.last_error or None,
+            degradedSince=stats.degraded_since or None,
+        )
+        return Health(
+            ok=True,
+            apiVersion="coven.daemon.v1",
+            covenVersion=__version__,
+            capabilities=FLAGS,
+            daemon=self.daemon,
+            eventWriter=writer,
+            storage=storage,
+            liveSessions=len(self.table),
+        )

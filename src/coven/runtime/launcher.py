@@ -1,0 +1,219 @@
+"""Launching a harness session: plan (every check), spawn, record, start reading.
+
+The launch path, in order::
+
+    Launcher.launch          refuse while shutting down
+    Launcher.plan            (off the loop) authority.parse_launch, harness lookup,
+                             resolve_executable, build_argv — writes and spawns nothing
+    Ledger.require_storage   refuse what could not be recorded
+    Launcher.start           Spawner.spawn → InsertSession → EventSink.output_pipeline
+                             → LiveSession.start (the PTY reader takes the master)
+
+When the harness exits, ``Launcher.finished`` records the ``exit`` transition
+(``lifecycle.finish``) and removes the session from the live table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from coven import authority
+from coven.errors import (
+    DaemonShuttingDown,
+    InvalidRequest,
+    LaunchFailed,
+    SessionIdConflict,
+    SessionNotFound,
+    StorageUnavailable,
+)
+from coven.harness import (
+    Adapter,
+    BuiltArgv,
+    HarnessRegistry,
+    LaunchOptions,
+    build_argv,
+    missing_executable_message,
+    resolve_executable,
+    unsupported_harness_message,
+)
+from coven.pty import PtyReader
+from coven.runtime import lifecycle
+from coven.runtime.event_sink import EventSink, ReadFlow
+from coven.runtime.ledger import Ledger
+from coven.runtime.live import LiveSession, LiveTable, Outcome
+from coven.runtime.records import to_record
+from coven.runtime.spawner import Spawner
+from coven.schema import EventKind, SessionRecord, SessionStatus
+from coven.store import InsertSession, SessionRow, now_rfc3339
+
+INSERT_ACK_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchPlan:
+    """Everything a launch needs, decided before anything is written or spawned."""
+
+    request: authority.LaunchRequest
+    adapter: Adapter
+    executable: str
+    built: BuiltArgv
+
+
+class Launcher:
+    """Starts sessions; owns the path from a launch body to a running, recorded harness."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        sink: EventSink,
+        table: LiveTable,
+        spawner: Spawner,
+        reader: PtyReader,
+        registry: Callable[[], HarnessRegistry],
+        home: Path,
+        env: dict[str, str],
+        instance_id: str,
+    ) -> None:
+        self.ledger = ledger
+        self.sink = sink
+        self.table = table
+        self.spawner = spawner
+        self.reader = reader
+        self.registry = registry
+        self.home = home
+        self.env = env
+        self.instance_id = instance_id
+
+    async def launch(self, body: object) -> SessionRecord:
+        """Validate and start a launch body; the new session's record once it is recorded."""
+        if not self.table.accepting:
+            raise DaemonShuttingDown("The daemon is shutting down; not launching new sessions.")
+        # Manifests, realpath and PATH lookups touch the filesystem: keep them off the loop.
+        plan = await self.ledger.read(self.plan, body)
+        self.ledger.require_storage()
+        return await self.start(plan)
+
+    def plan(self, body: object) -> LaunchPlan:
+        """Every check of a launch body, in the reference's order, or the refusal."""
+        registry = self.registry()
+        request = authority.parse_launch(
+            body,
+            harness_ids=registry.ids(),
+            coven_home=self.home,
+            unsupported_message=lambda hid: unsupported_harness_message(hid, registry),
+        )
+        adapter = registry.get(request.harness)
+        assert adapter is not None  # parse_launch checked the id
+        executable = resolve_executable(adapter, self.env.get("PATH"))
+        if executable is None:
+            raise InvalidRequest(
+                missing_executable_message(adapter),
+                {"harness": adapter.id, "reason": "executable_missing"},
+            )
+        built = build_argv(
+            adapter,
+            LaunchOptions(
+                prompt=request.prompt,
+                mode=request.launch_mode,
+                model=request.model,
+                permission=request.permission,
+                add_dirs=tuple(str(d) for d in request.add_dirs),
+            ),
+        )
+        return LaunchPlan(request, adapter, executable, built)
+
+    async def start(self, plan: LaunchPlan) -> SessionRecord:
+        """Spawn the planned harness, record the session and start reading its terminal."""
+        request, adapter = plan.request, plan.adapter
+        session_id = str(uuid.uuid4())
+        now = now_rfc3339()
+        env = dict(self.env)
+        env.setdefault("TERM", "xterm-256color")
+        env["COVEN_SESSION_ID"] = session_id
+        base = SessionRow(
+            id=session_id,
+            project_root=str(request.project_root),
+            harness=adapter.id,
+            title=self.sink.redactor.text(request.title),
+            status=SessionStatus.RUNNING,
+            created_at=now,
+            updated_at=now,
+            conversation_id=request.conversation_id,
+            labels=list(request.labels),
+            cwd=str(request.cwd),
+            launch_mode=request.launch_mode,
+            daemon_instance=self.instance_id,
+        )
+        argv = [plan.executable, *plan.built.argv[1:]]
+        try:
+            child = self.spawner.spawn(
+                argv, cwd=str(request.cwd), env=env, rows=request.rows, cols=request.cols
+            )
+        except LaunchFailed as exc:
+            # Created failed: the row says the launch was tried; it never ran.
+            await self.ledger.write(InsertSession(_replace(base, status=SessionStatus.FAILED)))
+            raise LaunchFailed(
+                f"failed to spawn harness `{adapter.id}`: {exc}", {"sessionId": session_id}
+            ) from exc
+
+        row = _replace(base, pid=child.pid, pgid=child.pgid, proc_start=child.start_time)
+        insert = self.ledger.submit(InsertSession(row))
+        flow = ReadFlow()
+        pipeline = self.sink.output_pipeline(session_id, flow)
+        session = LiveSession(
+            self.ledger.loop,
+            session_id,
+            child,
+            pipeline,
+            flow,
+            self.finished,
+            conversation=request.conversation_id is not None,
+            input_redactor=self.sink.input_redactor(),
+            reader=self.reader,
+        )
+        self.table.add(session)
+        session.start()
+        try:
+            await self.ledger.wait_committed(insert, INSERT_ACK_TIMEOUT)
+        except TimeoutError as exc:
+            session.begin_kill("session could not be recorded")
+            raise StorageUnavailable(
+                "The session store did not acknowledge the new session; it was stopped.",
+                {"sessionId": session_id},
+            ) from exc
+        except SessionIdConflict as exc:  # pragma: no cover - uuid4 collision
+            session.begin_kill("session id conflict")
+            raise LaunchFailed(str(exc), {"sessionId": session_id}) from exc
+        if plan.built.warnings:
+            await self.ledger.wait_committed(
+                self.sink.append(
+                    session_id, EventKind.METADATA, {"warnings": list(plan.built.warnings)}
+                )
+            )
+        return to_record(row)
+
+    async def finished(self, session: LiveSession, outcome: Outcome) -> None:
+        """Record the ``exit`` transition (after the session's last output) and forget it."""
+        payload: dict[str, object] = {"exitCode": outcome.exit_code, "status": outcome.status}
+        if outcome.signal is not None:
+            payload["signal"] = outcome.signal
+        if outcome.reason is not None:
+            payload["reason"] = outcome.reason
+        op = lifecycle.finish(
+            lifecycle.EXIT, session.session_id, outcome.status, outcome.exit_code, payload
+        )
+        try:
+            await self.ledger.write(op)
+        except SessionNotFound:
+            pass  # sacrificed while its process still ran: nothing left to record into
+        finally:
+            self.table.remove(session.session_id)
+            self.ledger.changes.notify(session.session_id)
+
+
+def _replace(row: SessionRow, **changes: object) -> SessionRow:
+    return dataclasses.replace(row, **changes)  # type: ignore[arg-type]

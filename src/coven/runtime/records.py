@@ -1,0 +1,43 @@
+"""Store rows → wire records: the one mapping from what the store keeps to what clients see."""
+
+from __future__ import annotations
+
+import json
+
+from coven.schema import EventRecord, SessionRecord, SessionStatus
+from coven.store import EventRow, SessionRow
+
+
+def to_record(row: SessionRow) -> SessionRecord:
+    """The 16-field session record; internal columns (pid, cwd, …) never leave the daemon."""
+    binding = json.loads(row.execution_binding_json) if row.execution_binding_json else None
+    return SessionRecord(
+        id=row.id,
+        project_root=row.project_root,
+        harness=row.harness,
+        title=row.title,
+        status=SessionStatus(row.status),
+        exit_code=row.exit_code,
+        archived_at=row.archived_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        conversation_id=row.conversation_id,
+        familiar_id=row.familiar_id,
+        execution_binding=binding,
+        labels=list(row.labels),
+        visibility=row.visibility,
+        external=row.external,
+        transcript_path=row.transcript_path,
+    )
+
+
+def to_event_record(row: EventRow) -> EventRecord:
+    """The event as clients see it (``payload_json`` stays the stored, redacted JSON text)."""
+    return EventRecord(
+        seq=row.seq,
+        id=row.id,
+        session_id=row.session_id,
+        kind=row.kind,
+        payload_json=row.payload_json,
+        created_at=row.created_at,
+    )

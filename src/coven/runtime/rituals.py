@@ -1,0 +1,131 @@
+"""Rituals on finished sessions (archive, summon, sacrifice) and external sessions.
+
+External sessions are run by some other tool and only registered here: they
+are created ``running`` and change status only through ``complete`` (the
+``complete`` transition of ``lifecycle``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coven import authority
+from coven.errors import (
+    InvalidRequest,
+    NotExternalSession,
+    SessionConflict,
+    SessionIdConflict,
+    SessionNotFound,
+)
+from coven.redaction import Redactor
+from coven.runtime import lifecycle
+from coven.runtime.ledger import Ledger
+from coven.runtime.live import LiveTable
+from coven.runtime.records import to_record
+from coven.schema import ACTIVE_STATUSES, SessionRecord, SessionStatus
+from coven.store import ArchiveSession, DeleteSession, InsertSession, SessionRow, now_rfc3339
+
+
+class Rituals:
+    def __init__(self, ledger: Ledger, table: LiveTable) -> None:
+        self.ledger = ledger
+        self.table = table
+
+    async def archive(self, session_id: str) -> SessionRecord:
+        """Hide a finished session from default lists (``SessionConflict`` while it runs)."""
+        return await self._set_archived(session_id, True)
+
+    async def summon(self, session_id: str) -> SessionRecord:
+        """Bring an archived session back into default lists."""
+        return await self._set_archived(session_id, False)
+
+    async def _set_archived(self, session_id: str, archived: bool) -> SessionRecord:
+        row = await self.ledger.session(session_id)
+        if archived and (row.status == SessionStatus.RUNNING or session_id in self.table):
+            raise SessionConflict(
+                f"session `{session_id}` is still running; kill it first with "
+                f"`coven kill {session_id}`",
+                {"sessionId": session_id, "status": row.status},
+            )
+        self.ledger.require_storage()
+        if (row.archived_at is not None) != archived:
+            await self.ledger.write(ArchiveSession(session_id, archived))
+        return to_record(await self.ledger.session(session_id))
+
+    async def sacrifice(self, session_id: str, confirm: object) -> None:
+        """Delete a finished session and its events; ``confirm`` must be the full id."""
+        row = await self.ledger.session(session_id)
+        if confirm != session_id:
+            raise InvalidRequest(
+                "sacrifice permanently deletes a session and its events; confirm with the "
+                "exact full session id",
+                {"sessionId": session_id, "field": "confirm"},
+            )
+        if row.status in ACTIVE_STATUSES or session_id in self.table:
+            raise SessionConflict(
+                f"session `{session_id}` is still running; do not sacrifice live work — kill "
+                f"it first with `coven kill {session_id}`",
+                {"sessionId": session_id, "status": row.status},
+            )
+        self.ledger.require_storage()
+        if not await self.ledger.write(DeleteSession(session_id)):
+            raise SessionNotFound("Session was not found.", {"sessionId": session_id})
+        self.ledger.changes.notify(session_id)
+
+
+class ExternalSessions:
+    def __init__(self, ledger: Ledger, redactor: Redactor, home: Path) -> None:
+        self.ledger = ledger
+        self.redactor = redactor
+        self.home = home
+
+    async def register(self, body: object) -> tuple[SessionRecord, bool]:
+        """Register (idempotently); True when the row was created by this call."""
+        reg = authority.parse_external(body, coven_home=self.home)
+        existing = await self.ledger.find_session(reg.id)
+        if existing is not None:
+            if existing.external:
+                return to_record(existing), False
+            raise SessionIdConflict(
+                "Session id is owned by a daemon-managed session.", {"sessionId": reg.id}
+            )
+        self.ledger.require_storage()
+        now = now_rfc3339()
+        row = SessionRow(
+            id=reg.id,
+            project_root=str(reg.project_root),
+            harness=reg.harness,
+            title=self.redactor.text(reg.title),
+            status=SessionStatus.RUNNING,
+            created_at=now,
+            updated_at=now,
+            labels=list(reg.labels),
+            external=True,
+            transcript_path=reg.transcript_path,
+        )
+        try:
+            await self.ledger.write(InsertSession(row))
+        except SessionIdConflict:
+            again = await self.ledger.session(reg.id)
+            if again.external:
+                return to_record(again), False
+            raise
+        return to_record(row), True
+
+    async def complete(self, session_id: str, exit_code: int | None) -> SessionRecord:
+        """Mark an external session finished: exit code absent or 0 → completed, else failed."""
+        row = await self.ledger.session(session_id)
+        if not row.external:
+            raise NotExternalSession(
+                f"POST /sessions/{session_id}/complete is only valid for externally-registered "
+                f"sessions. Use POST /sessions/{session_id}/kill for daemon-managed sessions.",
+                {"sessionId": session_id},
+            )
+        status = SessionStatus.COMPLETED if exit_code in (None, 0) else SessionStatus.FAILED
+        payload = {"exitCode": exit_code, "status": status, "reason": "completed by client"}
+        op = lifecycle.finish(
+            lifecycle.COMPLETE_EXTERNAL, session_id, status, exit_code, payload, row.status
+        )
+        await self.ledger.write(op)
+        self.ledger.changes.notify(session_id)
+        return to_record(await self.ledger.session(session_id))

@@ -1,0 +1,97 @@
+"""``Runtime``: the runtime's services wired together over one store and one spawner.
+
+The composition root (``coven.daemon``) builds one ``Runtime`` and hands it to
+the API layer, which calls these services with typed values:
+
+* ``launcher`` — start sessions;        * ``control`` — input, kill, resize;
+* ``rituals`` / ``external`` — archive, summon, sacrifice; external sessions;
+* ``queries`` — sessions, event pages, logs;   * ``attach`` — attach and follow streams;
+* ``health`` — the health document;    * ``actions`` — the control-plane action router;
+* ``harnesses`` — capability scans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from coven.harness import HarnessRegistry
+from coven.pty import PtyReader
+from coven.redaction import Redactor
+from coven.runtime.actions import Actions
+from coven.runtime.attach import AttachService
+from coven.runtime.event_sink import EventSink
+from coven.runtime.harness_scan import HarnessCatalog
+from coven.runtime.health import HealthReport
+from coven.runtime.launcher import Launcher
+from coven.runtime.ledger import Ledger
+from coven.runtime.live import LiveTable
+from coven.runtime.live_control import LiveControl
+from coven.runtime.queries import Queries
+from coven.runtime.rituals import ExternalSessions, Rituals
+from coven.runtime.spawner import Spawner
+from coven.schema.meta import DaemonIdentity, VacuumResult
+from coven.store import StoreReader, StoreWriter
+
+
+class Runtime:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        writer: StoreWriter,
+        reader: StoreReader,
+        *,
+        spawner: Spawner,
+        home: Path,
+        env: dict[str, str],
+        instance_id: str,
+        daemon: DaemonIdentity,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.loop = loop
+        self.home = home
+        self.ledger = Ledger(loop, writer, reader)
+        self.sink = EventSink(self.ledger, redactor or Redactor())
+        self.table = LiveTable()
+        # One thread drains every PTY master (see coven.pty.reader).
+        self.pty_reader = PtyReader(loop.call_soon_threadsafe)
+
+        def registry() -> HarnessRegistry:
+            return HarnessRegistry.load(env, home)
+
+        self.launcher = Launcher(
+            self.ledger,
+            self.sink,
+            self.table,
+            spawner,
+            self.pty_reader,
+            registry,
+            home,
+            env,
+            instance_id,
+        )
+        self.control = LiveControl(self.ledger, self.sink, self.table)
+        self.rituals = Rituals(self.ledger, self.table)
+        self.external = ExternalSessions(self.ledger, self.sink.redactor, home)
+        self.queries = Queries(self.ledger)
+        self.attach = AttachService(self.ledger, self.table)
+        self.health = HealthReport(self.ledger, self.table, self.sink.drops, daemon)
+        self.actions = Actions(self.control, self.rituals)
+        self.harnesses = HarnessCatalog(self.ledger, registry)
+
+    async def check_store(self) -> VacuumResult:
+        """The maintenance route, honestly: an integrity check, no VACUUM.
+
+        (VACUUM would stall the single writer for as long as it takes; there is no
+        full-text index to rebuild.)
+        """
+        rows = await self.ledger.read(self.ledger.reader.integrity_check)
+        return VacuumResult(
+            eventIndexRebuilt=False, integrityCheck=rows, ok=rows == ["ok"], vacuumed=False
+        )
+
+    async def shutdown(self) -> None:
+        """Kill every live session (reason "daemon shutdown"), wait for their exits, stop reading."""
+        await self.control.shutdown()
+        self.pty_reader.stop()
+        self.ledger.close()

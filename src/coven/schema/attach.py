@@ -1,0 +1,50 @@
+"""Control frames of the WebSocket attach stream (text frames; output is binary).
+
+Server → client: ``attached`` first, ``live`` when the replay is done, then
+``exit`` or ``overflow`` just before the server closes. Client → server:
+``resize`` and ``input`` (binary frames are input bytes too).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from coven.schema.wire import SessionRecord
+
+
+class AttachedFrame(msgspec.Struct, tag_field="type", tag="attached"):
+    """The session as it was when the client attached."""
+
+    session: SessionRecord
+
+
+class LiveFrame(msgspec.Struct, tag_field="type", tag="live"):
+    """Replay is done; everything up to ``seq`` was sent, live output follows."""
+
+    seq: int
+
+
+class ExitFrame(msgspec.Struct, tag_field="type", tag="exit"):
+    """The session ended (its last output was sent before this frame)."""
+
+    status: str
+    exitCode: int | None
+
+
+class OverflowFrame(msgspec.Struct, tag_field="type", tag="overflow"):
+    """The client read too slowly; reattach with ``afterSeq=resumeAfterSeq``."""
+
+    resumeAfterSeq: int
+
+
+class ResizeFrame(msgspec.Struct, tag_field="type", tag="resize"):
+    rows: int
+    cols: int
+
+
+class InputFrame(msgspec.Struct, tag_field="type", tag="input"):
+    data: str
+
+
+ServerFrame = AttachedFrame | LiveFrame | ExitFrame | OverflowFrame
+ClientFrame = ResizeFrame | InputFrame

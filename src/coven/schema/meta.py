@@ -1,0 +1,205 @@
+"""Bodies of the daemon's meta routes: health, version, capabilities, actions, maintenance."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from coven.schema.wire import API_VERSION
+
+
+class DaemonIdentity(msgspec.Struct):
+    """Which daemon process answers; also what a shutdown request must name."""
+
+    pid: int
+    startedAt: str
+    socket: str
+
+
+class CapabilityFlags(msgspec.Struct):
+    """The health document's feature flags: the 16 documented ones, then ours (additive)."""
+
+    sessions: bool = True
+    events: bool = True
+    travel: bool = False
+    scheduler: bool = False
+    hub: bool = False
+    executorDispatch: bool = False
+    eventCursor: Literal["sequence"] = "sequence"
+    structuredErrors: bool = True
+    sessionHandoff: bool = False
+    sessionLaunchPolicy: bool = False
+    afs: bool = False
+    afsMount: bool = False
+    afsCommit: bool = False
+    afsCommitDryRun: bool = False
+    executionBindingContracts: list[str] = msgspec.field(default_factory=list)
+    requestAdoptionContracts: list[str] = msgspec.field(default_factory=list)
+    attach: Literal["websocket"] = "websocket"
+    follow: Literal["ndjson"] = "ndjson"
+    rituals: bool = True
+    resize: bool = True
+    externalSessions: bool = True
+    openapi: str = "/api/v1/openapi.json"
+
+
+class EventWriterHealth(msgspec.Struct, omit_defaults=True):
+    """The store writer as health reports it; ``lastError``/``degradedSince`` only when set."""
+
+    state: str
+    queuedEvents: int
+    queuedBytes: int
+    droppedOutputEvents: int
+    droppedOutputBytes: int
+    transactions: int
+    committedEvents: int
+    lastCommitAt: str | None
+    lastError: str | None = None
+    degradedSince: str | None = None
+
+
+class StorageHealth(msgspec.Struct):
+    """Database and disk figures; ``status`` is ``ok`` or ``degraded`` (writer not healthy)."""
+
+    databaseBytes: int
+    walBytes: int
+    freeDiskBytes: int | None
+    status: Literal["ok", "warning", "critical", "degraded"]
+    writerBacklogEvents: int
+    writerBacklogBytes: int
+
+
+class Health(msgspec.Struct):
+    """``GET /health``: the handshake every client starts with."""
+
+    ok: Literal[True]
+    apiVersion: Literal["coven.daemon.v1"]
+    covenVersion: str
+    capabilities: CapabilityFlags
+    daemon: DaemonIdentity | None
+    eventWriter: EventWriterHealth
+    storage: StorageHealth
+    liveSessions: int
+
+
+class ApiVersionInfo(msgspec.Struct):
+    """``GET /api-version``: the route family this daemon serves."""
+
+    apiVersion: str = "v1"
+    supportedApiVersions: list[str] = msgspec.field(default_factory=lambda: ["v1"])
+
+
+class Capability(msgspec.Struct):
+    """One entry of the control-plane capability catalog."""
+
+    id: str
+    label: str
+    adapter: str
+    status: Literal["available", "planned"]
+    policy: Literal["allow", "requiresApproval"]
+    actions: list[str]
+
+
+class CapabilityCatalog(msgspec.Struct):
+    """``GET /capabilities``."""
+
+    capabilities: list[Capability]
+
+
+class InstructionsFile(msgspec.Struct, omit_defaults=True):
+    """A harness's global instructions file; ``path``/``byte_count`` only when present."""
+
+    present: bool
+    path: str | None = None
+    byte_count: int | None = None
+
+
+class ScanWarning(msgspec.Struct):
+    """Something a harness scan could not tell."""
+
+    kind: str
+    path: str | None
+    message: str
+
+
+class HarnessScan(msgspec.Struct):
+    """``GET /capabilities/:harnessId``: what is known without running the harness."""
+
+    harness_id: str
+    scanned_at: str
+    global_instructions: InstructionsFile
+    skills: list[Any]
+    plugins: list[Any]
+    warnings: list[ScanWarning]
+
+
+class HarnessScans(msgspec.Struct):
+    """``GET /capabilities/harnesses``."""
+
+    coven_skills: list[Any]
+    harness_capabilities: list[HarnessScan]
+    scanned_at: str
+
+
+class ActionEvent(msgspec.Struct, omit_defaults=True):
+    """What a completed control-plane action did."""
+
+    kind: str
+    action: str
+    origin: str | None = None
+    intentId: str | None = None
+    payload: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ActionResult(msgspec.Struct, omit_defaults=True):
+    """``POST /actions``: success (with ``event``) or the non-envelope rejection."""
+
+    ok: bool
+    accepted: bool
+    action: str
+    status: Literal["completed", "rejected"]
+    reason: str | None = None
+    code: str | None = None
+    event: ActionEvent | None = None
+
+
+class Accepted(msgspec.Struct, omit_defaults=True):
+    """202 of input/kill/resize; ``recorded: false`` when input was delivered unrecorded."""
+
+    accepted: Literal[True]
+    ok: Literal[True]
+    recorded: bool | None = None
+
+
+class SacrificeResult(msgspec.Struct):
+    """The session and its events are gone."""
+
+    ok: bool
+    sessionId: str
+
+
+class VacuumResult(msgspec.Struct):
+    """``POST /store/vacuum``: an integrity check (no VACUUM is run)."""
+
+    eventIndexRebuilt: bool
+    integrityCheck: list[str]
+    ok: bool
+    vacuumed: bool
+
+
+class ShutdownCapabilities(msgspec.Struct):
+    structuredErrors: bool = True
+
+
+class ShutdownAccepted(msgspec.Struct):
+    """202 of the internal shutdown route: the daemon is stopping."""
+
+    ok: Literal[True]
+    apiVersion: str
+    capabilities: ShutdownCapabilities
+    daemon: DaemonIdentity
+
+
+def shutdown_accepted(daemon: DaemonIdentity) -> ShutdownAccepted:
+    return ShutdownAccepted(True, API_VERSION, ShutdownCapabilities(), daemon)

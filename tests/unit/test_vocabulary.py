@@ -1,0 +1,81 @@
+"""Statuses and event kinds have one home: ``coven.schema.vocabulary``.
+
+Outside ``coven.schema`` no module spells a session status or an event kind as
+a string literal; it names the enum member. The few literals below that share
+a spelling but mean something else are listed with what they mean.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from coven.schema import EventKind, SessionStatus
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "coven"
+WORDS = {str(s) for s in SessionStatus} | {str(k) for k in EventKind}
+
+# (module, literal) pairs whose meaning is not a session status or event kind.
+OTHER_MEANINGS = {
+    ("cli/daemonctl.py", "running"): "the daemon process state",
+    ("cli/daemon_cmd.py", "running"): "the daemon process state",
+    ("cli/run_cmd.py", "running"): "the daemon process state",
+    ("cli/render.py", "created"): "the label of the created_at column",
+    ("cli/browser.py", "error"): "a button variant",
+    ("cli/browser.py", "kill"): "a key binding's action name",
+    ("cli/rituals_cmd.py", "kill"): "the `coven kill` command name",
+    ("api/router.py", "input"): "a route handler name",
+    ("api/router.py", "kill"): "a route handler name",
+    ("harness/demo_agent.py", "exit"): "a word the demo agent's user types",
+    ("runtime/queries.py", "error"): "a log line's level",
+    ("runtime/actions.py", "completed"): "an action result's status",
+    ("client/calls.py", "error"): "the key of the error envelope",
+    ("store/ops.py", "orphaned"): "a key of the orphan event's payload",
+}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    ids: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                ids.add(id(body[0].value))
+    return ids
+
+
+def literals(source: str) -> list[str]:
+    """String constants equal to a status or event kind (docstrings excluded)."""
+    tree = ast.parse(source)
+    skip = _docstrings(tree)
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value in WORDS
+        and id(node) not in skip
+    ]
+
+
+def test_no_status_or_event_kind_literal_outside_schema() -> None:
+    found = set()
+    for path in SRC.rglob("*.py"):
+        rel = str(path.relative_to(SRC))
+        if rel.startswith("schema/"):
+            continue
+        for word in literals(path.read_text()):
+            if (rel, word) not in OTHER_MEANINGS:
+                found.add((rel, word))
+    assert found == set()
+
+
+def test_the_checker_sees_a_literal_and_skips_docstrings() -> None:
+    source = '"""running"""\ndef f():\n    """killed"""\n    return x == "orphaned"\n'
+    assert literals(source) == ["orphaned"]
+
+
+def test_every_other_meaning_is_still_needed() -> None:
+    # A stale allowance would hide a new literal of the same spelling.
+    for rel, word in OTHER_MEANINGS:
+        assert word in literals((SRC / rel).read_text()), (rel, word)
