@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/compare.py [--quick] [--repeat N] [--out DIR]
 
-For each of N repetitions, alternating which daemon goes first, it runs
-``../shared/tools/coven_bench.py`` (as a subprocess, unchanged) against both
+For each of N repetitions, alternating which daemon goes first, it runs the
+side-by-side driver ``coven_bench.py`` (as a subprocess, unchanged) against both
 daemons, then our extra measurements (attach-stream keystroke echo, CLI
 latency) on a fresh daemon of each. It writes ``DIR/raw/*.json`` (every run),
 ``DIR/latest.json`` (aggregates) and ``DIR/latest.md`` (the comparison table).
-The reference is installed with ``../shared/tools/install-reference.sh`` when
-``/tmp/coven-reference/coven`` is missing. See bench/README.md.
+
+The driver is not part of this repository: name it with ``--bench-tool`` or
+``COVEN_BENCH_TOOL``. The reference is installed with ``bench/install-reference.sh``
+when ``/tmp/coven-reference/coven`` is missing. For our daemon alone, without the
+driver, use ``bench/quick.py``. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -30,9 +33,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-TOOLS = REPO.parent / "shared" / "tools"
-BENCH_TOOL = TOOLS / "coven_bench.py"
-INSTALL_REF = TOOLS / "install-reference.sh"
+INSTALL_REF = HERE / "install-reference.sh"
 REF_BIN = Path(os.environ.get("PEER_DIR", "/tmp/coven-reference")) / "coven"
 
 sys.path.insert(0, str(HERE))
@@ -131,10 +132,23 @@ def make_bench(cb: Any, impl: Any, *, quick: bool) -> Any:
     return cb.Bench(ns)
 
 
+def bench_tool() -> Path:
+    """The side-by-side driver named by ``COVEN_BENCH_TOOL`` (or ``--bench-tool``)."""
+    named = os.environ.get("COVEN_BENCH_TOOL", "")
+    if not named or not Path(named).is_file():
+        raise SystemExit(
+            "the side-by-side driver coven_bench.py is not part of this repository; "
+            "name it with --bench-tool PATH or COVEN_BENCH_TOOL "
+            "(or run bench/quick.py for our daemon alone)"
+        )
+    return Path(named)
+
+
 def load_bench_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("coven_bench", BENCH_TOOL)
+    path = bench_tool()
+    spec = importlib.util.spec_from_file_location("coven_bench", path)
     if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {BENCH_TOOL}")
+        raise SystemExit(f"cannot load {path}")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -143,7 +157,7 @@ def load_bench_tool() -> ModuleType:
 def run_bench_tool(impl: Impl, out: Path, args: argparse.Namespace, rep: int) -> dict[str, Any]:
     cmd = [
         sys.executable,
-        str(BENCH_TOOL),
+        str(bench_tool()),
         "--start",
         impl.start,
         "--stop",
@@ -286,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="coven_bench --quick sizes (≈ 4 min per rep)"
     )
     ap.add_argument("--repeat", type=int, default=3, help="repetitions per daemon (alternating)")
+    ap.add_argument("--bench-tool", default="", help="path of coven_bench.py (or COVEN_BENCH_TOOL)")
     ap.add_argument("--out", default=str(HERE / "results"), help="output directory")
     ap.add_argument("--only", choices=("both", "ours", "ref"), default="both")
     ap.add_argument("--scenarios", default="", help="passed to coven_bench.py (default all)")
@@ -308,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         help="start/stop ours with `coven daemon start/stop` (default: the module)",
     )
     args = ap.parse_args(argv)
+    if args.bench_tool:
+        os.environ["COVEN_BENCH_TOOL"] = args.bench_tool
     if args.repeat < 1:
         ap.error("--repeat must be ≥ 1")
 
