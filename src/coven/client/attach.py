@@ -6,17 +6,11 @@ itself lives in ``coven.client.aio``.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from coven.schema.attach import AttachState
 
-class AttachState(enum.Enum):
-    """connecting → replaying → live → closed (closed is reachable from every state)."""
-
-    CONNECTING = "connecting"
-    REPLAYING = "replaying"
-    LIVE = "live"
-    CLOSED = "closed"
+__all__ = ["AttachMessage", "AttachState", "Exit", "Live", "Output", "Overflow"]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import json
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -31,6 +30,7 @@ from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveSession, LiveState, LiveTable, Outcome
 from coven.runtime.records import to_event_record, to_record
 from coven.schema import EventKind, EventRecord, SessionRecord, SessionStatus
+from coven.schema.attach import AttachState
 from coven.schema.vocabulary import MAX_PAGE
 
 SUBSCRIBER_LIMIT = 4 * 1024 * 1024
@@ -75,12 +75,6 @@ class Overflow:
 
 
 AttachItem = ReplayChunk | Live | Output | Exit | Overflow
-
-
-class AttachState(enum.Enum):
-    REPLAYING = "replaying"
-    LIVE = "live"
-    CLOSED = "closed"
 
 
 class Subscriber:

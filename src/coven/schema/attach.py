@@ -7,9 +7,21 @@ Server → client: ``attached`` first, ``live`` when the replay is done, then
 
 from __future__ import annotations
 
+import enum
+
 import msgspec
 
 from coven.schema.wire import SessionRecord
+
+
+class AttachState(enum.Enum):
+    """One attach stream's state, on both ends: connecting (client only) → replaying →
+    live → closed; each is entered once, and closed is reachable from every state."""
+
+    CONNECTING = "connecting"
+    REPLAYING = "replaying"
+    LIVE = "live"
+    CLOSED = "closed"
 
 
 class AttachedFrame(msgspec.Struct, tag_field="type", tag="attached"):
