@@ -25,8 +25,8 @@ from coven.api.openapi import openapi_document
 from coven.api.server import CovenServer
 from coven.authority import parse_shutdown
 from coven.authority.body import parse_json_body
-from coven.authority.lifecycle import SHUTDOWN_BODY_LIMIT
 from coven.authority.peer import peer_credentials
+from coven.authority.shutdown import SHUTDOWN_BODY_LIMIT
 from coven.errors import (
     CovenError,
     Forbidden,

@@ -26,11 +26,11 @@ from coven.authority.home import (
     prepare_home,
 )
 from coven.authority.launch import Conversation, LaunchRequest, parse_conversation, parse_launch
-from coven.authority.lifecycle import ShutdownRequest, parse_shutdown
 from coven.authority.live_input import parse_input, parse_resize
 from coven.authority.paths import canonical_directory, is_within, resolve_cwd, resolve_project_root
 from coven.authority.peer import is_same_user, peer_credentials
 from coven.authority.refusals import ExecutionBindingInvalid, RequestAdoptionInvalid
+from coven.authority.shutdown import ShutdownRequest, parse_shutdown
 from coven.schema.home import HomePaths
 
 __all__ = [
