@@ -129,6 +129,19 @@ def bytes_written(pid: int) -> int:
     raise AssertionError("no wchar")
 
 
+def assert_harness_blocked(pid: int, settle: float, quiet: float) -> None:
+    """Wait (at most ``settle`` s) until ``pid`` has written nothing for ``quiet`` s."""
+    deadline = time.monotonic() + settle
+    last = bytes_written(pid)
+    while True:
+        time.sleep(quiet)
+        now = bytes_written(pid)
+        if now == last:
+            return
+        assert time.monotonic() < deadline, "the harness never blocked on a full disk"
+        last = now
+
+
 def session_ids(daemon: Daemon) -> set[str]:
     reply = daemon.call("GET", "/api/v1/sessions")
     assert reply.status == 200, reply.body[:300]
@@ -282,6 +295,10 @@ def test_disk_full_degrades_blocks_the_harness_and_recovers_losslessly(
             assert daemon.call("GET", f"/api/v1/sessions/{sid}").json()["status"] == "running"
             # Nothing dropped: the harness is alive and blocked on its write.
             assert harness_pids(sid) == [harness], "the flood ended while the disk was full"
+            # Reading stops once the bounded backlog behind the failing writer is
+            # full; on a loaded machine that can take a moment after "degraded".
+            # Then the harness stays blocked: no byte is read while the disk is full.
+            assert_harness_blocked(harness, settle=20.0, quiet=0.5)
             before = bytes_written(harness)
             time.sleep(0.5)
             assert bytes_written(harness) == before, "the PTY kept being read on a full disk"
