@@ -118,6 +118,8 @@ def _on_host(name: str, args: list[str]) -> click.Command:
         there.connect()
         terminal = sys.stdin.isatty() and sys.stdout.isatty()
         done = there.run([name, *args], capture=False, tty=terminal)
-        click.get_current_context().exit(done.returncode)
+        code = done.returncode
+        # ssh killed by a signal: report it the way a shell would (128 + signal number).
+        click.get_current_context().exit(code if code >= 0 else 128 - code)
 
     return click.Command(name, callback=run_there, add_help_option=False)
