@@ -259,7 +259,7 @@ def test_a_named_host_and_COVEN_HOST_reach_it_and_disconnect_ends_the_connection
 
 def test_a_refused_login_says_ssh_could_not_log_in(remote: Remote) -> None:
     config = remote.world.write_config("stranger_config", remote.world.stranger_key)
-    remote.env["COVEN_SSH_COMMAND"] = f"ssh -F {config}"
+    remote.env["COVEN_SSH_COMMAND"] = f"{remote.world.ssh} -F {config}"
     proc = remote.run("sessions")
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"Error: ssh could not log in to {remote.world.url}: ")
@@ -276,7 +276,7 @@ def test_an_unreachable_or_malformed_host_is_refused_in_plain_words(remote: Remo
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"Error: cannot reach ssh://tester@{HOST_ALIAS}:1 over ssh: ")
     assert "Connection refused" in proc.stderr
-    remote.env["COVEN_SSH_COMMAND"] = f"ssh -F {closed}"
+    remote.env["COVEN_SSH_COMMAND"] = f"{remote.world.ssh} -F {closed}"
     assert "Connection refused" in remote.run("doctor").stderr
 
     proc = remote.run("sessions", host="ssh://-oProxyCommand=touch")
@@ -290,26 +290,33 @@ def test_an_unreachable_or_malformed_host_is_refused_in_plain_words(remote: Remo
     assert "coven hosts add nosuch" in proc.stderr
 
 
-def test_missing_ssh_client_says_to_install_openssh(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ssh_command", [None, "no-such-ssh -F config"])
+def test_missing_ssh_client_says_to_install_openssh(
+    tmp_path: Path, ssh_command: str | None
+) -> None:
+    # The tests' PATH holds no ssh: exactly a machine without the OpenSSH client.
     env = daemon_env(tmp_path / "home", tmp_path)
-    env["COVEN_SSH_COMMAND"] = str(tmp_path / "no-such-ssh")
+    if ssh_command is not None:
+        env["COVEN_SSH_COMMAND"] = ssh_command
     env["XDG_RUNTIME_DIR"] = str(tmp_path)
-    proc = subprocess.run(
-        [*COVEN, "--host", "ssh://me@box.example", "sessions"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 1
-    assert "ssh client is not installed or not on PATH" in proc.stderr
-    assert "apt-get install openssh-client" in proc.stderr
+    for args in (("sessions",), ("daemon", "start")):
+        proc = subprocess.run(
+            [*COVEN, "--host", "ssh://me@box.example", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 1
+        assert "ssh client is not installed or not on PATH" in proc.stderr
+        assert "apt-get install openssh-client" in proc.stderr
+        assert ssh_command is None or "no-such-ssh -F config" in proc.stderr
 
 
 @pytest.fixture
 def remote_without_coven(tmp_path: Path) -> Iterator[Remote]:
-    yield from _world(tmp_path, remote_path="/usr/bin:/bin")
+    yield from _world(tmp_path, with_coven=False)
 
 
 def test_a_machine_without_coven_says_so_and_how_to_name_its_path(

@@ -25,6 +25,7 @@ import asyncssh
 import pytest
 
 from tests.support.daemon import FAKE_BIN, REPO
+from tests.support.hermetic import controlled_env
 
 VENV_BIN = Path(sys.executable).parent  # where `coven` is installed as a console script
 HOST_ALIAS = "coven-test-box"
@@ -50,8 +51,8 @@ class SshWorld:
     command with ``-F``, and a short private runtime directory for its sockets.
     """
 
-    def __init__(self, root: Path, *, remote_path: str | None = None) -> None:
-        require_ssh()
+    def __init__(self, root: Path, *, with_coven: bool = True) -> None:
+        self.ssh = require_ssh()
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.remote_home = root / "remote-home"
@@ -62,17 +63,22 @@ class SshWorld:
         # Unix socket paths are short (108 bytes): the runtime dir lives directly in /tmp.
         self.runtime = Path(tempfile.mkdtemp(prefix="cvh-"))
         os.chmod(self.runtime, 0o700)
-        self.remote_env = {
-            "PATH": remote_path
-            if remote_path is not None
-            else os.pathsep.join([str(FAKE_BIN), str(VENV_BIN), "/usr/bin", "/bin"]),
-            "HOME": str(root),
-            "COVEN_HOME": str(self.remote_home),
-            "COVEN_TEST_PROJECT": str(self.remote_project),
-            "FAKE_MODE": "echo",
-            "PYTHONPATH": str(REPO),
-            "LANG": "C.UTF-8",
-        }
+        # The other machine's PATH: the fake agents, the test tools and (unless the test
+        # wants a machine without it) `coven` alone, never a whole system directory.
+        remote_bin = root / "remote-bin"
+        remote_bin.mkdir(exist_ok=True)
+        if with_coven:
+            (remote_bin / "coven").symlink_to(VENV_BIN / "coven")
+        self.remote_env = controlled_env(
+            root / "remote-user-home",
+            FAKE_BIN,
+            remote_bin,
+            extra={
+                "COVEN_HOME": str(self.remote_home),
+                "COVEN_TEST_PROJECT": str(self.remote_project),
+                "FAKE_MODE": "echo",
+            },
+        )
         self._write_keys()
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -115,6 +121,7 @@ class SshWorld:
                 str(self.log),
             ],
             cwd=REPO,
+            env=controlled_env(self.root / "sshd-home", extra={"PYTHONPATH": str(REPO)}),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -157,7 +164,8 @@ class SshWorld:
 
     def local_env(self, base: Mapping[str, str], config: Path | None = None) -> dict[str, str]:
         env = dict(base)
-        env["COVEN_SSH_COMMAND"] = f"ssh -F {config or self.config}"
+        # The real client by its absolute path: the tests' PATH holds no system directory.
+        env["COVEN_SSH_COMMAND"] = f"{self.ssh} -F {config or self.config}"
         env["XDG_RUNTIME_DIR"] = str(self.runtime)
         env.pop("COVEN_HOST", None)
         return env
@@ -171,7 +179,7 @@ class SshWorld:
         pid = None
         with contextlib.suppress(OSError, ValueError, KeyError):
             pid = int(json.loads(status.read_text())["pid"])
-        env = {**os.environ, **self.remote_env}
+        env = self.remote_env
         with contextlib.suppress(subprocess.TimeoutExpired):
             subprocess.run(
                 [sys.executable, "-m", "coven.cli.main", "daemon", "stop"],
@@ -189,7 +197,16 @@ class SshWorld:
         for ctl in self.runtime.rglob("ctl"):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 subprocess.run(
-                    ["ssh", "-F", str(self.config), "-o", f"ControlPath={ctl}", "-O", "exit", "x"],
+                    [
+                        self.ssh,
+                        "-F",
+                        str(self.config),
+                        "-o",
+                        f"ControlPath={ctl}",
+                        "-O",
+                        "exit",
+                        "x",
+                    ],
                     stdin=subprocess.DEVNULL,
                     capture_output=True,
                     timeout=10,

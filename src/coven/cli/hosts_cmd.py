@@ -8,6 +8,7 @@ import click
 
 from coven.cli.context import hint, out
 from coven.cli.failures import CliError
+from coven.cli.home_files import prepare_home
 from coven.cli.remote import make_link
 from coven.client import default_home
 from coven.client.errors import InvalidHostTarget
@@ -98,6 +99,7 @@ def add_cmd(name: str, target: str, remote_command: str | None) -> None:
             f"remove it first with `coven hosts remove {name}`"
         )
     new = roster.plus(entry)
+    prepare_home(path.parent)  # the same checks as every other file the CLI writes there
     write_hosts(path, edited_text(text, roster, new, str(path)))
     out(f"added host `{name}` → {parsed.url} ({path})")
     hint(f"Try it: coven --host {name} sessions")
