@@ -208,6 +208,29 @@ def test_a_restarted_remote_daemon_is_found_again(remote: Remote) -> None:
     assert "No active Coven sessions yet." in proc.stdout
 
 
+def test_commands_started_together_share_one_login_and_one_forward(remote: Remote) -> None:
+    _start_remote_daemon(remote)
+    remote.local("hosts", "disconnect", remote.world.url).check_returncode()
+    before = len(remote.world.log_lines("connect"))
+    procs = [
+        subprocess.Popen(
+            [*COVEN, "--host", remote.world.url, "sessions", "--json"],
+            cwd=remote.cwd,
+            env=remote.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert json.loads(out)["sessions"] == []
+    assert len(remote.world.log_lines("connect")) == before + 1
+
+
 def test_doctor_and_adapter_list_describe_the_other_machine(remote: Remote) -> None:
     proc = remote.run("doctor", "--json")
     assert proc.returncode in (0, 1), proc.stderr
