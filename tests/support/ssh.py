@@ -61,7 +61,7 @@ class SshWorld:
         self.log = root / "sshd.log"
         self.log.touch()
         # Unix socket paths are short (108 bytes): the runtime dir lives directly in /tmp.
-        self.runtime = Path(tempfile.mkdtemp(prefix="cvh-"))
+        self.runtime = Path(tempfile.mkdtemp(prefix="coven-ssh-"))
         os.chmod(self.runtime, 0o700)
         # The other machine's PATH: the fake agents, the test tools and (unless the test
         # wants a machine without it) `coven` alone, never a whole system directory.
