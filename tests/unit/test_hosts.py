@@ -225,3 +225,9 @@ def test_a_command_reaching_for_this_machines_home_is_refused_under_a_host() -> 
     )
     allowed = runner.invoke(root, ["peek"], env={"COVEN_HOME": "/somewhere"})
     assert allowed.exit_code == 0 and allowed.output.strip() == "/somewhere"
+
+
+@pytest.mark.parametrize("name", ["a b", "50%", "a:b", 'q"'])
+def test_a_runtime_dir_ssh_cannot_be_given_is_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(RemoteHostError, match="ssh cannot take in ControlPath"):
+        SshLink(SshTarget("box"), label="box", runtime=tmp_path / name)

@@ -170,6 +170,13 @@ class SshLink:
                 f"{runtime} is too deep for Unix socket paths; point XDG_RUNTIME_DIR or "
                 "TMPDIR at a shorter directory"
             )
+        # ssh reads "-o ControlPath=…" like a config line (whitespace splits it, % expands)
+        # and "-L a:b" splits at colons: such a directory cannot be named to it safely.
+        if any(c in str(self.state_dir) for c in " \t\n\"'%:"):
+            raise RemoteHostError(
+                f"{runtime} has a space, quote, % or : in its path, which ssh cannot take in "
+                "ControlPath or -L; point XDG_RUNTIME_DIR or TMPDIR at a plainer directory"
+            )
 
     # ------------------------------------------------------------------ ssh
 
