@@ -55,8 +55,9 @@ from coven.client.errors import (
     TransportError,
 )
 from coven.client.hosts import DEFAULT_REMOTE_COMMAND, SshTarget
-from coven.client.sync import SOCKET_NAME, CovenClient
+from coven.client.sync import CovenClient
 from coven.client.transport import UnixTransport
+from coven.schema.home import SOCKET_NAME
 
 SSH_COMMAND_ENV = "COVEN_SSH_COMMAND"
 PERSIST_SECONDS = 600
