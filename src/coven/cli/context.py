@@ -2,22 +2,82 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from coven.client import CovenClient, default_home
+from coven.cli import remote
+from coven.cli.failures import CliError
+from coven.client import CovenClient, UnixTransport, default_home
 
 
 def home() -> Path:
-    """``$COVEN_HOME`` (non-empty) or ``~/.coven``."""
+    """``$COVEN_HOME`` (non-empty) or ``~/.coven``: this machine's home.
+
+    With ``--host`` a command that reaches for it is refused, so no command can
+    read this machine's state while the user asked about another one.
+    """
+    host = remote.selected_host()
+    if host is not None:
+        ctx = click.get_current_context(silent=True)
+        name = ctx.command_path if ctx is not None else "this command"
+        raise CliError(
+            f"`{name}` works on this machine's Coven home and cannot run with --host {host}"
+        )
     return default_home()
 
 
+def is_remote() -> bool:
+    """Is a ``--host`` selected (the daemon is another machine's)?"""
+    return remote.selected_host() is not None
+
+
+def socket_home() -> Path:
+    """The directory holding the daemon's ``coven.sock``.
+
+    ``COVEN_HOME`` locally; with ``--host``, the private directory of the SSH
+    forward to the remote daemon (set up on first use, health-checked).
+    """
+    if remote.selected_host() is None:
+        return default_home()
+    forwarded = remote.link().open()
+    return forwarded.parent
+
+
 def client() -> CovenClient:
-    """A blocking client for this home's daemon (does not start it)."""
-    return CovenClient.from_home(home())
+    """A blocking client for the selected daemon (does not start it)."""
+    if remote.selected_host() is None:
+        return CovenClient.from_home(default_home())
+    return CovenClient(UnixTransport(remote.link().open()))
+
+
+def project_root(given: str | None) -> str:
+    """The project root to launch in: ``given`` or the current directory, made absolute.
+
+    With ``--host`` it is a path on that machine, so it must be given and absolute.
+    """
+    host = remote.selected_host()
+    if host is None:
+        return os.path.realpath(given if given is not None else os.getcwd())
+    if given is None or not given.startswith("/"):
+        raise CliError(
+            f"with --host, name the project root on {host} with --root /absolute/path "
+            "(this machine's current directory means nothing there)"
+        )
+    return os.path.normpath(given)
+
+
+def launch_path(path: str) -> str:
+    """A path for the daemon: absolute here; with ``--host`` it must already be absolute."""
+    if remote.selected_host() is None:
+        return os.path.abspath(path)
+    if not path.startswith("/"):
+        raise CliError(
+            f"with --host, paths name the other machine's files: give {path} as an absolute path"
+        )
+    return path
 
 
 def out(text: str = "") -> None:

@@ -17,6 +17,7 @@ import click
 
 from coven.cli.daemonctl import DaemonControlError
 from coven.cli.home_files import HomeUnusable, LifecycleBusy
+from coven.cli.remote import selected_host
 from coven.client import ApiError, CovenClientError, DaemonNotRunning
 
 DEBUG_ENV = "COVEN_DEBUG"
@@ -30,6 +31,11 @@ class CliError(click.ClickException):
 
 def sentence(exc: BaseException) -> str:
     """The user-facing sentence for a client or daemon-control failure."""
+    if isinstance(exc, DaemonNotRunning) and (host := selected_host()) is not None:
+        return (
+            f"the Coven daemon on {host} stopped answering through ssh; "
+            f"check it with `coven --host {host} daemon status`"
+        )
     if isinstance(exc, DaemonNotRunning):
         return f"the Coven daemon is not running (no daemon at {exc.socket_path}); start it with `coven daemon start`"
     if isinstance(exc, ApiError):

@@ -13,6 +13,8 @@ from coven import __version__
 from coven.cli.adapter_cmd import adapter_group
 from coven.cli.daemon_cmd import daemon_group
 from coven.cli.failures import CliError, translated
+from coven.cli.hosts_cmd import hosts_group
+from coven.cli.remote import HOST_ENV, route
 from coven.cli.rituals_cmd import archive_cmd, kill_cmd, sacrifice_cmd
 from coven.cli.run_cmd import attach_cmd, run_cmd, summon_cmd
 from coven.cli.sessions_cmd import sessions_group
@@ -25,12 +27,24 @@ class CovenGroup(click.Group):
         with translated():
             return super().invoke(ctx)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        return route(ctx, *super().resolve_command(ctx, args))
+
 
 @click.group(cls=CovenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     __version__, "--version", "-V", prog_name="coven", message="%(prog)s v%(version)s"
 )
-def cli() -> None:
+@click.option(
+    "--host",
+    envvar=HOST_ENV,
+    metavar="HOST",
+    help="Work with the daemon on another machine over your own ssh: "
+    "ssh://user@box[:port] or a name from `coven hosts`. Also read from $COVEN_HOST.",
+)
+def cli(host: str | None) -> None:
     """Coven: run coding-agent CLIs as supervised, recorded sessions."""
 
 
@@ -70,6 +84,7 @@ for command in (
     sacrifice_cmd,
     kill_cmd,
     adapter_group,
+    hosts_group,
 ):
     cli.add_command(command)
 

@@ -16,7 +16,16 @@ import click
 
 from coven.cli import daemonctl
 from coven.cli.attaching import AttachOutcome, attach, exit_line, run_exit_code
-from coven.cli.context import client, hint, home, out
+from coven.cli.context import (
+    client,
+    hint,
+    home,
+    is_remote,
+    launch_path,
+    out,
+    project_root,
+    socket_home,
+)
 from coven.cli.failures import CliError
 from coven.cli.render import attached_header, created_header, short_id
 from coven.cli.terminal import is_interactive, raw_mode, window_size
@@ -34,7 +43,13 @@ def detached_line(session_id: str) -> str:
 
 
 def ensure_daemon() -> None:
-    """Start the daemon when none is running (one line on stderr says so)."""
+    """Start the daemon when none is running (one line on stderr says so).
+
+    Another machine's daemon is never started implicitly: with ``--host`` the
+    forward reports it not running and names ``coven --host … daemon start``.
+    """
+    if is_remote():
+        return
     status = daemonctl.probe(home())
     if status.state != "running":
         started = daemonctl.start(home())
@@ -49,10 +64,12 @@ def follow(
     """Attach this process's terminal (or plain stdio) to a session until it ends or we leave."""
     interactive = is_interactive()
     if not interactive:
-        return asyncio.run(attach(home(), session_id, forward_input=False, on_attached=on_attached))
+        return asyncio.run(
+            attach(socket_home(), session_id, forward_input=False, on_attached=on_attached)
+        )
     with raw_mode(sys.stdin.fileno()):
         outcome = asyncio.run(
-            attach(home(), session_id, forward_input=True, on_attached=on_attached)
+            attach(socket_home(), session_id, forward_input=True, on_attached=on_attached)
         )
     return outcome
 
@@ -76,6 +93,12 @@ def _labels(raw: str) -> list[str]:
 @click.command("run", context_settings={"allow_interspersed_args": True})
 @click.argument("harness")
 @click.argument("prompt", nargs=-1)
+@click.option(
+    "--root",
+    "root_dir",
+    metavar="DIR",
+    help="Project root (default: the current directory; with --host, required).",
+)
 @click.option("--cwd", help="Working directory, inside the project root (the current directory).")
 @click.option("--title", help="Session title (default: the prompt).")
 @click.option("--model", help="Model id, passed to the harness's model flag.")
@@ -86,6 +109,7 @@ def _labels(raw: str) -> list[str]:
 def run_cmd(
     harness: str,
     prompt: tuple[str, ...],
+    root_dir: str | None,
     cwd: str | None,
     title: str | None,
     model: str | None,
@@ -103,7 +127,7 @@ def run_cmd(
     interactive = is_interactive() and not detach
     rows, cols = window_size(sys.stdout.fileno() if interactive else None)
     ensure_daemon()
-    root = os.path.realpath(os.getcwd())
+    root = project_root(root_dir)
     options: LaunchOptions = {
         "launch_mode": "interactive" if interactive else "nonInteractive",
         "rows": rows,
@@ -118,7 +142,7 @@ def run_cmd(
     if permission is not None:
         options["permission"] = permission
     if add_dirs:
-        options["add_dirs"] = [os.path.abspath(d) for d in add_dirs]
+        options["add_dirs"] = [launch_path(d) for d in add_dirs]
     if labels is not None:
         options["labels"] = _labels(labels)
     record = client().launch(root, harness, text, **options)

@@ -14,6 +14,13 @@ original cause stays available as ``__cause__``.
     ├── AmbiguousSessionRef     a session prefix matched several sessions
     ├── AttachStateError        an attach stream used in a state that does not allow it
     ├── ActionRejected          POST /actions answered with its own rejection shape
+    ├── HostsFileInvalid        hosts.toml cannot be read or breaks its rules (file and line)
+    ├── RemoteHostError         reaching a daemon on another machine (``--host``) failed
+    │   ├── InvalidHostTarget   not ``ssh://[user@]host[:port]`` nor a name in hosts.toml
+    │   ├── SshUnavailable      no OpenSSH client to run
+    │   ├── SshFailed           ssh could not connect, log in, or forward (``kind`` says which)
+    │   ├── RemoteCovenMissing  ``coven`` is not on the remote PATH of ssh commands
+    │   └── RemoteDaemonNotRunning  the remote machine has no daemon answering
     └── ApiError                the daemon refused: ``status``, ``code``, ``message``, ``details``
         ├── SessionNotFound     404 session_not_found
         ├── SessionNotLive      409 session_not_live
@@ -86,6 +93,66 @@ class ActionRejected(CovenClientError):
         self.status = status
         self.action = action
         self.reason = reason
+
+
+class HostsFileInvalid(CovenClientError):
+    """``hosts.toml`` is unreadable or invalid; ``path`` and ``line`` (when known) say where."""
+
+    code = "hosts_file_invalid"
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        where = f"{path} line {line}" if line is not None else path
+        super().__init__(f"{where}: {reason}")
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
+class RemoteHostError(CovenClientError):
+    """Base of the failures of reaching another machine's daemon over SSH.
+
+    ``code`` is stable; the message is a sentence naming the host as the user
+    typed it.
+    """
+
+    code = "remote_host_error"
+
+
+class InvalidHostTarget(RemoteHostError):
+    """The host is neither ``ssh://[user@]host[:port]`` nor a name in ``hosts.toml``."""
+
+    code = "invalid_host"
+
+
+class SshUnavailable(RemoteHostError):
+    """The OpenSSH client (``ssh``, or ``$COVEN_SSH_COMMAND``) cannot be run."""
+
+    code = "ssh_unavailable"
+
+
+class SshFailed(RemoteHostError):
+    """ssh itself failed; ``kind`` is ``auth``, ``host_key``, ``unreachable``, ``forward`` or ``other``."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.code = f"ssh_{kind}" if kind != "other" else "ssh_failed"
+
+
+class RemoteCovenMissing(RemoteHostError):
+    """The remote shell could not find the ``coven`` command (exit status 127)."""
+
+    code = "remote_coven_missing"
+
+
+class RemoteDaemonNotRunning(RemoteHostError):
+    """``coven daemon status`` on the remote machine says stopped or stale; ``state`` says which."""
+
+    code = "remote_daemon_not_running"
+
+    def __init__(self, message: str, state: str) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 class ApiError(CovenClientError):
