@@ -13,6 +13,8 @@ harness name. On start it prints, one per line::
     ids pid=<pid> pgid=<pgid> sid=<sid>
     env <NAME>=<value>                (for each name in FAKE_PRINT_ENV, comma separated;
                                        "<unset>" when missing)
+    envdigest <NAME>=<sha256 hex>     (for each name in FAKE_DIGEST_ENV: proves the value
+                                       arrived without printing it; "<unset>" when missing)
 
 then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 (default ``echo``), printing ``ready`` once it is set up:
@@ -33,12 +35,15 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 - ``ctty``: write ``hello via /dev/tty`` to /dev/tty, print ``tcgetpgrp=<n> pgid=<n>``,
   print ``SIGINT received`` on each SIGINT, then behave like ``echo``.
 - ``raw``: put the tty in raw mode, print ``raw: <hex>`` for every read; exit 0 after a ``q``.
+- ``stdin-digest``: read stdin to end of file, print ``stdin bytes=<n> sha256=<hex>``, exit 0;
+  when stdin is a terminal print ``stdin is a terminal`` instead (it has no end).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import select
@@ -103,6 +108,10 @@ def header(name: str, args: list[str]) -> None:
     out(f"ids pid={os.getpid()} pgid={os.getpgrp()} sid={os.getsid(0)}")
     for var in filter(None, os.environ.get("FAKE_PRINT_ENV", "").split(",")):
         out(f"env {var}={os.environ.get(var, '<unset>')}")
+    for var in filter(None, os.environ.get("FAKE_DIGEST_ENV", "").split(",")):
+        value = os.environb.get(var.encode())
+        shown = "<unset>" if value is None else hashlib.sha256(value).hexdigest()
+        out(f"envdigest {var}={shown}")
 
 
 _wakeup: list[int] = []
@@ -237,6 +246,19 @@ def mode_raw() -> int:
             return 0
 
 
+def mode_stdin_digest() -> int:
+    if os.isatty(0):
+        out("stdin is a terminal")
+        return 0
+    digest = hashlib.sha256()
+    total = 0
+    while chunk := os.read(0, 65536):
+        digest.update(chunk)
+        total += len(chunk)
+    out(f"stdin bytes={total} sha256={digest.hexdigest()}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     name = os.path.basename(argv[0])
     args = argv[1:]
@@ -265,6 +287,8 @@ def main(argv: list[str]) -> int:
         return mode_ctty()
     if mode == "raw":
         return mode_raw()
+    if mode == "stdin-digest":
+        return mode_stdin_digest()
     out(f"unknown FAKE_MODE {mode}")
     return 2
 

@@ -26,6 +26,7 @@ class FakeProcess:
         self.start_time: int | None = 12345
         self.argv = list(argv)
         self.env: dict[str, str] = {}
+        self.stdin: bytes | None = None
         self._ours, self._theirs = socket.socketpair()
         self._ours.setblocking(False)
         self.master_fd = self._ours.fileno()
@@ -104,11 +105,13 @@ class FakeSpawner:
         env: Mapping[str, str],
         rows: int,
         cols: int,
+        stdin: bytes | None = None,
     ) -> FakeProcess:
         if self.fail is not None:
             raise LaunchFailed(self.fail, {"reason": "exec_failed"})
         process = FakeProcess(4_000_000 + len(self.processes), argv, ignore=self.ignore)
         process.env = dict(env)
+        process.stdin = stdin
         process.size = (rows, cols)
         self.processes.append(process)
         return process

@@ -16,6 +16,7 @@ from coven.authority import (
     parse_launch,
     parse_resize,
 )
+from coven.authority.launch import MAX_PROMPT_BYTES
 from coven.errors import InvalidRequest
 
 HARNESSES = ("codex", "claude")
@@ -144,8 +145,9 @@ def test_fields_are_checked_in_reference_order(root: Path, home: Path) -> None:
         ("prompt", None, "requires string field `prompt`"),
         ("prompt", " \n ", "requires string field `prompt`"),
         ("prompt", ["x"], "requires string field `prompt`"),
-        ("prompt", "x" * (1024 * 1024 + 1), "at most"),
-        ("prompt", "é" * (600 * 1024), "at most"),
+        ("prompt", "x" * (MAX_PROMPT_BYTES + 1), "at most"),
+        ("prompt", "é" * (MAX_PROMPT_BYTES // 2 + 1), "at most"),
+        ("prompt", "ok \ud800", "unpaired surrogate"),
         ("title", 1, "`title` must be a string"),
         ("conversationId", False, "`conversationId` must be a string"),
         ("conversation", "x", "must be an object with `mode` and `id`"),

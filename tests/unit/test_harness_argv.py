@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 
 from coven.errors import InvalidRequest
 from coven.harness import (
+    ARG_STRLEN_MAX,
     CLAUDE,
     CODEX,
     Adapter,
     LaunchOptions,
     build_argv,
+    exec_budget,
     is_safe_model,
     load_manifest_file,
     transform_model,
@@ -287,3 +289,66 @@ def test_interactive_falls_back_to_prompt_flag() -> None:
     bound = manifest_adapter("bound.json")
     only_prompt_flag = dataclasses.replace(bound, interactive_prompt_flag=None)
     assert build_argv(only_prompt_flag, LaunchOptions("hi")).argv == ["boundtool", "--prompt=hi"]
+
+
+# -- prompts too long for one exec argument ---------------------------------------------------
+LONGEST = ARG_STRLEN_MAX - 1  # bytes of one argument, its NUL aside
+
+
+def test_the_longest_argument_exec_takes_stays_on_the_command_line() -> None:
+    built = build_argv(CODEX, LaunchOptions("x" * LONGEST, mode="nonInteractive"))
+    assert built.argv[-2:] == ["--", "x" * LONGEST]
+    assert built.stdin_prompt is None
+
+
+@pytest.mark.parametrize("adapter", [CODEX, CLAUDE])
+def test_one_byte_more_goes_on_stdin_for_a_non_interactive_launch(adapter: Adapter) -> None:
+    prompt = "é" * (LONGEST // 2 + 1)  # counted in UTF-8 bytes, not characters
+    built = build_argv(adapter, LaunchOptions(prompt, mode="nonInteractive", model="m"))
+    assert built.stdin_prompt == prompt
+    assert prompt not in built.argv
+    expected = {"codex": ["exec", "--skip-git-repo-check", "--color", "never", "--", "-"]}
+    assert built.argv[3:] == expected.get(adapter.id, ["--print"])
+
+
+def test_an_interactive_launch_cannot_take_it_and_says_the_limit() -> None:
+    with pytest.raises(InvalidRequest) as info:
+        build_argv(CODEX, LaunchOptions("x" * (LONGEST + 1)))
+    assert info.value.details is not None
+    assert info.value.details["limitBytes"] == LONGEST
+    assert info.value.details["reason"] == "prompt_too_long_for_command_line"
+    assert f"at most {LONGEST} bytes" in info.value.message
+
+
+def test_a_bound_prompt_flag_counts_against_the_argument() -> None:
+    bound = manifest_adapter("bound.json")  # --prompt=<prompt>, no stdin mechanism
+    room = LONGEST - len("--prompt=")
+    assert build_argv(bound, LaunchOptions("y" * room, mode="nonInteractive")).stdin_prompt is None
+    with pytest.raises(InvalidRequest) as info:
+        build_argv(bound, LaunchOptions("y" * (room + 1), mode="nonInteractive"))
+    assert info.value.details is not None and info.value.details["limitBytes"] == room
+    assert "stdin_prompt_args" in info.value.message
+
+
+def test_the_environment_counts_against_exec_as_the_kernel_counts_it() -> None:
+    env = {"BIG": "v" * 100_000}
+    room = exec_budget(env, arg_max=200_000)
+    assert room == 200_000 - (3 + 100_000 + 2 + 8) - 4096
+    # Each fits one argument; only the first is too much beside that environment.
+    tight = build_argv(CODEX, LaunchOptions("x" * room, mode="nonInteractive"), exec_room=room)
+    assert tight.stdin_prompt is not None
+    roomy = build_argv(CODEX, LaunchOptions("x" * (room - 200)), exec_room=room)
+    assert roomy.stdin_prompt is None
+
+
+def test_a_manifest_declares_its_stdin_prompt_args(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(
+        '{"adapters":[{"id":"t","label":"T","executable":"t","interactivePromptPrefixArgs":[],'
+        '"nonInteractivePromptPrefixArgs":["run"],"installHint":"x","stdinPromptArgs":["-"]}]}'
+    )
+    (adapter,) = load_manifest_file(path).adapters
+    assert adapter.stdin_prompt_args == ("-",)
+    built = build_argv(adapter, LaunchOptions("z" * ARG_STRLEN_MAX, mode="nonInteractive"))
+    assert built.argv == ["t", "run", "-"]
+    assert manifest_adapter("bare.json").stdin_prompt_args is None

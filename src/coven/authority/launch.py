@@ -36,7 +36,9 @@ from coven.schema.vocabulary import (
     Permission,
 )
 
-MAX_PROMPT_BYTES = 1024 * 1024
+# The request body's own limit (4 MiB) is the one that binds: any prompt that fits in
+# a body is accepted, and one too long for a command line goes to the harness on stdin.
+MAX_PROMPT_BYTES = 4 * 1024 * 1024
 
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -139,6 +141,15 @@ def _prompt(body: Mapping[str, Any]) -> str:
         raise InvalidRequest(
             f"`prompt` must be at most {MAX_PROMPT_BYTES} bytes", {"field": "prompt"}
         )
+    try:
+        # What exec (argv) and the stdin file will be given: a lone surrogate has no bytes.
+        raw.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequest(
+            f"`prompt` holds an unpaired surrogate (\\u{ord(raw[exc.start]):04x}) at "
+            f"character {exc.start}; send valid Unicode text",
+            {"field": "prompt"},
+        ) from None
     return raw
 
 

@@ -10,7 +10,8 @@ Start-up order, each step refusing clearly rather than guessing:
    briefly while they start or stop a daemon;
 3. planted files at the socket/status paths refused; a stale socket reclaimed;
 4. redaction config (fail closed), store opened (a corrupt file is refused untouched);
-5. recovery: rows left ``running`` by an earlier instance are reaped and ``orphaned``;
+5. recovery: rows left ``running`` by an earlier instance are reaped and ``orphaned``,
+   and prompt files a crash left in ``prompts/`` are removed;
 6. the API socket (0600), then ``daemon.json`` (0600);
 7. readiness reported to the starter on the ``--ready-fd`` pipe.
 
@@ -156,8 +157,10 @@ class Daemon:
         reclaim_socket(paths)
         redactor = Redactor(load_redaction_config(paths.privacy))
         writer, reader = open_store(str(paths.db))
-        spawner = PtySpawner()
+        spawner = PtySpawner(stdin_dir=str(paths.prompts))
         orphaned = recover(writer, reader, spawner, self.instance_id)
+        # Prompt files are unlinked as soon as they are opened; only a crash in between leaves one.
+        spawner.discard_leftovers()
         identity = DaemonIdentity(
             pid=os.getpid(),
             startedAt=now_rfc3339(),

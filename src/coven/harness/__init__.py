@@ -14,9 +14,11 @@ from coven.harness.adapter import (
     StreamArgs,
 )
 from coven.harness.argv import (
+    ARG_STRLEN_MAX,
     BuiltArgv,
     LaunchOptions,
     build_argv,
+    exec_budget,
     is_safe_model,
     transform_model,
 )
@@ -32,6 +34,7 @@ from coven.harness.manifest import ManifestLoad, ManifestProblem, load_manifest_
 from coven.harness.registry import HarnessRegistry, unsupported_harness_message
 
 __all__ = [
+    "ARG_STRLEN_MAX",
     "BUILTIN_ADAPTERS",
     "CLAUDE",
     "CODEX",
@@ -52,6 +55,7 @@ __all__ = [
     "build_argv",
     "demo_manifest_text",
     "describe_availability",
+    "exec_budget",
     "is_safe_model",
     "load_manifest_file",
     "missing_executable_message",

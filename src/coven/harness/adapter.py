@@ -76,6 +76,13 @@ class Adapter:
 
     ``executable`` is always a bare command name, resolved on PATH at launch;
     it never contains a path separator. ``id`` is case-sensitive.
+
+    ``stdin_prompt_args`` is how a non-interactive launch hands the harness a
+    prompt on standard input instead of its command line (used when the prompt
+    is too long for one exec argument): these arguments take the prompt's
+    place in the argv (``("--", "-")`` for codex, ``()`` for claude, which reads
+    stdin when no prompt argument is given). ``None``: the harness has no such
+    mechanism, so a prompt too long for its command line is refused.
     """
 
     id: str
@@ -95,6 +102,7 @@ class Adapter:
     capabilities: Capabilities = field(default_factory=Capabilities)
     stream_args: StreamArgs | None = None
     continuity_args: ContinuityArgs | None = None
+    stdin_prompt_args: tuple[str, ...] | None = None
     source: AdapterSource = "builtin"
     manifest_path: Path | None = None
 

@@ -1,15 +1,20 @@
 """Building a harness argv from an adapter and launch options.
 
 The result is an argv list for ``exec``: it is never joined into a string and
-never passed through a shell. The prompt is always exactly one argv element,
-either positional after ``--`` or bound as ``--flag=<prompt>``.
+never passed through a shell. The prompt is exactly one argv element, either
+positional after ``--`` or bound as ``--flag=<prompt>`` — unless it is too long
+for ``exec`` (see ``ARG_STRLEN_MAX``), in which case a non-interactive launch of
+a harness that declares ``stdin_prompt_args`` gets the prompt on standard input
+instead, and any other launch is refused with ``InvalidRequest`` naming the limit.
 
 Order (as the reference CLI builds it): model → sandbox → add-dir → mode prefix → prompt.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from coven.errors import InvalidRequest
@@ -17,6 +22,14 @@ from coven.harness.adapter import Adapter, ModelIdTransform
 from coven.schema.vocabulary import LaunchMode, Permission
 
 _SAFE_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*\Z")
+
+# Linux's MAX_ARG_STRLEN (32 pages): the longest single string exec accepts, its
+# terminating NUL included. A longer argument fails the whole exec with E2BIG.
+ARG_STRLEN_MAX = 32 * 4096
+# What the exec of the harness adds beyond its own argv and environment: the
+# `setsid` wrapper's arguments and pointers, with room to spare.
+_EXEC_OVERHEAD = 4096
+_POINTER = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +53,8 @@ class BuiltArgv:
 
     argv: list[str]
     warnings: list[str] = field(default_factory=list)
+    stdin_prompt: str | None = None
+    """When set, the prompt is not in ``argv``: feed this text to the harness's stdin."""
 
 
 def transform_model(model: str, transform: ModelIdTransform) -> str:
@@ -81,7 +96,31 @@ def model_args(adapter: Adapter, model: str) -> list[str]:
     return []
 
 
-def build_argv(adapter: Adapter, options: LaunchOptions) -> BuiltArgv:
+def exec_budget(env: Mapping[str, str], arg_max: int | None = None) -> int:
+    """Bytes an argv may take (strings, NULs and pointers) when exec'd with ``env``.
+
+    ``arg_max`` defaults to this system's ``ARG_MAX`` (a quarter of the stack
+    limit, usually 2 MiB); the environment's strings and pointers count against
+    it too, as the kernel counts them.
+    """
+    limit = arg_max if arg_max is not None else os.sysconf("SC_ARG_MAX")
+    # Each entry is the string "NAME=value" with its NUL, plus its pointer.
+    used = sum(_exec_len(k) + _exec_len(v) + 2 + _POINTER for k, v in env.items())
+    return limit - used - _EXEC_OVERHEAD
+
+
+def _exec_len(text: str) -> int:
+    """Bytes of ``text`` in an exec string (without its NUL)."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _argv_size(argv: list[str]) -> int:
+    return sum(_exec_len(arg) + 1 + _POINTER for arg in argv)
+
+
+def build_argv(
+    adapter: Adapter, options: LaunchOptions, *, exec_room: int | None = None
+) -> BuiltArgv:
     """Build the argv for one launch of ``adapter``.
 
     Raises ``InvalidRequest`` for an unsafe model id, an unknown mode or
@@ -90,6 +129,14 @@ def build_argv(adapter: Adapter, options: LaunchOptions) -> BuiltArgv:
     left out; they never fail the launch. Interactive launches bind the prompt
     to ``interactive_prompt_flag``, else ``prompt_flag``, else pass it after ``--``;
     non-interactive launches use ``prompt_flag``, else ``--``.
+
+    ``exec_room`` is what ``exec_budget`` answered for the launch's environment
+    (default: the budget with an empty environment). A prompt whose argument
+    would exceed ``ARG_STRLEN_MAX`` or that room goes on stdin when the launch
+    is non-interactive and the adapter declares ``stdin_prompt_args``
+    (``BuiltArgv.stdin_prompt``); otherwise the launch is refused with
+    ``InvalidRequest`` whose details name the limit (``reason``
+    ``prompt_too_long_for_command_line``, ``limitBytes``, ``promptBytes``).
     """
     if options.mode not in ("interactive", "nonInteractive"):
         raise InvalidRequest(
@@ -150,10 +197,53 @@ def build_argv(adapter: Adapter, options: LaunchOptions) -> BuiltArgv:
 
     if prompt_flag is not None:
         # Bound form keeps a prompt that starts with '-' from being read as an option.
-        argv.append(f"{prompt_flag}={options.prompt}")
+        prompt_part = [f"{prompt_flag}={options.prompt}"]
     else:
-        argv += ["--", options.prompt]
-    return BuiltArgv(argv=argv, warnings=warnings)
+        prompt_part = ["--", options.prompt]
+    room = exec_budget({}) if exec_room is None else exec_room
+    # Bytes the prompt itself may take: one exec string (less a bound flag's
+    # `--flag=`), and what the rest of the argv leaves of the room.
+    overhead = _exec_len(prompt_part[-1]) - _exec_len(options.prompt)
+    left = room - _argv_size(argv + prompt_part[:-1]) - _POINTER - 1
+    limit = max(0, min(ARG_STRLEN_MAX - 1, left) - overhead)
+    prompt_bytes = _exec_len(options.prompt)
+    if prompt_bytes <= limit:
+        return BuiltArgv(argv=argv + prompt_part, warnings=warnings)
+    if options.mode == "nonInteractive" and adapter.stdin_prompt_args is not None:
+        return BuiltArgv(
+            argv=argv + list(adapter.stdin_prompt_args),
+            warnings=warnings,
+            stdin_prompt=options.prompt,
+        )
+    raise _prompt_too_long(adapter, options.mode, prompt_bytes, limit)
+
+
+def _prompt_too_long(
+    adapter: Adapter, mode: LaunchMode, prompt_bytes: int, limit: int
+) -> InvalidRequest:
+    if mode == "interactive":
+        remedy = (
+            "an interactive harness reads its first prompt only from its command line; "
+            "shorten the prompt, or launch with launchMode `nonInteractive`"
+        )
+        if adapter.stdin_prompt_args is None:
+            remedy += " once its adapter manifest declares stdin_prompt_args"
+    else:
+        remedy = (
+            f"harness `{adapter.id}` declares no way to read a prompt on stdin "
+            "(stdin_prompt_args in its adapter manifest); shorten the prompt"
+        )
+    return InvalidRequest(
+        f"prompt is {prompt_bytes} bytes, but harness `{adapter.id}` would get it as one "
+        f"command-line argument, which holds at most {limit} bytes; {remedy}",
+        {
+            "field": "prompt",
+            "reason": "prompt_too_long_for_command_line",
+            "limitBytes": limit,
+            "promptBytes": prompt_bytes,
+            "harness": adapter.id,
+        },
+    )
 
 
 def _quote(value: str) -> str:

@@ -32,6 +32,8 @@ CODEX = Adapter(
     sandbox=Sandbox(flag="--sandbox", full="danger-full-access", read_only="read-only"),
     add_dir_flag="--add-dir",
     capabilities=Capabilities(),
+    # `codex exec -- -` reads the prompt from stdin (as the reference daemon always does).
+    stdin_prompt_args=("--", "-"),
 )
 
 CLAUDE = Adapter(
@@ -59,6 +61,8 @@ CLAUDE = Adapter(
         session_id_flag="--session-id",
         resume_flag="--resume",
     ),
+    # `claude --print` with no prompt argument reads the prompt from stdin.
+    stdin_prompt_args=(),
 )
 
 BUILTIN_ADAPTERS: tuple[Adapter, ...] = (CODEX, CLAUDE)

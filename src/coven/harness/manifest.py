@@ -281,6 +281,7 @@ def _parse_adapter(r: _Reader, entry: object) -> Adapter | None:
     system_prompt_flag = r.flag("system_prompt_flag")
     model_flag = r.flag("model_flag")
     add_dir_flag = r.flag("add_dir_flag")
+    stdin_prompt_args = r.string_list("stdin_prompt_args")
 
     model_arg_template = r.string("model_arg_template")
     if model_arg_template is not None and "{model}" not in model_arg_template:
@@ -332,6 +333,7 @@ def _parse_adapter(r: _Reader, entry: object) -> Adapter | None:
         capabilities=capabilities,
         stream_args=stream_args,
         continuity_args=continuity_args,
+        stdin_prompt_args=stdin_prompt_args,
         source="manifest",
         manifest_path=r.path,
     )

@@ -16,6 +16,7 @@ from coven.pty.process_group import (
 from coven.pty.procfs import proc_start_time
 from coven.pty.reader import PtyReader, PtySource
 from coven.pty.spawner import PtySpawner
+from coven.pty.stdin_file import discard_leftovers, stdin_file
 
 __all__ = [
     "ExitStatus",
@@ -24,10 +25,12 @@ __all__ = [
     "PtySource",
     "PtySpawner",
     "SpawnError",
+    "discard_leftovers",
     "kill_session_tree",
     "proc_start_time",
     "reap_orphan",
     "session_members",
     "signal_session",
     "spawn",
+    "stdin_file",
 ]

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from coven.errors import InvalidRequest, LaunchFailed
 from coven.pty.process_group import signal_session
 from coven.pty.procfs import proc_start_time
+from coven.pty.stdin_file import stdin_file
 
 _MAX_WINDOW = 0xFFFF
 _SETSID_FALLBACK_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -40,7 +41,7 @@ class SpawnError(LaunchFailed):
     """The harness could not be started; no process was left behind.
 
     ``details["reason"]`` is one of ``executable_not_found``, ``cwd_not_directory``,
-    ``setsid_missing``, ``exec_failed``, ``pty_failed``.
+    ``setsid_missing``, ``exec_failed``, ``pty_failed``, ``stdin_file_failed``.
     """
 
 
@@ -202,7 +203,14 @@ class PtyChild:
 
 
 def spawn(
-    argv: Sequence[str], *, cwd: str, env: Mapping[str, str], rows: int, cols: int
+    argv: Sequence[str],
+    *,
+    cwd: str,
+    env: Mapping[str, str],
+    rows: int,
+    cols: int,
+    stdin_data: bytes | None = None,
+    stdin_dir: str | None = None,
 ) -> PtyChild:
     """Start ``argv`` on a new PTY as a session leader with that PTY as controlling terminal.
 
@@ -220,6 +228,12 @@ def spawn(
     Signal dispositions set to "ignore" in the daemon (other than SIGPIPE and
     SIGXFSZ, which are restored) are inherited by the harness: the daemon must
     not ignore SIGINT/SIGHUP/SIGTERM.
+
+    With ``stdin_data`` (and ``stdin_dir``, a directory for ``stdin_file``) the
+    harness reads those bytes, then end-of-file, on stdin; stdout and stderr
+    stay on the PTY. Such a harness has no controlling terminal (``setsid
+    --ctty`` takes it from stdin), like the reference daemon's piped launches:
+    input typed into the PTY does not reach it and ``/dev/tty`` cannot be opened.
     """
     if isinstance(argv, str | bytes) or not argv:
         raise InvalidRequest("argv must be a non-empty list of strings")
@@ -236,19 +250,47 @@ def spawn(
         )
     executable = _resolve_executable(argv[0], cwd, env)
     setsid = _find_setsid()
+    stdin_fd: int | None = None
+    if stdin_data is not None:
+        if stdin_dir is None:
+            raise InvalidRequest("stdin_data needs stdin_dir")
+        try:
+            stdin_fd = stdin_file(stdin_data, stdin_dir)
+        except OSError as exc:
+            raise SpawnError(
+                f"cannot hand the prompt to the harness on stdin: {exc.strerror or exc}",
+                {"reason": "stdin_file_failed", "path": stdin_dir},
+            ) from exc
+    try:
+        return _spawn_on_pty(argv, setsid, executable, cwd, env, rows, cols, stdin_fd)
+    finally:
+        if stdin_fd is not None:
+            os.close(stdin_fd)  # the harness has its own copy
 
+
+def _spawn_on_pty(
+    argv: Sequence[str],
+    setsid: str,
+    executable: str,
+    cwd: str,
+    env: Mapping[str, str],
+    rows: int,
+    cols: int,
+    stdin_fd: int | None,
+) -> PtyChild:
     try:
         master, slave = os.openpty()  # both O_CLOEXEC (non-inheritable)
     except OSError as exc:
         raise SpawnError(f"cannot open a PTY: {exc}", {"reason": "pty_failed"}) from exc
+    wrapper = [setsid, "--ctty", "--"] if stdin_fd is None else [setsid, "--"]
     try:
         _set_window(slave, rows, cols)
         _keep_output_on_signal_chars(slave)
         os.set_blocking(master, False)
         try:
             process = subprocess.Popen(
-                [setsid, "--ctty", "--", executable, *argv[1:]],
-                stdin=slave,
+                [*wrapper, executable, *argv[1:]],
+                stdin=slave if stdin_fd is None else stdin_fd,
                 stdout=slave,
                 stderr=slave,
                 cwd=cwd,

@@ -4,7 +4,8 @@ The launch path, in order::
 
     Launcher.launch          refuse while shutting down
     Launcher.plan            (off the loop) authority.parse_launch, harness lookup,
-                             resolve_executable, build_argv — writes and spawns nothing
+                             resolve_executable, build_argv (the prompt in argv, or
+                             on stdin when too long for exec) — writes and spawns nothing
     Ledger.require_storage   refuse what could not be recorded
     Launcher.start           Spawner.spawn → InsertSession → EventSink.output_pipeline
                              → LiveSession.start (the PTY reader takes the master)
@@ -36,6 +37,7 @@ from coven.harness import (
     HarnessRegistry,
     LaunchOptions,
     build_argv,
+    exec_budget,
     missing_executable_message,
     resolve_executable,
     unsupported_harness_message,
@@ -55,12 +57,21 @@ INSERT_ACK_TIMEOUT = 5.0
 
 @dataclass(frozen=True, slots=True)
 class LaunchPlan:
-    """Everything a launch needs, decided before anything is written or spawned."""
+    """Everything a launch needs, decided before anything is written or spawned.
+
+    ``env`` is the harness's complete environment, holding the new session's id
+    as ``COVEN_SESSION_ID``; it is never stored or logged (kept out of ``repr``).
+    """
 
     request: authority.LaunchRequest
     adapter: Adapter
     executable: str
     built: BuiltArgv
+    env: dict[str, str] = dataclasses.field(repr=False)
+
+    @property
+    def session_id(self) -> str:
+        return self.env["COVEN_SESSION_ID"]
 
 
 class Launcher:
@@ -114,6 +125,9 @@ class Launcher:
                 missing_executable_message(adapter),
                 {"harness": adapter.id, "reason": "executable_missing"},
             )
+        env = dict(self.env)
+        env.setdefault("TERM", "xterm-256color")
+        env["COVEN_SESSION_ID"] = str(uuid.uuid4())
         built = build_argv(
             adapter,
             LaunchOptions(
@@ -123,17 +137,16 @@ class Launcher:
                 permission=request.permission,
                 add_dirs=tuple(str(d) for d in request.add_dirs),
             ),
+            # The environment counts against exec's limit too.
+            exec_room=exec_budget(env),
         )
-        return LaunchPlan(request, adapter, executable, built)
+        return LaunchPlan(request, adapter, executable, built, env)
 
     async def start(self, plan: LaunchPlan) -> SessionRecord:
         """Spawn the planned harness, record the session and start reading its terminal."""
         request, adapter = plan.request, plan.adapter
-        session_id = str(uuid.uuid4())
+        session_id = plan.session_id
         now = now_rfc3339()
-        env = dict(self.env)
-        env.setdefault("TERM", "xterm-256color")
-        env["COVEN_SESSION_ID"] = session_id
         base = SessionRow(
             id=session_id,
             project_root=str(request.project_root),
@@ -149,9 +162,15 @@ class Launcher:
             daemon_instance=self.instance_id,
         )
         argv = [plan.executable, *plan.built.argv[1:]]
+        stdin = plan.built.stdin_prompt
         try:
             child = self.spawner.spawn(
-                argv, cwd=str(request.cwd), env=env, rows=request.rows, cols=request.cols
+                argv,
+                cwd=str(request.cwd),
+                env=plan.env,
+                rows=request.rows,
+                cols=request.cols,
+                stdin=None if stdin is None else stdin.encode("utf-8", "surrogateescape"),
             )
         except LaunchFailed as exc:
             # Created failed: the row says the launch was tried; it never ran.

@@ -54,8 +54,13 @@ class Spawner(Protocol):
         env: Mapping[str, str],
         rows: int,
         cols: int,
+        stdin: bytes | None = None,
     ) -> SessionProcess:
-        """Start ``argv`` on a new terminal; raise ``coven.errors.LaunchFailed`` if it cannot."""
+        """Start ``argv`` on a new terminal; raise ``coven.errors.LaunchFailed`` if it cannot.
+
+        With ``stdin`` the harness reads those bytes, then end of file, on its
+        standard input instead of the terminal (a prompt too long for argv).
+        """
         ...
 
     def reap_orphan(self, pid: int, start_time: int | None) -> bool:

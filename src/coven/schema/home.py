@@ -19,6 +19,7 @@ LIFECYCLE_LOCK_NAME = "daemon.lock"
 LOG_NAME = "daemon.log"
 ADAPTERS_DIR_NAME = "adapters"
 PRIVACY_NAME = "privacy.toml"
+PROMPTS_DIR_NAME = "prompts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,11 @@ class HomePaths:
     @property
     def privacy(self) -> Path:
         return self.home / PRIVACY_NAME
+
+    @property
+    def prompts(self) -> Path:
+        """Where a prompt handed to a harness on stdin is written (0600) and at once unlinked."""
+        return self.home / PROMPTS_DIR_NAME
 
 
 def default_home(env: Mapping[str, str]) -> Path:
