@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import coven.client
+from coven.authority import parse_environment
 from coven.client import (
     ActionRejected,
     AmbiguousSessionRef,
@@ -29,6 +30,7 @@ from coven.client import (
     SessionNotFound,
     SessionNotLive,
     StorageUnavailable,
+    launch_environment,
 )
 from coven.client.ndjson import NdjsonEvents
 from coven.client.refs import match_session_ref
@@ -157,6 +159,7 @@ def test_public_surface_is_exactly_the_curated_all() -> None:
             "TransportError",
             "UnixTransport",
             "default_home",
+            "launch_environment",
         ]
     )
     for name in coven.client.__all__:
@@ -419,6 +422,31 @@ def test_launch_sends_camel_case_body_without_nones(daemon: FakeDaemon) -> None:
         "cols": 100,
         "conversationId": "c1",
     }
+
+
+def test_launch_sends_the_environment_it_is_given(daemon: FakeDaemon) -> None:
+    daemon.on("POST", "/api/v1/sessions", 201, record("new"))
+    env = {"PATH": "/venv/bin:/usr/bin", "OPENAI_API_KEY": "k", "TERM": "xterm-kitty"}
+    daemon.client().launch("/p", "codex", "x", environment=env)
+    assert json.loads(daemon.requests[-1].body)["environment"] == env
+
+
+def test_launch_environment_leaves_out_only_names_the_daemon_refuses() -> None:
+    environ = {
+        "PATH": "/bin",
+        "BASH_FUNC_greet%%": "() {  echo hi\n}",
+        "lower_case.dots-ok": "1",
+        "HAS SPACE": "x",
+        "NON_ÄSCII": "x",
+        "": "empty name",
+    }
+    assert launch_environment(environ) == {
+        "PATH": "/bin",
+        "BASH_FUNC_greet%%": "() {  echo hi\n}",
+        "lower_case.dots-ok": "1",
+    }
+    # Every name it keeps passes the daemon's own check.
+    assert parse_environment(launch_environment(environ)) == launch_environment(environ)
 
 
 def test_launch_rejects_unknown_options(daemon: FakeDaemon) -> None:

@@ -3,6 +3,7 @@
 Imports only the standard library and the leaves ``coven.errors`` and ``coven.schema``.
 """
 
+from coven.authority.environment import parse_environment
 from coven.authority.external import (
     ExternalRegistration,
     parse_external,
@@ -52,6 +53,7 @@ __all__ = [
     "open_lock_file",
     "open_log_file",
     "parse_conversation",
+    "parse_environment",
     "parse_external",
     "parse_input",
     "parse_labels",

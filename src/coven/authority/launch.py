@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coven.authority.environment import parse_environment
 from coven.authority.fields import (
     bounded_int,
     json_type,
@@ -53,7 +54,12 @@ class Conversation:
 
 @dataclass(frozen=True, slots=True)
 class LaunchRequest:
-    """A launch body that passed every check; paths are canonical."""
+    """A launch body that passed every check; paths are canonical.
+
+    ``environment`` is the launching client's environment for the harness
+    (``None``: the client sent none, use the daemon's). It is kept out of
+    ``repr`` so it cannot reach a log line by accident; never store it.
+    """
 
     project_root: Path
     cwd: Path
@@ -69,6 +75,7 @@ class LaunchRequest:
     cols: int = DEFAULT_COLS
     rows: int = DEFAULT_ROWS
     labels: tuple[str, ...] = ()
+    environment: dict[str, str] | None = field(default=None, repr=False)
 
 
 def default_unsupported_message(harness: str, harness_ids: Collection[str]) -> str:
@@ -241,6 +248,7 @@ def parse_launch(
     cols = bounded_int(obj, "cols", DEFAULT_COLS, 1, MAX_DIMENSION)
     rows = bounded_int(obj, "rows", DEFAULT_ROWS, 1, MAX_DIMENSION)
     labels = parse_labels(obj.get("labels"))
+    environment = parse_environment(obj.get("environment"))
     _refuse_familiar(obj)
     return LaunchRequest(
         project_root=root,
@@ -257,6 +265,7 @@ def parse_launch(
         cols=cols,
         rows=rows,
         labels=labels,
+        environment=environment,
     )
 
 

@@ -29,7 +29,7 @@ from coven.cli.context import (
 from coven.cli.failures import CliError
 from coven.cli.render import attached_header, created_header, short_id
 from coven.cli.terminal import is_interactive, raw_mode, window_size
-from coven.client import LaunchOptions
+from coven.client import LaunchOptions, launch_environment
 from coven.schema.wire import SessionRecord
 
 DETACH_HINT = "Ctrl-] detaches (the session keeps running)"
@@ -133,6 +133,11 @@ def run_cmd(
         "rows": rows,
         "cols": cols,
     }
+    if not is_remote():
+        # The session runs in this command's environment (PATH, virtualenv, API keys,
+        # TERM), not the daemon's; the daemon never stores or logs it. Another
+        # machine's daemon keeps its own: this shell's PATH means nothing there.
+        options["environment"] = launch_environment()
     if cwd is not None:
         options["cwd"] = cwd
     if title is not None:

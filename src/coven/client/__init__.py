@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from coven.client.attach import AttachMessage, AttachState, Exit, Live, Output, Overflow
 from coven.client.calls import Health
+from coven.client.environment import launch_environment
 from coven.client.errors import (
     ActionRejected,
     AmbiguousSessionRef,
@@ -74,6 +75,7 @@ __all__ = [
     "TransportError",
     "UnixTransport",
     "default_home",
+    "launch_environment",
 ]
 
 _LAZY = frozenset({"AsyncCovenClient", "AttachStream"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar, Unpack
 
@@ -44,6 +44,8 @@ class LaunchOptions(TypedDict, total=False):
     cols: int
     labels: Sequence[str]
     conversation_id: str
+    # The harness's whole environment (e.g. ``launch_environment()``); absent: the daemon's.
+    environment: Mapping[str, str]
 
 
 _LAUNCH_KEYS = {
@@ -57,6 +59,7 @@ _LAUNCH_KEYS = {
     "cols": "cols",
     "labels": "labels",
     "conversation_id": "conversationId",
+    "environment": "environment",
 }
 
 
@@ -82,6 +85,8 @@ def launch_body(
             value = os.fspath(value)
         elif name in ("add_dirs", "labels"):
             value = [os.fspath(v) for v in value]
+        elif name == "environment":
+            value = dict(value)
         body[_LAUNCH_KEYS[name]] = value
     return body
 

@@ -109,8 +109,20 @@ class Launcher:
         return await self.start(plan)
 
     def plan(self, body: object) -> LaunchPlan:
-        """Every check of a launch body, in the reference's order, or the refusal."""
-        registry = self.registry()
+        """Every check of a launch body, in the reference's order, or the refusal.
+
+        A body with an ``environment`` (the launching client's) is judged by it,
+        as ``coven doctor`` judges that client's shell: its manifest variables
+        declare harnesses, its ``PATH`` finds them, and it replaces the daemon's
+        own environment for the harness.
+        """
+        environment = (
+            authority.parse_environment(body.get("environment")) if isinstance(body, dict) else None
+        )
+        base_env = self.env if environment is None else environment
+        registry = (
+            self.registry() if environment is None else HarnessRegistry.load(base_env, self.home)
+        )
         request = authority.parse_launch(
             body,
             harness_ids=registry.ids(),
@@ -119,13 +131,13 @@ class Launcher:
         )
         adapter = registry.get(request.harness)
         assert adapter is not None  # parse_launch checked the id
-        executable = resolve_executable(adapter, self.env.get("PATH"))
+        executable = resolve_executable(adapter, base_env.get("PATH"))
         if executable is None:
             raise InvalidRequest(
                 missing_executable_message(adapter),
                 {"harness": adapter.id, "reason": "executable_missing"},
             )
-        env = dict(self.env)
+        env = dict(base_env)
         env.setdefault("TERM", "xterm-256color")
         env["COVEN_SESSION_ID"] = str(uuid.uuid4())
         built = build_argv(

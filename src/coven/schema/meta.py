@@ -41,6 +41,8 @@ class CapabilityFlags(msgspec.Struct):
     rituals: bool = True
     resize: bool = True
     externalSessions: bool = True
+    # POST /sessions takes `environment`: the session runs in the client's environment.
+    launchEnvironment: bool = True
     openapi: str = "/api/v1/openapi.json"
 
 

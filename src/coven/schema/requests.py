@@ -12,9 +12,20 @@ from typing import Annotated, Any
 import msgspec
 
 from coven.schema.meta import DaemonIdentity
-from coven.schema.vocabulary import MAX_DIMENSION, ConversationMode, LaunchMode, Permission
+from coven.schema.vocabulary import (
+    ENVIRONMENT_NAME_PATTERN,
+    MAX_DIMENSION,
+    MAX_ENVIRONMENT_ENTRIES,
+    MAX_ENVIRONMENT_NAME,
+    ConversationMode,
+    LaunchMode,
+    Permission,
+)
 
 Dimension = Annotated[int, msgspec.Meta(ge=1, le=MAX_DIMENSION)]
+EnvName = Annotated[
+    str, msgspec.Meta(pattern=f"^{ENVIRONMENT_NAME_PATTERN}$", max_length=MAX_ENVIRONMENT_NAME)
+]
 Label = Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9._:-]{1,64}$")]
 
 
@@ -40,6 +51,21 @@ class LaunchBody(msgspec.Struct, omit_defaults=True):
     rows: Dimension | None = None
     cols: Dimension | None = None
     labels: Annotated[list[Label], msgspec.Meta(max_length=16)] | None = None
+    environment: (
+        Annotated[
+            dict[EnvName, str],
+            msgspec.Meta(
+                max_length=MAX_ENVIRONMENT_ENTRIES,
+                description=(
+                    "The harness's whole environment, usually the launching shell's (absent: "
+                    "the daemon's); its PATH and manifest variables also decide which harnesses "
+                    "are declared and found. At most 512 KiB as NAME=value strings. Never "
+                    "stored, logged or echoed."
+                ),
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ExternalBody(msgspec.Struct, omit_defaults=True):

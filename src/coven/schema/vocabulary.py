@@ -81,3 +81,11 @@ DEFAULT_ROWS = 24
 DEFAULT_COLS = 80
 MAX_PAGE = 1000
 """Largest ``limit`` of a sessions or events page."""
+
+ENVIRONMENT_NAME_PATTERN = r"[!-<>-~]+"
+"""A launch ``environment`` name: printable ASCII without space or ``=`` (every name a
+POSIX shell exports, and bash's ``BASH_FUNC_name%%`` for exported functions)."""
+MAX_ENVIRONMENT_NAME = 1024
+MAX_ENVIRONMENT_ENTRIES = 4096
+MAX_ENVIRONMENT_BYTES = 512 * 1024
+"""A launch ``environment``'s ``NAME=value`` strings together, at most."""
