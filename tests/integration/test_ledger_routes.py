@@ -189,7 +189,7 @@ def test_external_registration_is_201_then_idempotent_200(daemon: Daemon) -> Non
     record = first.json()
     assert (record["status"], record["external"], record["title"]) == ("running", True, "Ext")
     assert record["labels"] == ["lane:a", "b.c"] and record["visibility"] == "private"
-    again = _external(daemon, "ext-1", title="Other", harness="other")
+    again = _external(daemon, "ext-1", title="Other", harness="claude")
     assert (again.status, again.json()) == (200, record)
 
 
@@ -213,7 +213,7 @@ def test_external_label_rules(daemon: Daemon, labels: Any) -> None:
 
 @pytest.mark.parametrize("missing", ["id", "projectRoot", "harness"])
 def test_external_requires_id_root_and_harness(daemon: Daemon, missing: str) -> None:
-    body = {"id": "ext-req", "projectRoot": daemon.env["COVEN_TEST_PROJECT"], "harness": "h"}
+    body = {"id": "ext-req", "projectRoot": daemon.env["COVEN_TEST_PROJECT"], "harness": "codex"}
     body[missing] = "  "
     reply = daemon.call("POST", "/api/v1/sessions/external", body)
     assert (reply.status, error_of(reply)["code"]) == (400, "invalid_request")
@@ -228,11 +228,46 @@ def test_complete_external_and_refusals(daemon: Daemon, finished: Any) -> None:
     done = daemon.call("POST", "/api/v1/sessions/ext-2/complete", {"exitCode": 4})
     assert done.status == 200
     assert (done.json()["status"], done.json()["exit_code"]) == ("failed", 4)
-    ok = daemon.call("POST", "/api/v1/sessions/ext-2/complete", b"{not json")
+    assert _external(daemon, "ext-3").status == 201
+    ok = daemon.call("POST", "/api/v1/sessions/ext-3/complete", b"{not json")
     assert (ok.json()["status"], ok.json()["exit_code"]) == ("completed", None)
     sid, _ = finished
     managed = daemon.call("POST", f"/api/v1/sessions/{sid}/complete", {})
     assert (managed.status, error_of(managed)["code"]) == (422, "not_external_session")
+
+
+@pytest.mark.parametrize("harness", ["bash", "Codex", "sh -c x", "not-configured"])
+def test_external_registration_applies_the_launch_harness_policy(
+    daemon: Daemon, harness: str
+) -> None:
+    """Before: any string was accepted as the harness of an external session."""
+    reply = _external(daemon, "ext-policy", harness=harness)
+    assert (reply.status, error_of(reply)["code"]) == (400, "invalid_request")
+    assert error_of(reply)["details"]["field"] == "harness"
+    assert daemon.call("GET", "/api/v1/sessions/ext-policy").status == 404
+
+
+@pytest.mark.parametrize("harness", ["codex", "claude", "coven-code", "copilot"])
+def test_external_registration_takes_configured_and_reference_harnesses(
+    daemon: Daemon, harness: str
+) -> None:
+    reply = _external(daemon, f"ext-ok-{harness}", harness=harness)
+    assert reply.status == 201, reply.body
+    assert reply.json()["harness"] == harness
+
+
+def test_completing_an_external_session_twice_is_a_409(daemon: Daemon) -> None:
+    """Before: every repeat answered 200 and rewrote the recorded outcome."""
+    assert _external(daemon, "ext-twice").status == 201
+    first = daemon.call("POST", "/api/v1/sessions/ext-twice/complete", {"exitCode": 0})
+    assert (first.status, first.json()["status"]) == (200, "completed")
+    again = daemon.call("POST", "/api/v1/sessions/ext-twice/complete", {"exitCode": 3})
+    assert again.status == 409, again.body
+    error = error_of(again)
+    assert error["code"] == "session_conflict"
+    assert error["details"] == {"sessionId": "ext-twice", "status": "completed"}
+    record = daemon.call("GET", "/api/v1/sessions/ext-twice").json()
+    assert (record["status"], record["exit_code"]) == ("completed", 0)
 
 
 # -- rituals -----------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def test_complete_with_a_huge_exit_code_is_not_a_server_error(boundary: Daemon) 
     reg = boundary.call(
         "POST",
         "/api/v1/sessions/external",
-        {"id": "ext-big", "projectRoot": project, "harness": "x"},
+        {"id": "ext-big", "projectRoot": project, "harness": "coven-code"},
     )
     assert reg.status in (200, 201)
     body = b'{"exitCode": 100000000000000000000000}'

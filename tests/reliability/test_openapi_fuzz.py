@@ -61,7 +61,7 @@ def _prepare_session(daemon: Daemon) -> dict[str, Any]:
     ext = daemon.call(
         "POST",
         "/api/v1/sessions/external",
-        {"id": "ext-fuzz", "projectRoot": daemon.env["COVEN_TEST_PROJECT"], "harness": "x"},
+        {"id": "ext-fuzz", "projectRoot": daemon.env["COVEN_TEST_PROJECT"], "harness": "codex"},
     )
     assert ext.status == 201
     return {"live": live["id"], "done": done["id"]}

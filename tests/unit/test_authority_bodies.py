@@ -11,11 +11,11 @@ from coven.authority import (
     ExecutionBindingInvalid,
     LaunchRequest,
     RequestAdoptionInvalid,
-    parse_external,
     parse_input,
     parse_launch,
     parse_resize,
 )
+from coven.authority.external import parse_external as _parse_external
 from coven.authority.launch import MAX_PROMPT_BYTES
 from coven.errors import InvalidRequest
 
@@ -209,6 +209,15 @@ def ext(root: Path, **extra: Any) -> dict[str, Any]:
     return {"id": "engine/42", "projectRoot": str(root), "harness": "coven-code", **extra}
 
 
+KNOWN = ("codex", "claude", "coven-code")
+
+
+def parse_external(body: object, *, coven_home: Path) -> Any:
+    return _parse_external(
+        body, coven_home=coven_home, harness_ids=KNOWN, unsupported_message=lambda h: f"no {h}"
+    )
+
+
 def test_external_defaults(root: Path, home: Path) -> None:
     reg = parse_external(ext(root), coven_home=home)
     assert (reg.id, reg.project_root, reg.harness) == ("engine/42", root, "coven-code")
@@ -262,6 +271,7 @@ def test_external_reserved_members(root: Path, home: Path) -> None:
         ("harness", "-x", "must match"),
         ("harness", "a b", "must match"),
         ("harness", "a" * 65, "must match"),
+        ("harness", "bash", "no bash"),
         ("title", 5, "`title` must be a string"),
         ("transcriptPath", 5, "`transcriptPath` must be a string or null"),
         ("labels", ["a", "a"], "duplicates"),

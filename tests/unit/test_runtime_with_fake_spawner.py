@@ -191,15 +191,16 @@ async def test_attach_replays_stored_output_then_goes_live_then_exits(
 
 
 async def test_external_complete_is_a_transition_with_one_exit_event(runtime: Runtime) -> None:
-    body = {"id": "ext-1", "projectRoot": str(runtime.home.parent / "project"), "harness": "x"}
+    body = {"id": "ext-1", "projectRoot": str(runtime.home.parent / "project"), "harness": "coven-code"}
     record, created = await runtime.external.register(body)
     assert created and record.status == SessionStatus.RUNNING
     done = await runtime.external.complete("ext-1", 4)
     assert (done.status, done.exit_code) == (SessionStatus.FAILED, 4)
-    again = await runtime.external.complete("ext-1", None)
-    assert again.status == SessionStatus.COMPLETED
+    with pytest.raises(SessionConflict, match="completed only once"):
+        await runtime.external.complete("ext-1", None)
+    assert (await runtime.queries.session("ext-1")).status == SessionStatus.FAILED
     kinds = [e.kind for e in await events(runtime, "ext-1")]
-    assert kinds == [EventKind.EXIT, EventKind.EXIT]
+    assert kinds == [EventKind.EXIT]
 
 
 def test_the_lifecycle_table_refuses_what_it_does_not_list() -> None:
@@ -207,8 +208,9 @@ def test_the_lifecycle_table_refuses_what_it_does_not_list() -> None:
         lifecycle.check(lifecycle.EXIT, SessionStatus.COMPLETED, SessionStatus.FAILED)
     with pytest.raises(SessionConflict):
         lifecycle.check(lifecycle.EXIT, SessionStatus.RUNNING, SessionStatus.ORPHANED)
-    with pytest.raises(SessionConflict):
-        lifecycle.check(lifecycle.COMPLETE_EXTERNAL, SessionStatus.KILLED, SessionStatus.COMPLETED)
+    for done in (SessionStatus.KILLED, SessionStatus.COMPLETED, SessionStatus.FAILED):
+        with pytest.raises(SessionConflict):
+            lifecycle.check(lifecycle.COMPLETE_EXTERNAL, done, SessionStatus.COMPLETED)
     lifecycle.check(lifecycle.EXIT, SessionStatus.RUNNING, SessionStatus.KILLED)
     op = lifecycle.finish(lifecycle.EXIT, "s", SessionStatus.IDLE, 0, {"exitCode": 0})
     assert op.only_if_status == lifecycle.EXIT.sources

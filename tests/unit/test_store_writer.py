@@ -185,6 +185,18 @@ def test_finish_keeps_killed_status_but_records_exit(
     assert [e.kind for e in reader.list_events("s1", after_seq=0)] == ["exit"]
 
 
+def test_finish_can_leave_no_event_when_the_status_had_moved_on(
+    writer: StoreWriter, reader: StoreReader
+) -> None:
+    """A completion that lost a race records nothing (an exit that did not happen)."""
+    run(writer, InsertSession(session("s1", status="completed")))
+    exit_event = NewEvent("s1", "exit", '{"exitCode":3,"status":"failed"}', "clean")
+    op = FinishSession("s1", exit_event, "failed", 3, frozenset({"running"}), False)
+    result = run(writer, op)
+    assert not result.applied and result.event is None
+    assert reader.list_events("s1", after_seq=0) == []
+
+
 def test_finish_unknown_session_fails(writer: StoreWriter) -> None:
     with pytest.raises(SessionNotFound):
         run(writer, FinishSession("ghost", None, "completed", 0))

@@ -351,7 +351,7 @@ def _paths() -> dict[str, Schema]:
             {"200": _RECORD},
             requests.CompleteBody,
             **{
-                "409": _error("`session_conflict`"),
+                "409": _error("`session_conflict`: already finished (completed only once)"),
                 "422": _error("`not_external_session`"),
                 "503": _UNAVAILABLE,
             },

@@ -1,13 +1,15 @@
 """Validation of ``POST /sessions/external`` bodies and of session ids in general.
 
 Stricter than the reference (which accepted any non-blank strings): the project
-root obeys the launch rules, the harness id has a fixed shape and the session id
-must be usable as a path segment of the API's routes.
+root obeys the launch rules, the harness must be one the daemon knows (the
+launch's policy) and the session id must be usable as a path segment of the
+API's routes.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,12 +95,20 @@ def validate_harness_id(raw: object) -> str:
     return harness
 
 
-def parse_external(body: object, *, coven_home: Path) -> ExternalRegistration:
+def parse_external(
+    body: object,
+    *,
+    coven_home: Path,
+    harness_ids: Collection[str],
+    unsupported_message: Callable[[str], str],
+) -> ExternalRegistration:
     """Validate a decoded ``POST /sessions/external`` body, in the reference's order.
 
     Raises ``RequestAdoptionInvalid`` / ``ExecutionBindingInvalid`` when those
     members are present (any value), else ``InvalidRequest`` on the first bad
-    field. Unknown fields are ignored.
+    field. Unknown fields are ignored. As for a launch, ``harness`` must be one
+    of ``harness_ids`` (fails closed); ``unsupported_message(harness)`` words
+    the refusal.
     """
     obj = require_object(body)
     if "requestAdoption" in obj:
@@ -113,6 +123,8 @@ def parse_external(body: object, *, coven_home: Path) -> ExternalRegistration:
     session_id = validate_session_id(obj.get("id"))
     root = resolve_project_root(obj.get("projectRoot"), coven_home=coven_home)
     harness = validate_harness_id(obj.get("harness"))
+    if harness not in harness_ids:
+        raise InvalidRequest(unsupported_message(harness), {"field": "harness", "harness": harness})
     labels = parse_labels(obj.get("labels"))
     title = (optional_str(obj, "title") or "").strip() or DEFAULT_EXTERNAL_TITLE
     transcript = obj.get("transcriptPath")

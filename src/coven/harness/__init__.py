@@ -28,7 +28,7 @@ from coven.harness.availability import (
     missing_executable_message,
     resolve_executable,
 )
-from coven.harness.builtins import BUILTIN_ADAPTERS, CLAUDE, CODEX
+from coven.harness.builtins import BUILTIN_ADAPTERS, CLAUDE, CODEX, EXTERNAL_ONLY_IDS
 from coven.harness.demo import DEMO_ADAPTER_ID, demo_manifest_text
 from coven.harness.manifest import ManifestLoad, ManifestProblem, load_manifest_file, parse_manifest
 from coven.harness.registry import HarnessRegistry, unsupported_harness_message
@@ -39,6 +39,7 @@ __all__ = [
     "CLAUDE",
     "CODEX",
     "DEMO_ADAPTER_ID",
+    "EXTERNAL_ONLY_IDS",
     "Adapter",
     "AdapterSource",
     "BuiltArgv",

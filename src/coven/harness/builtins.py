@@ -67,3 +67,8 @@ CLAUDE = Adapter(
 
 BUILTIN_ADAPTERS: tuple[Adapter, ...] = (CODEX, CLAUDE)
 BUILTIN_IDS: frozenset[str] = frozenset(a.id for a in BUILTIN_ADAPTERS)
+
+# Harnesses the reference ships as built-ins that we do not launch. Their own tools
+# register the sessions they run as external sessions (Coven Code registers
+# `coven-code` sessions), so those registrations must keep working unchanged.
+EXTERNAL_ONLY_IDS: tuple[str, ...] = ("coven-code", "copilot")

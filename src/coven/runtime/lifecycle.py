@@ -7,7 +7,7 @@ the same transaction as the status change::
 
     running ──harness_exit─▶ completed | failed | idle | killed      (event: exit)
     running ──orphan────▶ orphaned                              (event: metadata)
-    external running|completed|failed ──complete──▶ completed | failed   (event: exit)
+    external running ──complete──▶ completed | failed         (event: exit; only once)
 
 ``check`` refuses a transition the table does not allow (the ``_assertInState``
 discipline); the store op each builder returns also carries the allowed source
@@ -32,6 +32,9 @@ class Transition:
     sources: frozenset[SessionStatus]
     targets: frozenset[SessionStatus]
     event: EventKind
+    # Whether the event is written when the store guard finds the status already moved
+    # on: an exit still happened (a killed row stays killed), a repeated completion did not.
+    event_if_unchanged: bool = True
 
 
 EXIT = Transition(
@@ -47,9 +50,10 @@ ORPHAN = Transition(
 )
 COMPLETE_EXTERNAL = Transition(
     "complete",
-    frozenset({SessionStatus.RUNNING, SessionStatus.COMPLETED, SessionStatus.FAILED}),
+    frozenset({SessionStatus.RUNNING}),
     frozenset({SessionStatus.COMPLETED, SessionStatus.FAILED}),
     EventKind.EXIT,
+    event_if_unchanged=False,
 )
 TRANSITIONS = (EXIT, ORPHAN, COMPLETE_EXTERNAL)
 
@@ -88,7 +92,12 @@ def finish(
     check(transition, current, target)
     event = NewEvent(session_id, transition.event, encode_payload(payload), RedactionStatus.CLEAN)
     return FinishSession(
-        session_id, event, target, exit_code, only_if_status=frozenset(transition.sources)
+        session_id,
+        event,
+        target,
+        exit_code,
+        only_if_status=frozenset(transition.sources),
+        event_if_unchanged=transition.event_if_unchanged,
     )
 
 

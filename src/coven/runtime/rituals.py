@@ -2,11 +2,12 @@
 
 External sessions are run by some other tool and only registered here: they
 are created ``running`` and change status only through ``complete`` (the
-``complete`` transition of ``lifecycle``).
+``complete`` transition of ``lifecycle``), once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from coven import authority
@@ -17,6 +18,7 @@ from coven.errors import (
     SessionIdConflict,
     SessionNotFound,
 )
+from coven.harness import EXTERNAL_ONLY_IDS, HarnessRegistry, unsupported_harness_message
 from coven.redaction import Redactor
 from coven.runtime import lifecycle
 from coven.runtime.ledger import Ledger
@@ -74,14 +76,37 @@ class Rituals:
 
 
 class ExternalSessions:
-    def __init__(self, ledger: Ledger, redactor: Redactor, home: Path) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        redactor: Redactor,
+        registry: Callable[[], HarnessRegistry],
+        home: Path,
+    ) -> None:
         self.ledger = ledger
         self.redactor = redactor
+        self.registry = registry
         self.home = home
 
     async def register(self, body: object) -> tuple[SessionRecord, bool]:
-        """Register (idempotently); True when the row was created by this call."""
-        reg = authority.parse_external(body, coven_home=self.home)
+        """Register (idempotently); True when the row was created by this call.
+
+        The harness must be one a launch would accept (a configured id), or one
+        of the reference's other built-ins (``EXTERNAL_ONLY_IDS``) whose own
+        tools register the sessions they run here.
+        """
+        registry = await self.ledger.read(self.registry)
+        known = [*registry.ids(), *(i for i in EXTERNAL_ONLY_IDS if registry.get(i) is None)]
+
+        def unsupported(harness: str) -> str:
+            return (
+                unsupported_harness_message(harness, registry)
+                + f" External sessions may also name {' or '.join(EXTERNAL_ONLY_IDS)}."
+            )
+
+        reg = authority.parse_external(
+            body, coven_home=self.home, harness_ids=known, unsupported_message=unsupported
+        )
         existing = await self.ledger.find_session(reg.id)
         if existing is not None:
             if existing.external:
@@ -123,9 +148,22 @@ class ExternalSessions:
             )
         status = SessionStatus.COMPLETED if exit_code in (None, 0) else SessionStatus.FAILED
         payload = {"exitCode": exit_code, "status": status, "reason": "completed by client"}
-        op = lifecycle.finish(
-            lifecycle.COMPLETE_EXTERNAL, session_id, status, exit_code, payload, row.status
-        )
-        await self.ledger.write(op)
+        try:
+            op = lifecycle.finish(
+                lifecycle.COMPLETE_EXTERNAL, session_id, status, exit_code, payload, row.status
+            )
+            result = await self.ledger.write(op)
+        except lifecycle.IllegalTransition:
+            raise _completed_twice(session_id, row.status) from None
+        if not result.applied:  # another request completed it first
+            raise _completed_twice(session_id, (await self.ledger.session(session_id)).status)
         self.ledger.changes.notify(session_id)
         return to_record(await self.ledger.session(session_id))
+
+
+def _completed_twice(session_id: str, status: str) -> lifecycle.IllegalTransition:
+    return lifecycle.IllegalTransition(
+        f"external session `{session_id}` is already finished (status {status}); it can be "
+        "completed only once",
+        {"sessionId": session_id, "status": status},
+    )

@@ -72,7 +72,7 @@ class Runtime:
         )
         self.control = LiveControl(self.ledger, self.sink, self.table)
         self.rituals = Rituals(self.ledger, self.table)
-        self.external = ExternalSessions(self.ledger, self.sink.redactor, home)
+        self.external = ExternalSessions(self.ledger, self.sink.redactor, registry, home)
         self.queries = Queries(self.ledger)
         self.attach = AttachService(self.ledger, self.table)
         self.health = HealthReport(self.ledger, self.table, self.sink.drops, daemon)

@@ -215,9 +215,10 @@ class FinishResult:
 class FinishSession(Op[FinishResult]):
     """Append the exit event and set the terminal status in one transaction.
 
-    The event is written whatever the status; the status and exit code change
-    only if the current status is in ``only_if_status`` (so a ``killed`` row
-    stays killed when its exit arrives). ``SessionNotFound`` if the row is gone.
+    The status and exit code change only if the current status is in
+    ``only_if_status`` (so a ``killed`` row stays killed when its exit arrives);
+    the event is written whatever the status, unless ``event_if_unchanged`` is
+    false. ``SessionNotFound`` if the row is gone.
     """
 
     session_id: str
@@ -225,6 +226,7 @@ class FinishSession(Op[FinishResult]):
     status: str
     exit_code: int | None
     only_if_status: frozenset[str] | None = ACTIVE_STATUSES
+    event_if_unchanged: bool = True
 
     def __post_init__(self) -> None:
         _check_statuses(self.only_if_status)
@@ -242,14 +244,14 @@ class FinishSession(Op[FinishResult]):
             raise SessionNotFound(
                 f"session {self.session_id!r} not found", {"sessionId": self.session_id}
             )
-        event = None
-        if self.exit_event is not None:
-            event = _append(conn, [self.exit_event])[0]
         applied = UpdateSession(
             self.session_id,
             {"status": self.status, "exit_code": self.exit_code},
             self.only_if_status,
         ).apply(conn)
+        event = None
+        if self.exit_event is not None and (applied or self.event_if_unchanged):
+            event = _append(conn, [self.exit_event])[0]
         return FinishResult(applied=applied, event=event)
 
     def committed_events(self, result: FinishResult) -> int:
