@@ -279,6 +279,25 @@ def test_archive_refuses_a_running_session(daemon: Daemon) -> None:
     daemon.call("POST", f"/api/v1/sessions/{sid}/kill", {})
 
 
+@pytest.mark.parametrize("route", ["/api/v1/sessions/{}/summon", "/sessions/{}/summon"])
+def test_summon_refuses_a_live_session(daemon: Daemon, route: str) -> None:
+    """Before: summoning live work answered 200, unlike archive and sacrifice."""
+    sid = daemon.launch("--fake-mode=sleep")["id"]
+    reply = daemon.call("POST", route.format(sid), {})
+    assert reply.status == 409, reply.body
+    error = error_of(reply)
+    assert error["code"] == "session_conflict"
+    assert error["details"] == {"sessionId": sid, "status": "running"}
+    action = daemon.call(
+        "POST", "/api/v1/actions", {"action": "coven.sessions.summon", "args": {"sessionId": sid}}
+    )
+    assert action.status == 409 and action.json()["code"] == "session_conflict"
+    daemon.call("POST", f"/api/v1/sessions/{sid}/kill", {})
+    daemon.wait_status(sid, {"killed"})
+    # Finished and never archived: summoning is a harmless no-op, as before.
+    assert daemon.call("POST", route.format(sid), {}).status == 200
+
+
 def test_archive_hides_and_summon_restores(daemon: Daemon) -> None:
     sid = daemon.launch("--fake-mode=exit")["id"]
     daemon.wait_status(sid, {"completed"})

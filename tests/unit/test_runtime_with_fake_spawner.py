@@ -191,7 +191,11 @@ async def test_attach_replays_stored_output_then_goes_live_then_exits(
 
 
 async def test_external_complete_is_a_transition_with_one_exit_event(runtime: Runtime) -> None:
-    body = {"id": "ext-1", "projectRoot": str(runtime.home.parent / "project"), "harness": "coven-code"}
+    body = {
+        "id": "ext-1",
+        "projectRoot": str(runtime.home.parent / "project"),
+        "harness": "coven-code",
+    }
     record, created = await runtime.external.register(body)
     assert created and record.status == SessionStatus.RUNNING
     done = await runtime.external.complete("ext-1", 4)

@@ -372,7 +372,7 @@ def _paths() -> dict[str, Schema]:
             "Un-archive a session",
             {"200": _RECORD},
             None,
-            **{"409": _error("`session_conflict`"), "503": _UNAVAILABLE},
+            **{"409": _error("`session_conflict` (a live session)"), "503": _UNAVAILABLE},
         ),
         "/sessions/{sessionId}/sacrifice": _session_post(
             "Delete a finished session and its events",

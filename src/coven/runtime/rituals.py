@@ -38,15 +38,26 @@ class Rituals:
         return await self._set_archived(session_id, True)
 
     async def summon(self, session_id: str) -> SessionRecord:
-        """Bring an archived session back into default lists."""
+        """Bring an archived session back into default lists.
+
+        A live session is never archived, so summoning one is refused
+        (``SessionConflict``) rather than answered as if it restored something.
+        """
         return await self._set_archived(session_id, False)
 
     async def _set_archived(self, session_id: str, archived: bool) -> SessionRecord:
         row = await self.ledger.session(session_id)
-        if archived and (row.status == SessionStatus.RUNNING or session_id in self.table):
+        live = row.status == SessionStatus.RUNNING or session_id in self.table
+        if archived and live:
             raise SessionConflict(
                 f"session `{session_id}` is still running; kill it first with "
                 f"`coven kill {session_id}`",
+                {"sessionId": session_id, "status": row.status},
+            )
+        if not archived and live and row.archived_at is None:
+            raise SessionConflict(
+                f"session `{session_id}` is live and not archived: there is nothing to "
+                f"summon; attach to it with `coven attach {session_id}`",
                 {"sessionId": session_id, "status": row.status},
             )
         self.ledger.require_storage()
