@@ -7,7 +7,13 @@ import os
 import pytest
 
 from coven.cli.attaching import exit_line, run_exit_code
-from coven.cli.render import events_table, payload_preview, sessions_table
+from coven.cli.render import (
+    events_json_chunks,
+    events_table,
+    payload_preview,
+    sessions_table,
+    to_json,
+)
 from coven.cli.terminal import split_detach, window_size
 from coven.client import Exit
 from coven.schema.wire import Cursor, EventRecord, EventsPage, SessionRecord
@@ -101,3 +107,20 @@ def test_events_table_and_payload_preview() -> None:
     table = events_table(EventsPage([event], Cursor(7), True))
     assert table.splitlines()[-1] == "1 event(s) · more: --after-seq 7"
     assert events_table(EventsPage([], None, False)) == "No events recorded for this session yet."
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_streamed_events_json_is_the_one_page_document(count: int) -> None:
+    events = [
+        EventRecord(
+            seq=n + 1,
+            id=f"e{n}",
+            session_id="s",
+            kind="output",
+            payload_json='{"data":"é\\n"}',
+            created_at="c",
+        )
+        for n in range(count)
+    ]
+    whole = EventsPage(events, Cursor(count) if count else None, False)
+    assert "".join(events_json_chunks(iter(events))) == to_json(whole, sort_keys=True)

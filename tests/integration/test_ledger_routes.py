@@ -77,10 +77,21 @@ def test_after_event_id_resumes_after_that_event(daemon: Daemon, finished: Any) 
     assert [e["id"] for e in page["events"]] == [e["id"] for e in events[3:]]
 
 
-def test_unknown_after_event_id_is_refused_not_replayed(daemon: Daemon, finished: Any) -> None:
-    sid, _events = finished
-    reply = daemon.call("GET", f"/api/v1/events?sessionId={sid}&afterEventId=not-an-event")
-    assert (reply.status, error_of(reply)["code"]) == (400, "invalid_request")
+def test_an_after_event_id_naming_no_event_of_the_session_reads_from_the_start(
+    daemon: Daemon, finished: Any
+) -> None:
+    """Before: 400. The reference (and the OpenClaw poller that relies on it) starts over."""
+    sid, events = finished
+    other = daemon.launch("--fake-mode=exit")["id"]
+    daemon.wait_status(other, {"completed"})
+    foreign = daemon.events(other)[0]["id"]
+    for event_id in ("not-an-event", foreign):
+        page = _page(daemon, f"sessionId={sid}&afterEventId={event_id}")
+        assert [e["id"] for e in page["events"]] == [e["id"] for e in events]
+        assert page["hasMore"] is False
+    # afterSeq still wins when both are given.
+    both = _page(daemon, f"sessionId={sid}&afterSeq={events[1]['seq']}&afterEventId=nope")
+    assert [e["id"] for e in both["events"]] == [e["id"] for e in events[2:]]
 
 
 @pytest.mark.parametrize(

@@ -114,8 +114,12 @@ _AFTER_SEQ = _query(
 )
 _EVENT_QUERY = [
     _AFTER_SEQ,
-    _query("afterEventId", "Used only when afterSeq is absent; unknown ids are refused."),
-    _query("limit", "Integer, clamped to 1..1000; enables hasMore.", {"type": "integer"}),
+    _query("afterEventId", "Used only when afterSeq is absent; unknown ids are ignored."),
+    _query(
+        "limit",
+        "Integer, clamped to 1..1000. With or without it a page stops near 4 MiB and says hasMore.",
+        {"type": "integer"},
+    ),
 ]
 
 
@@ -236,7 +240,7 @@ def _paths() -> dict[str, Schema]:
                     "200": _json(_ref(EventsPage), "Page"),
                     "400": _BAD,
                     "404": _NOT_FOUND,
-                    "413": _error("`event_response_too_large`"),
+                    "413": _error("`event_response_too_large`: the next event alone exceeds 4 MiB"),
                 },
                 parameters=[
                     {
@@ -288,7 +292,7 @@ def _paths() -> dict[str, Schema]:
                     "200": _json(_ref(EventsPage), "Page"),
                     "400": _BAD,
                     "404": _NOT_FOUND,
-                    "413": _error("`event_response_too_large`"),
+                    "413": _error("`event_response_too_large`: the next event alone exceeds 4 MiB"),
                 },
                 parameters=[_SESSION_ID, *_EVENT_QUERY],
             )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -59,10 +60,31 @@ def event_line(event: EventRecord) -> str:
     return f"{event.seq:<8} {event.created_at:<32} {event.kind:<16} {payload_preview(event.payload_json)}"
 
 
+EVENTS_HEADER = f"{'SEQ':<8} {'CREATED':<32} {'KIND':<16} PAYLOAD"
+
+
+def events_json_chunks(events: Iterable[EventRecord]) -> Iterator[str]:
+    """The ``--json`` document of a whole log (one page, ``hasMore`` false), piece by piece.
+
+    Joined, the pieces equal ``to_json(EventsPage(all, cursor, False), sort_keys=True)``,
+    but only one event is held at a time, so a log of any size can be printed.
+    """
+    last: int | None = None
+    yield '{\n  "events": ['
+    for n, event in enumerate(events):
+        body = json.dumps(msgspec.to_builtins(event), indent=2, sort_keys=True, ensure_ascii=False)
+        yield ("," if n else "") + "\n" + textwrap.indent(body, "    ")
+        last = event.seq
+    cursor = "null" if last is None else f'{{\n    "afterSeq": {last}\n  }}'
+    yield (
+        "\n  ]" if last is not None else "]"
+    ) + f',\n  "hasMore": false,\n  "nextCursor": {cursor}\n}}'
+
+
 def events_table(page: EventsPage) -> str:
     if not page.events:
         return "No events recorded for this session yet."
-    rows = [f"{'SEQ':<8} {'CREATED':<32} {'KIND':<16} PAYLOAD"]
+    rows = [EVENTS_HEADER]
     rows.extend(event_line(e) for e in page.events)
     footer = f"{len(page.events)} event(s)"
     if page.hasMore and page.nextCursor is not None:

@@ -10,8 +10,10 @@ import msgspec
 
 from coven.cli.context import client, hint, out, stdio_are_ttys
 from coven.cli.render import (
+    EVENTS_HEADER,
     RITUALS_HINT,
     event_line,
+    events_json_chunks,
     events_table,
     log_lines,
     session_prose,
@@ -123,7 +125,12 @@ def show_cmd(session: str, as_json: bool) -> None:
 @sessions_group.command("events")
 @click.argument("session")
 @click.option("--after-seq", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--limit", type=click.IntRange(1, 1000), default=None)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help="Print one page of at most this many events (default: every event, page by page).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--follow", is_flag=True, help="Keep printing events as they are written.")
 def events_cmd(
@@ -139,8 +146,25 @@ def events_cmd(
             out(line)
             sys.stdout.flush()
         return
-    page = api.events(record.id, after_seq, limit)
-    out(to_json(page, sort_keys=True) if as_json else events_table(page))
+    if limit is not None:
+        page = api.events(record.id, after_seq, limit)
+        out(to_json(page, sort_keys=True) if as_json else events_table(page))
+        return
+    # The whole log, one page at a time (a page stops at the daemon's 4 MiB response
+    # limit), printed as it arrives so a log of any size fits in memory.
+    events = api.iter_events(record.id, after_seq)
+    if as_json:
+        for chunk in events_json_chunks(events):
+            click.echo(chunk, nl=False)
+        out("")
+        return
+    count = 0
+    for event in events:
+        if not count:
+            out(EVENTS_HEADER)
+        out(event_line(event))
+        count += 1
+    out(f"{count} event(s)" if count else "No events recorded for this session yet.")
 
 
 @sessions_group.command("log")

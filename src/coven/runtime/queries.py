@@ -85,6 +85,9 @@ def read_events(
 ) -> tuple[list[EventRow], bool]:
     """Up to ``limit`` events (all if None) within the response budget; also "has more".
 
+    A page that reaches the budget (about 4 MiB) ends there with "has more" set,
+    whether or not a limit was given; only an event too big for any page is 413.
+
     Rows are fetched in growing batches and reading stops as soon as the page is
     full, so a page of a log made of large events costs what it returns, not the
     whole ``limit`` (64 MiB of output in 64 KiB events would otherwise be read for
@@ -103,12 +106,8 @@ def read_events(
                 return out, True
             budget -= _event_size(row)
             if budget < 0:
-                if limit is None:
-                    raise EventResponseTooLarge(
-                        "The events after this cursor exceed the 4 MiB response limit; "
-                        "pass `limit`.",
-                        {"seq": row.seq, "eventId": row.id},
-                    )
+                # With or without a limit, a full page ends here and says there is more
+                # (the reference answered 413 without a limit; every big log then failed).
                 if not out:
                     raise EventResponseTooLarge(
                         "The next event does not fit in one response.",
@@ -198,13 +197,10 @@ class Queries:
         if query.after_seq is not None:
             after = max(0, query.after_seq)
         elif query.after_event_id is not None:
+            # As the reference: an id naming no event of this session reads from the start
+            # (a poller whose last event vanished starts over rather than failing its turn).
             seq = await self.ledger.read(reader.event_seq, session_id, query.after_event_id)
-            if seq is None:
-                raise InvalidRequest(
-                    "afterEventId does not name an event of this session.",
-                    {"afterEventId": query.after_event_id, "sessionId": session_id},
-                )
-            after = seq
+            after = seq if seq is not None else 0
         rows, more = await self.ledger.read(read_events, reader, session_id, after, query.limit)
         events = [to_event_record(r) for r in rows]
         cursor = Cursor(events[-1].seq) if events else None
