@@ -71,9 +71,15 @@ def test_crash_leaves_an_orphan_that_the_next_daemon_reaps_and_explains(tmp_path
         wait_until(lambda: not any(alive(p) for p in pids), 5, "leftover harness to be reaped")
         record = second.call("GET", f"/api/v1/sessions/{sid}").json()
         assert record["status"] == "orphaned"
-        metadata = [e for e in second.events(sid) if e["kind"] == "metadata"]
-        assert metadata, second.events(sid)
+        events = second.events(sid)
+        metadata = [e for e in events if e["kind"] == "metadata"]
+        assert metadata, events
         assert "stopped without recording" in metadata[-1]["payload_json"]
+        # The explanation, then the exit event clients end a turn on, last in the log.
+        assert events[-1]["kind"] == "exit" and events[-2] == metadata[-1]
+        ending = json.loads(events[-1]["payload_json"])
+        assert ending["status"] == "orphaned" and ending["exitCode"] is None
+        assert "stopped without recording" in ending["reason"]
         status = json.loads((second.home / "daemon.json").read_text())
         assert second.proc is not None and status["pid"] == second.proc.pid
         assert second.call("GET", "/health").status == 200

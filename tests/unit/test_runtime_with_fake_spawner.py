@@ -257,9 +257,12 @@ def test_recovery_reaps_through_the_spawner_and_marks_rows_orphaned(tmp_path: Pa
         assert spawner.reaped == [(4242, 7)]
         again = reader.get_session("left")
         assert again is not None and again.status == SessionStatus.ORPHANED
-        (event,) = reader.list_events("left")
-        assert event.kind == EventKind.METADATA
-        assert "its leftover processes were killed" in json.loads(event.payload_json)["reason"]
+        explanation, ending = reader.list_events("left")
+        assert explanation.kind == EventKind.METADATA
+        assert ending.kind == EventKind.EXIT and SessionStatus.ORPHANED in ending.payload_json
+        assert (
+            "its leftover processes were killed" in json.loads(explanation.payload_json)["reason"]
+        )
     finally:
         writer.stop()
         reader.close()

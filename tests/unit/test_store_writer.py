@@ -207,16 +207,23 @@ def test_finish_refuses_exit_event_of_another_session() -> None:
         FinishSession("s1", output("s2"), "completed", 0)
 
 
-def test_mark_orphaned_only_live_rows_with_event(writer: StoreWriter, reader: StoreReader) -> None:
+def test_mark_orphaned_only_live_rows_with_explanation_then_exit(
+    writer: StoreWriter, reader: StoreReader
+) -> None:
     run(writer, InsertSession(session("live")))
     run(writer, InsertSession(session("done", status="completed")))
     marked = run(writer, MarkOrphaned(["live", "done", "ghost", "live"], "daemon restarted"))
     assert marked == ["live"]
     assert reader.get_session("live").status == "orphaned"  # type: ignore[union-attr]
     assert reader.get_session("done").status == "completed"  # type: ignore[union-attr]
-    (event,) = reader.list_events("live", after_seq=0)
-    assert event.kind == "metadata"
-    assert event.payload_json == '{"orphaned":true,"reason":"daemon restarted"}'
+    explanation, ending = reader.list_events("live", after_seq=0)
+    assert explanation.kind == "metadata"
+    assert explanation.payload_json == '{"orphaned":true,"reason":"daemon restarted"}'
+    # Clients end a turn on `exit`: an orphaned session ends its log like any other.
+    assert ending.kind == "exit" and ending.seq > explanation.seq
+    assert ending.payload_json == (
+        '{"exitCode":null,"reason":"daemon restarted","status":"orphaned"}'
+    )
     assert reader.list_events("done", after_seq=0) == []
 
 

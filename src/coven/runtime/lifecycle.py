@@ -6,7 +6,7 @@ through one of the transitions below, each recorded by exactly one event in
 the same transaction as the status change::
 
     running ──harness_exit─▶ completed | failed | idle | killed      (event: exit)
-    running ──orphan────▶ orphaned                              (event: metadata)
+    running ──orphan────▶ orphaned          (event: exit, after a metadata explanation)
     external running ──complete──▶ completed | failed         (event: exit; only once)
 
 ``check`` refuses a transition the table does not allow (the ``_assertInState``
@@ -45,9 +45,7 @@ EXIT = Transition(
     ),
     EventKind.EXIT,
 )
-ORPHAN = Transition(
-    "orphan", ACTIVE_STATUSES, frozenset({SessionStatus.ORPHANED}), EventKind.METADATA
-)
+ORPHAN = Transition("orphan", ACTIVE_STATUSES, frozenset({SessionStatus.ORPHANED}), EventKind.EXIT)
 COMPLETE_EXTERNAL = Transition(
     "complete",
     frozenset({SessionStatus.RUNNING}),
@@ -102,6 +100,10 @@ def finish(
 
 
 def orphan(session_ids: list[str], reason: str) -> MarkOrphaned:
-    """The store op marking sessions an earlier daemon left running as ``orphaned``."""
+    """The store op marking sessions an earlier daemon left running as ``orphaned``.
+
+    Each gets a ``metadata`` event saying why, then the ``exit`` event that ends
+    every session's log (clients end a turn on ``exit``).
+    """
     check(ORPHAN, None, SessionStatus.ORPHANED)
     return MarkOrphaned(session_ids, reason, only_if_status=frozenset(ORPHAN.sources))

@@ -260,9 +260,12 @@ class FinishSession(Op[FinishResult]):
 
 @dataclass(frozen=True, slots=True)
 class MarkOrphaned(Op[list[str]]):
-    """Mark sessions ``orphaned`` with a ``metadata`` event ``{"orphaned": true, "reason"}``.
+    """Mark sessions ``orphaned``: a ``metadata`` event ``{"orphaned": true, "reason"}``
+    explains why, then an ``exit`` event ``{"exitCode": null, "reason", "status":
+    "orphaned"}`` ends the session's log as every other ending does (clients end
+    a turn on ``exit``).
 
-    Only rows whose status is in ``only_if_status`` change (and get the event);
+    Only rows whose status is in ``only_if_status`` change (and get the events);
     returns their ids, in the order given.
     """
 
@@ -275,6 +278,9 @@ class MarkOrphaned(Op[list[str]]):
 
     def apply(self, conn: sqlite3.Connection) -> list[str]:
         payload = encode_payload({"orphaned": True, "reason": self.reason})
+        exit_payload = encode_payload(
+            {"exitCode": None, "reason": self.reason, "status": SessionStatus.ORPHANED}
+        )
         marked = [
             session_id
             for session_id in dict.fromkeys(self.ids)
@@ -282,17 +288,15 @@ class MarkOrphaned(Op[list[str]]):
                 session_id, {"status": SessionStatus.ORPHANED}, self.only_if_status
             ).apply(conn)
         ]
-        _append(
-            conn,
-            [
-                NewEvent(session_id, EventKind.METADATA, payload, RedactionStatus.CLEAN)
-                for session_id in marked
-            ],
-        )
+        events: list[NewEvent] = []
+        for session_id in marked:
+            events.append(NewEvent(session_id, EventKind.METADATA, payload, RedactionStatus.CLEAN))
+            events.append(NewEvent(session_id, EventKind.EXIT, exit_payload, RedactionStatus.CLEAN))
+        _append(conn, events)
         return marked
 
     def committed_events(self, result: list[str]) -> int:
-        return len(result)
+        return 2 * len(result)
 
 
 @dataclass(frozen=True, slots=True)
