@@ -2,8 +2,8 @@
 
 One object per daemon. Output has its own path (``output_pipeline`` builds the
 per-session ``OutputPipeline`` that coalesces, redacts in a stream and applies
-backpressure) but ends in the same ``append``; input is redacted with context
-across requests; the daemon's own facts (kill requests, launch warnings) are
+backpressure) but ends in the same ``append``; typed input is held until it
+can be judged, then stored redacted as a whole (``runtime.typed_input``); the daemon's own facts (kill requests, launch warnings) are
 recorded as they are. Whoever waits on ``ledger.changes`` is woken once an
 event commits.
 """
@@ -13,9 +13,10 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Any
 
-from coven.redaction import InputRedactor, Redactor, StreamRedactor
+from coven.redaction import Redactor, Released, StreamRedactor
 from coven.runtime.ledger import Ledger
 from coven.runtime.output import DropStats, OutputPipeline
+from coven.runtime.typed_input import TypedInput
 from coven.schema import EventKind, RedactionStatus
 from coven.store import AppendEvents, EventRow, NewEvent, encode_payload
 
@@ -85,21 +86,40 @@ class EventSink:
         return outer
 
     def record_input(
-        self, session_id: str, payload: dict[str, Any], typed: InputRedactor
-    ) -> Future[int]:
-        """Queue an ``input`` event: the body redacted, its ``data`` with the session's context."""
-        redacted, changed = self.redactor.payload(payload)
-        data = payload.get("data")
-        if isinstance(data, str):
-            # Typed text gets context across requests (split tokens, open PEM blocks).
-            safe = typed.redact(data)
-            changed = changed or safe != data
-            redacted = {**redacted, "data": safe}
-        status = RedactionStatus.REDACTED if changed else RedactionStatus.CLEAN
-        return self.append(session_id, EventKind.INPUT, redacted, status)
+        self, session_id: str, payload: dict[str, Any], typed: TypedInput
+    ) -> Future[int] | None:
+        """Queue the ``input`` event of one input request, if it has anything to store yet.
 
-    def input_redactor(self) -> InputRedactor:
-        return InputRedactor(self.redactor)
+        Its ``data`` goes to the session's held typed input and only what can
+        be judged now is stored (``runtime.typed_input``); the body's other
+        members are stored (redacted) with this request's event. ``None`` when
+        nothing was stored.
+        """
+        extras, changed = self.redactor.payload({k: v for k, v in payload.items() if k != "data"})
+        data = payload.get("data")
+        released = typed.accept(data) if isinstance(data, str) else Released("", False)
+        if not released.text and not extras:
+            return None
+        redaction = changed or released.redacted
+        status = RedactionStatus.REDACTED if redaction else RedactionStatus.CLEAN
+        return self.append(session_id, EventKind.INPUT, {**extras, "data": released.text}, status)
+
+    def record_typed(self, session_id: str, piece: Released) -> Future[int]:
+        """Queue an ``input`` event for typed text released after its request."""
+        status = RedactionStatus.REDACTED if piece.redacted else RedactionStatus.CLEAN
+        return self.append(session_id, EventKind.INPUT, {"data": piece.text}, status)
+
+    def release_held_input(self, session_id: str, typed: TypedInput) -> None:
+        """Store what is still held of a session's typed input: it is ending (kill, exit)."""
+        rest = typed.close()
+        if rest.text:
+            self.record_typed(session_id, rest)
+
+    def typed_input(self, session_id: str) -> TypedInput:
+        """The holder of one session's typed input until it can be judged."""
+        return TypedInput(
+            self.ledger.loop, self.redactor, lambda piece: self.record_typed(session_id, piece)
+        )
 
     def output_pipeline(self, session_id: str, flow: ReadFlow) -> OutputPipeline:
         """The output path of one session, built before the live session that feeds it."""

@@ -203,7 +203,7 @@ class Launcher:
             flow,
             self.finished,
             conversation=request.conversation_id is not None,
-            input_redactor=self.sink.input_redactor(),
+            typed_input=self.sink.typed_input(session_id),
             reader=self.reader,
         )
         self.table.add(session)
@@ -237,6 +237,8 @@ class Launcher:
         op = lifecycle.finish(
             lifecycle.EXIT, session.session_id, outcome.status, outcome.exit_code, payload
         )
+        # The writer applies ops in order: held input lands before the exit event.
+        self.sink.release_held_input(session.session_id, session.typed_input)
         try:
             await self.ledger.write(op)
         except SessionNotFound:

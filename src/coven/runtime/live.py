@@ -24,10 +24,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from coven.pty import ExitStatus, PtyReader, PtySource
-from coven.redaction import InputRedactor
 from coven.runtime.event_sink import ReadFlow
 from coven.runtime.output import OutputPipeline
 from coven.runtime.spawner import SessionProcess
+from coven.runtime.typed_input import TypedInput
 from coven.schema import SessionStatus
 
 READ_CHUNK = 64 * 1024
@@ -67,7 +67,7 @@ class LiveSession:
         flow: ReadFlow,
         on_finished: Callable[[LiveSession, Outcome], Awaitable[None]],
         conversation: bool,
-        input_redactor: InputRedactor,
+        typed_input: TypedInput,
         reader: PtyReader,
     ) -> None:
         self.loop = loop
@@ -77,7 +77,7 @@ class LiveSession:
         self.kill_reason: str | None = None
         self.pipeline = pipeline
         self.flow = flow
-        self.input_redactor = input_redactor
+        self.typed_input = typed_input
         self._on_finished = on_finished
         self._conversation = conversation
         self._exit: ExitStatus | None = None

@@ -1,7 +1,10 @@
 """Acting on live sessions: input, kill, resize, and ending them all at shutdown.
 
-Input is recorded before it is written to the terminal, so the log reads in
-causal order (an ``input`` event precedes the output it provokes).
+Input reaches the terminal at once. Its ``input`` event is queued before the
+bytes are written whenever it can be judged in the same request (a line end
+releases the line), so the log reads in causal order; text held back until it
+can be judged (``runtime.typed_input``) is stored later, and before a kill or
+exit event.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ class LiveControl:
         return session
 
     async def send_input(self, ref: LiveRef, command: SendInput) -> bool:
-        """Deliver input; True once its ``input`` event is durable.
+        """Deliver input; True once its ``input`` event is durable (or nothing was stored yet).
 
         False means the bytes reached the harness but the store did not confirm the
         event within INPUT_ACK_TIMEOUT (storage just went down); it stays queued and
@@ -88,12 +91,14 @@ class LiveControl:
     async def _deliver(
         self, session: LiveSession, data: bytes, payload: dict[str, Any], *, wait: bool
     ) -> bool:
-        recorded = self.sink.record_input(session.session_id, payload, session.input_redactor)
+        recorded = self.sink.record_input(session.session_id, payload, session.typed_input)
         if not session.write_input(data):
             raise SessionNotLive(
                 "Session is not accepting input (its input backlog is full or it exited).",
                 {"sessionId": session.session_id},
             )
+        if recorded is None:
+            return True  # held until it can be judged: nothing to wait for
         if not wait:
             return False
         try:
@@ -117,6 +122,8 @@ class LiveControl:
         await self.kill_live(session, reason)
 
     async def kill_live(self, session: LiveSession, reason: str) -> Outcome:
+        # Typed before the kill: stored before it.
+        self.sink.release_held_input(session.session_id, session.typed_input)
         session.begin_kill(reason)
         recorded = self.sink.append(
             session.session_id, EventKind.KILL, {"reason": reason, "status": SessionStatus.KILLED}
