@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from tests.integration.helpers import error_of, session_count
 from tests.support.daemon import FAKE_BIN, Daemon, running_daemon
+from tests.support.hermetic import controlled_path
 
 
 def _digest(value: str) -> str:
@@ -47,7 +47,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 def _client_env(daemon: Daemon, **extra: str) -> dict[str, str]:
     env = {
-        "PATH": f"{FAKE_BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "PATH": controlled_path(FAKE_BIN),  # the fakes and a few tools, never a system dir
         "HOME": str(daemon.home.parent),
         "COVEN_HOME": str(daemon.home),
         "FAKE_MODE": "exit",
