@@ -174,6 +174,30 @@ def test_daemon_start_sessions_run_attach_kill_all_reach_the_other_machine(remot
     assert not (remote.home / "coven.sqlite3").exists()
 
 
+def test_run_on_another_machine_does_not_send_this_shells_environment(remote: Remote) -> None:
+    """Locally `coven run` sends its environment; this machine's PATH means nothing there."""
+    _start_remote_daemon(remote)
+    remote.env["COVEN_TEST_LOCAL_ONLY"] = "from-the-local-shell"
+    project = str(remote.world.remote_project)
+    proc = remote.run("run", "codex", "--detach", "--root", project, "--", "hi", ok=True)
+    session_id = proc.stdout.strip()
+    assert remote.remote_record(session_id)["status"] == "running"
+    wanted = f"COVEN_SESSION_ID={session_id}".encode()
+    environs = []
+    for entry in Path("/proc").iterdir():
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in environ:
+            environs.append(environ)
+    assert environs, "the remote harness was not found"
+    for environ in environs:
+        assert b"COVEN_TEST_LOCAL_ONLY=from-the-local-shell" not in environ
+        assert f"COVEN_HOME={remote.world.remote_home}".encode() in environ
+    remote.run("kill", session_id[:8], ok=True)
+
+
 def test_a_stopped_remote_daemon_is_named_with_the_start_command(remote: Remote) -> None:
     proc = remote.run("sessions")
     assert proc.returncode == 1
