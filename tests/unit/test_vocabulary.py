@@ -31,6 +31,8 @@ OTHER_MEANINGS = {
     ("runtime/actions.py", "completed"): "an action result's status",
     ("client/calls.py", "error"): "the key of the error envelope",
     ("store/ops.py", "orphaned"): "a key of the orphan event's payload",
+    ("client/ssh.py", "exit"): "ssh's control command (-O exit)",
+    ("client/ssh.py", "running"): "a daemon lifecycle state from `daemon status --json`",
 }
 
 
