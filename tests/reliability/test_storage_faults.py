@@ -84,8 +84,12 @@ def wait_health(daemon: Daemon, state: str, timeout: float) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def harness_pids(session_id: str | None = None, argv_has: str | None = None) -> list[int]:
-    """Live (non-zombie) harness processes: by ``COVEN_SESSION_ID`` and/or an argv substring."""
+def harness_pids(
+    session_id: str | None = None, argv_has: str | None = None, home: str | None = None
+) -> list[int]:
+    """Live (non-zombie) harness processes: by ``COVEN_SESSION_ID``, an argv substring
+    and/or the ``COVEN_HOME`` of the daemon that started them (other test runs on the
+    same machine start fake harnesses too)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -106,6 +110,8 @@ def harness_pids(session_id: str | None = None, argv_has: str | None = None) -> 
         if session_id is not None and f"COVEN_SESSION_ID={session_id}".encode() not in environ:
             continue
         if argv_has is not None and argv_has.encode() not in cmdline:
+            continue
+        if home is not None and f"COVEN_HOME={home}".encode() not in environ:
             continue
         found.append(int(entry.name))
     return found
@@ -160,7 +166,8 @@ def assert_refused_launch(daemon: Daemon) -> None:
     assert reply.status == 503, reply.body[:300]
     assert reply.json()["error"]["code"] == "storage_unavailable", reply.body[:300]
     time.sleep(0.2)
-    assert not harness_pids(argv_has="--fake-mode=sleep"), "a refused launch spawned a harness"
+    spawned = harness_pids(argv_has="--fake-mode=sleep", home=daemon.env["COVEN_HOME"])
+    assert not spawned, "a refused launch spawned a harness"
 
 
 @contextlib.contextmanager
@@ -217,6 +224,7 @@ def test_database_locked_by_another_process_degrades_then_recovers_losslessly(
             assert daemon.call("GET", f"/api/v1/events?sessionId={sid}&limit=5").status == 200
             # Backpressure: the flood is still alive but blocked on its own write.
             assert harness_pids(sid) == [harness], "the flood ended while the store was locked"
+            assert_harness_blocked(harness, settle=2.0, quiet=0.3)
             before = bytes_written(harness)
             time.sleep(0.5)
             assert bytes_written(harness) == before, "the PTY kept being read while locked"
