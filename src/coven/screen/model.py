@@ -145,8 +145,8 @@ class ScreenModel:
             self._fed += len(data)
             if found.reset is not None and found.reset_modes is not None:
                 self._reset = _ResetPoint(chunk, found.reset_at, found.reset, found.reset_modes)
-                if found.reset is Reset.FULL:
-                    self._last_full_reset = self._reset.offset
+            if found.full_reset_at >= 0:
+                self._last_full_reset = chunk.offset - len(found.lead_in) + found.full_reset_at
             if self._backlog_bytes > self._trim_above:
                 self._trim()
 

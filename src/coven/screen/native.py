@@ -22,6 +22,8 @@ import importlib.util
 import sys
 import threading
 import weakref
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,18 +59,91 @@ POINT_SCREEN = 2
 FORMAT_PLAIN = 0
 FORMAT_VT = 1
 
-# GhosttyCellData / GhosttyCellContentTag / GhosttyCellWide
-_CELL_DATA_CONTENT_TAG = 2
-_CELL_DATA_WIDE = 3
-_CELL_DATA_COLOR_PALETTE = 10
-_CELL_DATA_COLOR_RGB = 11
-_CONTENT_BG_PALETTE = 2
-_CONTENT_BG_RGB = 3
-WIDE_SPACER_TAIL = 2
-
-# GhosttyRenderStateData / GhosttyRenderStateRowData
+# GhosttyRenderStateData / GhosttyRenderStateRowData / GhosttyRenderStateRowCellsData
 _RS_DATA_ROW_ITERATOR = 4
+_RS_ROW_CELLS = 3
 _RS_ROW_CELLS_RAW = 5
+_RS_CELL_STYLE = 2
+_RS_CELL_GRAPHEMES_LEN = 3
+_RS_CELL_GRAPHEMES_BUF = 4
+
+# GhosttyStyleColorTag
+_STYLE_COLOR_PALETTE = 1
+_STYLE_COLOR_RGB = 2
+
+# GhosttyTerminalScrollViewportTag
+_SCROLL_BOTTOM = 1
+_SCROLL_ROW = 3
+
+# A cell is a packed 64-bit value (the library's GhosttyCell); its fields, lowest bits
+# first: content tag (2 bits), content (24: a code point, a palette index or an RGB
+# colour), style id (16), width class (2). Decoding it here saves a foreign call per cell;
+# the native test checks every field against the library's own getters.
+CONTENT_CODEPOINT = 0
+CONTENT_GRAPHEME = 1
+CONTENT_BG_PALETTE = 2
+CONTENT_BG_RGB = 3
+WIDE_NARROW = 0
+WIDE_WIDE = 1
+WIDE_SPACER_TAIL = 2
+WIDE_SPACER_HEAD = 3
+
+
+def cell_tag(cell: int) -> int:
+    return cell & 3
+
+
+def cell_codepoint(cell: int) -> int:
+    return (cell >> 2) & 0x1FFFFF
+
+
+def cell_palette(cell: int) -> int:
+    return (cell >> 2) & 0xFF
+
+
+def cell_rgb(cell: int) -> tuple[int, int, int]:
+    return ((cell >> 2) & 0xFF, (cell >> 10) & 0xFF, (cell >> 18) & 0xFF)
+
+
+def cell_style_id(cell: int) -> int:
+    return (cell >> 26) & 0xFFFF
+
+
+def cell_wide(cell: int) -> int:
+    return (cell >> 42) & 3
+
+
+# A colour: None (default), (palette index,) or (r, g, b).
+Color = tuple[int] | tuple[int, int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    fg: Color = None
+    bg: Color = None
+    underline_color: Color = None
+    bold: bool = False
+    italic: bool = False
+    faint: bool = False
+    blink: bool = False
+    inverse: bool = False
+    invisible: bool = False
+    strikethrough: bool = False
+    overline: bool = False
+    underline: int = 0  # 0 none, 1 single, 2 double, 3 curly, 4 dotted, 5 dashed
+
+
+DEFAULT_STYLE = Style()
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row as the library stores it: packed cells, the styles their ids name, and
+    the full text of cells holding more than one code point."""
+
+    cells: array[int]
+    styles: dict[int, Style]
+    graphemes: dict[int, str]
 
 
 class EmulatorUnavailable(RuntimeError):
@@ -156,6 +231,41 @@ class ColorRgb(ctypes.Structure):
     _fields_ = (("r", ctypes.c_uint8), ("g", ctypes.c_uint8), ("b", ctypes.c_uint8))
 
 
+class _StyleColorValue(ctypes.Union):
+    _fields_ = (("palette", ctypes.c_uint8), ("rgb", ColorRgb), ("_pad", ctypes.c_uint64))
+
+
+class StyleColor(ctypes.Structure):
+    _fields_ = (("tag", ctypes.c_int), ("value", _StyleColorValue))
+
+
+class StyleStruct(ctypes.Structure):
+    _fields_ = (
+        ("size", ctypes.c_size_t),
+        ("fg_color", StyleColor),
+        ("bg_color", StyleColor),
+        ("underline_color", StyleColor),
+        ("bold", ctypes.c_bool),
+        ("italic", ctypes.c_bool),
+        ("faint", ctypes.c_bool),
+        ("blink", ctypes.c_bool),
+        ("inverse", ctypes.c_bool),
+        ("invisible", ctypes.c_bool),
+        ("strikethrough", ctypes.c_bool),
+        ("overline", ctypes.c_bool),
+        ("underline", ctypes.c_int),
+    )
+
+
+class _ScrollViewportValue(ctypes.Structure):
+    # Twin of a union of intptr_t/size_t and 16 bytes of padding (see _PointValue).
+    _fields_ = (("row", ctypes.c_size_t), ("_pad", ctypes.c_uint64))
+
+
+class ScrollViewport(ctypes.Structure):
+    _fields_ = (("tag", ctypes.c_int), ("value", _ScrollViewportValue))
+
+
 _SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "ghostty_terminal_new": (
         ctypes.c_int,
@@ -173,11 +283,6 @@ _SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
         ctypes.c_int,
         (ctypes.c_void_p, Point, ctypes.POINTER(GridRef)),
     ),
-    "ghostty_grid_ref_cell": (
-        ctypes.c_int,
-        (ctypes.POINTER(GridRef), ctypes.POINTER(ctypes.c_uint64)),
-    ),
-    "ghostty_cell_get": (ctypes.c_int, (ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p)),
     "ghostty_formatter_terminal_new": (
         ctypes.c_int,
         (
@@ -202,6 +307,17 @@ _SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     ),
     "ghostty_render_state_row_iterator_free": (None, (ctypes.c_void_p,)),
     "ghostty_render_state_row_iterator_next": (ctypes.c_bool, (ctypes.c_void_p,)),
+    "ghostty_render_state_row_cells_new": (
+        ctypes.c_int,
+        (ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)),
+    ),
+    "ghostty_render_state_row_cells_free": (None, (ctypes.c_void_p,)),
+    "ghostty_render_state_row_cells_select": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_uint16)),
+    "ghostty_render_state_row_cells_get": (
+        ctypes.c_int,
+        (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p),
+    ),
+    "ghostty_terminal_scroll_viewport": (None, (ctypes.c_void_p, ScrollViewport)),
     "ghostty_render_state_row_get": (
         ctypes.c_int,
         (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p),
@@ -266,7 +382,7 @@ class NativeTerminal:
         _check(self._lib.ghostty_terminal_new(None, ctypes.byref(handle), cols, rows), "new")
         self._handle: int = handle.value or 0
         self._finalizer = weakref.finalize(self, self._lib.ghostty_terminal_free, self._handle)
-        self._render_state: tuple[int, int] | None = None
+        self._render_state: tuple[int, int, int] | None = None
         self._render_finalizer: weakref.finalize[Any, Any] | None = None
         _check(
             self._lib.ghostty_terminal_set(self._handle, _OPT_SCROLLBACK_MAX_LINES, None), "lines"
@@ -413,80 +529,140 @@ class NativeTerminal:
         finally:
             self._lib.ghostty_formatter_free(formatter)
 
-    def cell_is_wide_tail(self, x: int, y: int) -> bool:
-        """Whether active cell (x, y) is the right half of a double-width character."""
-        ref = self._ref(POINT_ACTIVE, x, y)
-        cell = ctypes.c_uint64()
-        _check(self._lib.ghostty_grid_ref_cell(ctypes.byref(ref), ctypes.byref(cell)), "cell")
-        wide = ctypes.c_int()
-        _check(self._lib.ghostty_cell_get(cell.value, _CELL_DATA_WIDE, ctypes.byref(wide)), "wide")
-        return wide.value == WIDE_SPACER_TAIL
-
-    def background_only_runs(self) -> list[tuple[int, int, int, str]]:
-        """Runs of active-area cells that hold no character, only a background colour (left
-        by erasing with a coloured background, which ncurses programs do all the time):
-        ``(row, column, count, sgr)`` with ``sgr`` the SGR parameters of that colour. The
-        formatter treats such cells as blank, so the snapshot paints them itself."""
-        lib = self._lib
+    def _render_handles(self) -> tuple[int, int, int]:
+        """The render state, its row iterator and a row-cells handle (created once)."""
         if self._render_state is None:
-            state = ctypes.c_void_p()
-            _check(lib.ghostty_render_state_new(None, ctypes.byref(state)), "render state")
-            rows = ctypes.c_void_p()
-            _check(lib.ghostty_render_state_row_iterator_new(None, ctypes.byref(rows)), "rows")
-            self._render_state = (state.value or 0, rows.value or 0)
+            lib = self._lib
+            handles = []
+            for create in (
+                lib.ghostty_render_state_new,
+                lib.ghostty_render_state_row_iterator_new,
+                lib.ghostty_render_state_row_cells_new,
+            ):
+                handle = ctypes.c_void_p()
+                _check(create(None, ctypes.byref(handle)), "render state")
+                handles.append(handle.value or 0)
+            self._render_state = (handles[0], handles[1], handles[2])
             self._render_finalizer = weakref.finalize(
                 self, _free_render_state, lib, *self._render_state
             )
-        state_handle, rows_handle = self._render_state
-        _check(lib.ghostty_render_state_update(state_handle, self._handle), "render update")
+        return self._render_state
+
+    def read_viewport(self) -> list[Row]:
+        """The rows on screen, top to bottom, as the library stores them."""
+        lib = self._lib
+        state, rows_handle, cells_handle = self._render_handles()
+        _check(lib.ghostty_render_state_update(state, self._handle), "render update")
         iterator = ctypes.c_void_p(rows_handle)
         _check(
-            lib.ghostty_render_state_get(
-                state_handle, _RS_DATA_ROW_ITERATOR, ctypes.byref(iterator)
-            ),
+            lib.ghostty_render_state_get(state, _RS_DATA_ROW_ITERATOR, ctypes.byref(iterator)),
             "row iterator",
         )
-        runs: list[tuple[int, int, int, str]] = []
+        cells = ctypes.c_void_p(cells_handle)
         view = CellsView()
-        y = 0
+        out: list[Row] = []
         while lib.ghostty_render_state_row_iterator_next(iterator):
             _check(
                 lib.ghostty_render_state_row_get(iterator, _RS_ROW_CELLS_RAW, ctypes.byref(view)),
-                "cells",
+                "raw cells",
             )
-            cells = (ctypes.c_uint64 * view.len).from_address(view.ptr) if view.len else ()
-            x = 0
-            count = len(cells)
-            while x < count:
-                raw = cells[x]
-                # The content tag is the cell's two lowest bits (a packed struct whose first
-                # field is the tag; the native test checks this against ghostty_cell_get).
-                if raw & 3 < _CONTENT_BG_PALETTE:
-                    x += 1
+            raw = array("Q")
+            raw.frombytes(ctypes.string_at(view.ptr, view.len * 8) if view.len else b"")
+            styles: dict[int, Style] = {}
+            graphemes: dict[int, str] = {}
+            needs_cells = False
+            for x, value in enumerate(raw):
+                if not value:
                     continue
-                end = x + 1
-                while end < count and cells[end] == raw:
-                    end += 1
-                runs.append((y, x, end - x, self._background_sgr(raw)))
-                x = end
-            y += 1
-        return runs
+                style_id = cell_style_id(value)
+                wants_style = style_id and style_id not in styles
+                wants_grapheme = value & 3 == CONTENT_GRAPHEME
+                if not (wants_style or wants_grapheme):
+                    continue
+                if not needs_cells:
+                    _check(
+                        lib.ghostty_render_state_row_get(
+                            iterator, _RS_ROW_CELLS, ctypes.byref(cells)
+                        ),
+                        "row cells",
+                    )
+                    needs_cells = True
+                _check(lib.ghostty_render_state_row_cells_select(cells, x), "select")
+                if wants_style:
+                    styles[style_id] = self._cell_style(cells)
+                if wants_grapheme:
+                    graphemes[x] = self._cell_grapheme(cells)
+            out.append(Row(raw, styles, graphemes))
+        return out
 
-    def _background_sgr(self, raw: int) -> str:
-        lib = self._lib
-        tag = ctypes.c_int()
-        _check(lib.ghostty_cell_get(raw, _CELL_DATA_CONTENT_TAG, ctypes.byref(tag)), "cell tag")
-        if tag.value == _CONTENT_BG_PALETTE:
-            index = ctypes.c_uint8()
-            _check(
-                lib.ghostty_cell_get(raw, _CELL_DATA_COLOR_PALETTE, ctypes.byref(index)), "palette"
-            )
-            return f"48;5;{index.value}"
-        rgb = ColorRgb()
-        _check(lib.ghostty_cell_get(raw, _CELL_DATA_COLOR_RGB, ctypes.byref(rgb)), "rgb")
-        return f"48;2;{rgb.r};{rgb.g};{rgb.b}"
+    def _cell_style(self, cells: ctypes.c_void_p) -> Style:
+        style = StyleStruct()
+        _sized(style)
+        _check(
+            self._lib.ghostty_render_state_row_cells_get(
+                cells, _RS_CELL_STYLE, ctypes.byref(style)
+            ),
+            "style",
+        )
+        return Style(
+            fg=_color(style.fg_color),
+            bg=_color(style.bg_color),
+            underline_color=_color(style.underline_color),
+            bold=style.bold,
+            italic=style.italic,
+            faint=style.faint,
+            blink=style.blink,
+            inverse=style.inverse,
+            invisible=style.invisible,
+            strikethrough=style.strikethrough,
+            overline=style.overline,
+            underline=style.underline,
+        )
+
+    def _cell_grapheme(self, cells: ctypes.c_void_p) -> str:
+        count = ctypes.c_uint32()
+        _check(
+            self._lib.ghostty_render_state_row_cells_get(
+                cells, _RS_CELL_GRAPHEMES_LEN, ctypes.byref(count)
+            ),
+            "grapheme length",
+        )
+        points = (ctypes.c_uint32 * max(count.value, 1))()
+        _check(
+            self._lib.ghostty_render_state_row_cells_get(cells, _RS_CELL_GRAPHEMES_BUF, points),
+            "grapheme",
+        )
+        return "".join(chr(points[i]) for i in range(count.value))
+
+    def read_history(self, first: int, count: int) -> list[Row]:
+        """``count`` rows from row ``first`` of the whole screen (0 = the oldest kept
+        scrollback row): scrolls the viewport there and back, changing nothing else."""
+        rows = self.size[1]
+        out: list[Row] = []
+        try:
+            while len(out) < count:
+                self._scroll_viewport(_SCROLL_ROW, first + len(out))
+                out.extend(self.read_viewport()[: min(rows, count - len(out))])
+        finally:
+            self._scroll_viewport(_SCROLL_BOTTOM, 0)
+        return out
+
+    def _scroll_viewport(self, tag: int, row: int) -> None:
+        self._lib.ghostty_terminal_scroll_viewport(
+            self._handle, ScrollViewport(tag, _ScrollViewportValue(row, 0))
+        )
 
 
-def _free_render_state(lib: ctypes.CDLL, state: int, rows: int) -> None:
+def _free_render_state(lib: ctypes.CDLL, state: int, rows: int, cells: int) -> None:
+    lib.ghostty_render_state_row_cells_free(cells)
     lib.ghostty_render_state_row_iterator_free(rows)
     lib.ghostty_render_state_free(state)
+
+
+def _color(color: StyleColor) -> Color:
+    if color.tag == _STYLE_COLOR_PALETTE:
+        return (color.value.palette,)
+    if color.tag == _STYLE_COLOR_RGB:
+        rgb = color.value.rgb
+        return (rgb.r, rgb.g, rgb.b)
+    return None

@@ -68,6 +68,7 @@ _CSI = re.compile(rb"\x1b\[([\x30-\x3f]*)([\x20-\x2f]*)([\x40-\x7e])")
 # What a chunk may end with while inside a sequence that could matter.
 _UNFINISHED = re.compile(rb"\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*)?")
 _ALT_ENTER = 1049
+_HOME = b"\x1b[H"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ class ScanResult:
     reset: Reset | None = None
     reset_at: int = -1
     reset_modes: TerminalModes | None = None
+    # Where the last RIS starts (it may be followed by another kind of reset point).
+    full_reset_at: int = -1
 
 
 _NOTHING = ScanResult(b"")
@@ -92,6 +95,22 @@ def _numbers(params: bytes) -> list[int]:
         head = part.split(b":", 1)[0]
         out.append(int(head) if head.isdigit() else 0)
     return out
+
+
+def _unfinished_tail(buf: bytes) -> bytes:
+    """The end of ``buf`` that may begin a sequence finished by the next chunk: an
+    unfinished escape sequence (whose hit, if any, is skipped because it does not parse
+    yet), or a cursor-home that an erase may follow (a reset point in two parts)."""
+    start = buf.rfind(b"\x1b", max(0, len(buf) - MAX_CARRY))
+    if start < 0:
+        return b""
+    if buf.endswith(_HOME):
+        return _HOME
+    if not _UNFINISHED.fullmatch(buf, start):
+        return b""
+    if buf.startswith(_HOME, start - len(_HOME)) and start >= len(_HOME):
+        start -= len(_HOME)
+    return buf[start:]
 
 
 class Scanner:
@@ -110,22 +129,18 @@ class Scanner:
         lead_in = self._carry
         buf = lead_in + data if lead_in else data
         hits = self._matcher.find_matches_as_indexes(buf)
-        # Carry an unfinished sequence at the end into the next chunk (its hit, if any,
-        # is skipped below because it does not parse yet).
-        last_escape = buf.rfind(b"\x1b", max(0, len(buf) - MAX_CARRY))
-        if last_escape >= 0 and _UNFINISHED.fullmatch(buf, last_escape):
-            self._carry = buf[last_escape:]
-        else:
-            self._carry = b""
+        self._carry = _unfinished_tail(buf)
         if not hits:
             return ScanResult(lead_in) if lead_in else _NOTHING
         tracker = self._tracker
         reset: Reset | None = None
         reset_at = -1
         reset_modes: TerminalModes | None = None
+        full_reset_at = -1
         for needle, start, _end in hits:
             if needle == _RIS:
                 reset, reset_at, reset_modes = Reset.FULL, start, tracker.modes()
+                full_reset_at = start
                 tracker.full_reset()
             elif needle == _DECKPAM:
                 tracker.keypad(True)
@@ -157,4 +172,4 @@ class Scanner:
                         tracker.kitty_set(numbers[0], numbers[1] if len(numbers) > 1 else 1)
                 elif needle == _CSI_GT and final == b"m" and numbers[0] == 4:
                     tracker.modify_other_keys(numbers[1] if len(numbers) > 1 else 0)
-        return ScanResult(lead_in, reset, reset_at, reset_modes)
+        return ScanResult(lead_in, reset, reset_at, reset_modes, full_reset_at)
