@@ -280,10 +280,14 @@ def test_bad_sizes_are_refused_in_words(
         model.resize(0, 0)
 
 
-def test_close_frees_the_emulator_and_can_be_repeated() -> None:
+def test_a_closed_model_ignores_output_and_refuses_to_render() -> None:
     model = ScreenModel(COLS, ROWS)
     model.feed(b"hello")
     assert model.text().startswith("hello")
     model.close()
     model.close()
+    model.feed(b"more")
+    model.resize(10, 10)
     assert model.backlog_bytes == 0
+    with pytest.raises(ValueError, match="closed"):
+        model.snapshot()

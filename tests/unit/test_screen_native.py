@@ -83,11 +83,7 @@ def test_enum_values_match_the_library_headers() -> None:
         "FORMAT_PLAIN": lib.GHOSTTY_FORMATTER_FORMAT_PLAIN,
         "FORMAT_VT": lib.GHOSTTY_FORMATTER_FORMAT_VT,
         "_RS_DATA_ROW_ITERATOR": lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
-        "_RS_ROW_CELLS": lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS,
         "_RS_ROW_CELLS_RAW": lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS_RAW,
-        "_RS_CELL_STYLE": lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_STYLE,
-        "_RS_CELL_GRAPHEMES_LEN": lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_GRAPHEMES_LEN,
-        "_RS_CELL_GRAPHEMES_BUF": lib.GHOSTTY_RENDER_STATE_ROW_CELLS_DATA_GRAPHEMES_BUF,
         "_STYLE_COLOR_PALETTE": lib.GHOSTTY_STYLE_COLOR_PALETTE,
         "_STYLE_COLOR_RGB": lib.GHOSTTY_STYLE_COLOR_RGB,
         "_SCROLL_BOTTOM": lib.GHOSTTY_SCROLL_VIEWPORT_BOTTOM,
@@ -121,10 +117,10 @@ def test_decoded_cell_fields_agree_with_the_librarys_getters() -> None:
         b"\x1b[0;41m\x1b[2X\x1b[2C\x1b[48;2;1;2;3m\x1b[2X\x1b[0m\r\n"
         b"0123456789x\xe6\x97\xa5"
     )
-    rows = term.read_viewport()
+    rows = term.read_rows(0, 2)
     tags, wides = set(), set()
-    for row in rows[:2]:
-        for cell in row.cells:
+    for row in rows:
+        for cell in row:
             tag = _get(cell, lib.GHOSTTY_CELL_DATA_CONTENT_TAG, "GhosttyCellContentTag")
             wide = _get(cell, lib.GHOSTTY_CELL_DATA_WIDE, "GhosttyCellWide")
             assert native.cell_tag(cell) == tag
@@ -145,20 +141,18 @@ def test_decoded_cell_fields_agree_with_the_librarys_getters() -> None:
             wides.add(wide)
     assert tags == {0, 1, 2, 3}
     assert wides == {0, 1, 2, 3}
-    assert rows[0].graphemes == {3: "\U0001f44d\U0001f3fd"}
-    styled = rows[0].styles[native.cell_style_id(rows[0].cells[5])]
-    assert styled == native.Style(fg=(9, 8, 7), bold=True, underline=1)
+    assert term.grapheme(3, 0) == "\U0001f44d\U0001f3fd"
+    assert term.style(5, 0) == native.Style(fg=(9, 8, 7), bold=True, underline=1)
+    assert term.page_of(0) == term.page_of(1) != 0
 
 
 def test_history_rows_are_read_and_the_view_returns_to_the_screen() -> None:
     term = native.NativeTerminal(20, 4, 1 << 20)
     term.write(b"".join(b"\r\nline %d" % i for i in range(30)))
-    history = term.read_history(term.total_rows - 4 - 5, 5)
-    assert [bytes(chr(native.cell_codepoint(c)), "ascii") for c in history[-1].cells[:7]] == [
-        bytes(ch, "ascii") for ch in "line 25"
-    ]
-    screen = term.read_viewport()
-    assert native.cell_codepoint(screen[-1].cells[6]) == ord("9")  # "line 29"
+    history = term.read_rows(term.total_rows - 4 - 5, 5)
+    assert "".join(chr(native.cell_codepoint(c)) for c in history[-1][:7]) == "line 25"
+    screen = term.read_rows(term.scrollback_rows, 4)
+    assert "".join(chr(native.cell_codepoint(c)) for c in screen[-1][:7]) == "line 29"
 
 
 def test_a_missing_library_is_reported_in_words(monkeypatch: pytest.MonkeyPatch) -> None:

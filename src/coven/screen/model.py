@@ -128,6 +128,7 @@ class ScreenModel:
         self._initial_size = (cols, rows)
         self._emulator: native.NativeTerminal | None = None
         self._emulator_modes = DEFAULT_MODES
+        self._closed = False
 
     # -- feeding (hot path) ------------------------------------------------------------
 
@@ -137,6 +138,8 @@ class ScreenModel:
         if not data:
             return
         with self._lock:
+            if self._closed:
+                return
             modes = self._tracker.modes()
             found = self._scanner.scan(data)
             chunk = _Chunk(data, self._fed, found.lead_in, modes)
@@ -154,7 +157,7 @@ class ScreenModel:
         """The terminal was resized at this point of the output (applied in order)."""
         _validate_size(cols, rows)
         with self._lock:
-            if (cols, rows) != self._size:
+            if not self._closed and (cols, rows) != self._size:
                 self._size = (cols, rows)
                 self._backlog.append(_Resize(cols, rows))
 
@@ -261,6 +264,8 @@ class ScreenModel:
 
     def _catch_up_locked(self) -> tuple[int, TerminalModes, bool]:
         with self._lock:
+            if self._closed:
+                raise ValueError("the screen model is closed")
             entries = self._backlog
             skip = self._skip
             self._backlog = deque()
@@ -325,8 +330,10 @@ class ScreenModel:
             return render_text(self._emulator, ansi=ansi)
 
     def close(self) -> None:
-        """Free the emulator and the backlog (the model is unusable afterwards)."""
+        """Free the emulator and the backlog. Afterwards ``feed`` and ``resize`` do
+        nothing and renders raise ``ValueError``; closing again does nothing."""
         with self._render_lock, self._lock:
+            self._closed = True
             self._backlog.clear()
             self._backlog_bytes = 0
             if self._emulator is not None:

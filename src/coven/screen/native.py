@@ -59,13 +59,9 @@ POINT_SCREEN = 2
 FORMAT_PLAIN = 0
 FORMAT_VT = 1
 
-# GhosttyRenderStateData / GhosttyRenderStateRowData / GhosttyRenderStateRowCellsData
+# GhosttyRenderStateData / GhosttyRenderStateRowData
 _RS_DATA_ROW_ITERATOR = 4
-_RS_ROW_CELLS = 3
 _RS_ROW_CELLS_RAW = 5
-_RS_CELL_STYLE = 2
-_RS_CELL_GRAPHEMES_LEN = 3
-_RS_CELL_GRAPHEMES_BUF = 4
 
 # GhosttyStyleColorTag
 _STYLE_COLOR_PALETTE = 1
@@ -134,16 +130,6 @@ class Style:
 
 
 DEFAULT_STYLE = Style()
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One row as the library stores it: packed cells, the styles their ids name, and
-    the full text of cells holding more than one code point."""
-
-    cells: array[int]
-    styles: dict[int, Style]
-    graphemes: dict[int, str]
 
 
 class EmulatorUnavailable(RuntimeError):
@@ -307,15 +293,18 @@ _SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     ),
     "ghostty_render_state_row_iterator_free": (None, (ctypes.c_void_p,)),
     "ghostty_render_state_row_iterator_next": (ctypes.c_bool, (ctypes.c_void_p,)),
-    "ghostty_render_state_row_cells_new": (
+    "ghostty_grid_ref_style": (
         ctypes.c_int,
-        (ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)),
+        (ctypes.POINTER(GridRef), ctypes.POINTER(StyleStruct)),
     ),
-    "ghostty_render_state_row_cells_free": (None, (ctypes.c_void_p,)),
-    "ghostty_render_state_row_cells_select": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_uint16)),
-    "ghostty_render_state_row_cells_get": (
+    "ghostty_grid_ref_graphemes": (
         ctypes.c_int,
-        (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p),
+        (
+            ctypes.POINTER(GridRef),
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_size_t),
+        ),
     ),
     "ghostty_terminal_scroll_viewport": (None, (ctypes.c_void_p, ScrollViewport)),
     "ghostty_render_state_row_get": (
@@ -382,7 +371,7 @@ class NativeTerminal:
         _check(self._lib.ghostty_terminal_new(None, ctypes.byref(handle), cols, rows), "new")
         self._handle: int = handle.value or 0
         self._finalizer = weakref.finalize(self, self._lib.ghostty_terminal_free, self._handle)
-        self._render_state: tuple[int, int, int] | None = None
+        self._render_state: tuple[int, int] | None = None
         self._render_finalizer: weakref.finalize[Any, Any] | None = None
         _check(
             self._lib.ghostty_terminal_set(self._handle, _OPT_SCROLLBACK_MAX_LINES, None), "lines"
@@ -529,81 +518,82 @@ class NativeTerminal:
         finally:
             self._lib.ghostty_formatter_free(formatter)
 
-    def _render_handles(self) -> tuple[int, int, int]:
-        """The render state, its row iterator and a row-cells handle (created once)."""
+    def _render_handles(self) -> tuple[int, int]:
+        """The render state and its row iterator (created once)."""
         if self._render_state is None:
             lib = self._lib
             handles = []
             for create in (
                 lib.ghostty_render_state_new,
                 lib.ghostty_render_state_row_iterator_new,
-                lib.ghostty_render_state_row_cells_new,
             ):
                 handle = ctypes.c_void_p()
                 _check(create(None, ctypes.byref(handle)), "render state")
                 handles.append(handle.value or 0)
-            self._render_state = (handles[0], handles[1], handles[2])
+            self._render_state = (handles[0], handles[1])
             self._render_finalizer = weakref.finalize(
                 self, _free_render_state, lib, *self._render_state
             )
         return self._render_state
 
-    def read_viewport(self) -> list[Row]:
-        """The rows on screen, top to bottom, as the library stores them."""
+    def _read_viewport(self) -> list[array[int]]:
+        """The packed cells of each row in the viewport, top to bottom (one copy per row,
+        no per-cell foreign calls)."""
         lib = self._lib
-        state, rows_handle, cells_handle = self._render_handles()
+        state, rows_handle = self._render_handles()
         _check(lib.ghostty_render_state_update(state, self._handle), "render update")
         iterator = ctypes.c_void_p(rows_handle)
         _check(
             lib.ghostty_render_state_get(state, _RS_DATA_ROW_ITERATOR, ctypes.byref(iterator)),
             "row iterator",
         )
-        cells = ctypes.c_void_p(cells_handle)
         view = CellsView()
-        out: list[Row] = []
+        out: list[array[int]] = []
         while lib.ghostty_render_state_row_iterator_next(iterator):
             _check(
                 lib.ghostty_render_state_row_get(iterator, _RS_ROW_CELLS_RAW, ctypes.byref(view)),
                 "raw cells",
             )
-            raw = array("Q")
-            raw.frombytes(ctypes.string_at(view.ptr, view.len * 8) if view.len else b"")
-            styles: dict[int, Style] = {}
-            graphemes: dict[int, str] = {}
-            needs_cells = False
-            for x, value in enumerate(raw):
-                if not value:
-                    continue
-                style_id = cell_style_id(value)
-                wants_style = style_id and style_id not in styles
-                wants_grapheme = value & 3 == CONTENT_GRAPHEME
-                if not (wants_style or wants_grapheme):
-                    continue
-                if not needs_cells:
-                    _check(
-                        lib.ghostty_render_state_row_get(
-                            iterator, _RS_ROW_CELLS, ctypes.byref(cells)
-                        ),
-                        "row cells",
-                    )
-                    needs_cells = True
-                _check(lib.ghostty_render_state_row_cells_select(cells, x), "select")
-                if wants_style:
-                    styles[style_id] = self._cell_style(cells)
-                if wants_grapheme:
-                    graphemes[x] = self._cell_grapheme(cells)
-            out.append(Row(raw, styles, graphemes))
+            cells = array("Q")
+            if view.len:
+                cells.frombytes(ctypes.string_at(view.ptr, view.len * 8))
+            out.append(cells)
         return out
 
-    def _cell_style(self, cells: ctypes.c_void_p) -> Style:
+    def read_rows(self, first: int, count: int) -> list[array[int]]:
+        """Packed cells of ``count`` rows from row ``first`` of the whole screen (0 = the
+        oldest scrollback row; the active area starts at ``scrollback_rows``). Rows in
+        the scrollback are read by scrolling the viewport there and back."""
+        rows = self.size[1]
+        active = self.scrollback_rows
+        if first >= active:
+            return self._read_viewport()[first - active : first - active + count]
+        out: list[array[int]] = []
+        try:
+            while len(out) < count:
+                self._scroll_viewport(_SCROLL_ROW, first + len(out))
+                out.extend(self._read_viewport()[: min(rows, count - len(out))])
+        finally:
+            self._scroll_viewport(_SCROLL_BOTTOM, 0)
+        return out
+
+    def _scroll_viewport(self, tag: int, row: int) -> None:
+        self._lib.ghostty_terminal_scroll_viewport(
+            self._handle, ScrollViewport(tag, _ScrollViewportValue(row, 0))
+        )
+
+    def page_of(self, y: int) -> int:
+        """The storage page holding screen row ``y``: style ids of cells are only
+        meaningful within one page."""
+        node: int = self._ref(POINT_SCREEN, 0, y).node or 0
+        return node
+
+    def style(self, x: int, y: int) -> Style:
+        """The style of the cell at column ``x`` of screen row ``y``."""
+        ref = self._ref(POINT_SCREEN, x, y)
         style = StyleStruct()
         _sized(style)
-        _check(
-            self._lib.ghostty_render_state_row_cells_get(
-                cells, _RS_CELL_STYLE, ctypes.byref(style)
-            ),
-            "style",
-        )
+        _check(self._lib.ghostty_grid_ref_style(ctypes.byref(ref), ctypes.byref(style)), "style")
         return Style(
             fg=_color(style.fg_color),
             bg=_color(style.bg_color),
@@ -619,42 +609,25 @@ class NativeTerminal:
             underline=style.underline,
         )
 
-    def _cell_grapheme(self, cells: ctypes.c_void_p) -> str:
-        count = ctypes.c_uint32()
-        _check(
-            self._lib.ghostty_render_state_row_cells_get(
-                cells, _RS_CELL_GRAPHEMES_LEN, ctypes.byref(count)
-            ),
-            "grapheme length",
+    def grapheme(self, x: int, y: int) -> str:
+        """The full text of the cell at column ``x`` of screen row ``y`` (a base
+        character and what combines with it)."""
+        ref = self._ref(POINT_SCREEN, x, y)
+        points = (ctypes.c_uint32 * 32)()
+        count = ctypes.c_size_t()
+        result = self._lib.ghostty_grid_ref_graphemes(
+            ctypes.byref(ref), points, len(points), ctypes.byref(count)
         )
-        points = (ctypes.c_uint32 * max(count.value, 1))()
-        _check(
-            self._lib.ghostty_render_state_row_cells_get(cells, _RS_CELL_GRAPHEMES_BUF, points),
-            "grapheme",
-        )
+        if result == _OUT_OF_SPACE:
+            points = (ctypes.c_uint32 * count.value)()
+            result = self._lib.ghostty_grid_ref_graphemes(
+                ctypes.byref(ref), points, len(points), ctypes.byref(count)
+            )
+        _check(result, "graphemes")
         return "".join(chr(points[i]) for i in range(count.value))
 
-    def read_history(self, first: int, count: int) -> list[Row]:
-        """``count`` rows from row ``first`` of the whole screen (0 = the oldest kept
-        scrollback row): scrolls the viewport there and back, changing nothing else."""
-        rows = self.size[1]
-        out: list[Row] = []
-        try:
-            while len(out) < count:
-                self._scroll_viewport(_SCROLL_ROW, first + len(out))
-                out.extend(self.read_viewport()[: min(rows, count - len(out))])
-        finally:
-            self._scroll_viewport(_SCROLL_BOTTOM, 0)
-        return out
 
-    def _scroll_viewport(self, tag: int, row: int) -> None:
-        self._lib.ghostty_terminal_scroll_viewport(
-            self._handle, ScrollViewport(tag, _ScrollViewportValue(row, 0))
-        )
-
-
-def _free_render_state(lib: ctypes.CDLL, state: int, rows: int, cells: int) -> None:
-    lib.ghostty_render_state_row_cells_free(cells)
+def _free_render_state(lib: ctypes.CDLL, state: int, rows: int) -> None:
     lib.ghostty_render_state_row_iterator_free(rows)
     lib.ghostty_render_state_free(state)
 

@@ -12,26 +12,17 @@ cursor visibility comes last so the redraw does not flicker.
 from __future__ import annotations
 
 import re
+from array import array
 
 from .modes import TerminalModes, enable_sequence
 from .native import (
-    CONTENT_BG_PALETTE,
-    CONTENT_BG_RGB,
-    CONTENT_GRAPHEME,
-    DEFAULT_STYLE,
     FORMAT_VT,
     POINT_ACTIVE,
     WIDE_SPACER_HEAD,
     WIDE_SPACER_TAIL,
     Color,
     NativeTerminal,
-    Row,
     Style,
-    cell_codepoint,
-    cell_palette,
-    cell_rgb,
-    cell_style_id,
-    cell_tag,
     cell_wide,
 )
 
@@ -52,6 +43,20 @@ RESET = (
 )
 
 _REGION = re.compile(rb"\x1b\[(\d+);(\d+)r")
+# Byte tables for RowEncoder._plain: a cell's lowest byte holds its content tag (2 bits)
+# and code point bits 0-5; the next byte code point bits 6-13.
+_TAG = bytes(i & 3 for i in range(256))
+_LOW_SIX = bytes(i >> 2 for i in range(256))
+_SEVENTH = bytes((i & 1) << 6 for i in range(256))
+_GAP = re.compile(rb"\0+")
+
+
+def _move(gap: re.Match[bytes]) -> bytes:
+    """Unwritten cells: move over them, as the application did."""
+    width = gap.end() - gap.start()
+    return f"\x1b[{width}C".encode() if width > 1 else b"\x1b[C"
+
+
 _UNDERLINES = {1: "4", 2: "4:2", 3: "4:3", 4: "4:4", 5: "4:5"}
 
 
@@ -96,86 +101,158 @@ def sgr(style: Style) -> bytes:
     return f"\x1b[{params}m".encode()
 
 
-def encode_row(row: Row, start: int = 0, end: int | None = None, *, gaps: str = "move") -> bytes:
-    """Cells ``start``..``end`` of ``row`` as bytes printed from column ``start``, with
-    the pen reset at the end. Unwritten cells are skipped with cursor-forward (``gaps=
-    "move"``, exact) or printed as default blanks (``"spaces"``, for text); trailing ones
-    are left out. Background-only cells are erased with their colour (ECH)."""
-    cells = row.cells
-    stop = len(cells) if end is None else min(end, len(cells))
-    while stop > start and not cells[stop - 1]:
-        stop -= 1
-    out = bytearray()
-    pen: Style | None = DEFAULT_STYLE
-    gap = 0
-    x = start
-    while x < stop:
-        cell = cells[x]
-        if not cell:
-            gap += 1
-            x += 1
-            continue
-        if gap:
-            if gaps == "move":
-                out += f"\x1b[{gap}C".encode() if gap > 1 else b"\x1b[C"
-            else:
-                if pen != DEFAULT_STYLE:
-                    out += b"\x1b[0m"
-                    pen = DEFAULT_STYLE
-                out += b" " * gap
-            gap = 0
-        tag = cell_tag(cell)
-        if tag >= CONTENT_BG_PALETTE:
-            run = x + 1
-            while run < stop and cells[run] == cell:
-                run += 1
-            colour: Color = (cell_palette(cell),) if tag == CONTENT_BG_PALETTE else cell_rgb(cell)
-            background = Style(bg=colour)
-            out += sgr(background)
-            if gaps == "move":
-                out += f"\x1b[{run - x}X\x1b[{run - x}C".encode()
-            else:
-                out += b" " * (run - x)
-            pen = background
-            x = run
-            continue
-        wide = cell_wide(cell)
-        if wide == WIDE_SPACER_TAIL:
-            x += 1
-            continue
-        style = row.styles.get(cell_style_id(cell), DEFAULT_STYLE)
-        if style != pen:
-            out += sgr(style)
-            pen = style
-        if wide == WIDE_SPACER_HEAD:
-            text = " "
-        elif tag == CONTENT_GRAPHEME:
-            text = row.graphemes.get(x, " ")
-        else:
-            codepoint = cell_codepoint(cell)
-            text = chr(codepoint) if codepoint else " "
-        out += text.encode("utf-8", "surrogatepass")
-        x += 1
-    if pen != DEFAULT_STYLE:
-        out += b"\x1b[0m"
-    return bytes(out)
+class RowEncoder:
+    """Encodes rows of packed cells read from ``emulator`` into text with SGR colours.
 
+    The per-cell loop is the cost of a render (a 1,000-line history at 200 columns is
+    200,000 cells), so fields are decoded inline with shifts rather than through the
+    ``native.cell_*`` helpers, output is built as ``str`` pieces, and a style is looked
+    up (a few foreign calls) once per storage page and style id."""
 
-def row_text(row: Row) -> str:
-    """The characters of ``row``, trailing blanks trimmed."""
-    chars: list[str] = []
-    for x, cell in enumerate(row.cells):
-        if cell_wide(cell) == WIDE_SPACER_TAIL:
-            continue
-        tag = cell_tag(cell)
-        if tag == CONTENT_GRAPHEME:
-            chars.append(row.graphemes.get(x, " "))
-        elif tag in (CONTENT_BG_PALETTE, CONTENT_BG_RGB):
-            chars.append(" ")
-        else:
-            codepoint = cell_codepoint(cell)
-            chars.append(chr(codepoint) if codepoint else " ")
-    return "".join(chars).rstrip(" ")
+    def __init__(self, emulator: NativeTerminal) -> None:
+        self._emulator = emulator
+        self._sgr: dict[tuple[int, int], str] = {}
+
+    def _style(self, page: int, style_id: int, x: int, y: int) -> str:
+        key = (page, style_id)
+        found = self._sgr.get(key)
+        if found is None:
+            found = sgr(self._emulator.style(x, y)).decode()
+            self._sgr[key] = found
+        return found
+
+    def encode(
+        self,
+        cells: array[int],
+        y: int,
+        start: int = 0,
+        end: int | None = None,
+        *,
+        gaps: bool = False,
+    ) -> str:
+        """Cells ``start``..``end`` of screen row ``y`` printed from column ``start``, the
+        pen reset at the end. Unwritten cells are skipped with cursor-forward (exact), or
+        with ``gaps`` printed as default blanks (for text); trailing ones are left out.
+        Background-only cells are erased with their colour (ECH), or printed as coloured
+        blanks with ``gaps``."""
+        stop = len(cells) if end is None else min(end, len(cells))
+        while stop > start and not cells[stop - 1]:
+            stop -= 1
+        if stop <= start:
+            return ""
+        if start == 0:
+            fast = self._plain(cells[:stop], y, gaps)
+            if fast is not None:
+                return fast
+        out: list[str] = []
+        append = out.append
+        page = -1
+        pen = 0  # style id in effect; -1 after a background-only run
+        gap = 0
+        x = start
+        while x < stop:
+            cell = cells[x]
+            if not cell:
+                gap += 1
+                x += 1
+                continue
+            if gap:
+                if not gaps:
+                    append(f"\x1b[{gap}C" if gap > 1 else "\x1b[C")
+                else:
+                    if pen:
+                        append("\x1b[0m")
+                        pen = 0
+                    append(" " * gap)
+                gap = 0
+            if cell & 2:  # content tag 2 or 3: background colour only
+                run = x + 1
+                while run < stop and cells[run] == cell:
+                    run += 1
+                if cell & 1:
+                    colour: Color = ((cell >> 2) & 0xFF, (cell >> 10) & 0xFF, (cell >> 18) & 0xFF)
+                else:
+                    colour = ((cell >> 2) & 0xFF,)
+                append(sgr(Style(bg=colour)).decode())
+                n = run - x
+                append(" " * n if gaps else f"\x1b[{n}X\x1b[{n}C")
+                pen = -1
+                x = run
+                continue
+            meta = cell >> 26
+            style_id = meta & 0xFFFF
+            if style_id != pen:
+                if style_id:
+                    if page < 0:
+                        page = self._emulator.page_of(y)
+                    append(self._style(page, style_id, x, y))
+                else:
+                    append("\x1b[0m")
+                pen = style_id
+            wide = (meta >> 16) & 3
+            if wide == WIDE_SPACER_TAIL:
+                x += 1
+                continue
+            if wide == WIDE_SPACER_HEAD:
+                append(" ")
+            elif cell & 1:  # a grapheme cluster: more than one code point
+                append(self._emulator.grapheme(x, y))
+            else:
+                codepoint = (cell >> 2) & 0x1FFFFF
+                append(chr(codepoint) if codepoint else " ")
+            x += 1
+        if pen:
+            append("\x1b[0m")
+        return "".join(out)
+
+    def _plain(self, cells: array[int], y: int, gaps: bool) -> str | None:
+        """The common row -- narrow ASCII characters in a single style, maybe with
+        unwritten gaps -- encoded without a per-cell loop: the cells' bytes are split into
+        per-byte streams and the characters reassembled with C-speed byte operations.
+        None for any other row."""
+        raw = cells.tobytes()
+        b0, b1, b2 = raw[0::8], raw[1::8], raw[2::8]
+        count = len(b0)
+        b3, b4, b5 = raw[3::8], raw[4::8], raw[5::8]
+        if (
+            b2.count(0) != count  # code point above U+3FFF, or a colour
+            or b1.translate(None, b"\x00\x01")  # code point above U+007F
+            or b0.translate(_TAG).count(0) != count  # a grapheme or background-only cell
+            or b3.count(b3[0]) != count  # style id, width class ...
+            or b4.count(b4[0]) != count
+            or b5.count(b5[0]) != count
+            or b5[0] & 0x0C  # a wide character
+        ):
+            return None
+        chars = (
+            int.from_bytes(b0.translate(_LOW_SIX), "big")
+            | int.from_bytes(b1.translate(_SEVENTH), "big")
+        ).to_bytes(count, "big")
+        style_id = (b3[0] >> 2) | (b4[0] << 6) | ((b5[0] & 3) << 14)
+        if style_id:
+            # Blank cells carry the style: print them as spaces in it.
+            body = chars.replace(b"\0", b" ").decode("ascii")
+            return self._style(self._emulator.page_of(y), style_id, 0, y) + body + "\x1b[0m"
+        if gaps:
+            return chars.replace(b"\0", b" ").decode("ascii")
+        return _GAP.sub(_move, chars).decode("ascii")
+
+    def text(self, cells: array[int], y: int) -> str:
+        """The characters of screen row ``y``, trailing blanks trimmed."""
+        chars: list[str] = []
+        append = chars.append
+        for x, cell in enumerate(cells):
+            meta = cell >> 26
+            if (meta >> 16) & 3 == WIDE_SPACER_TAIL:
+                continue
+            if cell & 2:
+                append(" ")
+            elif cell & 1:
+                append(self._emulator.grapheme(x, y))
+            else:
+                codepoint = (cell >> 2) & 0x1FFFFF
+                append(chr(codepoint) if codepoint else " ")
+        return "".join(chars).rstrip(" ")
 
 
 def _suffix(full: bytes, content: bytes) -> bytes:
@@ -206,11 +283,12 @@ def _history(emulator: NativeTerminal, rows: int, lines: int) -> bytes:
     if count <= 0:
         return b""
     first = emulator.total_rows - rows - count
-    out = bytearray()
-    for row in emulator.read_history(first, count):
-        out += encode_row(row) + b"\r\n"
-    out += _cup(rows, 1) + b"\n" * min(count, rows - 1)
-    return bytes(out)
+    encoder = RowEncoder(emulator)
+    printed = [
+        encoder.encode(cells, first + i) + "\r\n"
+        for i, cells in enumerate(emulator.read_rows(first, count))
+    ]
+    return "".join(printed).encode() + _cup(rows, 1) + b"\n" * min(count, rows - 1)
 
 
 def render_snapshot(emulator: NativeTerminal, modes: TerminalModes, history: int) -> bytes:
@@ -224,11 +302,15 @@ def render_snapshot(emulator: NativeTerminal, modes: TerminalModes, history: int
         out += _history(emulator, rows, history)
     tabs, region, pen = _extras(emulator)
     out += tabs
-    screen = emulator.read_viewport()
-    for y, row in enumerate(screen):
-        encoded = encode_row(row)
+    first = emulator.total_rows - rows
+    screen = emulator.read_rows(first, rows)
+    encoder = RowEncoder(emulator)
+    drawn: list[str] = []
+    for y, cells in enumerate(screen):
+        encoded = encoder.encode(cells, first + y)
         if encoded:
-            out += _cup(y + 1, 1) + encoded
+            drawn.append(f"\x1b[{y + 1};1H{encoded}")
+    out += "".join(drawn).encode()
     out += region
     top = 0
     if modes.origin:
@@ -238,9 +320,10 @@ def render_snapshot(emulator: NativeTerminal, modes: TerminalModes, history: int
     x, y = emulator.cursor
     if emulator.pending_wrap and modes.autowrap and x == cols - 1 and y < len(screen):
         # Reprint the last cell so the terminal, too, wraps before the next character.
-        row = screen[y]
-        start = x - 1 if x > 0 and cell_wide(row.cells[x]) == WIDE_SPACER_TAIL else x
-        out += _cup(y - top + 1, start + 1) + (encode_row(row, start, x + 1) or b" ")
+        cells = screen[y]
+        start = x - 1 if x > 0 and cell_wide(cells[x]) == WIDE_SPACER_TAIL else x
+        last = encoder.encode(cells, first + y, start, x + 1) or " "
+        out += _cup(y - top + 1, start + 1) + last.encode()
     else:
         out += _cup(y - top + 1, x + 1)
     out += pen
@@ -249,9 +332,12 @@ def render_snapshot(emulator: NativeTerminal, modes: TerminalModes, history: int
 
 
 def render_text(emulator: NativeTerminal, *, ansi: bool) -> str:
-    screen = emulator.read_viewport()
+    _, rows = emulator.size
+    first = emulator.total_rows - rows
+    encoder = RowEncoder(emulator)
+    screen = emulator.read_rows(first, rows)
     if ansi:
-        lines = [encode_row(row, gaps="spaces").decode("utf-8", "replace") for row in screen]
+        lines = [encoder.encode(cells, first + y, gaps=True) for y, cells in enumerate(screen)]
     else:
-        lines = [row_text(row) for row in screen]
+        lines = [encoder.text(cells, first + y) for y, cells in enumerate(screen)]
     return "\n".join(lines)
