@@ -371,16 +371,12 @@ class NativeTerminal:
         _check(self._lib.ghostty_terminal_new(None, ctypes.byref(handle), cols, rows), "new")
         self._handle: int = handle.value or 0
         self._finalizer = weakref.finalize(self, self._lib.ghostty_terminal_free, self._handle)
-        self._render_state: tuple[int, int] | None = None
-        self._render_finalizer: weakref.finalize[Any, Any] | None = None
         _check(
             self._lib.ghostty_terminal_set(self._handle, _OPT_SCROLLBACK_MAX_LINES, None), "lines"
         )
         self.set_scrollback_bytes(scrollback_bytes)
 
     def close(self) -> None:
-        if self._render_finalizer is not None:
-            self._render_finalizer()
         self._finalizer()
 
     def write(self, data: bytes) -> None:
@@ -518,29 +514,10 @@ class NativeTerminal:
         finally:
             self._lib.ghostty_formatter_free(formatter)
 
-    def _render_handles(self) -> tuple[int, int]:
-        """The render state and its row iterator (created once)."""
-        if self._render_state is None:
-            lib = self._lib
-            handles = []
-            for create in (
-                lib.ghostty_render_state_new,
-                lib.ghostty_render_state_row_iterator_new,
-            ):
-                handle = ctypes.c_void_p()
-                _check(create(None, ctypes.byref(handle)), "render state")
-                handles.append(handle.value or 0)
-            self._render_state = (handles[0], handles[1])
-            self._render_finalizer = weakref.finalize(
-                self, _free_render_state, lib, *self._render_state
-            )
-        return self._render_state
-
-    def _read_viewport(self) -> list[array[int]]:
+    def _read_viewport(self, state: int, rows_handle: int) -> list[array[int]]:
         """The packed cells of each row in the viewport, top to bottom (one copy per row,
         no per-cell foreign calls)."""
         lib = self._lib
-        state, rows_handle = self._render_handles()
         _check(lib.ghostty_render_state_update(state, self._handle), "render update")
         iterator = ctypes.c_void_p(rows_handle)
         _check(
@@ -563,19 +540,41 @@ class NativeTerminal:
     def read_rows(self, first: int, count: int) -> list[array[int]]:
         """Packed cells of ``count`` rows from row ``first`` of the whole screen (0 = the
         oldest scrollback row; the active area starts at ``scrollback_rows``). Rows in
-        the scrollback are read by scrolling the viewport there and back."""
-        rows = self.size[1]
-        active = self.scrollback_rows
-        if first >= active:
-            return self._read_viewport()[first - active : first - active + count]
-        out: list[array[int]] = []
+        the scrollback are read by scrolling the viewport there and back.
+
+        Reads go through a render state, a renderer's copy of the screen that costs about
+        four times the terminal's own memory; it lives only for the call, so an idle
+        session keeps just the terminal (~40-60 KiB at 80x24-120x40)."""
+        lib = self._lib
+        handles: list[int] = []
         try:
-            while len(out) < count:
-                self._scroll_viewport(_SCROLL_ROW, first + len(out))
-                out.extend(self._read_viewport()[: min(rows, count - len(out))])
+            for create in (
+                lib.ghostty_render_state_new,
+                lib.ghostty_render_state_row_iterator_new,
+            ):
+                handle = ctypes.c_void_p()
+                _check(create(None, ctypes.byref(handle)), "render state")
+                handles.append(handle.value or 0)
+            state, rows_handle = handles
+            rows = self.size[1]
+            active = self.scrollback_rows
+            if first >= active:
+                viewport = self._read_viewport(state, rows_handle)
+                return viewport[first - active : first - active + count]
+            out: list[array[int]] = []
+            try:
+                while len(out) < count:
+                    self._scroll_viewport(_SCROLL_ROW, first + len(out))
+                    viewport = self._read_viewport(state, rows_handle)
+                    out.extend(viewport[: min(rows, count - len(out))])
+            finally:
+                self._scroll_viewport(_SCROLL_BOTTOM, 0)
+            return out
         finally:
-            self._scroll_viewport(_SCROLL_BOTTOM, 0)
-        return out
+            if len(handles) > 1:
+                lib.ghostty_render_state_row_iterator_free(handles[1])
+            if handles:
+                lib.ghostty_render_state_free(handles[0])
 
     def _scroll_viewport(self, tag: int, row: int) -> None:
         self._lib.ghostty_terminal_scroll_viewport(
@@ -625,11 +624,6 @@ class NativeTerminal:
             )
         _check(result, "graphemes")
         return "".join(chr(points[i]) for i in range(count.value))
-
-
-def _free_render_state(lib: ctypes.CDLL, state: int, rows: int) -> None:
-    lib.ghostty_render_state_row_iterator_free(rows)
-    lib.ghostty_render_state_free(state)
 
 
 def _color(color: StyleColor) -> Color:
