@@ -29,7 +29,7 @@ QUERY = re.compile(
     rb"|\x1bP\$q|\x1bP\+q"
 )
 
-FOLLOWED_MODES = (1, 6, 7, 25, 66, 9, 1000, 1002, 1003, 1004, 1005, 1006, 1015, 1016, 2004)
+FOLLOWED_MODES = (1, 7, 25, 66, 9, 1000, 1002, 1003, 1004, 1005, 1006, 1015, 1016, 2004)
 
 _TAG_CODEPOINT = lib.GHOSTTY_CELL_CONTENT_CODEPOINT
 _TAG_GRAPHEME = lib.GHOSTTY_CELL_CONTENT_CODEPOINT_GRAPHEME
@@ -92,6 +92,7 @@ def state(term: pyghostty.Terminal) -> dict[str, Any]:
         "alt_screen": term.get("active_screen", "int") == 1,
         "kitty_keyboard": term.get("kitty_keyboard_flags", "uint8_t"),
         "modes": {n: term.mode(n) for n in FOLLOWED_MODES},
+        "origin": term.mode(6),
     }
 
 

@@ -145,6 +145,17 @@ def test_text_of_a_cursor_positioned_screen_reads_as_words() -> None:
     assert vt.QUERY.search(ansi.encode()) is None
 
 
+def test_text_with_history_reads_like_a_log() -> None:
+    model = ScreenModel(COLS, ROWS)
+    model.feed(vt.shell_lines(100))
+    lines = model.text(history=50).split("\n")
+    assert len(lines) == 50 + ROWS
+    assert lines[0] == "line 27 of output"
+    assert lines[-1] == "~/project $"
+    assert model.text(history=10_000).split("\n")[0] == "ok line 0"
+    assert model.text(ansi=True, history=10_000).split("\n")[0] == "\x1b[0;32mok\x1b[0m line 0"
+
+
 def test_resizes_apply_at_their_place_in_the_output() -> None:
     model = ScreenModel(COLS, ROWS)
     direct = vt.reference(COLS, ROWS)

@@ -153,6 +153,9 @@ def test_history_rows_are_read_and_the_view_returns_to_the_screen() -> None:
     assert "".join(chr(native.cell_codepoint(c)) for c in history[-1][:7]) == "line 25"
     screen = term.read_rows(term.scrollback_rows, 4)
     assert "".join(chr(native.cell_codepoint(c)) for c in screen[-1][:7]) == "line 29"
+    both = term.read_rows(term.total_rows - 4 - 5, 9)  # scrollback and screen at once
+    texts = ["".join(chr(native.cell_codepoint(c)) for c in row[:7]) for row in both]
+    assert texts == [f"line {i}" for i in range(21, 30)]
 
 
 def test_a_missing_library_is_reported_in_words(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -320,14 +320,16 @@ class ScreenModel:
             data=data, offset=offset, cols=cols, rows=rows, modes=modes, exact=exact
         )
 
-    def text(self, *, ansi: bool = False) -> str:
+    def text(self, *, ansi: bool = False, history: int = 0) -> str:
         """The visible screen as text, one line per row (exactly ``rows`` lines joined by
         newlines), trailing blanks trimmed, like ``tmux capture-pane -p``; with ``ansi``,
-        SGR colours and attributes included (``capture-pane -e``). Catches up first."""
+        SGR colours and attributes included (``capture-pane -e``). ``history`` prepends up
+        to that many scrollback lines (``capture-pane -S -N``), e.g. for a readable log of
+        an agent that draws inline. Catches up first."""
         with self._render_lock:
             self._catch_up_locked()
             assert self._emulator is not None
-            return render_text(self._emulator, ansi=ansi)
+            return render_text(self._emulator, ansi=ansi, history=max(0, history))
 
     def close(self) -> None:
         """Free the emulator and the backlog. Afterwards ``feed`` and ``resize`` do

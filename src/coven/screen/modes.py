@@ -13,9 +13,10 @@ from __future__ import annotations
 import msgspec
 
 # DEC private modes followed, with their power-on values. Everything else is left to the
-# emulator alone (and is therefore lost, not wrong, when output is skipped).
+# emulator alone (and is therefore lost, not wrong, when output is skipped) -- origin mode
+# (DECOM) too: restoring the cursor (DECRC, leaving the alternate screen) restores it,
+# which only the emulator follows.
 CURSOR_KEYS = 1  # DECCKM: cursor keys send application sequences
-ORIGIN = 6  # DECOM: cursor addressing relative to the scroll region
 AUTOWRAP = 7  # DECAWM
 CURSOR_VISIBLE = 25  # DECTCEM
 KEYPAD = 66  # DECNKM, also set by DECKPAM (ESC =) and reset by DECKPNM (ESC >)
@@ -26,7 +27,7 @@ MOUSE_ENCODINGS = (1005, 1006, 1015, 1016)  # UTF-8, SGR, urxvt, SGR-pixels
 ALT_SCREEN = (47, 1047, 1049)
 
 TRACKED = frozenset(
-    {CURSOR_KEYS, ORIGIN, AUTOWRAP, CURSOR_VISIBLE, KEYPAD, FOCUS_EVENTS, BRACKETED_PASTE}
+    {CURSOR_KEYS, AUTOWRAP, CURSOR_VISIBLE, KEYPAD, FOCUS_EVENTS, BRACKETED_PASTE}
     | set(MOUSE_TRACKING)
     | set(MOUSE_ENCODINGS)
 )
@@ -46,7 +47,6 @@ class TerminalModes(msgspec.Struct, frozen=True, kw_only=True):
     cursor_visible: bool = True
     cursor_keys_application: bool = False
     keypad_application: bool = False
-    origin: bool = False
     autowrap: bool = True
     # Mouse reporting modes that are on, in the order the application switched them on.
     mouse: tuple[int, ...] = ()
@@ -69,7 +69,6 @@ class TerminalModes(msgspec.Struct, frozen=True, kw_only=True):
         simple = (
             (CURSOR_KEYS, self.cursor_keys_application),
             (KEYPAD, self.keypad_application),
-            (ORIGIN, self.origin),
             (AUTOWRAP, self.autowrap),
             (CURSOR_VISIBLE, self.cursor_visible),
             (FOCUS_EVENTS, self.focus_events),
@@ -141,7 +140,6 @@ class ModeTracker:
                 cursor_visible=CURSOR_VISIBLE in on,
                 cursor_keys_application=CURSOR_KEYS in on,
                 keypad_application=KEYPAD in on,
-                origin=ORIGIN in on,
                 autowrap=AUTOWRAP in on,
                 mouse=tuple(n for n in on if n in MOUSE_TRACKING),
                 mouse_encodings=tuple(n for n in on if n in MOUSE_ENCODINGS),
@@ -199,8 +197,8 @@ def _dec(numbers: tuple[int, ...] | list[int], enable: bool) -> bytes:
 
 def enable_sequence(modes: TerminalModes) -> bytes:
     """Bytes that bring a terminal whose followed modes are at power-on values (and whose
-    kitty stack is empty) to ``modes`` -- except the screen (``alt_screen``) and origin
-    mode, which the snapshot orders around its drawing. Cursor visibility comes last."""
+    kitty stack is empty) to ``modes`` -- except the screen (``alt_screen``), which the
+    snapshot orders around its drawing. Cursor visibility comes last."""
     out = bytearray()
     if modes.cursor_keys_application:
         out += _dec([CURSOR_KEYS], True)

@@ -564,9 +564,13 @@ class NativeTerminal:
             out: list[array[int]] = []
             try:
                 while len(out) < count:
-                    self._scroll_viewport(_SCROLL_ROW, first + len(out))
+                    wanted = first + len(out)
+                    self._scroll_viewport(_SCROLL_ROW, wanted)
                     viewport = self._read_viewport(state, rows_handle)
-                    out.extend(viewport[: min(rows, count - len(out))])
+                    # The library never scrolls past the active area: near the end the
+                    # viewport starts above the row asked for.
+                    skip = wanted - min(wanted, active)
+                    out.extend(viewport[skip : skip + min(rows - skip, count - len(out))])
             finally:
                 self._scroll_viewport(_SCROLL_BOTTOM, 0)
             return out

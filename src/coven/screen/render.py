@@ -313,7 +313,7 @@ def render_snapshot(emulator: NativeTerminal, modes: TerminalModes, history: int
     out += "".join(drawn).encode()
     out += region
     top = 0
-    if modes.origin:
+    if emulator.mode(6):  # DECOM, origin mode: addressing relative to the scroll region
         match = _REGION.search(region)
         top = int(match.group(1)) - 1 if match else 0
         out += b"\x1b[?6h"
@@ -331,13 +331,14 @@ def render_snapshot(emulator: NativeTerminal, modes: TerminalModes, history: int
     return bytes(out)
 
 
-def render_text(emulator: NativeTerminal, *, ansi: bool) -> str:
+def render_text(emulator: NativeTerminal, *, ansi: bool, history: int = 0) -> str:
     _, rows = emulator.size
-    first = emulator.total_rows - rows
+    kept = min(history, emulator.scrollback_rows)
+    first = emulator.total_rows - rows - kept
     encoder = RowEncoder(emulator)
-    screen = emulator.read_rows(first, rows)
+    found = emulator.read_rows(first, rows + kept)
     if ansi:
-        lines = [encoder.encode(cells, first + y, gaps=True) for y, cells in enumerate(screen)]
+        lines = [encoder.encode(cells, first + y, gaps=True) for y, cells in enumerate(found)]
     else:
-        lines = [encoder.text(cells, first + y) for y, cells in enumerate(screen)]
+        lines = [encoder.text(cells, first + y) for y, cells in enumerate(found)]
     return "\n".join(lines)
