@@ -227,6 +227,25 @@ def test_a_flood_without_a_wipe_keeps_the_newest_output() -> None:
     assert snap.modes.cursor_visible is False
 
 
+def test_one_huge_chunk_is_skipped_piece_by_piece() -> None:
+    stream = b"\x1b[?2004h" + FLOOD * 3  # ~1.6 MiB in one call
+    model = ScreenModel(COLS, ROWS, backlog_limit=LIMIT)
+    model.feed(stream)
+    assert model.backlog_bytes <= LIMIT + LIMIT // 8 + 256 * 1024
+    snap = model.snapshot(history=100)
+    assert snap.modes.bracketed_paste
+    direct = vt.replay(stream, COLS, ROWS)
+    replayed = vt.replay(snap.data, COLS, ROWS)
+    assert vt.state(replayed) == vt.state(direct)
+    assert vt.history(replayed, 100) == vt.history(direct, 100)
+
+
+def test_a_model_never_fed_shows_an_empty_terminal() -> None:
+    snap = ScreenModel(COLS, ROWS).snapshot()
+    assert (snap.offset, snap.exact) == (0, True)
+    assert vt.state(vt.replay(snap.data, COLS, ROWS)) == vt.state(vt.reference(COLS, ROWS))
+
+
 def test_a_resize_in_skipped_output_is_still_applied() -> None:
     model = ScreenModel(COLS, ROWS, backlog_limit=LIMIT)
     model.feed(FLOOD[: len(FLOOD) // 2])

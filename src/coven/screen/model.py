@@ -16,6 +16,7 @@ from .scan import Reset, Scanner
 DEFAULT_HISTORY = 1000
 DEFAULT_BACKLOG_LIMIT = 2 * 1024 * 1024
 MIN_BACKLOG_LIMIT = 64 * 1024
+MAX_PIECE = 256 * 1024  # larger chunks are queued in pieces of this size
 MAX_SIZE = 4096  # columns or rows; larger is a caller bug, not a terminal
 # Emulator memory per line of scrollback and column, with room for styles; the library
 # prunes whole pages (about 400 KB), so it keeps at least this much and up to a page more.
@@ -135,6 +136,11 @@ class ScreenModel:
     def feed(self, data: bytes) -> None:
         """Queue ``data`` (output in stream order; UTF-8 characters and escape sequences
         may be split across calls)."""
+        if len(data) > MAX_PIECE:
+            # Queue large chunks in pieces: output can only be skipped piece by piece.
+            for start in range(0, len(data), MAX_PIECE):
+                self.feed(data[start : start + MAX_PIECE])
+            return
         if not data:
             return
         with self._lock:
@@ -163,7 +169,7 @@ class ScreenModel:
 
     def _trim(self) -> None:
         """Drop output the emulator has not read, down to ``backlog_limit`` bytes (plus at
-        most one chunk): from the latest reset point if the output after it fits, else the
+        most one piece): from the latest reset point if the output after it fits, else the
         oldest chunks. Records what the emulator needs to continue after the gap."""
         backlog = self._backlog
         dropped_size = self._skip.size if self._skip is not None else None
