@@ -44,8 +44,9 @@ cursor-home + erase-below, alternate-screen entry), then appends the chunk to th
 *backlog*: ~0.7-1.5 GB/s for 256 KiB chunks (the PTY reader's flood hand-over), ~0.4-0.7
 GB/s for 4 KiB ones, ~2.5 us fixed per call. The emulator reads the backlog only when a
 screen is asked for (``snapshot``/``text``) or ``catch_up`` is called. The backlog holds
-at most ``backlog_limit`` bytes (plus one chunk): past it, the model skips to the latest
-reset point if the output after it fits, else drops the oldest chunks. Time to a screen
+at most ``backlog_limit`` bytes (plus one piece of at most 256 KiB): past it, the model
+skips to the latest reset point if the output after it fits, else drops the oldest
+pieces. Time to a screen
 is therefore bounded by emulating at most ``backlog_limit`` bytes plus rendering, whatever
 the history's size -- flat from 1 to 512 MiB: 30-80 ms measured on a loaded 2-core
 machine at 200x50 with 1,000 lines of history. Memory: the backlog (shared references to

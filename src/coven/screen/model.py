@@ -85,8 +85,8 @@ class ScreenModel:
 
     ``feed`` is cheap (a native-speed scan and an append) and never waits for rendering;
     the emulator reads the queued output (the *backlog*) only when a render asks for the
-    screen, or ``catch_up`` is called. The backlog is bounded by ``backlog_limit`` bytes:
-    beyond it, output is skipped up to the latest reset point, or else the oldest output
+    screen, or ``catch_up`` is called. The backlog is bounded by ``backlog_limit`` bytes
+    (plus one piece of at most 256 KiB): beyond it, output is skipped up to the latest reset point, or else the oldest output
     is dropped (the screen is then ``exact=False``; see the package docstring).
 
     Thread-safety: ``feed``, ``resize`` and ``modes`` may be called from one thread while
@@ -262,7 +262,7 @@ class ScreenModel:
 
     def catch_up(self) -> int:
         """Let the emulator read the backlog; returns the stream offset it now reflects.
-        Costs up to ``backlog_limit`` bytes of emulation (about 30 ms for 2 MiB); call it
+        Costs up to ``backlog_limit`` bytes of emulation (30-80 ms for 2 MiB); call it
         off the event loop."""
         with self._render_lock:
             offset, _, _ = self._catch_up_locked()
