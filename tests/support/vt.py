@@ -93,7 +93,25 @@ def state(term: pyghostty.Terminal) -> dict[str, Any]:
         "kitty_keyboard": term.get("kitty_keyboard_flags", "uint8_t"),
         "modes": {n: term.mode(n) for n in FOLLOWED_MODES},
         "origin": term.mode(6),
+        "scroll_region": scroll_region(term),
     }
+
+
+def scroll_region(term: pyghostty.Terminal) -> tuple[int, int] | None:
+    """DECSTBM as the terminal holds it (1-based rows), None for the whole screen."""
+    opts = pyghostty.core.init_sized("GhosttyFormatterTerminalOptions")
+    opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_VT
+    opts.extra.scrolling_region = True
+    formatter = ffi.new("GhosttyFormatter*")
+    assert lib.ghostty_formatter_terminal_new(ffi.NULL, formatter, term._t[0], opts[0]) == 0
+    try:
+        out = pyghostty.core.read_buf(
+            lambda b, n, w: lib.ghostty_formatter_format_buf(formatter[0], b, n, w)
+        )
+    finally:
+        lib.ghostty_formatter_free(formatter[0])
+    found = re.search(r"\x1b\[(\d+);(\d+)r", out)
+    return (int(found.group(1)), int(found.group(2))) if found else None
 
 
 def history(term: pyghostty.Terminal, lines: int) -> list[str]:

@@ -86,8 +86,9 @@ class ScreenModel:
     ``feed`` is cheap (a native-speed scan and an append) and never waits for rendering;
     the emulator reads the queued output (the *backlog*) only when a render asks for the
     screen, or ``catch_up`` is called. The backlog is bounded by ``backlog_limit`` bytes
-    (plus one piece of at most 256 KiB): beyond it, output is skipped up to the latest reset point, or else the oldest output
-    is dropped (the screen is then ``exact=False``; see the package docstring).
+    (plus one piece of at most 256 KiB): beyond it, output is skipped up to the latest
+    reset point, or else the oldest output is dropped (the screen is then
+    ``exact=False``; see the package docstring).
 
     Thread-safety: ``feed``, ``resize`` and ``modes`` may be called from one thread while
     ``catch_up``/``snapshot``/``text`` run on another; the emulator works without holding
@@ -203,11 +204,12 @@ class ScreenModel:
             front = _Chunk(kept, old.offset - len(old.lead_in) + stripped, b"", old.modes)
             self._backlog_bytes += len(kept) - len(old.data)
             backlog[0] = front
-            if self._reset is not None and self._reset.chunk is old:
-                self._reset.chunk = front
-                self._reset.index -= stripped
-                if self._reset.index < 0:
-                    self._reset = None
+            if self._reset is not None:
+                if self._reset.chunk is old:
+                    self._reset.chunk = front
+                    self._reset.index -= stripped
+                if self._reset.offset < front.offset:
+                    self._reset = None  # dropped with its chunk, or with the stripped bytes
         # A lead-in may repeat bytes the emulator already read (a sequence split across a
         # catch-up): re-reading an unfinished sequence's start is harmless, its escape
         # restarts the parser; it is not counted as skipped output.
@@ -300,8 +302,8 @@ class ScreenModel:
         return offset, modes, exact
 
     def _scrollback_bytes(self, cols: int) -> int:
-        # Zero would disable scrollback (the alternate screen never has any anyway).
-        return max(self._history * cols * _SCROLLBACK_BYTES_PER_CELL, 1)
+        # history=0 gives 0, which switches the emulator's scrollback off.
+        return self._history * cols * _SCROLLBACK_BYTES_PER_CELL
 
     def _resize_emulator(self, emulator: native.NativeTerminal, cols: int, rows: int) -> None:
         emulator.resize(cols, rows)
