@@ -10,7 +10,6 @@ bytes reach tmux unchanged.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -35,11 +34,12 @@ PANE_STATE = (
 
 
 class Tmux:
-    """A private tmux server (its own socket, no config) that shows byte streams."""
+    """A private tmux server (its own socket in the test's directory, no config) that
+    shows byte streams."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        self.socket = f"coven-screen-{os.getpid()}-{id(self)}"
+        self.socket = str(tmp / "tmux.sock")
         self.env = {
             "PATH": "/usr/bin:/bin",
             "HOME": str(tmp),
@@ -50,7 +50,7 @@ class Tmux:
 
     def run(self, *args: str) -> str:
         done = subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            ["tmux", "-S", self.socket, "-f", "/dev/null", *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -66,7 +66,7 @@ class Tmux:
         path = self.tmp / f"{name}.bin"
         path.write_bytes(data)
         command = (
-            f"stty raw -echo; cat {path}; tmux -L {self.socket} wait-for -S {name}; exec sleep 120"
+            f"stty raw -echo; cat {path}; tmux -S {self.socket} wait-for -S {name}; exec sleep 120"
         )
         self.run("new-session", "-d", "-s", name, "-x", str(cols), "-y", str(rows), command)
         self.run("wait-for", name)
@@ -80,7 +80,7 @@ class Tmux:
 
     def close(self) -> None:
         subprocess.run(
-            ["tmux", "-L", self.socket, "kill-server"],
+            ["tmux", "-S", self.socket, "kill-server"],
             env=self.env,
             capture_output=True,
             timeout=20,
