@@ -3,8 +3,8 @@
 ``tests/fixtures/screens/*.raw`` are the bytes each CLI wrote to its terminal (100x30,
 TERM=xterm-256color, scratch HOME, no credentials), recorded with ``script --log-out``
 inside a tmux pane; ``*.tmux.txt`` / ``*.tmux.ansi`` are ``tmux capture-pane -p`` /
-``-p -e`` of that pane at the same moment. Paths were scrubbed (``/tmp/home``); the
-project directory was ``/tmp/demo``. Claude Code 2.1 draws its trust prompt and main
+``-p -e`` of that pane at the same moment (``capture.sh`` beside them records more).
+Paths were scrubbed (``/tmp/home``); the project directory was ``/tmp/demo``. Claude Code 2.1 draws its trust prompt and main
 screen inline (main screen, cursor hidden, bracketed paste, focus events, queries
 XTVERSION/DA1/DECRQM); Codex 0.x switches to the alternate screen, pushes kitty keyboard
 flags 7 on both screens and queries DA1, DSR, DECRQM, the kitty flags and OSC 10/11.
