@@ -37,21 +37,22 @@ Cost
 ----
 The daemon drains a flooding session at ~85 MiB/s; an emulator that reads every byte as
 it arrives caps that (libghostty-vt parses the mixed flood of ``bench/screen.py`` at
-25-65 MiB/s on this machine class, depending on load; pyte, the pure-Python candidate,
-at 0.2 MiB/s). So the hot path never emulates: ``feed`` runs one Aho-Corasick pass over
-the chunk (Rust, ``scan.py``) for mode changes and *reset points* (RIS, erase-display,
-cursor-home + erase-below, alternate-screen entry), then appends the chunk to the
-*backlog*: ~0.7-1.5 GB/s for 256 KiB chunks (the PTY reader's flood hand-over), ~0.4-0.7
-GB/s for 4 KiB ones, ~2.5 us fixed per call. The emulator reads the backlog only when a
-screen is asked for (``snapshot``/``text``) or ``catch_up`` is called. The backlog holds
-at most ``backlog_limit`` bytes (plus one piece of at most 256 KiB): past it, the model
-skips to the latest reset point if the output after it fits, else drops the oldest
-pieces. Time to a screen
-is therefore bounded by emulating at most ``backlog_limit`` bytes plus rendering, whatever
-the history's size -- flat from 1 to 512 MiB: 30-80 ms measured on a loaded 2-core
-machine at 200x50 with 1,000 lines of history. Memory: the backlog (shared references to
-the fed chunks) until the first render; then the emulator, ~40-60 KiB idle at 80x24 to
-120x40 plus up to ``history`` x cols x 16 bytes of scrollback.
+~65 MiB/s on an idle machine of this class, 11-25 MiB/s under a load average of 5-8;
+pyte, the pure-Python candidate, at 0.2 MiB/s). So the hot path never emulates:
+``feed`` runs one Aho-Corasick pass over the chunk (Rust, ``scan.py``) for mode changes
+and *reset points* (RIS, erase-display, cursor-home + erase-below, alternate-screen
+entry), then appends the chunk to the *backlog*: 0.5-1.4 GB/s for 256 KiB chunks (the
+PTY reader's flood hand-over), 0.17-0.7 GB/s for 4 KiB ones, ~2.5 us fixed per call
+(ranges: load average 8 to 4). The emulator reads the backlog only when a screen is
+asked for (``snapshot``/``text``) or ``catch_up`` is called. The backlog holds at most
+``backlog_limit`` bytes (plus one piece of at most 256 KiB): past it, the model skips to
+the latest reset point if the output after it fits, else drops the oldest pieces. Time
+to a screen is therefore bounded by emulating at most ``backlog_limit`` bytes plus
+rendering, whatever the history's size -- flat from 1 to 512 MiB: 30-80 ms at 200x50
+with 1,000 lines of history under a load average of 5, 75-150 ms under 8. Memory: the
+backlog (shared references to the fed chunks) until the first render; then the
+emulator, ~40-60 KiB idle at 80x24 to 120x40 plus up to ``history`` x cols x 16 bytes of
+scrollback.
 
 Exactness
 ---------
@@ -116,7 +117,7 @@ Wiring (for the daemon; not done here)
   ``offset`` output bytes; the attach stream continues with the output after that byte
   (stitch by the byte offset each output event ends at, like ``seq``).
 * Render (``snapshot``/``text``/``catch_up``) on a worker thread, never on the event
-  loop: a render may emulate up to ``backlog_limit`` bytes (30-80 ms for 2 MiB). Call
+  loop: a render may emulate up to ``backlog_limit`` bytes (30-150 ms for 2 MiB). Call
   ``catch_up`` when a session's output pauses (~1 s), so renders are cheap and memory
   is the emulator's own instead of a backlog of up to 2 MiB.
 * ``text()`` is what ``coven screen`` prints and what attention detectors read;

@@ -264,7 +264,7 @@ class ScreenModel:
 
     def catch_up(self) -> int:
         """Let the emulator read the backlog; returns the stream offset it now reflects.
-        Costs up to ``backlog_limit`` bytes of emulation (30-80 ms for 2 MiB); call it
+        Costs up to ``backlog_limit`` bytes of emulation (30-150 ms for 2 MiB); call it
         off the event loop."""
         with self._render_lock:
             offset, _, _ = self._catch_up_locked()
