@@ -236,16 +236,15 @@ def test_an_old_wipe_is_forgotten_once_the_flood_after_it_is_dropped() -> None:
     assert vt.state(vt.replay(snap.data, COLS, ROWS)) == vt.state(direct)
 
 
-def test_a_scroll_region_set_in_skipped_output_is_lost() -> None:
-    """A documented limit: DECSTBM has no introducer the hot-path scan can find cheaply,
-    so a region set only in skipped output is unknown to the emulator afterwards."""
+def test_a_scroll_region_set_in_skipped_output_is_kept() -> None:
     stream = vt.EDITOR + FLOOD + FLOOD + b"\x1b[?1049l" + FLOOD
     model = ScreenModel(COLS, ROWS, backlog_limit=LIMIT)
     feed_in_pieces(model, stream, 8192)
     snap = model.snapshot()
-    assert not snap.exact
-    assert vt.scroll_region(vt.replay(stream, COLS, ROWS)) == (1, 23)
-    assert vt.scroll_region(vt.replay(snap.data, COLS, ROWS)) is None
+    assert not snap.exact and snap.modes.scroll_region == (1, 23)
+    direct = vt.replay(stream, COLS, ROWS)
+    assert vt.scroll_region(direct) == (1, 23)  # leaving the alternate screen keeps it
+    assert vt.state(vt.replay(snap.data, COLS, ROWS)) == vt.state(direct)
 
 
 def test_one_huge_chunk_is_skipped_piece_by_piece() -> None:

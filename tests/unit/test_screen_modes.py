@@ -31,6 +31,13 @@ PIECES = [
     *(f"\x1b[?{n}{f}".encode() for n in vt.FOLLOWED_MODES for f in "hl"),
     b"\x1b[?1049h",
     b"\x1b[?1049l",
+    b"\x1b[2;5r",
+    b"\x1b[3r",
+    b"\x1b[;4r",
+    b"\x1b[6;3r",  # ignored: top below bottom
+    b"\x1b[r",
+    b"\x1b[?42r",  # XTRESTORE, not DECSTBM
+    b"version 2.0r1 and 3r",  # look-alikes in text
     b"\x1b[?6h",  # origin mode: not followed (the cursor's save and restore carry it)
     b"\x1b7",
     b"\x1b8",
@@ -75,7 +82,7 @@ PIECES = [
 def tracked(stream: bytes, cuts: list[int] | None = None) -> tuple[TerminalModes, list[int]]:
     """Modes after scanning ``stream`` (split at ``cuts``), and the offset of the last
     reset point found (the scanner reports the last one of each chunk)."""
-    tracker = ModeTracker()
+    tracker = ModeTracker(ROWS)
     scanner = Scanner(tracker)
     resets: list[int] = []
     offset = 0
@@ -91,12 +98,16 @@ def tracked(stream: bytes, cuts: list[int] | None = None) -> tuple[TerminalModes
     return tracker.modes(), resets[-1:]
 
 
+ROWS = 8
+
+
 def emulator_modes(stream: bytes) -> dict[str, object]:
-    term = vt.replay(stream, 40, 8)
+    term = vt.replay(stream, 40, ROWS)
     return {
         "alt_screen": term.get("active_screen", "int") == 1,
         "kitty": term.get("kitty_keyboard_flags", "uint8_t"),
         "modes": {n: term.mode(n) for n in vt.FOLLOWED_MODES},
+        "scroll_region": vt.scroll_region(term),
     }
 
 
@@ -106,6 +117,7 @@ def as_emulator_sees(modes: TerminalModes) -> dict[str, object]:
         "alt_screen": modes.alt_screen,
         "kitty": modes.kitty_keyboard,
         "modes": {n: n in on for n in vt.FOLLOWED_MODES},
+        "scroll_region": modes.scroll_region,
     }
 
 
@@ -133,6 +145,20 @@ def test_every_single_byte_split_of_an_agent_start_up() -> None:
     assert modes.alt_screen and not modes.cursor_visible
     assert modes.bracketed_paste and modes.focus_events
     assert (modes.kitty_keyboard_main, modes.kitty_keyboard_alt) == (7, 7)
+
+
+def test_the_scroll_region_follows_resizes_and_full_resets() -> None:
+    tracker = ModeTracker(24)
+    scanner = Scanner(tracker)
+    scanner.scan(b"\x1b[2;20r")
+    assert tracker.modes().scroll_region == (2, 20)
+    tracker.resize(30)
+    assert tracker.modes().scroll_region is None
+    scanner.scan(b"\x1b[5;4")
+    scanner.scan(b"0r")  # split across chunks, clamped to the 30 rows
+    assert tracker.modes().scroll_region == (5, 30)
+    scanner.scan(b"\x1bc")
+    assert tracker.modes().scroll_region is None
 
 
 def test_queries_change_no_mode() -> None:
@@ -192,6 +218,12 @@ modes_records = st.builds(
     bracketed_paste=st.booleans(),
     kitty_keyboard_main=st.integers(0, 31),
     kitty_keyboard_alt=st.integers(0, 31),
+    scroll_region=st.one_of(
+        st.none(),
+        st.tuples(st.integers(1, 7), st.integers(2, 8)).filter(
+            lambda r: r[0] < r[1] and r != (1, 8)
+        ),
+    ),
 )
 
 
@@ -215,9 +247,12 @@ def test_a_transition_takes_the_emulator_from_one_record_to_the_other(
 def test_reset_then_enable_gives_exactly_the_wanted_modes(
     dirty: TerminalModes, wanted: TerminalModes
 ) -> None:
-    """What a snapshot does to an attaching terminal left in any state (screen and kitty
-    flags of the main screen apart: the snapshot handles those itself)."""
-    wanted = TerminalModes(**{**_fields(wanted), "alt_screen": False, "kitty_keyboard_alt": 0})
+    """What a snapshot does to an attaching terminal left in any state (screen, kitty
+    flags of the alternate screen and scroll region apart: the snapshot draws those in
+    order itself)."""
+    wanted = TerminalModes(
+        **{**_fields(wanted), "alt_screen": False, "kitty_keyboard_alt": 0, "scroll_region": None}
+    )
     stream = reach(dirty) + RESET + enable_sequence(wanted)
     assert emulator_modes(stream) == as_emulator_sees(wanted)
 

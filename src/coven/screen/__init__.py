@@ -39,9 +39,9 @@ The daemon drains a flooding session at ~85 MiB/s; an emulator that reads every 
 it arrives caps that (libghostty-vt parses the mixed flood of ``bench/screen.py`` at
 ~65 MiB/s on an idle machine of this class, 11-25 MiB/s under a load average of 5-8;
 pyte, the pure-Python candidate, at 0.2 MiB/s). So the hot path never emulates:
-``feed`` runs one Aho-Corasick pass over the chunk (Rust, ``scan.py``) for mode changes
-and *reset points* (RIS, erase-display, cursor-home + erase-below, alternate-screen
-entry), then appends the chunk to the *backlog*: 0.5-1.4 GB/s for 256 KiB chunks (the
+``feed`` runs two Aho-Corasick passes over the chunk (Rust, ``scan.py``) for mode
+changes, the scroll region and *reset points* (RIS, erase-display, cursor-home +
+erase-below, alternate-screen entry), then appends the chunk to the *backlog*: 0.5-1.4 GB/s for 256 KiB chunks (the
 PTY reader's flood hand-over), 0.17-0.7 GB/s for 4 KiB ones, ~2.5 us fixed per call
 (ranges: load average 8 to 4). The emulator reads the backlog only when a screen is
 asked for (``snapshot``/``text``) or ``catch_up`` is called. The backlog holds at most
@@ -60,23 +60,18 @@ While nothing has been skipped, the model is the emulator having read every byte
 screen is what libghostty-vt (Ghostty's terminal core) shows for that output. Output is
 skipped only when more than ``backlog_limit`` bytes arrive between two renders. Then:
 
-* modes stay exact -- the tracked modes are followed on every byte by the pre-scan and
-  re-applied to the emulator where the kept output starts;
+* modes stay exact -- the tracked modes and the scroll region are followed on every
+  byte by the pre-scan and re-applied to the emulator where the kept output starts;
 * skipped to a RIS: exact again (RIS resets everything, scrollback included);
 * skipped to another reset point: the visible screen is exact from there on, except
   for state older than the wipe: cursor position until the application first moves it,
   the SGR pen (and so the colour erases paint with) until it first sets it, character
-  sets, scroll region, origin mode, tab stops, saved cursor, and the main screen under an
-  alternate screen (shown as of the emulator's last read);
+  sets, origin mode, tab stops, saved cursor, and the main screen under an alternate
+  screen (shown as of the emulator's last read);
 * no reset point: the kept tail (at least ``backlog_limit`` bytes) is applied on top of
   the emulator's previous state, so cells the tail does not rewrite may be stale, and
   so may the state listed above; a scrolling flood rewrites the whole screen and
   history well within 2 MiB.
-
-The scroll region is the costly one to lose (later output scrolls in the wrong rows
-until the application sets it again). It is not followed on the hot path because
-DECSTBM (``CSI top ; bottom r``) has no introducer of its own: adding its endings to the
-Aho-Corasick pass made it three times slower on escape-dense output.
 
 ``exact`` (on the model and each snapshot) is False once output after the last RIS was
 skipped. The daemon keeps the gap rare by calling ``catch_up`` off the event loop when a

@@ -114,7 +114,7 @@ class ScreenModel:
         self._trim_above = backlog_limit + backlog_limit // 8
         self._lock = threading.Lock()  # the backlog, the tracker, the counters
         self._render_lock = threading.Lock()  # the emulator
-        self._tracker = ModeTracker()
+        self._tracker = ModeTracker(rows)
         self._scanner = Scanner(self._tracker)
         self._backlog: deque[_Chunk | _Resize] = deque()
         self._backlog_bytes = 0
@@ -166,6 +166,7 @@ class ScreenModel:
         with self._lock:
             if not self._closed and (cols, rows) != self._size:
                 self._size = (cols, rows)
+                self._tracker.resize(rows)
                 self._backlog.append(_Resize(cols, rows))
 
     def _trim(self) -> None:

@@ -1,7 +1,8 @@
 """The terminal modes an application has switched on, tracked from its output.
 
 ``ModeTracker`` follows the sequences that ``scan.Scanner`` finds (DECSET/DECRST, the
-keypad modes, the kitty keyboard protocol's flag stacks, xterm's modifyOtherKeys, RIS)
+keypad modes, the kitty keyboard protocol's flag stacks, xterm's modifyOtherKeys, the
+scroll region, RIS)
 and yields ``TerminalModes``, an immutable record. It follows libghostty-vt's semantics
 (the emulator behind the screen model), so the tracked record equals the emulator's own
 state whenever the emulator has read the same bytes; the screen model relies on that to
@@ -58,6 +59,9 @@ class TerminalModes(msgspec.Struct, frozen=True, kw_only=True):
     kitty_keyboard_alt: int = 0
     # xterm modifyOtherKeys level (CSI > 4 ; n m), 0 = off.
     modify_other_keys: int = 0
+    # DECSTBM: first and last row of the scroll region (1-based), None for the whole
+    # screen.
+    scroll_region: tuple[int, int] | None = None
 
     @property
     def kitty_keyboard(self) -> int:
@@ -117,11 +121,13 @@ class ModeTracker:
     """Mutable mode state fed by the scanner in stream order; ``modes()`` is cached, so
     asking after every chunk costs nothing while nothing changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, rows: int = 24) -> None:
+        self._rows = rows
         self._on: dict[int, None] = dict.fromkeys(DEFAULT_ON)  # insertion-ordered set
         self._alt = False
         self._kitty = (_KittyStack(), _KittyStack())
         self._modify_other_keys = 0
+        self._region: tuple[int, int] | None = None
         self._cached: TerminalModes | None = DEFAULT_MODES
 
     def full_reset(self) -> None:
@@ -130,7 +136,25 @@ class ModeTracker:
         self._alt = False
         self._kitty = (_KittyStack(), _KittyStack())
         self._modify_other_keys = 0
+        self._region = None
         self._cached = DEFAULT_MODES
+
+    def resize(self, rows: int) -> None:
+        """The terminal was resized: the scroll region is the whole screen again."""
+        self._rows = rows
+        if self._region is not None:
+            self._region = None
+            self._cached = None
+
+    def scroll_region(self, top: int, bottom: int) -> None:
+        """DECSTBM with its raw parameters (0 = omitted), as libghostty-vt applies it:
+        clamped to the screen, ignored unless top < bottom."""
+        top = max(1, top)
+        bottom = min(self._rows, bottom or self._rows)
+        if top >= bottom:
+            return
+        self._region = None if (top, bottom) == (1, self._rows) else (top, bottom)
+        self._cached = None
 
     def modes(self) -> TerminalModes:
         if self._cached is None:
@@ -148,6 +172,7 @@ class ModeTracker:
                 kitty_keyboard_main=self._kitty[0].current,
                 kitty_keyboard_alt=self._kitty[1].current,
                 modify_other_keys=self._modify_other_keys,
+                scroll_region=self._region,
             )
         return self._cached
 
@@ -244,4 +269,7 @@ def transition_sequence(old: TerminalModes, new: TerminalModes) -> bytes:
     out += _dec([n for n in new.dec_modes() if n not in before_on], True)
     if old.modify_other_keys != new.modify_other_keys:
         out += f"\x1b[>4;{new.modify_other_keys}m".encode()
+    if old.scroll_region != new.scroll_region:
+        top, bottom = new.scroll_region or ("", "")
+        out += f"\x1b[{top};{bottom}r".encode()
     return bytes(out)
