@@ -15,22 +15,22 @@ import time
 import pytest
 from pyghostty._ffi import ffi, lib
 
-from coven.screen import native
+from coven.screen import abi, native
 
 STRUCTS = {
-    "GhosttyPointCoordinate": native.PointCoordinate,
-    "GhosttyPoint": native.Point,
-    "GhosttyGridRef": native.GridRef,
-    "GhosttySelection": native.Selection,
-    "GhosttyFormatterScreenExtra": native.FormatterScreenExtra,
-    "GhosttyFormatterTerminalExtra": native.FormatterTerminalExtra,
-    "GhosttyFormatterTerminalOptions": native.FormatterTerminalOptions,
-    "GhosttyTerminalModeConfig": native.TerminalModeConfig,
-    "GhosttyCellsView": native.CellsView,
-    "GhosttyColorRgb": native.ColorRgb,
-    "GhosttyStyleColor": native.StyleColor,
-    "GhosttyStyle": native.StyleStruct,
-    "GhosttyTerminalScrollViewport": native.ScrollViewport,
+    "GhosttyPointCoordinate": abi.PointCoordinate,
+    "GhosttyPoint": abi.Point,
+    "GhosttyGridRef": abi.GridRef,
+    "GhosttySelection": abi.Selection,
+    "GhosttyFormatterScreenExtra": abi.FormatterScreenExtra,
+    "GhosttyFormatterTerminalExtra": abi.FormatterTerminalExtra,
+    "GhosttyFormatterTerminalOptions": abi.FormatterTerminalOptions,
+    "GhosttyTerminalModeConfig": abi.TerminalModeConfig,
+    "GhosttyCellsView": abi.CellsView,
+    "GhosttyColorRgb": abi.ColorRgb,
+    "GhosttyStyleColor": abi.StyleColor,
+    "GhosttyStyle": abi.StyleStruct,
+    "GhosttyTerminalScrollViewport": abi.ScrollViewport,
 }
 
 
@@ -50,44 +50,44 @@ def test_struct_layouts_match_the_library_headers(name: str) -> None:
 
 def test_the_union_twins_have_the_unions_layout() -> None:
     # Unions passed by value are replaced by structs of the same size and alignment.
-    assert ctypes.sizeof(native._PointValue) == ffi.sizeof("GhosttyPointValue")
+    assert ctypes.sizeof(abi.PointValue) == ffi.sizeof("GhosttyPointValue")
     coordinate = dict(ffi.typeof("GhosttyPointCoordinate").fields)
-    assert native._PointValue.x.offset == coordinate["x"].offset
-    assert native._PointValue.y.offset == coordinate["y"].offset
+    assert abi.PointValue.x.offset == coordinate["x"].offset
+    assert abi.PointValue.y.offset == coordinate["y"].offset
     viewport = "GhosttyTerminalScrollViewportValue"
-    assert ctypes.sizeof(native._ScrollViewportValue) == ffi.sizeof(viewport)
-    assert ctypes.alignment(native._ScrollViewportValue) == ffi.alignof(viewport)
-    assert ctypes.sizeof(native._StyleColorValue) == ffi.sizeof("GhosttyStyleColorValue")
+    assert ctypes.sizeof(abi.ScrollViewportValue) == ffi.sizeof(viewport)
+    assert ctypes.alignment(abi.ScrollViewportValue) == ffi.alignof(viewport)
+    assert ctypes.sizeof(abi.StyleColorValue) == ffi.sizeof("GhosttyStyleColorValue")
 
 
 def test_enum_values_match_the_library_headers() -> None:
     expected = {
-        "_SUCCESS": lib.GHOSTTY_SUCCESS,
-        "_OUT_OF_SPACE": lib.GHOSTTY_OUT_OF_SPACE,
-        "_OPT_SCROLLBACK_MAX_BYTES": lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_BYTES,
-        "_OPT_SCROLLBACK_MAX_LINES": lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_LINES,
-        "_DATA_COLS": lib.GHOSTTY_TERMINAL_DATA_COLS,
-        "_DATA_ROWS": lib.GHOSTTY_TERMINAL_DATA_ROWS,
-        "_DATA_CURSOR_X": lib.GHOSTTY_TERMINAL_DATA_CURSOR_X,
-        "_DATA_CURSOR_Y": lib.GHOSTTY_TERMINAL_DATA_CURSOR_Y,
-        "_DATA_CURSOR_PENDING_WRAP": lib.GHOSTTY_TERMINAL_DATA_CURSOR_PENDING_WRAP,
-        "_DATA_ACTIVE_SCREEN": lib.GHOSTTY_TERMINAL_DATA_ACTIVE_SCREEN,
-        "_DATA_CURSOR_VISIBLE": lib.GHOSTTY_TERMINAL_DATA_CURSOR_VISIBLE,
-        "_DATA_KITTY_KEYBOARD_FLAGS": lib.GHOSTTY_TERMINAL_DATA_KITTY_KEYBOARD_FLAGS,
-        "_DATA_TOTAL_ROWS": lib.GHOSTTY_TERMINAL_DATA_TOTAL_ROWS,
-        "_DATA_SCROLLBACK_ROWS": lib.GHOSTTY_TERMINAL_DATA_SCROLLBACK_ROWS,
-        "_DATA_MODE": lib.GHOSTTY_TERMINAL_DATA_MODE,
-        "_SCREEN_ALTERNATE": lib.GHOSTTY_TERMINAL_SCREEN_ALTERNATE,
+        "SUCCESS": lib.GHOSTTY_SUCCESS,
+        "OUT_OF_SPACE": lib.GHOSTTY_OUT_OF_SPACE,
+        "OPT_SCROLLBACK_MAX_BYTES": lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_BYTES,
+        "OPT_SCROLLBACK_MAX_LINES": lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_LINES,
+        "DATA_COLS": lib.GHOSTTY_TERMINAL_DATA_COLS,
+        "DATA_ROWS": lib.GHOSTTY_TERMINAL_DATA_ROWS,
+        "DATA_CURSOR_X": lib.GHOSTTY_TERMINAL_DATA_CURSOR_X,
+        "DATA_CURSOR_Y": lib.GHOSTTY_TERMINAL_DATA_CURSOR_Y,
+        "DATA_CURSOR_PENDING_WRAP": lib.GHOSTTY_TERMINAL_DATA_CURSOR_PENDING_WRAP,
+        "DATA_ACTIVE_SCREEN": lib.GHOSTTY_TERMINAL_DATA_ACTIVE_SCREEN,
+        "DATA_CURSOR_VISIBLE": lib.GHOSTTY_TERMINAL_DATA_CURSOR_VISIBLE,
+        "DATA_KITTY_KEYBOARD_FLAGS": lib.GHOSTTY_TERMINAL_DATA_KITTY_KEYBOARD_FLAGS,
+        "DATA_TOTAL_ROWS": lib.GHOSTTY_TERMINAL_DATA_TOTAL_ROWS,
+        "DATA_SCROLLBACK_ROWS": lib.GHOSTTY_TERMINAL_DATA_SCROLLBACK_ROWS,
+        "DATA_MODE": lib.GHOSTTY_TERMINAL_DATA_MODE,
+        "SCREEN_ALTERNATE": lib.GHOSTTY_TERMINAL_SCREEN_ALTERNATE,
         "POINT_ACTIVE": lib.GHOSTTY_POINT_TAG_ACTIVE,
         "POINT_SCREEN": lib.GHOSTTY_POINT_TAG_SCREEN,
         "FORMAT_PLAIN": lib.GHOSTTY_FORMATTER_FORMAT_PLAIN,
         "FORMAT_VT": lib.GHOSTTY_FORMATTER_FORMAT_VT,
-        "_RS_DATA_ROW_ITERATOR": lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
-        "_RS_ROW_CELLS_RAW": lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS_RAW,
-        "_STYLE_COLOR_PALETTE": lib.GHOSTTY_STYLE_COLOR_PALETTE,
-        "_STYLE_COLOR_RGB": lib.GHOSTTY_STYLE_COLOR_RGB,
-        "_SCROLL_BOTTOM": lib.GHOSTTY_SCROLL_VIEWPORT_BOTTOM,
-        "_SCROLL_ROW": lib.GHOSTTY_SCROLL_VIEWPORT_ROW,
+        "RS_DATA_ROW_ITERATOR": lib.GHOSTTY_RENDER_STATE_DATA_ROW_ITERATOR,
+        "RS_ROW_CELLS_RAW": lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS_RAW,
+        "STYLE_COLOR_PALETTE": lib.GHOSTTY_STYLE_COLOR_PALETTE,
+        "STYLE_COLOR_RGB": lib.GHOSTTY_STYLE_COLOR_RGB,
+        "SCROLL_BOTTOM": lib.GHOSTTY_SCROLL_VIEWPORT_BOTTOM,
+        "SCROLL_ROW": lib.GHOSTTY_SCROLL_VIEWPORT_ROW,
         "CONTENT_CODEPOINT": lib.GHOSTTY_CELL_CONTENT_CODEPOINT,
         "CONTENT_GRAPHEME": lib.GHOSTTY_CELL_CONTENT_CODEPOINT_GRAPHEME,
         "CONTENT_BG_PALETTE": lib.GHOSTTY_CELL_CONTENT_BG_COLOR_PALETTE,
@@ -97,7 +97,7 @@ def test_enum_values_match_the_library_headers() -> None:
         "WIDE_SPACER_TAIL": lib.GHOSTTY_CELL_WIDE_SPACER_TAIL,
         "WIDE_SPACER_HEAD": lib.GHOSTTY_CELL_WIDE_SPACER_HEAD,
     }
-    assert {name: getattr(native, name) for name in expected} == expected
+    assert {name: getattr(abi, name) for name in expected} == expected
 
 
 def _get(cell: int, key: int, ctype: str) -> int:
@@ -123,26 +123,26 @@ def test_decoded_cell_fields_agree_with_the_librarys_getters() -> None:
         for cell in row:
             tag = _get(cell, lib.GHOSTTY_CELL_DATA_CONTENT_TAG, "GhosttyCellContentTag")
             wide = _get(cell, lib.GHOSTTY_CELL_DATA_WIDE, "GhosttyCellWide")
-            assert native.cell_tag(cell) == tag
-            assert native.cell_wide(cell) == wide
+            assert abi.cell_tag(cell) == tag
+            assert abi.cell_wide(cell) == wide
             style_id = _get(cell, lib.GHOSTTY_CELL_DATA_STYLE_ID, "GhosttyStyleId")
-            assert native.cell_style_id(cell) == style_id
-            if tag in (native.CONTENT_CODEPOINT, native.CONTENT_GRAPHEME):
+            assert abi.cell_style_id(cell) == style_id
+            if tag in (abi.CONTENT_CODEPOINT, abi.CONTENT_GRAPHEME):
                 codepoint = _get(cell, lib.GHOSTTY_CELL_DATA_CODEPOINT, "uint32_t")
-                assert native.cell_codepoint(cell) == codepoint
-            elif tag == native.CONTENT_BG_PALETTE:
+                assert abi.cell_codepoint(cell) == codepoint
+            elif tag == abi.CONTENT_BG_PALETTE:
                 index = _get(cell, lib.GHOSTTY_CELL_DATA_COLOR_PALETTE, "GhosttyColorPaletteIndex")
-                assert native.cell_palette(cell) == index
+                assert abi.cell_palette(cell) == index
             else:
                 rgb = ffi.new("GhosttyColorRgb*")
                 assert lib.ghostty_cell_get(cell, lib.GHOSTTY_CELL_DATA_COLOR_RGB, rgb) == 0
-                assert native.cell_rgb(cell) == (rgb.r, rgb.g, rgb.b)
+                assert abi.cell_rgb(cell) == (rgb.r, rgb.g, rgb.b)
             tags.add(tag)
             wides.add(wide)
     assert tags == {0, 1, 2, 3}
     assert wides == {0, 1, 2, 3}
     assert term.grapheme(3, 0) == "\U0001f44d\U0001f3fd"
-    assert term.style(5, 0) == native.Style(fg=(9, 8, 7), bold=True, underline=1)
+    assert term.style(5, 0) == abi.Style(fg=(9, 8, 7), bold=True, underline=1)
     assert term.page_of(0) == term.page_of(1) != 0
 
 
@@ -150,18 +150,18 @@ def test_history_rows_are_read_and_the_view_returns_to_the_screen() -> None:
     term = native.NativeTerminal(20, 4, 1 << 20)
     term.write(b"".join(b"\r\nline %d" % i for i in range(30)))
     history = term.read_rows(term.total_rows - 4 - 5, 5)
-    assert "".join(chr(native.cell_codepoint(c)) for c in history[-1][:7]) == "line 25"
+    assert "".join(chr(abi.cell_codepoint(c)) for c in history[-1][:7]) == "line 25"
     screen = term.read_rows(term.scrollback_rows, 4)
-    assert "".join(chr(native.cell_codepoint(c)) for c in screen[-1][:7]) == "line 29"
+    assert "".join(chr(abi.cell_codepoint(c)) for c in screen[-1][:7]) == "line 29"
     both = term.read_rows(term.total_rows - 4 - 5, 9)  # scrollback and screen at once
-    texts = ["".join(chr(native.cell_codepoint(c)) for c in row[:7]) for row in both]
+    texts = ["".join(chr(abi.cell_codepoint(c)) for c in row[:7]) for row in both]
     assert texts == [f"line {i}" for i in range(21, 30)]
 
 
 def test_a_missing_library_is_reported_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(native.EmulatorUnavailable, match="pyghostty package is not installed"):
-        native.library_path()
+    with pytest.raises(abi.EmulatorUnavailable, match="pyghostty package is not installed"):
+        abi.library_path()
 
 
 def test_parsing_releases_the_gil() -> None:

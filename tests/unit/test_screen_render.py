@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coven.screen import native
-from coven.screen.native import Style
+from coven.screen import abi, native
+from coven.screen.abi import Style
 from coven.screen.render import RowEncoder, sgr
 from tests.support import vt
 
@@ -44,7 +44,7 @@ def test_sgr_sets_exactly_the_style(style: Style) -> None:
     }
 
 
-def _colour(colour: native.Color) -> object:
+def _colour(colour: abi.Color) -> object:
     if colour is None:
         return None
     if len(colour) == 1:

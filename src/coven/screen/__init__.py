@@ -91,10 +91,10 @@ The emulator
 libghostty-vt (Ghostty's production VT core, Zig): complete DEC private mode table
 including mouse, focus, bracketed paste and the kitty keyboard protocol; alternate
 screens 47/1047/1049; wide characters and grapheme clusters; reflow on resize. It ships
-compiled in the ``pyghostty`` wheels (Linux x86-64/aarch64 glibc, macOS 13+; no musl, no
-sdist) and is bound here with ctypes (``native.py``: loads in a millisecond, where
-pyghostty's own cffi binding parses its declarations for 0.2 s; releases the GIL while it
-parses). Cells are read raw and encoded by ``render.py``; the library's formatter only
+compiled in the ``pyghostty`` wheels (Linux x86-64/aarch64 glibc, macOS 13+; no musl,
+no sdist) and is bound here with ctypes (``abi.py``, ``native.py``): it loads in a
+millisecond, where pyghostty's own cffi binding parses its declarations for 0.2 s, and
+releases the GIL while it parses. Cells are read raw and encoded by ``render.py``; the library's formatter only
 provides tab stops, scroll region and the cursor's pen (it prints gaps between
 cursor-positioned words in the previous word's colours and drops background-only
 cells). Rejected: pyte (pure Python, 0.2 MiB/s, no alternate screen: ``CSI ? 1049 h``

@@ -14,17 +14,17 @@ from __future__ import annotations
 import re
 from array import array
 
-from .modes import TerminalModes, enable_sequence
-from .native import (
+from .abi import (
     FORMAT_VT,
     POINT_ACTIVE,
     WIDE_SPACER_HEAD,
     WIDE_SPACER_TAIL,
     Color,
-    NativeTerminal,
     Style,
     cell_wide,
 )
+from .modes import TerminalModes, enable_sequence
+from .native import NativeTerminal
 
 # Brings any terminal's followed state to power-on values and clears its screen, without
 # RIS (which may also drop the user's scrollback, palette and window title).
