@@ -128,6 +128,20 @@ def test_the_terminal_is_restored_on_every_way_out(
     assert_no_bracketed_paste(term)
 
 
+def test_an_agent_on_the_main_screen_is_left_below_its_input_box(cli: Cli, term: Tmux) -> None:
+    term.line(f"FAKE_TUI_INLINE=1 {tui_env(cli)} coven run codex")
+    term.wait_for("FOOTER two")
+    assert term.flags()["alternate_on"] == "0"
+    term.send("C-]")
+    term.wait_for("[detached from session")
+    screen = term.wait_for_prompt()
+    rows = [row for row in screen.splitlines() if row.strip()]
+    assert rows[-3].startswith("> input box")
+    assert rows[-2].startswith("[detached from session")  # on a line of its own
+    assert "FOOTER" not in screen  # the agent's footer does not hang under the shell
+    assert term.flags() == RESTORED
+
+
 def test_sighup_leaves_the_session_running(cli: Cli, term: Tmux) -> None:
     session_id = start_tui(cli, term)
     for pid in term.child_pids():

@@ -45,6 +45,9 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
   read is appended to the file named by ``FAKE_INPUT_LOG`` (if set). A read of
   just ``?`` sends a live cursor-position query; just ``q`` exits 0 *without*
   undoing any mode (a crashing agent), just ``Q`` exits 0 after undoing them.
+  With ``FAKE_TUI_INLINE=1`` it stays on the main screen like Claude Code: it
+  draws ``> input box``, ``FOOTER one`` and ``FOOTER two`` and puts the cursor
+  back on the input box line (where ``got <hex>`` is then drawn).
 """
 
 from __future__ import annotations
@@ -285,14 +288,21 @@ def mode_tui() -> int:
     log_path = os.environ.get("FAKE_INPUT_LOG")
     log = open(log_path, "ab", buffering=0) if log_path else None  # noqa: SIM115
     tty.setraw(0)
-    os.write(1, TUI_MODES_ON + TUI_QUERIES + b"\x1b[H\x1b[2JTUI ready")
+    inline = os.environ.get("FAKE_TUI_INLINE") == "1"
+    if inline:
+        modes = TUI_MODES_ON.replace(b"\x1b[?1049h", b"")
+        draw = b"TUI ready\r\n> input box\r\nFOOTER one\r\nFOOTER two\x1b[2A\r\x1b[2C"
+        os.write(1, modes + TUI_QUERIES + draw)
+    else:
+        os.write(1, TUI_MODES_ON + TUI_QUERIES + b"\x1b[H\x1b[2JTUI ready")
     while True:
         data = os.read(0, 1024)
         if not data:
             return 0
         if log is not None:
             log.write(data)
-        os.write(1, b"\x1b[2;1H\x1b[Kgot " + data.hex().encode())
+        where = b"\r\x1b[K> input box " if inline else b"\x1b[2;1H\x1b[K"
+        os.write(1, where + b"got " + data.hex().encode())
         if data == b"?":
             os.write(1, b"\x1b[6n")
         elif data == b"Q":

@@ -31,6 +31,7 @@ QUERIES = [
     b"\x1b]11;?\x07",  # background colour
     b"\x1b]4;1;?\x07",  # palette entry
     b"\x1b]52;c;?\x07",  # clipboard read
+    b"\x1b]7501;?\x1b\\",  # an OSC query Claude Code sends
     b"\x1bZ",  # DECID
     b"\x05",  # ENQ
 ]

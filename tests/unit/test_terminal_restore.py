@@ -25,6 +25,7 @@ LEAVE = b"\x1b[?1049l"
         b"\x1b[?1015l",
         b"\x1b[?2004l",  # bracketed paste
         b"\x1b[?1004l",  # focus events
+        b"\x1b[?2031l",  # colour-scheme reports
         b"\x1b[?1l",  # application cursor keys
         b"\x1b>",  # application keypad
         b"\x1b[=0;1u",  # kitty flags
@@ -50,9 +51,9 @@ def test_plain_output_is_not_sent_to_the_alternate_screens_saved_cursor() -> Non
     screen = ScreenState()
     screen.see(b"hello\r\n")
     assert LEAVE not in screen.restore_bytes()
-    assert screen.restore_bytes().endswith(RESTORE + b"\r")
+    assert screen.restore_bytes().endswith(RESTORE + b"\r\x1b[J")
     screen.see(b"prompt> ")
-    assert screen.restore_bytes().endswith(RESTORE + b"\r\n")
+    assert screen.restore_bytes().endswith(RESTORE + b"\r\n\x1b[J")
 
 
 def test_a_full_screen_app_is_taken_off_the_alternate_screen_first() -> None:
@@ -62,7 +63,7 @@ def test_a_full_screen_app_is_taken_off_the_alternate_screen_first() -> None:
     restore = screen.restore_bytes()
     assert restore.index(b"\x1b[=0;1u") < restore.index(LEAVE) < restore.index(RESTORE)
     # Back on the main screen the cursor is where the app found it: a fresh line.
-    assert restore.endswith(b"\r") and not restore.endswith(b"\r\n")
+    assert restore.endswith(RESTORE + b"\r\x1b[J")
 
 
 def test_leaving_the_alternate_screen_is_followed() -> None:

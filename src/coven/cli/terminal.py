@@ -45,6 +45,7 @@ RESTORE = "".join(
         _CSI + "?1006l",  # mouse: SGR coordinates
         _CSI + "?1015l",  # mouse: urxvt coordinates
         _CSI + "?1004l",  # focus events
+        _CSI + "?2031l",  # colour-scheme change reports
         _CSI + "?2004l",  # bracketed paste
         _CSI + "?1l",  # application cursor keys off
         "\x1b>",  # numeric keypad
@@ -53,6 +54,7 @@ RESTORE = "".join(
         _CSI + "0m",  # attributes and colours
     ]
 ).encode()
+_ERASE_BELOW = b"\x1b[J"
 # DEC private mode sets and resets; 1049, 1047 and 47 switch screens.
 _PRIVATE_MODES = re.compile(rb"\x1b\[\?([0-9;]*)([hl])")
 _SCREEN_MODES = {b"1049", b"1047", b"47"}
@@ -93,9 +95,15 @@ class ScreenState:
         return self._last_byte == b"\n"
 
     def restore_bytes(self) -> bytes:
-        """``RESTORE`` (leaving the alternate screen first when in it), then a fresh line."""
+        """``RESTORE`` (leaving the alternate screen first when in it), then a fresh line.
+
+        What is below that line is erased: an agent drawing on the main screen
+        (Claude Code does) leaves its input box and footer under the cursor,
+        and the closing line and the shell's prompt must not land inside them.
+        """
         leave = _LEAVE_ALTERNATE.encode() if self.alternate else b""
-        return leave + RESTORE + (b"\r" if self.at_line_start else b"\r\n")
+        fresh = b"\r" if self.at_line_start else b"\r\n"
+        return leave + RESTORE + fresh + _ERASE_BELOW
 
 
 def is_interactive(stdin_fd: int = 0, stdout_fd: int = 1) -> bool:

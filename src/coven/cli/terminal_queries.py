@@ -38,7 +38,8 @@ _QUERY = re.compile(
     rb"|\x1b\[(?:1[13-689]|2[01])(?:;" + _P + rb")?t"  # XTWINOPS reports (size, position...)
     rb"|\x1b\[[01]?x"  # DECREQTPARM
     rb"|\x1bP[$+]q[^\x1b\x07]*(?:\x1b\\|\x07)"  # DECRQSS, XTGETTCAP
-    rb"|\x1b\](?:4|5|1[0-9]|52)(?:;[^\x07\x1b]*)?;\?(?:;[^\x07\x1b]*)?(?:\x07|\x1b\\)"  # colours
+    # OSC queries: a "?" argument (colours 4/10-19, clipboard 52, and others alike)
+    rb"|\x1b\][0-9]+(?:;[^\x07\x1b]*)?;\?(?:;[^\x07\x1b]*)?(?:\x07|\x1b\\)"
     rb"|\x1bZ"  # DECID
     rb"|\x05"  # ENQ (answerback)
 )
