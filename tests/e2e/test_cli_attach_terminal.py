@@ -323,6 +323,8 @@ def test_bash_completes_session_and_harness_ids(cli: Cli, term: Tmux) -> None:
 
 
 def test_the_browser_comes_back_after_an_attach_from_it(cli: Cli, term: Tmux) -> None:
+    finished = cli.detached("--fake-mode=exit")
+    cli.wait_status(finished, {"completed"})
     session_id = cli.detached("hello")
     cli.wait_output(session_id, "ready")
     term.line("coven sessions; echo RC=$?")
@@ -335,6 +337,14 @@ def test_the_browser_comes_back_after_an_attach_from_it(cli: Cli, term: Tmux) ->
     screen = term.wait_for("Session browser")
     term.wait_for(f"Back from session {session_id[:8]} (detached)")
     assert "[a] Rejoin" in screen or "Rejoin" in term.screen()
+    # A finished session's log is shown until a key is pressed, then the browser is back.
+    term.send("Down")
+    term.wait_for("[a] View log")
+    term.send_text("a")
+    term.wait_for("Press any key to return to the session browser")
+    assert "[coven session completed (exit code 0)]" in term.screen()
+    term.send_text(" ")
+    term.wait_for(f"Back from session {finished[:8]} (exited)")
     term.send_text("q")
     term.wait_for("RC=0")
 

@@ -212,6 +212,8 @@ def details_text(record: SessionRecord) -> Text:
         ("Updated", short_time(record.updated_at)),
         ("State", "archived" if record.archived_at is not None else "active"),
     ]
+    if record.labels:
+        rows.append(("Labels", ", ".join(record.labels)))
     if record.exit_code is not None:
         rows.append(("Exit code", str(record.exit_code)))
     lines = [plain(f"{name:<10}{value}") for name, value in rows]
@@ -289,8 +291,8 @@ class SessionBrowser(App[BrowserResult]):
     #sessions { height: 1fr; }
     #details { height: auto; border: round $primary; padding: 0 1; }
     #preview { height: auto; max-height: 12; border: round $secondary; padding: 0 1; }
-    #actions { height: auto; }
-    #actions Button { min-width: 12; margin-right: 1; }
+    #actions { height: auto; layout: grid; grid-size: 4; grid-gutter: 0 1; }
+    #actions Button { width: 100%; min-width: 0; height: 1; border: none; padding: 0 1; }
     #status { height: auto; color: $warning; }
     ConfirmKill, ConfirmSacrifice { align: center middle; }
     #dialog { width: 70; height: auto; border: thick $error; padding: 1 2; background: $surface; }
