@@ -62,10 +62,13 @@ def assert_restored(term: Tmux, line: str) -> None:
 
 def assert_cooked(term: Tmux) -> None:
     """The shell's terminal is back in cooked mode: stty reports canonical input and echo."""
-    term.line("stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo -e -icanon -e -echo")
-    term.wait_for_prompt()
-    lines = term.screen().splitlines()
+    term.line(
+        "clear; stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo -e -icanon -e -echo; echo END"
+    )
+    screen = term.wait_for("\nEND")
+    lines = screen.splitlines()
     assert "icanon" in lines and "echo" in lines, lines
+    term.wait_for_prompt()
 
 
 def assert_no_bracketed_paste(term: Tmux) -> None:
@@ -102,7 +105,7 @@ def _daemon_gone(cli: Cli, term: Tmux, session_id: str) -> str:
     pid = cli.daemon_pid()
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
-    return "Error: "
+    return "Error: lost the Coven daemon"
 
 
 def _sigterm(cli: Cli, term: Tmux, session_id: str) -> str:

@@ -280,7 +280,10 @@ async def _pump(attachment: _Attachment, stream: AttachStream) -> Exit | Overflo
         if consumer in done:
             result = consumer.result()
             if result is None:
-                raise ProtocolError("the daemon closed the attach stream without an exit frame")
+                raise ProtocolError(
+                    "lost the Coven daemon: the attachment closed before the session ended "
+                    "(see coven daemon status)"
+                )
             return result
         if sender in done:
             sender.result()  # raises the send failure
