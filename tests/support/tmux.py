@@ -18,6 +18,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import COVEN, Cli
+from tests.support.hermetic import AGENTS
+
+# Found on the test runner's PATH: the terminal itself is not under test control.
+TMUX = shutil.which("tmux")
 
 # The modes a full-screen agent turns on, as tmux reports them for the pane.
 MODE_FLAGS = (
@@ -45,6 +49,8 @@ RESTORED = {
     "wrap_flag": "1",
 }
 PROMPT = "$ "
+#: What the shells in the terminal run besides the hermetic tools (never an agent).
+SHELL_TOOLS = ("tr", "grep", "clear")
 
 
 class Tmux:
@@ -56,8 +62,9 @@ class Tmux:
         self.cwd = cwd
 
     def tmux(self, *args: str, check: bool = True) -> str:
+        assert TMUX is not None
         proc = subprocess.run(
-            ["tmux", "-S", str(self.socket), *args],
+            [TMUX, "-u", "-S", str(self.socket), *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -168,21 +175,24 @@ class Tmux:
 
 
 def coven_bin(directory: Path) -> Path:
-    """A ``coven`` executable for shells in the terminal: this checkout's CLI."""
+    """``coven`` (this checkout's CLI) and ``SHELL_TOOLS`` for the shells in the terminal."""
     directory.mkdir(parents=True, exist_ok=True)
     script = directory / "coven"
     script.write_text(f'#!/bin/sh\nexec {" ".join(COVEN)} "$@"\n')
     script.chmod(0o755)
+    for name in SHELL_TOOLS:
+        target = shutil.which(name)
+        if target is not None and Path(os.path.realpath(target)).name not in AGENTS:
+            (directory / name).symlink_to(target)
     return directory
 
 
 @pytest.fixture
 def term(cli: Cli, tmp_path: Path) -> Iterator[Tmux]:
-    if shutil.which("tmux") is None:
+    if TMUX is None:
         pytest.fail("tmux is required for the terminal tests")
     bindir = coven_bin(tmp_path / "bin")
-    env = {**cli.env, "PATH": f"{bindir}{os.pathsep}{cli.env['PATH']}"}
-    env.pop("TMUX", None)
+    env = {**cli.env, "PATH": f"{bindir}{os.pathsep}{cli.env['PATH']}", "TERM": "xterm-256color"}
     terminal = Tmux(tmp_path / "tmux.sock", env, cli.project)
     terminal.start()
     try:
