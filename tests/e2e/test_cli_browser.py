@@ -21,8 +21,8 @@ from coven.cli.browser import (
     BrowserResult,
     SessionBrowser,
     run_browser,
-    visible_lines,
 )
+from coven.cli.browser_model import visible_lines
 from coven.client import CovenClient, SessionNotFound
 from coven.schema.wire import SessionRecord
 from tests.support.daemon import Daemon as ServedDaemon

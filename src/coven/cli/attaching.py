@@ -7,7 +7,7 @@ without gaps or duplicates. ``AttachMode`` says what reaches the harness:
   window-size changes follow ``SIGWINCH``;
 - ``read-only``: nothing typed and no size is sent; the terminal is still in
   raw mode so the detach keys work;
-- ``output``: stdin is not a terminal; output is only followed.
+- ``follow``: stdin is not a terminal; output is only followed.
 
 The detach keys (``detach_keys``) end the attachment while the session keeps
 running. ``SIGHUP``/``SIGTERM``/``SIGINT`` also just detach: the daemon owns
@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # aiohttp is imported only when an attach really happens
     from coven.client.aio import AttachStream
 
 Ending = Literal["exited", "detached", "signalled", "hangup"]
-AttachMode = Literal["interactive", "read-only", "output"]
+AttachMode = Literal["interactive", "read-only", "follow"]
 _Resize = tuple[int, int]
 # A reply or key cut off by the end of a read is released after this long.
 _INPUT_HOLD = 0.15
@@ -231,7 +231,7 @@ async def attach(
         loop.add_signal_handler(
             sig, attachment.finish, "hangup" if sig == signal.SIGHUP else "signalled"
         )
-    reads_input = mode != "output"
+    reads_input = mode != "follow"
     if reads_input:
         if attachment.sends:
             loop.add_signal_handler(signal.SIGWINCH, attachment.on_winch)

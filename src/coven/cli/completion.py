@@ -2,7 +2,8 @@
 
 Click's completion machinery does the shell side: the script calls ``coven``
 again with ``_COVEN_COMPLETE`` set, and click asks the ``shell_complete``
-callbacks below. Session ids and harness ids come from a running daemon; a
+callbacks below. Session ids and harness ids come from this machine's running
+daemon (not over ``--host``: a completion must not open ssh connections); a
 completion never starts the daemon, waits at most ``TIMEOUT`` seconds, and
 offers nothing rather than fail.
 """
@@ -12,16 +13,18 @@ from __future__ import annotations
 import click
 from click.shell_completion import CompletionItem, get_completion_class
 
-from coven.cli.context import home
-from coven.client import CovenClient, CovenClientError
+from coven.cli.context import is_remote
+from coven.client import CovenClient, default_home
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_COVEN_COMPLETE"
 TIMEOUT = 1.0
 
 
-def _client() -> CovenClient:
-    return CovenClient.from_home(home(), timeout=TIMEOUT)
+def _client() -> CovenClient | None:
+    if is_remote():
+        return None
+    return CovenClient.from_home(default_home(), timeout=TIMEOUT)
 
 
 def complete_session(
@@ -29,8 +32,9 @@ def complete_session(
 ) -> list[CompletionItem]:
     """Session ids starting with ``incomplete``, newest first, each with its title."""
     try:
-        records = _client().list_sessions(include_archived=True)
-    except (CovenClientError, OSError, ValueError):
+        api = _client()
+        records = [] if api is None else api.list_sessions(include_archived=True)
+    except Exception:  # whatever goes wrong, the shell gets no candidates, never a traceback
         return []
     return [
         CompletionItem(r.id, help=f"{r.status} · {r.harness} · {r.title}"[:80])
@@ -44,8 +48,9 @@ def complete_harness(
 ) -> list[CompletionItem]:
     """Harness ids the daemon can launch, starting with ``incomplete``."""
     try:
-        ids = _client().harness_ids()
-    except (CovenClientError, OSError, ValueError):
+        api = _client()
+        ids = [] if api is None else api.harness_ids()
+    except Exception:  # whatever goes wrong, the shell gets no candidates, never a traceback
         return []
     return [CompletionItem(i) for i in ids if i.startswith(incomplete)]
 

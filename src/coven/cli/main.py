@@ -43,7 +43,7 @@ class CovenGroup(click.Group):
     envvar=HOST_ENV,
     metavar="HOST",
     help="Work with the daemon on another machine over your own ssh: "
-    "ssh://user@box[:port] or a name from `coven hosts`. Also read from $COVEN_HOST.",
+    "ssh://user@box[:port] or a name from coven hosts. Also read from $COVEN_HOST.",
 )
 def cli(host: str | None) -> None:
     """Coven: run coding-agent CLIs as supervised, recorded sessions."""

@@ -108,7 +108,12 @@ def sessions_overview(
         for r in records
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
-    colours = {"running": "green", "failed": "red", "killed": "red", "orphaned": "yellow"}
+    colours = {
+        SessionStatus.RUNNING: "green",
+        SessionStatus.FAILED: "red",
+        SessionStatus.KILLED: "red",
+        SessionStatus.ORPHANED: "yellow",
+    }
     lines = []
     for index, row in enumerate([header, *rows]):
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]

@@ -101,7 +101,7 @@ def follow(
     terminals, and given back on every way out (``terminal.taken_over``).
     """
     interactive = is_interactive()
-    mode: AttachMode = "output"
+    mode: AttachMode = "follow"
     if interactive:
         mode = "read-only" if read_only else "interactive"
     screen = ScreenState()
