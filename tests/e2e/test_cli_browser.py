@@ -22,6 +22,7 @@ from coven.cli.browser import (
     SessionBrowser,
     run_browser,
 )
+from coven.cli.browser_model import visible_lines
 from coven.client import CovenClient, SessionNotFound
 from coven.schema.wire import SessionRecord
 from tests.support.daemon import Daemon as ServedDaemon
@@ -205,7 +206,7 @@ async def test_s_summons_an_archived_session(daemon: Daemon) -> None:
     daemon.client.archive(finished.id)
     app = browser(daemon, include_archived=True)
     async with app.run_test(size=SIZE) as pilot:
-        assert str(app.table.get_row_at(0)[1]) == "archived"
+        assert str(app.table.get_row_at(0)[1]) == "completed · archived"
         await pilot.press("r")
         assert app.status_text == "Session is already archived; nothing to do."
         await pilot.press("s")
@@ -389,3 +390,93 @@ async def test_titles_cannot_inject_markup(daemon: Daemon) -> None:
         assert str(title).startswith("[bold red]x[/]")
         assert "\x1b" not in str(title)
         assert record.id in details(app)
+
+
+# ----------------------------------------------------------------------------- live view
+
+
+async def wait_until(pilot: object, check: Callable[[], bool], what: str, limit: float) -> float:
+    """Let the app run until ``check()``; answer how long it took (fails after ``limit`` s)."""
+    start = time.monotonic()
+    while not check():
+        assert time.monotonic() - start < limit, f"not within {limit} s: {what}"
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    return time.monotonic() - start
+
+
+async def test_the_list_refreshes_itself_within_a_second(
+    daemon: Daemon, two_sessions: tuple[SessionRecord, SessionRecord]
+) -> None:
+    live, _ = two_sessions
+    app = browser(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        newer = launch_live(daemon, "newer one")
+        await wait_until(pilot, lambda: row_ids(app)[:1] == [newer.id], "the new session", 1.5)
+        assert app.selected is not None and app.selected.id == live.id  # selection kept
+        daemon.client.kill(newer.id)
+        await wait_until(
+            pilot,
+            lambda: str(app.table.get_row_at(0)[1]) == "killed",
+            "the killed status",
+            1.5 + 5,  # the kill itself waits for the harness to go
+        )
+        daemon.client.send_input(live.id, "exit\n")
+        await wait_until(
+            pilot, lambda: str(app.table.get_row_at(1)[1]) == "completed", "the ended one", 3
+        )
+        assert str(app.query_one("#attach").label) == "[a] View log"
+        await pilot.press("q")
+
+
+async def test_the_selected_sessions_last_lines_of_output_are_shown(
+    daemon: Daemon, two_sessions: tuple[SessionRecord, SessionRecord]
+) -> None:
+    live, _ = two_sessions
+    app = browser(daemon)
+
+    def preview() -> str:
+        return str(app.query_one("#preview").render())
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "ready" in preview(), "the preview", 3)
+        daemon.client.send_input(live.id, "\x1b[31mcoloured\x1b[0m line\n")
+        await wait_until(pilot, lambda: "echo: coloured line" in preview(), "new output", 3)
+        assert "\x1b" not in preview()
+        await pilot.press("down")
+        await wait_until(pilot, lambda: "echo: coloured" not in preview(), "the switch", 3)
+        await pilot.press("q")
+
+
+async def test_h_shows_and_hides_archived_sessions_in_place(
+    daemon: Daemon, two_sessions: tuple[SessionRecord, SessionRecord]
+) -> None:
+    live, finished = two_sessions
+    daemon.client.archive(finished.id)
+    app = browser(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        assert row_ids(app) == [live.id]
+        await pilot.press("h")
+        assert row_ids(app) == [live.id, finished.id]
+        assert str(app.table.get_row_at(1)[1]) == "completed · archived"
+        assert app.status_text == "Showing archived sessions too."
+        assert str(app.query_one("#toggle_archived").label) == "[h] Hide archived"
+        await pilot.press("down", "h")
+        assert row_ids(app) == [live.id]
+        await pilot.press("h", "a")
+    assert app.return_value == BrowserResult("attach", live.id, include_archived=True)
+
+
+async def test_w_watches_read_only(
+    daemon: Daemon, two_sessions: tuple[SessionRecord, SessionRecord]
+) -> None:
+    live, _ = two_sessions
+    app = browser(daemon)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("w")
+    assert app.return_value == BrowserResult("attach", live.id, read_only=True)
+
+
+def test_visible_lines_strip_escapes_and_keep_the_last_state_of_a_line() -> None:
+    text = "one\r\n\x1b[1mtwo\x1b[0m\r\nprogress 10%\rprogress 99%\r\n\x1b]0;title\x07\n\nlast"
+    assert visible_lines(text, 3) == ["two", "progress 99%", "last"]
+    assert visible_lines("", 3) == []

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Cli, cli
+from tests.support.cli import COVEN, Cli, cli
 
 __all__ = ["cli"]
 
@@ -90,14 +92,57 @@ def test_run_errors_before_launch_come_from_the_daemon(cli: Cli) -> None:
     assert proc.stderr.splitlines()[-1].startswith("Error: unsupported harness `gemini`")
     proc = cli.run("run", "codex", "hello", "--cwd", "/")
     assert proc.returncode == 1
-    assert "outside" in proc.stderr.splitlines()[-1]
+    assert proc.stderr.splitlines()[-1] == (
+        f"Error: `--cwd /` is outside the project root {cli.project}"
+    )
     assert cli.json("sessions", "--json") == {"sessions": []}
 
 
-def test_run_without_a_prompt_is_refused(cli: Cli) -> None:
-    proc = cli.run("run", "codex", "  ")
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (("--cwd", "packages/nope"), "no such directory: packages/nope"),
+        (("--cwd", "../.."), "`--cwd ../..` is outside the project root {project}"),
+        (("--cwd", "notes.txt"), "`--cwd notes.txt` is not a directory"),
+        (("--add-dir", "extra/nope"), "no such directory: extra/nope (--add-dir)"),
+    ],
+)
+def test_path_errors_name_the_option_and_path_as_typed(
+    cli: Cli, args: tuple[str, ...], sentence: str
+) -> None:
+    (cli.project / "notes.txt").write_text("x")
+    proc = cli.run("run", "codex", "--detach", *args, "hello")
     assert proc.returncode == 1
-    assert proc.stderr.startswith("Error: nothing to do; pass a prompt")
+    assert proc.stderr.splitlines()[-1] == "Error: " + sentence.format(project=cli.project)
+    assert cli.json("sessions", "--json") == {"sessions": []}
+
+
+def test_run_without_a_prompt_starts_the_agents_own_ui(cli: Cli) -> None:
+    proc = cli.run("run", "codex", "--detach", "  ", ok=True)
+    session_id = proc.stdout.strip()
+    assert "(interactive)" in proc.stderr
+    assert "FAKE[codex] argv=[]" in cli.wait_output(session_id, "ready")
+    assert cli.session(session_id)["title"] == "codex"
+
+
+def test_print_runs_one_shot_and_needs_a_prompt(cli: Cli) -> None:
+    proc = cli.run("run", "codex", "--print")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Error: --print needs a prompt")
+    proc = cli.run("run", "codex", "--non-interactive", "--detach", "fix", ok=True)
+    assert "(one-shot (--print))" in proc.stderr
+    output = cli.wait_output(proc.stdout.strip(), "ready")
+    assert '"exec", "--skip-git-repo-check"' in output
+    proc = cli.run("run", "codex", "--print", "--", "--fake-mode=exit")
+    assert proc.returncode == 0, proc.stderr
+    assert "  mode:    one-shot (--print); stdin is not a terminal" in proc.stderr
+
+
+def test_detach_runs_the_interactive_agent(cli: Cli) -> None:
+    proc = cli.run("run", "codex", "--detach", "fix", ok=True)
+    assert "(interactive)" in proc.stderr
+    output = cli.wait_output(proc.stdout.strip(), "ready")
+    assert 'FAKE[codex] argv=["--", "fix"]' in output
 
 
 # ------------------------------------------------------------------ usage errors
@@ -114,6 +159,9 @@ def test_run_without_a_prompt_is_refused(cli: Cli) -> None:
         ("daemon", "explode"),
         ("adapter", "install", "nope"),
         ("completions", "tcsh"),
+        ("completion", "tcsh"),
+        ("attach", "x", "--detach-keys", "ctrl-["),
+        ("run", "codex", "--detach-keys", "alt-x", "hi"),
         ("sacrifice",),
     ],
 )
@@ -295,12 +343,109 @@ def test_adapter_list(cli: Cli) -> None:
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_completions(cli: Cli, shell: str) -> None:
-    assert "_COVEN_COMPLETE" in cli.run("completions", shell, ok=True).stdout
+def test_completion_scripts(cli: Cli, shell: str) -> None:
+    script = cli.run("completion", shell, ok=True).stdout
+    assert "_COVEN_COMPLETE" in script
+    assert cli.run("completions", shell, ok=True).stdout == script  # the former name
+
+
+def complete(cli: Cli, words: str) -> list[str]:
+    """What bash's completion function gets back for ``words`` (the cursor at the end)."""
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    env = {"_COVEN_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+    proc = cli.run(env=env)
+    assert proc.returncode == 0, proc.stderr
+    return [line.split(",", 1)[1] for line in proc.stdout.splitlines() if line]
+
+
+def test_completion_of_session_and_harness_ids(cli: Cli) -> None:
+    assert complete(cli, "coven attach ") == []  # no daemon: nothing, and none is started
+    assert cli.daemon_pid() is None
+    session_id = cli.detached("hello")
+    assert complete(cli, f"coven attach {session_id[:3]}") == [session_id]
+    assert complete(cli, "coven kill ") == [session_id]
+    assert complete(cli, "coven run co") == ["codex"]
+    assert complete(cli, "coven run ") == ["codex", "claude"]
 
 
 def test_version(cli: Cli) -> None:
-    assert cli.run("--version", ok=True).stdout.startswith("coven v")
+    version = cli.run("--version", ok=True).stdout
+    assert version.startswith("coven v")
+    assert cli.run("version", ok=True).stdout == version
+
+
+def _commands(group: object, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    import click
+
+    assert isinstance(group, click.Command)
+    found: list[tuple[tuple[str, ...], object]] = [(path, group)]
+    if isinstance(group, click.Group):
+        for name, command in group.commands.items():
+            if not command.hidden:
+                found += _commands(command, (*path, name))
+    return found
+
+
+def test_every_command_and_option_has_help_without_backticks_or_cuts() -> None:
+    import click
+
+    from coven.cli.main import cli as root
+
+    for path, command in _commands(root):
+        assert isinstance(command, click.Command)
+        name = f"coven {' '.join(path)}"
+        assert command.help, f"{name} has no help"
+        assert "`" not in command.help, f"{name}: {command.help!r}"
+        # Rendered as a user sees it on an 80-column terminal: nothing cut off with "...".
+        ctx = click.Context(command, info_name=name, terminal_width=80, max_content_width=80)
+        text = command.get_help(ctx)
+        for usage in ("[ARGS]...", "[PROMPT]..."):
+            text = text.replace(usage, "")
+        assert "..." not in text, text
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert param.help, f"coven {' '.join(path)} {param.opts} has no help"
+                assert "`" not in param.help, f"coven {' '.join(path)} {param.opts}"
+
+
+def test_ls_ps_and_the_sessions_table(cli: Cli) -> None:
+    (cli.project / "sub").mkdir()
+    first = cli.detached("one")
+    proc = cli.run("run", "codex", "--detach", "--labels", "red,blue", "two", ok=True)
+    second = proc.stdout.strip()
+    for command in ("ls", "ps", "sessions"):
+        out = cli.run(command, ok=True)
+        header, *rows = out.stdout.splitlines()
+        assert header.split() == ["ID", "STATUS", "HARNESS", "PROJECT", "AGE", "LABELS", "TITLE"]
+        assert rows[0].split()[:2] == [second[:8], "running"]
+        assert "red,blue" in rows[0] and rows[0].rstrip().endswith("two")
+        assert rows[1].startswith(first[:8])
+        assert "coven attach <id>" in out.stderr and "coven kill <id>" in out.stderr
+    assert cli.run("ls", "--plain", ok=True).stdout.splitlines()[2].startswith(second)
+
+
+def test_sessions_project_filter(cli: Cli, tmp_path: Path) -> None:
+    first = cli.detached("one")
+    other = tmp_path / "other"
+    other.mkdir()
+    proc = cli.run("run", "codex", "--detach", "elsewhere", env={}, ok=True)
+    assert proc.stdout.strip() != first
+    moved = subprocess.run(
+        [*COVEN, "run", "codex", "--detach", "there"],
+        cwd=other,
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert moved.returncode == 0, moved.stderr
+    there = moved.stdout.strip()
+    mine = cli.json("sessions", "--json", "--project", ".")["sessions"]
+    assert there not in [r["id"] for r in mine] and first in [r["id"] for r in mine]
+    theirs = cli.json("ls", "--json", "--project", str(other))["sessions"]
+    assert [r["id"] for r in theirs] == [there]
+    proc = cli.run("ls", "--project", "nope")
+    assert proc.returncode == 2 and "no such directory: nope" in proc.stderr
 
 
 def test_doctor_is_wired_in(cli: Cli) -> None:

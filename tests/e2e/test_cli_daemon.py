@@ -47,7 +47,8 @@ def test_start_is_idempotent_and_status_reports_the_same_daemon(cli: Cli) -> Non
     second = cli.run("daemon", "start", ok=True).stdout
     pid = cli.daemon_pid()
     sock = cli.home / "coven.sock"
-    assert first == second == f"Coven daemon: running (pid {pid}, socket {sock})\n"
+    assert first == f"Coven daemon: running (pid {pid}, socket {sock})\n"
+    assert second == f"Coven daemon: already running (pid {pid}, socket {sock})\n"
     assert cli.run("daemon", "status", ok=True).stdout == first
     doc = cli.json("daemon", "status", "--json")
     assert doc["ok"] is True and doc["status"] == "running" and doc["pid"] == pid
@@ -64,9 +65,19 @@ def test_stop_twice_then_status(cli: Cli) -> None:
     assert cli.run("daemon", "status", ok=True).stdout == "Coven daemon: not running\n"
 
 
-def test_stop_kills_live_sessions_and_records_their_end(cli: Cli) -> None:
+def test_stop_with_live_sessions_refuses_without_a_terminal_unless_told_yes(cli: Cli) -> None:
     session_id = cli.detached("--fake-mode=sleep")
-    cli.run("daemon", "stop", ok=True)
+    cli.detached("--fake-mode=sleep")
+    for action in ("stop", "restart"):
+        proc = cli.run("daemon", action)
+        assert proc.returncode == 1
+        doing = {"stop": "stopping", "restart": "restarting"}[action]
+        assert proc.stderr == (
+            f"Error: {doing} the daemon would end 2 live sessions; pass --yes to {action} it "
+            "anyway (no terminal to ask on)\n"
+        )
+        assert cli.session(session_id)["status"] == "running"
+    cli.run("daemon", "stop", "--force", ok=True)
     cli.run("daemon", "start", ok=True)
     assert cli.session(session_id)["status"] in {"killed", "failed"}
 

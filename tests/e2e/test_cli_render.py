@@ -1,20 +1,24 @@
-"""Pure pieces of the CLI: renderings, exit-code mapping, detach key, terminal size fallbacks."""
+"""Pure pieces of the CLI: renderings, exit-code mapping, ages, terminal size fallbacks."""
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 import pytest
 
 from coven.cli.attaching import exit_line, run_exit_code
 from coven.cli.render import (
+    age,
     events_json_chunks,
     events_table,
     payload_preview,
+    sessions_overview,
     sessions_table,
+    short_path,
     to_json,
 )
-from coven.cli.terminal import split_detach, window_size
+from coven.cli.terminal import window_size
 from coven.client import Exit
 from coven.schema.wire import Cursor, EventRecord, EventsPage, SessionRecord
 
@@ -58,16 +62,26 @@ def test_exit_line() -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "expected"),
+    ("stamp", "expected"),
     [
-        (b"abc", (b"abc", False)),
-        (b"\x1d", (b"", True)),
-        (b"ab\x1dcd", (b"ab", True)),
-        (b"", (b"", False)),
+        ("2026-01-02T03:04:05Z", "0s"),
+        ("2026-01-02T03:03:05.5Z", "59s"),
+        ("2026-01-02T02:04:05+00:00", "1h"),
+        ("2026-01-01T03:04:06Z", "23h"),
+        ("2025-12-20T03:04:05Z", "13d"),
+        ("2026-01-02T03:04:06Z", "0s"),  # a clock a little ahead is not negative
+        ("not a time", "?"),
     ],
 )
-def test_split_detach(data: bytes, expected: tuple[bytes, bool]) -> None:
-    assert split_detach(data) == expected
+def test_age(stamp: str, expected: str) -> None:
+    assert age(stamp, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == expected
+
+
+def test_short_path() -> None:
+    assert short_path("/home/me/repo", "/home/me") == "~/repo"
+    assert short_path("/home/me", "/home/me/") == "~"
+    assert short_path("/home/meadow/x", "/home/me") == "/home/meadow/x"
+    assert short_path("/srv/x", "/") == "/srv/x"
 
 
 @pytest.mark.parametrize(
@@ -124,3 +138,36 @@ def test_streamed_events_json_is_the_one_page_document(count: int) -> None:
     ]
     whole = EventsPage(events, Cursor(count) if count else None, False)
     assert "".join(events_json_chunks(iter(events))) == to_json(whole, sort_keys=True)
+
+
+def test_sessions_overview_shows_short_ids_project_age_and_labels_uncut() -> None:
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    long_project = "/home/me/" + "deep/" * 20 + "repo"
+    records = [
+        record(
+            id="abcdef12" + "0" * 28,
+            project_root=long_project,
+            created_at="2026-01-02T03:00:05Z",
+            labels=["red", "blue"],
+            title="fix the\ntests",
+        ),
+        record(status="killed", archived_at="x", created_at="2026-01-01T03:04:05Z"),
+    ]
+    lines = sessions_overview(records, now=now, home="/home/me").splitlines()
+    assert lines[0].split() == ["ID", "STATUS", "HARNESS", "PROJECT", "AGE", "LABELS", "TITLE"]
+    assert lines[1].split() == [
+        "abcdef12",
+        "running",
+        "codex",
+        "~" + long_project[len("/home/me") :],
+        "4m",
+        "red,blue",
+        "fix",
+        "the",
+        "tests",
+    ]
+    assert lines[2].split()[:6] == ["00000000", "killed", "(archived)", "codex", "/p", "1d"]
+    assert lines[2].split()[6] == "-"
+    assert "\x1b[" not in "\n".join(lines)
+    coloured = sessions_overview(records, now=now, colour=True)
+    assert "\x1b[32mrunning" in coloured and "\x1b[31mkilled (archived)" in coloured

@@ -37,6 +37,17 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 - ``raw``: put the tty in raw mode, print ``raw: <hex>`` for every read; exit 0 after a ``q``.
 - ``stdin-digest``: read stdin to end of file, print ``stdin bytes=<n> sha256=<hex>``, exit 0;
   when stdin is a terminal print ``stdin is a terminal`` instead (it has no end).
+- ``tui``: behave like a full-screen agent: raw mode, then switch to the alternate
+  screen, hide the cursor, turn on bracketed paste, mouse reporting (1000/1002/1006),
+  focus events, application cursor keys and keypad, push kitty keyboard flags, and
+  send the terminal queries real agents send at start-up (``TUI_QUERIES``). Draws
+  ``TUI ready`` and, for every read, ``got <hex>`` on the second line. Every byte
+  read is appended to the file named by ``FAKE_INPUT_LOG`` (if set). A read of
+  just ``?`` sends a live cursor-position query; just ``q`` exits 0 *without*
+  undoing any mode (a crashing agent), just ``Q`` exits 0 after undoing them.
+  With ``FAKE_TUI_INLINE=1`` it stays on the main screen like Claude Code: it
+  draws ``> input box``, ``FOOTER one`` and ``FOOTER two`` and puts the cursor
+  back on the input box line (where ``got <hex>`` is then drawn).
 """
 
 from __future__ import annotations
@@ -259,6 +270,48 @@ def mode_stdin_digest() -> int:
     return 0
 
 
+TUI_MODES_ON = (
+    b"\x1b[?1049h\x1b[?25l\x1b[?2004h\x1b[?1000h\x1b[?1002h\x1b[?1006h\x1b[?1004h"
+    b"\x1b[?1h\x1b=\x1b[>1u"
+)
+TUI_MODES_OFF = (
+    b"\x1b[<u\x1b[?1l\x1b>\x1b[?1004l\x1b[?1006l\x1b[?1002l\x1b[?1000l\x1b[?2004l"
+    b"\x1b[?25h\x1b[?1049l"
+)
+# What Codex and Claude Code ask a terminal when they start.
+TUI_QUERIES = b"\x1b[6n\x1b[c\x1b[>c\x1b[>q\x1b]10;?\x1b\\\x1b]11;?\x07\x1b[?2026$p\x1b[?u"
+
+
+def mode_tui() -> int:
+    import tty
+
+    log_path = os.environ.get("FAKE_INPUT_LOG")
+    log = open(log_path, "ab", buffering=0) if log_path else None  # noqa: SIM115
+    tty.setraw(0)
+    inline = os.environ.get("FAKE_TUI_INLINE") == "1"
+    if inline:
+        modes = TUI_MODES_ON.replace(b"\x1b[?1049h", b"")
+        draw = b"TUI ready\r\n> input box\r\nFOOTER one\r\nFOOTER two\x1b[2A\r\x1b[2C"
+        os.write(1, modes + TUI_QUERIES + draw)
+    else:
+        os.write(1, TUI_MODES_ON + TUI_QUERIES + b"\x1b[H\x1b[2JTUI ready")
+    while True:
+        data = os.read(0, 1024)
+        if not data:
+            return 0
+        if log is not None:
+            log.write(data)
+        where = b"\r\x1b[K> input box " if inline else b"\x1b[2;1H\x1b[K"
+        os.write(1, where + b"got " + data.hex().encode())
+        if data == b"?":
+            os.write(1, b"\x1b[6n")
+        elif data == b"Q":
+            os.write(1, TUI_MODES_OFF)
+            return 0
+        elif data == b"q":
+            return 0
+
+
 def main(argv: list[str]) -> int:
     name = os.path.basename(argv[0])
     args = argv[1:]
@@ -289,6 +342,8 @@ def main(argv: list[str]) -> int:
         return mode_raw()
     if mode == "stdin-digest":
         return mode_stdin_digest()
+    if mode == "tui":
+        return mode_tui()
     out(f"unknown FAKE_MODE {mode}")
     return 2
 

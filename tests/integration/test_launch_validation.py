@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration.helpers import error_of, harness_pids, session_count, shared_daemon
-from tests.support.daemon import Daemon
+from tests.support.daemon import Daemon, wait_for_output
 from tests.support.hermetic import controlled_path
 
 RECORD_KEYS = [
@@ -200,14 +200,32 @@ def test_reserved_binding_members_are_refused(daemon: Daemon, member: str) -> No
     assert session_count(daemon) == rows_before
 
 
-@pytest.mark.parametrize("prompt", [None, "", "   \n", 12, ["hi"]])
-def test_missing_blank_or_non_string_prompt_is_refused(daemon: Daemon, prompt: Any) -> None:
+@pytest.mark.parametrize("prompt", [None, 12, ["hi"]])
+def test_missing_or_non_string_prompt_is_refused(daemon: Daemon, prompt: Any) -> None:
     body = _base(daemon)
     if prompt is None:
         del body["prompt"]
     else:
         body["prompt"] = prompt
     _assert_refused(daemon, body, "prompt")
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n"])
+def test_blank_prompt_is_refused_for_a_one_shot_launch(daemon: Daemon, prompt: str) -> None:
+    body = {**_base(daemon), "prompt": prompt, "launchMode": "nonInteractive"}
+    _assert_refused(daemon, body, "requires string field `prompt`")
+
+
+def test_blank_interactive_prompt_starts_the_agent_without_one(daemon: Daemon) -> None:
+    reply = daemon.call("POST", "/api/v1/sessions", {**_base(daemon), "prompt": "  "})
+    assert reply.status == 201, reply.body
+    record = reply.json()
+    assert record["title"] == "codex"
+    try:
+        output = wait_for_output(daemon.home / "coven.sock", record["id"], "ready")
+        assert "FAKE[codex] argv=[]" in output
+    finally:
+        daemon.call("POST", f"/api/v1/sessions/{record['id']}/kill")
 
 
 def test_prompt_over_one_mib_is_refused(daemon: Daemon) -> None:

@@ -103,7 +103,7 @@ class Cli:
         if pid is not None:
             pids.add(pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self.run("daemon", "stop", timeout=30)
+            self.run("daemon", "stop", "--yes", timeout=30)
         for pid in pids | set(daemon_pids(self.home)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -143,7 +143,6 @@ def test_fields_are_checked_in_reference_order(root: Path, home: Path) -> None:
         ("launchMode", "stream", "launchMode `stream` is not supported by this daemon"),
         ("model", 3, "`model` must be a string"),
         ("prompt", None, "requires string field `prompt`"),
-        ("prompt", " \n ", "requires string field `prompt`"),
         ("prompt", ["x"], "requires string field `prompt`"),
         ("prompt", "x" * (MAX_PROMPT_BYTES + 1), "at most"),
         ("prompt", "é" * (MAX_PROMPT_BYTES // 2 + 1), "at most"),
@@ -161,7 +160,7 @@ def test_fields_are_checked_in_reference_order(root: Path, home: Path) -> None:
         ("addDirs", "/tmp", "array"),
         ("addDirs", [1], "non-empty string"),
         ("addDirs", ["relative"], "absolute"),
-        ("addDirs", ["/no/such/dir"], "failed to resolve addDirs"),
+        ("addDirs", ["/no/such/dir"], "no such directory: /no/such/dir (`addDirs`)"),
         ("addDirs", ["/"], "filesystem root"),
         ("cols", 0, "between 1 and 1000"),
         ("cols", 1001, "between 1 and 1000"),
@@ -185,6 +184,23 @@ def test_each_bad_launch_field(
         launch(base(root, **{field: value}), home)
     assert fragment in info.value.message
     assert info.value.status == 400
+
+
+def test_a_blank_prompt_is_refused_for_a_one_shot_launch(root: Path, home: Path) -> None:
+    body = base(root, prompt=" \n ", launchMode="nonInteractive")
+    with pytest.raises(InvalidRequest, match="requires string field `prompt`") as info:
+        launch(body, home)
+    assert info.value.details == {"field": "prompt"}
+
+
+def test_a_blank_prompt_starts_an_interactive_agent_titled_by_its_harness(
+    root: Path, home: Path
+) -> None:
+    for body in (base(root, prompt=" \n "), base(root, prompt="", launchMode="interactive")):
+        req = launch(body, home)
+        assert (req.prompt, req.title, req.launch_mode) == ("", "codex", "interactive")
+    with pytest.raises(InvalidRequest, match="requires string field `prompt`"):
+        launch(base(root, prompt=None), home)
 
 
 def test_add_dir_inside_home_is_refused(root: Path, home: Path) -> None:

@@ -50,7 +50,7 @@ def test_root_is_canonicalised_through_symlinks(tmp_path: Path, root: Path, home
         ("/proc", "pseudo-filesystem"),
         ("/sys", "pseudo-filesystem"),
         ("/dev", "pseudo-filesystem"),
-        ("/no/such/dir/anywhere", "failed to resolve projectRoot"),
+        ("/no/such/dir/anywhere", "no such directory: /no/such/dir/anywhere"),
     ],
 )
 def test_bad_roots_are_refused(raw: object, fragment: str, home: Path) -> None:
@@ -99,8 +99,15 @@ def test_cwd_relative_and_absolute_inside_root(root: Path) -> None:
 def test_sibling_with_common_prefix_is_outside(tmp_path: Path, root: Path) -> None:
     sibling = Path(str(root) + "2")
     sibling.mkdir()
-    with pytest.raises(InvalidRequest, match="cwd is outside the Coven project root"):
+    with pytest.raises(InvalidRequest) as info:
         resolve_cwd(str(sibling), root=root)
+    assert info.value.message == f"`cwd` {sibling} is outside the project root {root}"
+    assert info.value.details == {
+        "field": "cwd",
+        "reason": "outside_project_root",
+        "path": str(sibling),
+        "projectRoot": str(root),
+    }
 
 
 def test_dotdot_escape_is_outside(root: Path) -> None:
@@ -123,13 +130,21 @@ def test_symlink_out_of_root_is_outside(tmp_path: Path, root: Path) -> None:
         ("  ", "blank"),
         (" sub", "whitespace"),
         ("sub\x00", "NUL"),
-        ("missing", "failed to resolve cwd"),
+        ("missing", r"no such directory: missing \(`cwd`\)"),
+        ("file.txt/below", r"no such directory: file.txt/below \(`cwd`\)"),
         ("file.txt", "not a directory"),
     ],
 )
 def test_bad_cwd_is_refused(raw: object, fragment: str, root: Path) -> None:
     with pytest.raises(InvalidRequest, match=fragment):
         resolve_cwd(raw, root=root)
+
+
+def test_a_missing_cwd_names_the_path_and_the_reason(root: Path) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        resolve_cwd("packages/nope", root=root)
+    assert info.value.code == "invalid_request"
+    assert info.value.details == {"field": "cwd", "reason": "not_found", "path": "packages/nope"}
 
 
 def test_is_within_is_component_wise() -> None:

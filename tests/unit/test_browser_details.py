@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coven.cli.browser import details_text
+from coven.cli.browser_model import details_text
 from coven.schema import SessionRecord
 
 

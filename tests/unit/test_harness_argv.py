@@ -135,10 +135,27 @@ def test_builtin_argv_is_exactly_the_reference(
 
 @pytest.mark.parametrize(
     "prompt",
-    ["--model not-a-flag", "$(rm -rf /); echo `id` | cat > x", "line one\nline two", "", "-"],
+    ["--model not-a-flag", "$(rm -rf /); echo `id` | cat > x", "line one\nline two", "-"],
 )
 def test_prompt_is_one_argv_element_after_double_dash(prompt: str) -> None:
     assert build_argv(CODEX, LaunchOptions(prompt)).argv == ["codex", "--", prompt]
+
+
+@pytest.mark.parametrize("adapter", [CODEX, CLAUDE])
+def test_an_interactive_launch_without_a_prompt_starts_the_agents_own_ui(
+    adapter: Adapter,
+) -> None:
+    options = LaunchOptions("", model="m", permission="read-only")
+    argv = build_argv(adapter, options).argv
+    assert argv[0] == adapter.executable and "--" not in argv and "" not in argv
+    assert argv[1:3] == ["--model", "m"]
+
+
+def test_a_harness_that_needs_a_prompt_refuses_to_start_without_one() -> None:
+    needy = dataclasses.replace(CODEX, id="needy", starts_without_prompt=False)
+    with pytest.raises(InvalidRequest, match="harness `needy` needs a prompt") as info:
+        build_argv(needy, LaunchOptions(" "))
+    assert info.value.details == {"field": "prompt", "harness": "needy"}
 
 
 @given(st.text().filter(lambda s: "\0" not in s))

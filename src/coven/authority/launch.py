@@ -139,8 +139,15 @@ def _launch_mode(body: Mapping[str, Any]) -> LaunchMode:
     )
 
 
-def _prompt(body: Mapping[str, Any]) -> str:
+def _prompt(body: Mapping[str, Any], launch_mode: LaunchMode) -> str:
+    """The prompt; blank is allowed for interactive launches and comes back as ``""``.
+
+    An interactive agent started without a prompt shows its own UI; whether the
+    harness can start that way is the adapter's to say (``build_argv``).
+    """
     raw = body.get("prompt")
+    if isinstance(raw, str) and not raw.strip() and launch_mode == "interactive":
+        return ""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidRequest("request body requires string field `prompt`", {"field": "prompt"})
     # len() in characters is a cheap lower bound on the UTF-8 size.
@@ -239,8 +246,8 @@ def parse_launch(
     harness = _harness(obj, harness_ids, word)
     launch_mode = _launch_mode(obj)
     model = optional_trimmed(obj, "model")
-    prompt = _prompt(obj)
-    title = optional_trimmed(obj, "title") or prompt.strip()
+    prompt = _prompt(obj, launch_mode)
+    title = optional_trimmed(obj, "title") or prompt.strip() or harness
     conversation = parse_conversation(obj.get("conversation"))
     conversation_id = optional_trimmed(obj, "conversationId")
     permission = _permission(obj)

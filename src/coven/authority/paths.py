@@ -20,7 +20,23 @@ from coven.errors import InvalidRequest
 _PSEUDO_FS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 ROOT_REQUIRED = "request body requires string field `projectRoot`"
-CWD_OUTSIDE = "cwd is outside the Coven project root"
+
+
+def _unresolvable(field: str, raw: str, exc: OSError) -> InvalidRequest:
+    """A path that does not resolve, worded with the path the caller gave.
+
+    ``details.reason`` is ``not_found`` (nothing there, or a file where a
+    directory was expected on the way) or ``unresolvable`` (permissions, loops).
+    """
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return InvalidRequest(
+            f"no such directory: {raw} (`{field}`)",
+            {"field": field, "reason": "not_found", "path": raw},
+        )
+    return InvalidRequest(
+        f"cannot resolve `{field}` {raw}: {exc.strerror or exc}",
+        {"field": field, "reason": "unresolvable", "path": raw},
+    )
 
 
 def is_within(path: Path, base: Path) -> bool:
@@ -57,11 +73,12 @@ def canonical_directory(raw: str, field: str, *, coven_home: Path) -> Path:
     try:
         real = Path(os.path.realpath(raw, strict=True))
     except OSError as exc:
-        raise InvalidRequest(
-            f"failed to resolve {field}: {exc.strerror or exc}", {"field": field}
-        ) from exc
+        raise _unresolvable(field, raw, exc) from exc
     if not real.is_dir():
-        raise InvalidRequest(f"`{field}` is not a directory: `{real}`", {"field": field})
+        raise InvalidRequest(
+            f"`{field}` is not a directory: {real}",
+            {"field": field, "reason": "not_a_directory", "path": raw},
+        )
     if real == Path("/"):
         raise InvalidRequest(f"`{field}` must not be the filesystem root", {"field": field})
     for pseudo in _PSEUDO_FS:
@@ -107,11 +124,20 @@ def resolve_cwd(raw: object, *, root: Path) -> Path:
     try:
         real = Path(os.path.realpath(os.path.join(root, raw), strict=True))
     except OSError as exc:
-        raise InvalidRequest(
-            f"failed to resolve cwd: {exc.strerror or exc}", {"field": "cwd"}
-        ) from exc
+        raise _unresolvable("cwd", raw, exc) from exc
     if not is_within(real, root):
-        raise InvalidRequest(CWD_OUTSIDE, {"field": "cwd"})
+        raise InvalidRequest(
+            f"`cwd` {raw} is outside the project root {root}",
+            {
+                "field": "cwd",
+                "reason": "outside_project_root",
+                "path": raw,
+                "projectRoot": str(root),
+            },
+        )
     if not real.is_dir():
-        raise InvalidRequest(f"`cwd` is not a directory: `{real}`", {"field": "cwd"})
+        raise InvalidRequest(
+            f"`cwd` {raw} is not a directory",
+            {"field": "cwd", "reason": "not_a_directory", "path": raw},
+        )
     return real

@@ -27,7 +27,10 @@ def adapter_group() -> None:
 @adapter_group.command("install")
 @click.argument("name", type=click.Choice(["demo"]))
 def install_cmd(name: str) -> None:
-    """Install a bundled adapter manifest into COVEN_HOME/adapters."""
+    """Install a bundled adapter manifest.
+
+    The manifest goes to COVEN_HOME/adapters.
+    """
     prepare_home(home())  # the CLI's own check: an unusable home is named before anything runs
     status, raw = _daemon_tool(["install-adapter", name])
     if status != 0:
@@ -42,9 +45,9 @@ def install_cmd(name: str) -> None:
 
 
 @adapter_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def list_cmd(as_json: bool) -> None:
-    """Configured harnesses and whether their executables are on PATH."""
+    """List harnesses and whether they are on PATH."""
     _status, raw = _daemon_tool(["adapters"])
     report = msgspec.json.decode(raw, type=AdapterReport)
     for warning in report.warnings:

@@ -1,11 +1,23 @@
 """Attaching the caller's terminal to a session through the daemon's WebSocket stream.
 
-One attach = replay of everything stored, then live output, stitched by the
-daemon without gaps or duplicates. With ``forward_input`` every byte typed
-goes to the harness (binary frames), window-size changes follow ``SIGWINCH``,
-and the detach key (Ctrl-]) ends the attachment while the session keeps
+One attach = replay of what is stored, then live output, stitched by the daemon
+without gaps or duplicates. ``AttachMode`` says what reaches the harness:
+
+- ``interactive``: every byte typed goes to the harness (binary frames) and
+  window-size changes follow ``SIGWINCH``;
+- ``read-only``: nothing typed and no size is sent; the terminal is still in
+  raw mode so the detach keys work;
+- ``follow``: stdin is not a terminal; output is only followed.
+
+The detach keys (``detach_keys``) end the attachment while the session keeps
 running. ``SIGHUP``/``SIGTERM``/``SIGINT`` also just detach: the daemon owns
 the session, so losing the terminal never kills the harness.
+
+When output goes to a terminal, replayed output is passed through a
+``QueryFilter`` and typed input through a ``ReplyGate`` (see
+``coven.cli.terminal_queries``), so the terminal's answers to queries in the
+history never reach the harness. A session the caller has just launched
+(``fresh``) has no history any terminal has seen: its replay is treated as live.
 """
 
 from __future__ import annotations
@@ -19,8 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from coven.cli.terminal import split_detach, window_size, write_all
-from coven.client import Exit, Output, Overflow, ProtocolError
+from coven.cli.detach_keys import DetachMatcher, Key
+from coven.cli.terminal import ScreenState, window_size, write_all
+from coven.cli.terminal_queries import QueryFilter, ReplyGate
+from coven.client import Exit, Live, Output, Overflow, ProtocolError
 from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import SessionRecord
 
@@ -28,7 +42,10 @@ if TYPE_CHECKING:  # aiohttp is imported only when an attach really happens
     from coven.client.aio import AttachStream
 
 Ending = Literal["exited", "detached", "signalled", "hangup"]
+AttachMode = Literal["interactive", "read-only", "follow"]
 _Resize = tuple[int, int]
+# A reply or key cut off by the end of a read is released after this long.
+_INPUT_HOLD = 0.15
 
 
 @dataclass(frozen=True)
@@ -56,20 +73,40 @@ def exit_line(end: Exit) -> str:
 
 
 class _Attachment:
-    def __init__(self, forward_input: bool, in_fd: int, out_fd: int) -> None:
-        self.forward_input = forward_input
+    def __init__(
+        self,
+        mode: AttachMode,
+        keys: tuple[Key, ...],
+        in_fd: int,
+        out_fd: int,
+        screen: ScreenState,
+        *,
+        guard: bool,
+    ) -> None:
+        self.mode = mode
         self.in_fd = in_fd
         self.out_fd = out_fd
+        self.screen = screen
+        self.matcher = DetachMatcher(keys)
+        self.queries = QueryFilter() if guard else None
+        self.gate = ReplyGate() if guard else None
+        self.replaying = guard
         self.outbox: asyncio.Queue[bytes | _Resize] = asyncio.Queue()
         self.stop = asyncio.Event()
         self.ending: Ending = "detached"
-        self.last_byte = b"\n"
+        self._release: asyncio.TimerHandle | None = None
+
+    @property
+    def sends(self) -> bool:
+        """Input and window sizes go to the harness."""
+        return self.mode == "interactive"
 
     def finish(self, ending: Ending) -> None:
         if not self.stop.is_set():
             self.ending = ending
             self.stop.set()
 
+    # -- input ---------------------------------------------------------------------------------
     def on_stdin(self) -> None:
         try:
             data = os.read(self.in_fd, 65536)
@@ -81,19 +118,62 @@ class _Attachment:
             asyncio.get_running_loop().remove_reader(self.in_fd)
             self.finish("hangup")
             return
-        before, detach = split_detach(data)
-        if before:
-            self.outbox.put_nowait(before)
-        if detach:
+        forward, detached = self.matcher.feed(data)
+        self._forward(forward)
+        if detached:
             self.finish("detached")
+        elif self.matcher.pending or (self.gate is not None and self.gate.pending):
+            self._schedule_release()
+
+    def _forward(self, data: bytes) -> None:
+        if self.gate is not None:
+            data = self.gate.filter(data)
+        if data and self.sends:
+            self.outbox.put_nowait(data)
+
+    def _schedule_release(self) -> None:
+        if self._release is None:
+            self._release = asyncio.get_running_loop().call_later(_INPUT_HOLD, self._release_held)
+
+    def _release_held(self) -> None:
+        """Input held as a possible cut-off sequence did not complete: it was typed, not sent."""
+        self._release = None
+        if self.stop.is_set():
+            return
+        forward, detached = self.matcher.feed_partial_end()
+        if forward:
+            self._forward(forward)
+        if detached:
+            self.finish("detached")
+            return
+        if self.gate is not None:
+            held = self.gate.flush()
+            if held and self.sends:
+                self.outbox.put_nowait(held)
 
     def on_winch(self) -> None:
         self.outbox.put_nowait(window_size(self.out_fd))
 
-    def write(self, data: bytes) -> None:
-        if data:
-            write_all(self.out_fd, data)
-            self.last_byte = data[-1:]
+    def close(self) -> None:
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+
+    # -- output --------------------------------------------------------------------------------
+    def output(self, data: bytes) -> None:
+        if self.queries is not None:
+            data = self.queries.replay(data) if self.replaying else self.queries.live(data)
+        if not data:
+            return
+        if self.gate is not None and not self.replaying:
+            self.gate.saw_output(data)  # before the terminal can answer it
+        self.screen.see(data)
+        write_all(self.out_fd, data)
+
+    def went_live(self) -> None:
+        self.replaying = False
+        if self.gate is not None:
+            self.gate.went_live()
 
 
 async def _send_forever(attachment: _Attachment, stream: AttachStream) -> None:
@@ -112,7 +192,9 @@ async def _send(stream: AttachStream, item: bytes | _Resize) -> None:
 async def _consume(attachment: _Attachment, stream: AttachStream) -> Exit | Overflow | None:
     async for message in stream:
         if isinstance(message, Output):
-            attachment.write(message.data)
+            attachment.output(message.data)
+        elif isinstance(message, Live):
+            attachment.went_live()
         elif isinstance(message, Exit | Overflow):
             return message
     return None
@@ -122,28 +204,37 @@ async def attach(
     home: Path,
     session_id: str,
     *,
-    forward_input: bool,
+    mode: AttachMode,
+    detach_keys: tuple[Key, ...],
+    screen: ScreenState | None = None,
+    fresh: bool = False,
     on_attached: Callable[[SessionRecord], None] | None = None,
     in_fd: int = 0,
     out_fd: int = 1,
 ) -> AttachOutcome:
     """Follow ``session_id`` until it exits, the user detaches, or a signal/hang-up arrives.
 
-    Output goes to ``out_fd`` as raw bytes. ``on_attached`` gets the record the
-    daemon sent when the stream opened (once). The caller owns the terminal
-    mode (see ``terminal.raw_mode``). Client errors propagate.
+    Output goes to ``out_fd`` as raw bytes (replayed queries removed when it is
+    a terminal and the session is not ``fresh``); ``screen`` follows what was
+    written. ``on_attached`` gets the record the daemon sent when the stream
+    opened (once). The caller owns the terminal mode (see
+    ``terminal.taken_over``). Client errors propagate.
     """
     from coven.client.aio import AsyncCovenClient
 
     loop = asyncio.get_running_loop()
-    attachment = _Attachment(forward_input, in_fd, out_fd)
+    guard = os.isatty(out_fd) and not fresh
+    attachment = _Attachment(mode, detach_keys, in_fd, out_fd, screen or ScreenState(), guard=guard)
     signals = [signal.SIGHUP, signal.SIGTERM, signal.SIGINT]
+    previous = {sig: signal.getsignal(sig) for sig in signals}
     for sig in signals:
         loop.add_signal_handler(
             sig, attachment.finish, "hangup" if sig == signal.SIGHUP else "signalled"
         )
-    if forward_input:
-        loop.add_signal_handler(signal.SIGWINCH, attachment.on_winch)
+    reads_input = mode != "follow"
+    if reads_input:
+        if attachment.sends:
+            loop.add_signal_handler(signal.SIGWINCH, attachment.on_winch)
         loop.add_reader(in_fd, attachment.on_stdin)
     after_seq = 0
     try:
@@ -153,22 +244,28 @@ async def attach(
                     if on_attached is not None and stream.session is not None:
                         on_attached(stream.session)
                         on_attached = None
-                    if forward_input:
+                    if attachment.sends:
                         await stream.resize(*window_size(out_fd))
                     result = await _pump(attachment, stream)
                 if isinstance(result, Overflow):
                     # We read too slowly and the daemon cut us off: resume exactly there.
+                    # What follows was never shown to the terminal: it is live output.
                     after_seq = result.resume_after_seq
                     continue
-                ends_nl = attachment.last_byte == b"\n"
+                ends_nl = attachment.screen.at_line_start
                 if isinstance(result, Exit):
                     return AttachOutcome("exited", result, ends_nl)
                 return AttachOutcome(attachment.ending, None, ends_nl)
     finally:
+        attachment.close()
         for sig in signals:
             loop.remove_signal_handler(sig)
-        if forward_input:
-            loop.remove_signal_handler(signal.SIGWINCH)
+            handler = previous[sig]
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if reads_input:
+            if attachment.sends:
+                loop.remove_signal_handler(signal.SIGWINCH)
             loop.remove_reader(in_fd)
 
 
@@ -176,19 +273,19 @@ async def _pump(attachment: _Attachment, stream: AttachStream) -> Exit | Overflo
     """Run input, output and the stop signal together; answer what ended the stream."""
     consumer = asyncio.ensure_future(_consume(attachment, stream))
     stopper = asyncio.ensure_future(attachment.stop.wait())
-    tasks: set[asyncio.Future[object]] = {consumer, stopper}  # type: ignore[arg-type]
-    sender: asyncio.Future[None] | None = None
-    if attachment.forward_input:
-        sender = asyncio.ensure_future(_send_forever(attachment, stream))
-        tasks.add(sender)  # type: ignore[arg-type]
+    sender = asyncio.ensure_future(_send_forever(attachment, stream))
+    tasks: set[asyncio.Future[object]] = {consumer, stopper, sender}  # type: ignore[arg-type]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if consumer in done:
             result = consumer.result()
             if result is None:
-                raise ProtocolError("the daemon closed the attach stream without an exit frame")
+                raise ProtocolError(
+                    "lost the Coven daemon: the attachment closed before the session ended "
+                    "(see coven daemon status)"
+                )
             return result
-        if sender is not None and sender in done:
+        if sender in done:
             sender.result()  # raises the send failure
         # Stopped: deliver what was typed before the detach key, then leave.
         if attachment.ending == "detached":

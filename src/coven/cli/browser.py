@@ -8,10 +8,15 @@ daemon refusal or an unreachable daemon is shown in the status line, never as
 a traceback. Attaching is not done here: **a** ends the app and hands the
 session id back to the caller in a ``BrowserResult``.
 
-Keys: **a** Rejoin (live) / View log (finished), **r** Archive, **s** Summon,
-**x** Sacrifice (type ``sacrifice`` to confirm; refused for live sessions),
-**k** Kill (live only, confirm), **q**/Esc close. Up/Down or a mouse click
-select a session; the action buttons are clickable too.
+Keys: **a** Rejoin (live) / View log (finished), **w** Watch (read-only
+attach), **r** Archive, **s** Summon, **x** Sacrifice (type ``sacrifice`` to
+confirm; refused for live sessions), **k** Kill (live only, confirm), **h**
+show/hide archived sessions, **q**/Esc close. Up/Down or a mouse click select a
+session; the action buttons are clickable too.
+
+The list refreshes itself every ``REFRESH`` seconds (new, ended, killed and
+archived sessions appear without a key press), and the selected session's last
+lines of output are shown under its details (``OutputTail``).
 """
 
 from __future__ import annotations
@@ -30,16 +35,23 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from coven.cli.browser_model import (
+    EMPTY_MESSAGE,
+    OutputTail,
+    details_text,
+    fingerprint,
+    is_live,
+    listed,
+    plain,
+    session_state,
+    short_time,
+)
 from coven.client import CovenClient, CovenClientError
-from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import SessionRecord
 
 SACRIFICE_WORD = "sacrifice"
+REFRESH = 0.5
 NOTHING_CHANGED = "Closed session browser. Nothing changed."
-EMPTY_MESSAGE = (
-    "No Coven sessions to manage yet.\n"
-    'Start one with `coven run codex "explain this repo in 5 bullets"`.'
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,73 +68,41 @@ class BrowserResult:
     session_id: str | None = None
     message: str = ""
     exit_code: int = 0
+    read_only: bool = False
+    include_archived: bool = False
 
 
 def run_browser(
-    client: CovenClient, include_archived: bool, *, out: TextIO | None = None
+    client: CovenClient,
+    include_archived: bool,
+    *,
+    project: str | None = None,
+    status: str = "",
+    out: TextIO | None = None,
 ) -> BrowserResult:
     """Run the browser on the real terminal until the user attaches or closes it.
 
     With no sessions (or an unreachable daemon) the app is not started: the
     friendly message (or ``Error: ...`` with ``exit_code`` 1) is printed to
     ``out`` (default stdout) and returned. The closing message is printed too;
-    for ``action == "attach"`` nothing is printed.
+    for ``action == "attach"`` nothing is printed. ``project`` (canonical)
+    keeps only that project's sessions; ``status`` starts the status line.
     """
     stream = sys.stdout if out is None else out
     try:
-        sessions = client.list_sessions(include_archived=include_archived)
+        sessions = listed(client, include_archived, project)
     except CovenClientError as exc:
         result = BrowserResult(None, message=f"Error: {exc}", exit_code=1)
     else:
         if not sessions:
             result = BrowserResult(None, message=EMPTY_MESSAGE)
         else:
-            app = SessionBrowser(client, include_archived, sessions)
+            app = SessionBrowser(client, include_archived, sessions, project=project, status=status)
             result = app.run() or BrowserResult(None, message=NOTHING_CHANGED)
     if result.message:
         stream.write(result.message + "\n")
         stream.flush()
     return result
-
-
-# ----------------------------------------------------------------------------- view model
-
-
-def is_live(record: SessionRecord) -> bool:
-    return record.status == SessionStatus.RUNNING
-
-
-def session_state(record: SessionRecord) -> str:
-    """``archived`` overlays the runtime status; otherwise the status itself."""
-    return "archived" if record.archived_at is not None else record.status
-
-
-def short_time(stamp: str) -> str:
-    """``2026-01-02T03:04:05.123Z`` -> ``2026-01-02 03:04:05``; anything else unchanged."""
-    if len(stamp) >= 19 and stamp[10] == "T":
-        return f"{stamp[:10]} {stamp[11:19]}"
-    return stamp
-
-
-def plain(text: str) -> Text:
-    """User-supplied text as a renderable that can carry neither markup nor control codes."""
-    return Text("".join(ch if ch.isprintable() else "\ufffd" for ch in text))
-
-
-def details_text(record: SessionRecord) -> Text:
-    rows = [
-        ("Title", record.title or "(untitled)"),
-        ("ID", record.id),
-        ("Runtime", record.status),
-        ("Harness", record.harness),
-        ("Project", record.project_root),
-        ("Updated", short_time(record.updated_at)),
-        ("State", "archived" if record.archived_at is not None else "active"),
-    ]
-    if record.exit_code is not None:
-        rows.append(("Exit code", str(record.exit_code)))
-    lines = [plain(f"{name:<10}{value}") for name, value in rows]
-    return Text("\n").join(lines)
 
 
 # ----------------------------------------------------------------------------- dialogs
@@ -189,24 +169,27 @@ class ConfirmSacrifice(ModalScreen[bool]):
 
 
 class SessionBrowser(App[BrowserResult]):
-    """Session list, details of the selected one, action buttons and a status line."""
+    """Session list, details and output of the selected one, action buttons, a status line."""
 
     TITLE = "Session browser"
     CSS = """
     #sessions { height: 1fr; }
     #details { height: auto; border: round $primary; padding: 0 1; }
-    #actions { height: auto; }
-    #actions Button { min-width: 12; margin-right: 1; }
+    #preview { height: auto; max-height: 12; border: round $secondary; padding: 0 1; }
+    #actions { height: auto; layout: grid; grid-size: 4; grid-gutter: 0 1; }
+    #actions Button { width: 100%; min-width: 0; height: 1; border: none; padding: 0 1; }
     #status { height: auto; color: $warning; }
     ConfirmKill, ConfirmSacrifice { align: center middle; }
     #dialog { width: 70; height: auto; border: thick $error; padding: 1 2; background: $surface; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "attach", "Rejoin / View log"),
+        Binding("w", "watch", "Watch (read-only)"),
         Binding("r", "archive", "Archive"),
         Binding("s", "summon", "Summon"),
         Binding("x", "sacrifice", "Sacrifice"),
         Binding("k", "kill", "Kill"),
+        Binding("h", "toggle_archived", "Show/hide archived"),
         Binding("q,escape", "close", "Close"),
     ]
 
@@ -215,14 +198,23 @@ class SessionBrowser(App[BrowserResult]):
         client: CovenClient,
         include_archived: bool,
         sessions: list[SessionRecord] | None = None,
+        *,
+        project: str | None = None,
+        status: str = "",
+        refresh_every: float | None = REFRESH,
     ) -> None:
         super().__init__()
         self.client = client
         self.include_archived = include_archived
+        self.project = project
         self.sessions: list[SessionRecord] = list(sessions or [])
         self.changes: list[str] = []
-        self.status_text = ""
+        self.status_text = status
+        self.tail: OutputTail | None = None
+        self.refresh_every = refresh_every
         self._loaded = sessions is not None
+        self._refreshing = False
+        self._refresh_error = ""
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -231,14 +223,17 @@ class SessionBrowser(App[BrowserResult]):
         table: DataTable[Text] = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static(id="details")
+        yield Static(id="preview")
         with Horizontal(id="actions"):
             yield Button(Text("[a] Rejoin"), id="attach")
+            yield Button(Text("[w] Watch"), id="watch")
             yield Button(Text("[r] Archive"), id="archive")
             yield Button(Text("[s] Summon"), id="summon")
             yield Button(Text("[x] Sacrifice"), id="sacrifice")
             yield Button(Text("[k] Kill"), id="kill")
+            yield Button(Text(self._archived_label()), id="toggle_archived")
             yield Button(Text("[q] Close"), id="close")
-        yield Static(id="status")
+        yield Static(plain(self.status_text), id="status")
 
     def on_mount(self) -> None:
         table = self.table
@@ -248,21 +243,82 @@ class SessionBrowser(App[BrowserResult]):
         else:
             self.fill(None)
         table.focus()
+        if self.refresh_every is not None:
+            self.set_interval(self.refresh_every, self.refresh_live)
 
     @property
     def table(self) -> DataTable[Text]:
         return self.query_one("#sessions", DataTable)
+
+    def _archived_label(self) -> str:
+        return "[h] Hide archived" if self.include_archived else "[h] Show archived"
 
     # -- data --------------------------------------------------------------------------------
 
     def reload(self, keep: str | None = None) -> None:
         """Ask the daemon for the list again and redraw, keeping ``keep`` selected if present."""
         try:
-            self.sessions = self.client.list_sessions(include_archived=self.include_archived)
+            self.sessions = listed(self.client, self.include_archived, self.project)
         except CovenClientError as exc:
             self.set_status(f"Could not list sessions: {exc}")
             return
         self.fill(keep)
+
+    async def refresh_live(self) -> None:
+        """One tick of the live view: the list (redrawn only if it changed) and the preview."""
+        if self._refreshing:
+            return
+        self._refreshing = True
+        try:
+            try:
+                fresh = await asyncio.to_thread(
+                    listed, self.client, self.include_archived, self.project
+                )
+            except CovenClientError as exc:
+                # Never over an action's own message: only into an empty line or our own.
+                if self.status_text in ("", self._refresh_error):
+                    self._refresh_error = f"Could not list sessions: {exc}"
+                    self.set_status(self._refresh_error)
+                return
+            if self._refresh_error and self.status_text == self._refresh_error:
+                self.set_status("")
+            self._refresh_error = ""
+            if fingerprint(fresh) != fingerprint(self.sessions):
+                selected = self.selected
+                self.sessions = fresh
+                self.fill(selected.id if selected is not None else None)
+            await self.refresh_preview()
+        finally:
+            self._refreshing = False
+        self._refresh_error = ""
+
+    async def refresh_preview(self) -> None:
+        record = self.selected
+        if record is None:
+            self.tail = None
+            self.query_one("#preview", Static).update("")
+            return
+        if self.tail is None or self.tail.session_id != record.id:
+            self.tail = OutputTail(record.id)
+        tail = self.tail
+        try:
+            await asyncio.to_thread(tail.fetch, self.client)
+        except CovenClientError:
+            return  # the session may just have been sacrificed; the next tick says so
+        if self.tail is tail:
+            self.show_preview()
+
+    def show_preview(self) -> None:
+        preview = self.query_one("#preview", Static)
+        tail = self.tail
+        if tail is None:
+            preview.update("")
+            return
+        lines = tail.lines()
+        if not lines:
+            preview.update(Text("(no output yet)" if tail.caught_up else "(loading output…)"))
+        else:
+            preview.update(Text("\n").join(plain(line) for line in lines))
 
     def fill(self, keep: str | None) -> None:
         table = self.table
@@ -298,6 +354,9 @@ class SessionBrowser(App[BrowserResult]):
         self.query_one("#attach", Button).label = Text(
             "[a] Rejoin" if record is not None and is_live(record) else "[a] View log"
         )
+        if self.tail is not None and (record is None or self.tail.session_id != record.id):
+            self.tail = None
+            self.query_one("#preview", Static).update("")
 
     def set_status(self, text: str) -> None:
         """Show ``text`` in the status line; ``status_text`` keeps it for callers and tests."""
@@ -320,7 +379,30 @@ class SessionBrowser(App[BrowserResult]):
         if record is None:
             self.set_status("No session selected.")
             return
-        self.exit(BrowserResult("attach", record.id))
+        self.exit(BrowserResult("attach", record.id, include_archived=self.include_archived))
+
+    def action_watch(self) -> None:
+        record = self.selected
+        if record is None:
+            self.set_status("No session selected.")
+            return
+        self.exit(
+            BrowserResult(
+                "attach", record.id, read_only=True, include_archived=self.include_archived
+            )
+        )
+
+    def action_toggle_archived(self) -> None:
+        """Show or hide archived sessions in place, keeping the selection when it stays listed."""
+        self.include_archived = not self.include_archived
+        self.query_one("#toggle_archived", Button).label = Text(self._archived_label())
+        selected = self.selected
+        self.reload(selected.id if selected is not None else None)
+        self.set_status(
+            "Showing archived sessions too."
+            if self.include_archived
+            else "Hiding archived sessions."
+        )
 
     def action_close(self) -> None:
         if not self.changes:

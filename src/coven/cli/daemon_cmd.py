@@ -1,13 +1,21 @@
-"""``coven daemon start|stop|restart|status``."""
+"""``coven daemon start|stop|restart|status``.
+
+Stopping the daemon ends every live session, so ``stop`` and ``restart`` say
+how many will end and ask first; ``--yes`` (or ``--force``) answers for
+scripts, and without a terminal to ask on they refuse (exit 1) instead.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
 from coven.cli import daemonctl
-from coven.cli.context import hint, home, out
+from coven.cli.context import client, hint, home, out
+from coven.cli.failures import CliError
+from coven.client import CovenClientError
 
 
 def running_line(status: daemonctl.DaemonStatus, word: str = "running") -> str:
@@ -20,22 +28,79 @@ def daemon_group() -> None:
     """Manage the Coven daemon that owns every session."""
 
 
+def live_session_count() -> int:
+    """How many sessions a stop would end (0 when the daemon cannot be asked)."""
+    if daemonctl.probe(home()).state != "running":
+        return 0
+    try:
+        return sum(1 for r in client().list_sessions() if r.status == "running")
+    except CovenClientError:
+        return 0
+
+
+def confirm_ending_sessions(action: str, yes: bool) -> None:
+    """Ask before ``action`` (stop, restart) ends live sessions; refuse without a terminal unless ``yes``."""
+    if yes:
+        return
+    live = live_session_count()
+    if live == 0:
+        return
+    sessions = "1 live session" if live == 1 else f"{live} live sessions"
+    if not sys.stdin.isatty():
+        doing = {"stop": "stopping", "restart": "restarting"}.get(action, action)
+        raise CliError(
+            f"{doing} the daemon would end {sessions}; pass --yes to {action} it anyway "
+            "(no terminal to ask on)"
+        )
+    if not click.confirm(
+        f"{action.capitalize()} the Coven daemon? {sessions} will end.", default=False, err=True
+    ):
+        hint("Nothing changed.")
+        raise click.exceptions.Exit(1)
+
+
+yes_option = click.option(
+    "--yes",
+    "--force",
+    "-y",
+    "yes",
+    is_flag=True,
+    help="Do not ask before ending live sessions (for scripts).",
+)
+
+
 @daemon_group.command("start")
 def start_cmd() -> None:
-    """Start the daemon (no-op when it is already running)."""
+    """Start the daemon; says so when it is already running."""
+    current = daemonctl.probe(home())
+    if current.state == "running":
+        out(running_line(current, "already running"))
+        return
     out(running_line(daemonctl.start(home())))
 
 
 @daemon_group.command("stop")
-def stop_cmd() -> None:
-    """Stop the daemon; live sessions are killed and their exits recorded."""
+@yes_option
+def stop_cmd(yes: bool) -> None:
+    """Stop the daemon; its live sessions end.
+
+    Live sessions are killed and their exits recorded; with any live, it asks
+    first (--yes answers for scripts).
+    """
+    confirm_ending_sessions("stop", yes)
     was = daemonctl.stop(home())
     out("Coven daemon: stopped" if was is not None else "Coven daemon: was not running")
 
 
 @daemon_group.command("restart")
-def restart_cmd() -> None:
-    """Stop the daemon if it runs, then start it with the same home."""
+@yes_option
+def restart_cmd(yes: bool) -> None:
+    """Stop the daemon if it runs, then start it again.
+
+    Its live sessions end; with any live, it asks first (--yes answers for
+    scripts). The new daemon uses the same home.
+    """
+    confirm_ending_sessions("restart", yes)
     was = daemonctl.stop(home())
     status = daemonctl.start(home())
     out(running_line(status, "restarted" if was is not None else "running"))
@@ -44,7 +109,7 @@ def restart_cmd() -> None:
 @daemon_group.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def status_cmd(as_json: bool) -> None:
-    """Report running / stale / not running; exits 0 in every state.
+    """Report running, stale or not running (exit 0).
 
     A daemon that is provably gone (crashed) is reported stale once, and its
     socket and daemon.json are removed.

@@ -20,7 +20,10 @@ from coven.client.errors import InvalidHostTarget
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @click.pass_context
 def hosts_group(ctx: click.Context, as_json: bool) -> None:
-    """Other machines for `coven --host NAME` (lists them without a subcommand)."""
+    """Name other machines for coven --host NAME.
+
+    Without a subcommand, lists them.
+    """
     if ctx.invoked_subcommand is None:
         _list(as_json)
 
@@ -65,7 +68,10 @@ def _list(as_json: bool) -> None:
     help="How to run coven on that machine when it is not on ssh's PATH there.",
 )
 def add_cmd(name: str, target: str, remote_command: str | None) -> None:
-    """Name an ssh target: coven hosts add box ssh://me@box.example[:port]."""
+    """Name an ssh target for --host.
+
+    For example: coven hosts add box ssh://me@box.example[:port].
+    """
     from coven.client.hosts import (
         HostEntry,
         edited_text,
@@ -124,7 +130,10 @@ def remove_cmd(name: str) -> None:
 @hosts_group.command("disconnect")
 @click.argument("host")
 def disconnect_cmd(host: str) -> None:
-    """Close the ssh connection kept open to HOST (a name or ssh:// target)."""
+    """Close the ssh connection kept open to HOST.
+
+    HOST is a name from coven hosts or an ssh:// target.
+    """
     from coven.client.ssh import PERSIST_SECONDS
 
     if make_link(host).close():

@@ -11,13 +11,14 @@ import click
 
 from coven import __version__
 from coven.cli.adapter_cmd import adapter_group
+from coven.cli.completion import SHELLS, completion_script
 from coven.cli.daemon_cmd import daemon_group
 from coven.cli.failures import CliError, translated
 from coven.cli.hosts_cmd import hosts_group
 from coven.cli.remote import HOST_ENV, route
 from coven.cli.rituals_cmd import archive_cmd, kill_cmd, sacrifice_cmd
 from coven.cli.run_cmd import attach_cmd, run_cmd, summon_cmd
-from coven.cli.sessions_cmd import sessions_group
+from coven.cli.sessions_cmd import ls_cmd, ps_cmd, sessions_group
 
 
 class CovenGroup(click.Group):
@@ -42,17 +43,23 @@ class CovenGroup(click.Group):
     envvar=HOST_ENV,
     metavar="HOST",
     help="Work with the daemon on another machine over your own ssh: "
-    "ssh://user@box[:port] or a name from `coven hosts`. Also read from $COVEN_HOST.",
+    "ssh://user@box[:port] or a name from coven hosts. Also read from $COVEN_HOST.",
 )
 def cli(host: str | None) -> None:
     """Coven: run coding-agent CLIs as supervised, recorded sessions."""
 
 
+@cli.command("version")
+def version_cmd() -> None:
+    """Print the version of this coven command."""
+    click.echo(f"coven v{__version__}")
+
+
 @cli.command("doctor")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.pass_context
 def doctor_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Check harnesses, the daemon and the home directory."""
+    """Check harnesses, the daemon and the home."""
     try:
         from coven.cli import doctor  # type: ignore[attr-defined,unused-ignore]
     except ModuleNotFoundError as exc:
@@ -63,15 +70,23 @@ def doctor_cmd(ctx: click.Context, as_json: bool) -> None:
     ctx.exit(code)
 
 
-@cli.command("completions")
-@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
-def completions_cmd(shell: str) -> None:
-    """Print the shell completion script (e.g. `eval "$(coven completions bash)"`)."""
-    from click.shell_completion import get_completion_class
+@cli.command("completion")
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion_cmd(shell: str) -> None:
+    """Print the shell completion script for bash, zsh or fish.
 
-    completion = get_completion_class(shell)
-    assert completion is not None  # the Choice above admits only supported shells
-    click.echo(completion(cli, {}, "coven", "_COVEN_COMPLETE").source())
+    Completes commands, options, session ids and harness ids. Turn it on with,
+    for bash: eval "$(coven completion bash)"; zsh: eval "$(coven completion zsh)";
+    fish: coven completion fish | source.
+    """
+    click.echo(completion_script(cli, shell))
+
+
+@cli.command("completions", hidden=True)
+@click.argument("shell", type=click.Choice(SHELLS))
+def completions_cmd(shell: str) -> None:
+    """The former name of the completion command."""
+    click.echo(completion_script(cli, shell))
 
 
 for command in (
@@ -80,6 +95,8 @@ for command in (
     attach_cmd,
     summon_cmd,
     sessions_group,
+    ls_cmd,
+    ps_cmd,
     archive_cmd,
     sacrifice_cmd,
     kill_cmd,

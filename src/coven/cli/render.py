@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+import click
 import msgspec
 
 from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord
 
 PAYLOAD_WIDTH = 64
-RITUALS_HINT = """
+NEXT_HINT = """
+Next:
+  coven attach <id>               # rejoin a session (a unique id prefix is enough)
+  coven attach <id> --read-only   # watch without typing into it
+  coven kill <id>                 # end a live session
 Rituals:
-  coven summon <session-id>       # restore archived session, then replay/follow
-  coven archive <session-id>      # hide from active list, keep events
-  coven sacrifice <session-id> --yes  # delete a finished session and its events"""
+  coven archive <id>              # hide from the active list, keep events
+  coven summon <id>               # restore an archived session, then attach
+  coven sacrifice <id> --yes      # delete a finished session and its events"""
 
 
 def to_json(value: Any, *, sort_keys: bool = False) -> str:
@@ -27,6 +34,35 @@ def to_json(value: Any, *, sort_keys: bool = False) -> str:
 
 def short_id(session_id: str) -> str:
     return session_id[:8]
+
+
+def parse_time(stamp: str) -> datetime | None:
+    """An RFC 3339 timestamp as an aware datetime, or ``None`` when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def age(stamp: str, now: datetime | None = None) -> str:
+    """How long ago ``stamp`` was, in the largest whole unit: ``42s``, ``5m``, ``3h``, ``2d``."""
+    then = parse_time(stamp)
+    if then is None:
+        return "?"
+    seconds = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def short_path(path: str, home: str | None = None) -> str:
+    """``path`` with the user's home shown as ``~``."""
+    home = (os.path.expanduser("~") if home is None else home).rstrip("/")
+    if home and (path == home or path.startswith(home + "/")):
+        return "~" + path[len(home) :]
+    return path
 
 
 def state_of(record: SessionRecord) -> str:
@@ -45,6 +81,46 @@ def sessions_table(records: Sequence[SessionRecord]) -> str:
         for r in records
     )
     return "\n".join(rows)
+
+
+def sessions_overview(
+    records: Sequence[SessionRecord],
+    now: datetime | None = None,
+    home: str | None = None,
+    colour: bool = False,
+) -> str:
+    """``ID STATUS HARNESS PROJECT AGE LABELS TITLE``: short ids, nothing cut off.
+
+    Columns are as wide as their widest cell; the title comes last so a long
+    one only wraps. ``colour`` paints the status (for a terminal).
+    """
+    header = ("ID", "STATUS", "HARNESS", "PROJECT", "AGE", "LABELS", "TITLE")
+    rows = [
+        (
+            short_id(r.id),
+            r.status + (" (archived)" if r.archived_at else ""),
+            r.harness,
+            short_path(r.project_root, home),
+            age(r.created_at, now),
+            ",".join(r.labels) or "-",
+            _one_line(r.title),
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    colours = {
+        SessionStatus.RUNNING: "green",
+        SessionStatus.FAILED: "red",
+        SessionStatus.KILLED: "red",
+        SessionStatus.ORPHANED: "yellow",
+    }
+    lines = []
+    for index, row in enumerate([header, *rows]):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        if colour and index > 0 and records[index - 1].status in colours:
+            cells[1] = click.style(cells[1], fg=colours[records[index - 1].status])
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
 
 
 def _one_line(text: str) -> str:
@@ -126,19 +202,22 @@ def session_prose(record: SessionRecord) -> str:
     return "\n".join(lines)
 
 
-def created_header(record: SessionRecord, cwd: str) -> str:
-    """The header `coven run` prints (to stderr) before attaching."""
+def created_header(record: SessionRecord, cwd: str, mode: str) -> str:
+    """The header `coven run` prints (to stderr) before attaching; ``mode`` says how it runs."""
     return (
         "Coven session created\n"
         f"  id:      {record.id}\n"
         f"  harness: {record.harness}\n"
         f"  cwd:     {cwd}\n"
-        f"  title:   {record.title}"
+        f"  title:   {record.title}\n"
+        f"  mode:    {mode}"
     )
 
 
-def attached_header(record: SessionRecord, detach_hint: str) -> str:
+def attached_header(record: SessionRecord, detach_hint: str, *, read_only: bool = False) -> str:
+    """The lines `coven attach` prints (to stderr) when the stream opens, without a final newline."""
     head = f'attached to session {record.id} ({record.harness}, "{record.title}", status: {record.status})'
     if record.status == SessionStatus.RUNNING:
-        return f"{head}\nfollowing live output; {detach_hint}"
+        watching = "read-only: nothing you type reaches the agent" if read_only else "with input"
+        return f"{head}\nfollowing live output, {watching}; {detach_hint}"
     return f"{head}\nsession is not running; replaying its recorded output"

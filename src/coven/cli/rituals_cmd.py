@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import click
 
+from coven.cli.completion import complete_session
 from coven.cli.context import client, hint, out
 from coven.cli.failures import CliError
 from coven.schema.vocabulary import ACTIVE_STATUSES, SessionStatus
 
 
 @click.command("archive")
-@click.argument("session")
+@click.argument("session", shell_complete=complete_session)
 def archive_cmd(session: str) -> None:
-    """Hide a finished session from the active list; its events are kept."""
+    """Hide a finished session; its events are kept.
+
+    Archived sessions leave the active list (coven sessions --all shows them);
+    coven summon brings one back.
+    """
     api = client()
     record = api.resolve_session_ref(session)
     if record.archived_at is not None:
@@ -24,10 +29,13 @@ def archive_cmd(session: str) -> None:
 
 
 @click.command("sacrifice")
-@click.argument("session")
+@click.argument("session", shell_complete=complete_session)
 @click.option("--yes", is_flag=True, help="Confirm the permanent deletion.")
 def sacrifice_cmd(session: str, yes: bool) -> None:
-    """Permanently delete a finished session and its events (needs the exact full id and --yes)."""
+    """Delete a finished session and its events for good.
+
+    Needs the exact full session id and --yes; live sessions are refused.
+    """
     api = client()
     record = api.resolve_session_ref(session)
     if record.status in ACTIVE_STATUSES:
@@ -50,9 +58,9 @@ def sacrifice_cmd(session: str, yes: bool) -> None:
 
 
 @click.command("kill")
-@click.argument("session")
+@click.argument("session", shell_complete=complete_session)
 def kill_cmd(session: str) -> None:
-    """Kill a running session's process group; its event log is kept."""
+    """Kill a live session; its event log is kept."""
     api = client()
     record = api.resolve_session_ref(session)
     if record.status != SessionStatus.RUNNING:

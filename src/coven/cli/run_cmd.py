@@ -1,21 +1,25 @@
 """``coven run``, ``coven attach`` and ``coven summon``: the terminal side of a session.
 
-The daemon owns every session (DESIGN decision 1): ``run`` asks it to launch,
-then attaches in the foreground like ``tmux new-session``. Leaving (Ctrl-],
-closing the terminal, a signal) leaves the session running.
+The daemon owns every session: ``run`` asks it to launch, then attaches in the
+foreground like ``tmux new-session``. Leaving (the detach keys, closing the
+terminal, a signal) leaves the session running. The CLI decides the launch
+mode: the agent's own interactive UI, unless ``--print`` asks for a headless
+one-shot run; ``--detach`` changes only where it runs, not how.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import click
 
 from coven.cli import daemonctl
-from coven.cli.attaching import AttachOutcome, attach, exit_line, run_exit_code
+from coven.cli.attaching import AttachMode, AttachOutcome, attach, exit_line, run_exit_code
+from coven.cli.completion import complete_harness, complete_session
 from coven.cli.context import (
     client,
     hint,
@@ -26,20 +30,27 @@ from coven.cli.context import (
     project_root,
     socket_home,
 )
+from coven.cli.detach_keys import (
+    DEFAULT_SPEC,
+    ENV_VAR,
+    DetachKeysError,
+    Key,
+    describe,
+    parse_detach_keys,
+)
 from coven.cli.failures import CliError
 from coven.cli.render import attached_header, created_header, short_id
-from coven.cli.terminal import is_interactive, raw_mode, window_size
-from coven.client import LaunchOptions, launch_environment
+from coven.cli.terminal import ScreenState, is_interactive, taken_over, window_size
+from coven.client import ApiError, LaunchOptions, launch_environment
 from coven.schema.wire import SessionRecord
 
-DETACH_HINT = "Ctrl-] detaches (the session keeps running)"
+
+def detach_hint(keys: tuple[Key, ...]) -> str:
+    return f"{describe(keys)} detaches (the session keeps running)"
 
 
 def detached_line(session_id: str) -> str:
-    return (
-        f"\r\n[detached from session {session_id}; rejoin with: "
-        f"coven attach {short_id(session_id)}]\r\n"
-    )
+    return f"[detached from session {session_id}; rejoin with: coven attach {short_id(session_id)}]"
 
 
 def ensure_daemon() -> None:
@@ -56,34 +67,105 @@ def ensure_daemon() -> None:
         hint(f"Coven daemon: started (pid {started.pid}, socket {started.socket})")
 
 
+def _detach_keys_option(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[Key, ...]:
+    try:
+        return parse_detach_keys(DEFAULT_SPEC if value is None else value)
+    except DetachKeysError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+detach_keys_option = click.option(
+    "--detach-keys",
+    "detach_keys",
+    envvar=ENV_VAR,
+    callback=_detach_keys_option,
+    metavar="KEYS",
+    help=f"Keys that detach, docker-style: ctrl-] (the default) or a sequence such as "
+    f"ctrl-p,ctrl-q. Also read from ${ENV_VAR}.",
+)
+
+
 def follow(
     session_id: str,
     *,
+    keys: tuple[Key, ...],
+    read_only: bool = False,
+    fresh: bool = False,
     on_attached: Callable[[SessionRecord], None] | None = None,
 ) -> AttachOutcome:
-    """Attach this process's terminal (or plain stdio) to a session until it ends or we leave."""
+    """Attach this process's terminal (or plain stdio) to a session until it ends or we leave.
+
+    The terminal is taken over (raw mode) only when stdin and stdout are both
+    terminals, and given back on every way out (``terminal.taken_over``).
+    """
     interactive = is_interactive()
-    if not interactive:
+    mode: AttachMode = "follow"
+    if interactive:
+        mode = "read-only" if read_only else "interactive"
+    screen = ScreenState()
+    with taken_over(sys.stdin.fileno() if interactive else None, sys.stdout.fileno(), screen):
         return asyncio.run(
-            attach(socket_home(), session_id, forward_input=False, on_attached=on_attached)
+            attach(
+                socket_home(),
+                session_id,
+                mode=mode,
+                detach_keys=keys,
+                screen=screen,
+                fresh=fresh,
+                on_attached=on_attached,
+            )
         )
-    with raw_mode(sys.stdin.fileno()):
-        outcome = asyncio.run(
-            attach(socket_home(), session_id, forward_input=True, on_attached=on_attached)
-        )
-    return outcome
 
 
 def report_ending(session_id: str, outcome: AttachOutcome) -> None:
-    """What the user sees after the terminal is restored."""
+    """What the user sees after the terminal is restored (which also started a fresh line)."""
+    fresh_line = outcome.ends_with_newline or sys.stdout.isatty()
+    lead = "" if fresh_line else "\n"
     if outcome.exit is not None:
-        hint(("" if outcome.ends_with_newline else "\n") + exit_line(outcome.exit))
+        hint(lead + exit_line(outcome.exit))
     elif outcome.ending == "detached":
-        hint(detached_line(session_id).strip("\r\n"))
+        hint(lead + detached_line(session_id))
     elif outcome.ending == "signalled":
         hint(
-            f"[left session {session_id} running; rejoin with: coven attach {short_id(session_id)}]"
+            f"{lead}[left session {session_id} running; rejoin with: "
+            f"coven attach {short_id(session_id)}]"
         )
+
+
+@contextlib.contextmanager
+def launch_errors(*, cwd: str | None, add_dirs: tuple[str, ...], root: str) -> Iterator[None]:
+    """Word the daemon's refusal of a path in terms of the option the user typed."""
+    try:
+        yield
+    except ApiError as exc:
+        worded = launch_refusal(exc, cwd=cwd, add_dirs=add_dirs, root=root)
+        if worded is None:
+            raise
+        raise CliError(worded) from exc
+
+
+def launch_refusal(
+    exc: ApiError, *, cwd: str | None, add_dirs: tuple[str, ...], root: str
+) -> str | None:
+    """The sentence for a refused ``--cwd``/``--add-dir``, or ``None`` to keep the daemon's."""
+    details = exc.details or {}
+    field, reason = details.get("field"), details.get("reason")
+    if field == "cwd" and cwd is not None:
+        if reason == "outside_project_root":
+            return f"`--cwd {cwd}` is outside the project root {details.get('projectRoot', root)}"
+        if reason == "not_found":
+            return f"no such directory: {cwd}"
+        if reason == "not_a_directory":
+            return f"`--cwd {cwd}` is not a directory"
+    if field == "addDirs" and reason in ("not_found", "not_a_directory"):
+        sent = details.get("path")
+        typed = next((d for d in add_dirs if launch_path(d) == sent), sent)
+        if reason == "not_found":
+            return f"no such directory: {typed} (--add-dir)"
+        return f"`--add-dir {typed}` is not a directory"
+    return None
 
 
 def _labels(raw: str) -> list[str]:
@@ -91,7 +173,7 @@ def _labels(raw: str) -> list[str]:
 
 
 @click.command("run", context_settings={"allow_interspersed_args": True})
-@click.argument("harness")
+@click.argument("harness", shell_complete=complete_harness)
 @click.argument("prompt", nargs=-1)
 @click.option(
     "--root",
@@ -102,10 +184,32 @@ def _labels(raw: str) -> list[str]:
 @click.option("--cwd", help="Working directory, inside the project root (the current directory).")
 @click.option("--title", help="Session title (default: the prompt).")
 @click.option("--model", help="Model id, passed to the harness's model flag.")
-@click.option("--permission", type=click.Choice(["full", "read-only"]), help="Sandbox mapping.")
-@click.option("--add-dir", "add_dirs", multiple=True, help="Extra writable directory (repeatable).")
+@click.option(
+    "--permission",
+    type=click.Choice(["full", "read-only"]),
+    help="Sandbox: full access, or read-only (mapped to the harness's own flag).",
+)
+@click.option(
+    "--add-dir",
+    "add_dirs",
+    multiple=True,
+    metavar="DIR",
+    help="Extra writable directory (repeatable).",
+)
 @click.option("--labels", help="Comma-separated labels, e.g. a,b.")
-@click.option("--detach", is_flag=True, help="Launch and return at once; attach later.")
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Start the agent in the background and print its id; attach later.",
+)
+@click.option(
+    "--print",
+    "--non-interactive",
+    "one_shot",
+    is_flag=True,
+    help="Headless one-shot run (codex exec, claude --print) instead of the agent's own UI.",
+)
+@detach_keys_option
 def run_cmd(
     harness: str,
     prompt: tuple[str, ...],
@@ -117,19 +221,23 @@ def run_cmd(
     add_dirs: tuple[str, ...],
     labels: str | None,
     detach: bool,
+    one_shot: bool,
+    detach_keys: tuple[Key, ...],
 ) -> None:
-    """Launch HARNESS through the daemon and attach to it (Ctrl-] detaches)."""
+    """Launch HARNESS through the daemon and attach to it.
+
+    Without a prompt the agent starts on its own screen. With --detach it runs in
+    the background exactly as it would in the foreground.
+    """
     text = " ".join(prompt).strip()
-    if not text:
-        raise CliError(
-            f'nothing to do; pass a prompt, e.g. `coven run {harness} "fix the failing tests"`'
-        )
-    interactive = is_interactive() and not detach
-    rows, cols = window_size(sys.stdout.fileno() if interactive else None)
+    if one_shot and not text:
+        raise CliError(f'--print needs a prompt, e.g. coven run {harness} --print "fix the tests"')
+    interactive = is_interactive()
+    rows, cols = window_size(_terminal_fd())
     ensure_daemon()
     root = project_root(root_dir)
     options: LaunchOptions = {
-        "launch_mode": "interactive" if interactive else "nonInteractive",
+        "launch_mode": "nonInteractive" if one_shot else "interactive",
         "rows": rows,
         "cols": cols,
     }
@@ -150,48 +258,78 @@ def run_cmd(
         options["add_dirs"] = [launch_path(d) for d in add_dirs]
     if labels is not None:
         options["labels"] = _labels(labels)
-    record = client().launch(root, harness, text, **options)
+    with launch_errors(cwd=cwd, add_dirs=add_dirs, root=root):
+        record = client().launch(root, harness, text, **options)
     shown_cwd = os.path.realpath(os.path.join(root, cwd)) if cwd else root
     if detach:
         out(record.id)
+        mode = "one-shot (--print)" if one_shot else "interactive"
         hint(
-            f"Coven session started in the background; attach with: coven attach {short_id(record.id)}"
+            f"Coven session started in the background ({mode}); "
+            f"attach with: coven attach {short_id(record.id)}"
         )
         return
-    hint(created_header(record, shown_cwd))
-    outcome = follow(record.id)
+    hint(created_header(record, shown_cwd, _mode_line(one_shot, interactive, detach_keys)))
+    outcome = follow(record.id, keys=detach_keys, fresh=True)
     report_ending(record.id, outcome)
     if outcome.exit is not None:
         sys.exit(run_exit_code(outcome.exit))
 
 
-def attach_and_report(session_id: str) -> None:
-    """The attach flow shared by ``attach`` and ``summon``: header, replay, live, report."""
+def _terminal_fd() -> int | None:
+    """The user's terminal, for its size: stdout, else stdin, else stderr (``--detach > id``)."""
+    return next((fd for fd in (1, 0, 2) if os.isatty(fd)), None)
+
+
+def _mode_line(one_shot: bool, interactive: bool, keys: tuple[Key, ...]) -> str:
+    mode = "one-shot (--print)" if one_shot else "interactive"
+    if interactive:
+        return f"{mode}; {detach_hint(keys)}"
+    return f"{mode}; stdin is not a terminal, so output is followed without input"
+
+
+def attach_and_report(
+    session_id: str, *, keys: tuple[Key, ...], read_only: bool = False
+) -> AttachOutcome:
+    """The attach flow shared by ``attach``, ``summon`` and the browser: header, replay, live, report."""
 
     def header(record: SessionRecord) -> None:
-        hint(
-            attached_header(record, DETACH_HINT).replace("\n", "\r\n" if is_interactive() else "\n")
-        )
+        text = attached_header(record, detach_hint(keys), read_only=read_only)
+        if is_interactive():
+            # Raw mode: no newline translation, so every line ends with CR LF,
+            # the last one too, or the first replayed line starts mid-screen.
+            sys.stderr.write(text.replace("\n", "\r\n") + "\r\n")
+            sys.stderr.flush()
+        else:
+            hint(text)
 
-    outcome = follow(session_id, on_attached=header)
+    outcome = follow(session_id, keys=keys, read_only=read_only, on_attached=header)
     report_ending(session_id, outcome)
+    return outcome
 
 
 @click.command("attach")
-@click.argument("session")
-def attach_cmd(session: str) -> None:
-    """Replay a session, then follow it live with input (Ctrl-] detaches)."""
+@click.argument("session", shell_complete=complete_session)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Watch only: nothing typed reaches the agent and its size is left alone.",
+)
+@detach_keys_option
+def attach_cmd(session: str, read_only: bool, detach_keys: tuple[Key, ...]) -> None:
+    """Show a session's output, then follow it live with input."""
     record = client().resolve_session_ref(session)
-    attach_and_report(record.id)
+    attach_and_report(record.id, keys=detach_keys, read_only=read_only)
 
 
 @click.command("summon")
-@click.argument("session")
-def summon_cmd(session: str) -> None:
+@click.argument("session", shell_complete=complete_session)
+@detach_keys_option
+def summon_cmd(session: str, detach_keys: tuple[Key, ...]) -> None:
     """Restore an archived session, then attach to it."""
     api = client()
     record = api.resolve_session_ref(session)
     if record.archived_at is not None:
         api.summon(record.id)
         hint("summoned session from the archive")
-    attach_and_report(record.id)
+    attach_and_report(record.id, keys=detach_keys)

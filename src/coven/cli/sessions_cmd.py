@@ -3,33 +3,40 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable
 
 import click
 import msgspec
 
+from coven.cli.completion import complete_session
 from coven.cli.context import client, hint, out, stdio_are_ttys
+from coven.cli.detach_keys import Key
 from coven.cli.render import (
     EVENTS_HEADER,
-    RITUALS_HINT,
+    NEXT_HINT,
     event_line,
     events_json_chunks,
     events_table,
     log_lines,
     session_prose,
+    sessions_overview,
     sessions_table,
+    short_id,
     to_json,
 )
+from coven.cli.run_cmd import attach_and_report, detach_keys_option
 from coven.client import CovenClient
-from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import SessionRecord
 
 
-def _empty_hint(include_archived: bool) -> None:
+def _empty_hint(include_archived: bool, project: str | None) -> None:
+    where = f" in {project}" if project else ""
     out(
-        "No Coven sessions yet — active or archived."
+        f"No Coven sessions{where} yet — active or archived."
         if include_archived
-        else "No active Coven sessions yet."
+        else f"No active Coven sessions{where} yet."
     )
     hint("Start or inspect with:")
     hint("  coven doctor")
@@ -37,85 +44,143 @@ def _empty_hint(include_archived: bool) -> None:
     hint("  coven sessions --all")
 
 
-def _print_table(records: list[SessionRecord], include_archived: bool, *, plain: bool) -> None:
+def in_project(record: SessionRecord, project: str) -> bool:
+    """The session's project root is ``project`` or lies below it (both canonical)."""
+    root = record.project_root
+    return root == project or root.startswith(project.rstrip("/") + "/")
+
+
+def _project_path(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    path = os.path.realpath(raw)
+    if not os.path.isdir(path):
+        raise click.BadParameter(f"no such directory: {raw}", param_hint="'--project'")
+    return path
+
+
+def _listed(api: CovenClient, include_archived: bool, project: str | None) -> list[SessionRecord]:
+    records = api.list_sessions(include_archived)
+    if project is not None:
+        records = [r for r in records if in_project(r, project)]
+    return records
+
+
+def _print_table(
+    records: list[SessionRecord], include_archived: bool, project: str | None, *, plain: bool
+) -> None:
     if not records:
-        _empty_hint(include_archived)
+        _empty_hint(include_archived, project)
         return
     if plain:
         out(sessions_table(records))
     else:
-        _rich_table(records)
-    hint(RITUALS_HINT)
+        out(sessions_overview(records, colour=sys.stdout.isatty()))
+    hint(NEXT_HINT)
 
 
-def _rich_table(records: list[SessionRecord]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _browser(
+    api: CovenClient, include_archived: bool, project: str | None, keys: tuple[Key, ...]
+) -> int | None:
+    """Run the interactive browser; ``None`` when it is not installed (the table is shown instead).
 
-    colours = {
-        SessionStatus.RUNNING: "green",
-        SessionStatus.FAILED: "red",
-        SessionStatus.KILLED: "red",
-        SessionStatus.ORPHANED: "yellow",
-    }
-    table = Table(box=None, header_style="bold")
-    for name in ("SESSION", "STATUS", "HARNESS", "STATE", "TITLE"):
-        table.add_column(name, no_wrap=name != "TITLE")
-    for r in records:
-        colour = colours.get(r.status, "")
-        table.add_row(
-            r.id,
-            f"[{colour}]{r.status}[/]" if colour else r.status,
-            r.harness,
-            "archived" if r.archived_at else "active",
-            r.title,
-        )
-    Console().print(table)
-
-
-def _browser(api: CovenClient, include_archived: bool) -> int | None:
-    """Run the interactive browser; ``None`` when it is not installed (the table is shown instead)."""
+    Attaching from the browser comes back to it when the attachment ends.
+    """
     try:
         from coven.cli import browser
     except ModuleNotFoundError as exc:
         if exc.name in ("coven.cli.browser", "textual"):
             return None
         raise
-    result = browser.run_browser(api, include_archived)
-    if result.action == "attach" and result.session_id is not None:
-        from coven.cli.run_cmd import attach_and_report
+    status = ""
+    while True:
+        result = browser.run_browser(api, include_archived, project=project, status=status)
+        if result.action != "attach" or result.session_id is None:
+            return result.exit_code
+        include_archived = result.include_archived
+        outcome = attach_and_report(result.session_id, keys=keys, read_only=result.read_only)
+        if outcome.ending == "exited":
+            click.pause("Press any key to return to the session browser…", err=True)
+        status = f"Back from session {short_id(result.session_id)} ({outcome.ending})."
 
-        attach_and_report(result.session_id)
-        return 0
-    return result.exit_code
+
+def list_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The listing options shared by ``sessions``, ``ls`` and ``ps``."""
+    for option in reversed(
+        [
+            click.option(
+                "--all", "include_archived", is_flag=True, help="Include archived sessions."
+            ),
+            click.option(
+                "--json", "as_json", is_flag=True, help='Print JSON: {"sessions": [records]}.'
+            ),
+            click.option("--plain", is_flag=True, help="Print a fixed-width table with full ids."),
+            click.option(
+                "--project",
+                metavar="PATH",
+                help="Only sessions whose project root is PATH or lies below it.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def show_sessions(include_archived: bool, as_json: bool, plain: bool, project: str | None) -> None:
+    """Print the session list (``--json``, ``--plain`` or a table)."""
+    if as_json and plain:
+        raise click.UsageError("--json and --plain cannot be used together")
+    path = _project_path(project)
+    records = _listed(client(), include_archived, path)
+    if as_json:
+        out(json.dumps({"sessions": msgspec.to_builtins(records)}, indent=2, ensure_ascii=False))
+        return
+    _print_table(records, include_archived, path, plain=plain)
 
 
 @click.group("sessions", invoke_without_command=True)
-@click.option("--all", "include_archived", is_flag=True, help="Include archived sessions.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"sessions": [...]}.')
-@click.option("--plain", is_flag=True, help="Print a fixed-width table.")
+@list_options
+@detach_keys_option
 @click.pass_context
-def sessions_group(ctx: click.Context, include_archived: bool, as_json: bool, plain: bool) -> None:
-    """List sessions (newest first); an interactive browser on a terminal."""
+def sessions_group(
+    ctx: click.Context,
+    include_archived: bool,
+    as_json: bool,
+    plain: bool,
+    project: str | None,
+    detach_keys: tuple[Key, ...],
+) -> None:
+    """List sessions; on a terminal, a live browser.
+
+    Newest first, with short ids, project, age and labels. On a terminal (and
+    without --plain or --json) an interactive browser opens instead.
+    """
     if ctx.invoked_subcommand is not None:
         return
-    if as_json and plain:
-        raise click.UsageError("--json and --plain cannot be used together")
-    api = client()
-    if as_json:
-        records = api.list_sessions(include_archived)
-        out(json.dumps({"sessions": msgspec.to_builtins(records)}, indent=2, ensure_ascii=False))
-        return
-    if not plain and stdio_are_ttys():
-        code = _browser(api, include_archived)
+    if not plain and not as_json and stdio_are_ttys():
+        code = _browser(client(), include_archived, _project_path(project), detach_keys)
         if code is not None:
             ctx.exit(code)
-    _print_table(api.list_sessions(include_archived), include_archived, plain=plain)
+    show_sessions(include_archived, as_json, plain, project)
+
+
+def _alias(name: str) -> click.Command:
+    @click.command(name)
+    @list_options
+    def listing(include_archived: bool, as_json: bool, plain: bool, project: str | None) -> None:
+        show_sessions(include_archived, as_json, plain, project)
+
+    listing.help = "List sessions as a table (never the browser)."
+    return listing
+
+
+ls_cmd = _alias("ls")
+ps_cmd = _alias("ps")
 
 
 @sessions_group.command("show")
-@click.argument("session")
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("session", shell_complete=complete_session)
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 def show_cmd(session: str, as_json: bool) -> None:
     """Show one session's record."""
     record = client().resolve_session_ref(session)
@@ -123,20 +188,31 @@ def show_cmd(session: str, as_json: bool) -> None:
 
 
 @sessions_group.command("events")
-@click.argument("session")
-@click.option("--after-seq", type=click.IntRange(min=0), default=0, show_default=True)
+@click.argument("session", shell_complete=complete_session)
+@click.option(
+    "--after-seq",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Start after this event sequence number.",
+)
 @click.option(
     "--limit",
     type=click.IntRange(1, 1000),
     default=None,
     help="Print one page of at most this many events (default: every event, page by page).",
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (one event per line with --follow)."
+)
 @click.option("--follow", is_flag=True, help="Keep printing events as they are written.")
 def events_cmd(
     session: str, after_seq: int, limit: int | None, as_json: bool, follow: bool
 ) -> None:
-    """List a session's events (``--follow`` streams them until the session exits)."""
+    """List a session's events.
+
+    With --follow, keep printing them as they are written until the session exits.
+    """
     api = client()
     record = api.resolve_session_ref(session)
     if follow:
@@ -168,8 +244,8 @@ def events_cmd(
 
 
 @sessions_group.command("log")
-@click.argument("session")
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("session", shell_complete=complete_session)
+@click.option("--json", "as_json", is_flag=True, help="Print the log lines as JSON.")
 def log_cmd(session: str, as_json: bool) -> None:
     """A session's events as log lines."""
     api = client()

@@ -221,6 +221,11 @@ def capabilities() -> Call[dict[str, Any]]:
     return Call(_get("/capabilities"), _decoder(dict[str, Any], ok=(200,)))
 
 
+def harness_capabilities() -> Call[dict[str, Any]]:
+    """``GET /capabilities/harnesses``: one manifest per configured harness, in listing order."""
+    return Call(_get("/capabilities/harnesses"), _decoder(dict[str, Any], ok=(200,)))
+
+
 def action(name: str, args: Any = None) -> Call[dict[str, Any]]:
     payload: dict[str, Any] = {"action": name}
     if args is not None:

@@ -161,6 +161,18 @@ class CovenClient:
     def capabilities(self) -> dict[str, Any]:
         return self._send(calls.capabilities())
 
+    def harness_ids(self) -> list[str]:
+        """The harness ids this daemon can launch, in its listing order."""
+        doc = self._send(calls.harness_capabilities())
+        manifests = doc.get("harness_capabilities")
+        if not isinstance(manifests, list):
+            raise ProtocolError("`harness_capabilities` is not a list")
+        return [
+            m["harness_id"]
+            for m in manifests
+            if isinstance(m, dict) and isinstance(m.get("harness_id"), str)
+        ]
+
     def action(self, name: str, args: Any = None) -> dict[str, Any]:
         """``POST /actions``; a refusal raises ``ActionRejected``."""
         return self._send(calls.action(name, args))

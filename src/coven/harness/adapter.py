@@ -99,6 +99,8 @@ class Adapter:
     model_id_transform: ModelIdTransform = "strip_provider"
     sandbox: Sandbox | None = None
     add_dir_flag: str | None = None
+    # Started interactively with no prompt at all, the harness shows its own UI.
+    starts_without_prompt: bool = False
     capabilities: Capabilities = field(default_factory=Capabilities)
     stream_args: StreamArgs | None = None
     continuity_args: ContinuityArgs | None = None

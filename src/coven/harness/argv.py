@@ -126,7 +126,9 @@ def build_argv(
     Raises ``InvalidRequest`` for an unsafe model id, an unknown mode or
     permission, or a NUL byte in the prompt or an add-dir (``exec`` cannot
     carry one). Options the adapter cannot express produce warnings and are
-    left out; they never fail the launch. Interactive launches bind the prompt
+    left out; they never fail the launch. A blank interactive prompt leaves the
+    prompt out entirely when the adapter ``starts_without_prompt`` and is refused
+    otherwise. Interactive launches bind the prompt
     to ``interactive_prompt_flag``, else ``prompt_flag``, else pass it after ``--``;
     non-interactive launches use ``prompt_flag``, else ``--``.
 
@@ -190,6 +192,13 @@ def build_argv(
 
     if options.mode == "interactive":
         argv += adapter.interactive_prompt_prefix_args
+        if not options.prompt.strip():
+            if not adapter.starts_without_prompt:
+                raise InvalidRequest(
+                    f"harness `{adapter.id}` needs a prompt to start",
+                    {"field": "prompt", "harness": adapter.id},
+                )
+            return BuiltArgv(argv=argv, warnings=warnings)  # the agent's own UI, no prompt
         prompt_flag = adapter.interactive_prompt_flag or adapter.prompt_flag
     else:
         argv += adapter.non_interactive_prompt_prefix_args

@@ -31,6 +31,7 @@ CODEX = Adapter(
     model_id_transform="strip_provider",
     sandbox=Sandbox(flag="--sandbox", full="danger-full-access", read_only="read-only"),
     add_dir_flag="--add-dir",
+    starts_without_prompt=True,
     capabilities=Capabilities(),
     # `codex exec -- -` reads the prompt from stdin (as the reference daemon always does).
     stdin_prompt_args=("--", "-"),
@@ -48,6 +49,7 @@ CLAUDE = Adapter(
     model_id_transform="strip_provider",
     sandbox=Sandbox(flag="--permission-mode", full="bypassPermissions", read_only="plan"),
     add_dir_flag="--add-dir",
+    starts_without_prompt=True,
     capabilities=Capabilities(stream=True, preassigned_session_id=True, think=True, speed=True),
     stream_args=StreamArgs(
         prefix_args=(

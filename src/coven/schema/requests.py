@@ -39,7 +39,13 @@ class LaunchBody(msgspec.Struct, omit_defaults=True):
 
     projectRoot: str
     harness: str
-    prompt: Annotated[str, msgspec.Meta(min_length=1)]
+    prompt: Annotated[
+        str,
+        msgspec.Meta(
+            description="blank only for an interactive launch of a harness that starts "
+            "without one (it shows its own UI)"
+        ),
+    ]
     cwd: str | None = None
     title: str | None = None
     launchMode: LaunchMode | None = None
