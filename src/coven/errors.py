@@ -36,6 +36,8 @@ turns a refusal into a sentence and an exit code.
     ├── RosterInvalid             500 familiar_lookup_failed (names file and line)
     ├── CallNotFound              404 call_not_found
     ├── CastTooLarge              413 cast_too_large
+    ├── HolderUnavailable         503 holder_unavailable (a session's holder is gone)
+    ├── HolderRefused             500 holder_refused (an impostor on a holder's socket)
     ├── RedactionConfigInvalid    (local) redaction_config_invalid    (redaction.config)
     ├── StoreCorrupt              (local) store_corrupt               (store.errors)
     ├── StoreIncompatible         (local) store_incompatible          (store.errors)
@@ -371,3 +373,21 @@ class MergeConflict(WorkspaceError):
 
     code = "merge_conflict"
     status = 409
+
+
+class HolderUnavailable(CovenError):
+    """A session's holder process is gone or stopped answering (``details.reason``)."""
+
+    code = "holder_unavailable"
+    status = 503
+
+
+class HolderRefused(CovenError):
+    """What answered on a holder's socket is not the holder recorded for the session.
+
+    ``details.reason`` says which check failed: ``peer_uid``, ``peer_pid``,
+    ``start_time``, ``session_id``, ``version`` or ``not_a_holder``.
+    """
+
+    code = "holder_refused"
+    status = 500

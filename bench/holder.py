@@ -1,0 +1,214 @@
+"""The session holder's cost, side by side with reading the PTY directly, in one run.
+
+    .venv/bin/python bench/holder.py [--mib 64] [--repeat 3] [--json FILE]
+
+* ``drain``: ``cat`` of N MiB of printable 1 KiB lines (as ``bench/limits.py`` writes
+  them) on a fresh PTY, drained to EOF two ways, interleaved, ``--repeat`` times each:
+  ``direct`` — ``coven.pty.spawn`` and a non-blocking epoll reader of the master
+  (64 KiB reads until EAGAIN, as the daemon's reader thread does); ``holder`` —
+  ``spawn_holder`` and ``HolderHandle.read`` until the end of output, acknowledging
+  every batch as a daemon acknowledges committed output. Clock: from the spawn call's
+  return to the end of output; MiB/s of bytes received (ONLCR included).
+* ``start``: ``spawn_holder`` → handle (READY + identity checks + RESUME) for a harness
+  that waits, against the bare interpreter start of the same command line
+  (``python -I -S -c pass``) and the holder's imports alone.
+* ``rss``: the holder's VmRSS right after start, and VmHWM after a drain (the
+  unacknowledged-output buffer is bounded at 8 MiB).
+
+Prints a table; ``--json`` writes every figure. Needs nothing but the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from coven.pty import kill_session_tree, spawn  # noqa: E402
+from coven.pty.holder_client import HolderHandle, spawn_holder  # noqa: E402
+
+MIB = 1024 * 1024
+LINE = 1024
+ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
+
+
+def make_blob(path: Path, mib: int) -> None:
+    alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    with open(path, "w") as fh:
+        for n in range(mib * MIB // LINE):
+            k = n % len(alpha)
+            body = (alpha[k:] + alpha[:k]) * (LINE // len(alpha) + 2)
+            fh.write(f"{n:08d} " + body[: LINE - 10] + "\n")
+
+
+def drain_direct(blob: Path, workdir: str) -> tuple[float, int]:
+    child = spawn(["cat", str(blob)], cwd=workdir, env=ENV, rows=24, cols=80)
+    got = 0
+    ep = select.epoll()
+    ep.register(child.master_fd, select.EPOLLIN)
+    started = time.perf_counter()
+    try:
+        while True:
+            ep.poll(1.0)
+            while True:
+                try:
+                    data = os.read(child.master_fd, 64 * 1024)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    data = b""
+                if not data:
+                    return time.perf_counter() - started, got
+                got += len(data)
+    finally:
+        ep.close()
+        while child.poll_exit() is None:
+            select.select([child.pidfd], [], [], 1.0)
+        child.close()
+
+
+def _holder(argv: list[str], workdir: str, sock_dir: str, tag: str) -> HolderHandle:
+    return spawn_holder(
+        argv,
+        ENV,
+        workdir,
+        rows=24,
+        cols=80,
+        socket_path=os.path.join(sock_dir, f"{tag}.sock"),
+        session_id=tag,
+    )
+
+
+def _status(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def drain_holder(blob: Path, workdir: str, sock_dir: str, tag: str) -> tuple[float, int, int]:
+    """Seconds, bytes, and the holder's VmHWM (KiB) just before release."""
+    handle = _holder(["cat", str(blob)], workdir, sock_dir, tag)
+    got = 0
+    started = time.perf_counter()
+    try:
+        while True:
+            select.select([handle.master_fd], [], [], 1.0)
+            while (data := handle.read(4 * MIB)) is not None:
+                if data == b"":
+                    elapsed = time.perf_counter() - started
+                    hwm = _status(handle.identity.holder_pid, "VmHWM")
+                    handle.release()
+                    return elapsed, got, hwm
+                got += len(data)
+                handle.ack(handle.offset)
+    finally:
+        handle.close()
+
+
+def start_times(workdir: str, sock_dir: str, runs: int) -> dict[str, list[float]]:
+    starts: list[float] = []
+    rss: list[float] = []
+    for n in range(runs):
+        began = time.perf_counter()
+        handle = _holder(["sleep", "60"], workdir, sock_dir, f"start{n}")
+        starts.append((time.perf_counter() - began) * 1000)
+        rss.append(_status(handle.identity.holder_pid, "VmRSS") / 1024)
+        kill_session_tree(handle.pid, grace=1.0)
+        with contextlib.suppress(Exception):
+            deadline = time.monotonic() + 10
+            while handle.read(MIB) != b"" and time.monotonic() < deadline:
+                select.select([handle.master_fd], [], [], 0.5)
+            handle.release()
+        handle.close()
+    bare: list[float] = []
+    imports: list[float] = []
+    root = str(HERE.parent / "src")
+    code = f"import sys;sys.path.insert(0,{root!r});import coven.pty.holder"
+    for _ in range(runs):
+        for target, cmd in (
+            (bare, [sys.executable, "-I", "-S", "-c", "pass"]),
+            (imports, [sys.executable, "-I", "-S", "-c", code]),
+        ):
+            began = time.perf_counter()
+            subprocess.run(cmd, check=True, env={})
+            target.append((time.perf_counter() - began) * 1000)
+    return {
+        "spawn_holder_ms": starts,
+        "rss_idle_mib": rss,
+        "bare_python_ms": bare,
+        "python_with_holder_imports_ms": imports,
+    }
+
+
+def summary(values: list[float]) -> str:
+    return f"{statistics.median(values):8.1f}  ({min(values):.1f}-{max(values):.1f})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mib", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results: dict[str, list[float]] = {"direct_mib_s": [], "holder_mib_s": [], "holder_hwm_mib": []}
+    with tempfile.TemporaryDirectory(prefix="cvhb-") as tmp:
+        blob = Path(tmp) / "blob.txt"
+        make_blob(blob, args.mib)
+        runs: list[tuple[str, Callable[[], None]]] = []
+        for rep in range(args.repeat):
+
+            def direct() -> None:
+                seconds, got = drain_direct(blob, tmp)
+                results["direct_mib_s"].append(got / seconds / MIB)
+
+            def held(rep: int = rep) -> None:
+                seconds, got, hwm = drain_holder(blob, tmp, tmp, f"d{rep}")
+                results["holder_mib_s"].append(got / seconds / MIB)
+                results["holder_hwm_mib"].append(hwm / 1024)
+
+            # Alternate which goes first: the machine's load drifts.
+            runs += (
+                [("direct", direct), ("holder", held)]
+                if rep % 2 == 0
+                else [("holder", held), ("direct", direct)]
+            )
+        for _name, run in runs:
+            run()
+        results.update(start_times(tmp, tmp, max(5, args.repeat)))
+    load = os.getloadavg()
+    print(f"holder benchmark: {args.mib} MiB drains x{args.repeat}, load {load[0]:.2f}")
+    print(f"{'figure':44} {'median':>8}  (min-max)")
+    labels = {
+        "direct_mib_s": "drain, direct PTY read [MiB/s]",
+        "holder_mib_s": "drain, through the holder, acking [MiB/s]",
+        "holder_hwm_mib": "holder peak RSS during a drain [MiB]",
+        "rss_idle_mib": "holder RSS after start [MiB]",
+        "spawn_holder_ms": "spawn_holder -> streaming handle [ms]",
+        "bare_python_ms": "ceiling: python -I -S -c pass [ms]",
+        "python_with_holder_imports_ms": "python -I -S + holder imports [ms]",
+    }
+    for key, label in labels.items():
+        print(f"{label:44} {summary(results[key])}")
+    ratio = statistics.median(results["holder_mib_s"]) / statistics.median(results["direct_mib_s"])
+    print(f"{'holder / direct (medians)':44} {ratio:8.2f}")
+    if args.json:
+        args.json.write_text(json.dumps({"mib": args.mib, "load": load, **results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

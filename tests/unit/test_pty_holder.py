@@ -1,0 +1,474 @@
+"""The per-session holder with real processes: lossless streaming, adoption, kill, refusal."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import select
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coven.errors import HolderRefused, HolderUnavailable, InvalidRequest
+from coven.pty import ExitStatus, SpawnError
+from coven.pty import holder_protocol as wire
+from coven.pty.holder_client import HolderIdentity, adopt_holder
+from coven.pty.procfs import proc_start_time, read_stat
+from tests.fakes.fake_harness import flood_chunks
+from tests.fakes.ptyio import flood_payload, pid_alive, wait_dead
+from tests.support.holders import Holders, read_to_end, read_until, rss_kib, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+FLOOD_BYTES = 64 * 1024 * 1024
+
+
+@pytest.fixture
+def holders(tmp_path: Path) -> Iterator[Holders]:
+    hs = Holders(str(tmp_path))
+    try:
+        yield hs
+    finally:
+        hs.cleanup()
+
+
+def flood_digest(total: int) -> str:
+    digest = hashlib.sha256()
+    for chunk in flood_chunks(total):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def assert_flood(received: bytes, total: int) -> None:
+    payload = flood_payload(received)
+    assert len(payload) == total
+    assert hashlib.sha256(payload).hexdigest() == flood_digest(total)
+
+
+def finish(holders: Holders, handle: object) -> None:
+    """Release a finished holder and check it exits and removes its socket."""
+    from coven.pty.holder_client import HolderHandle
+
+    assert isinstance(handle, HolderHandle)
+    handle.release()
+    assert wait_dead(handle.identity.holder_pid), "holder did not exit after RELEASE"
+    assert not os.path.exists(handle.socket_path)
+
+
+# -- streaming -------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_64_mib_flood_arrives_byte_exact_through_the_holder(holders: Holders) -> None:
+    handle = holders.spawn("flood", FAKE_BYTES=str(FLOOD_BYTES))
+    started = time.monotonic()
+    received = read_to_end(handle, timeout=90.0)
+    elapsed = time.monotonic() - started
+    assert_flood(received, FLOOD_BYTES)
+    assert handle.offset == handle.final_offset == len(received)
+    assert handle.poll_exit() == ExitStatus(code=0, signal=None)
+    finish(holders, handle)
+    print(f"\n[holder] 64 MiB through the holder: {len(received) / elapsed / 2**20:.0f} MiB/s")
+
+
+@pytest.mark.slow
+def test_reconnecting_mid_flood_resumes_at_the_last_ack_without_gap_or_duplicate(
+    holders: Holders,
+) -> None:
+    handle = holders.spawn("flood", FAKE_BYTES=str(FLOOD_BYTES))
+    committed = bytearray()
+    for round_ in range(3):
+        # Read a while, commit (acknowledge) only part of it, then drop the connection
+        # as a crashing daemon would: what was read but not acknowledged comes again.
+        target = len(committed) + 5 * 1024 * 1024
+        unacked = b""
+        deadline = time.monotonic() + 30
+        while len(committed) < target:
+            assert time.monotonic() < deadline, f"round {round_} stalled"
+            select.select([handle.master_fd], [], [], 0.2)
+            data = handle.read(1 << 20)
+            assert data != b"", "the flood ended early"
+            if data:
+                committed += unacked
+                unacked = data
+                handle.ack(len(committed))
+        handle.close()
+        handle = holders.adopt(handle, resume_from=len(committed))
+        # The holder kept at least everything not acknowledged before the drop.
+        assert handle.base <= len(committed) <= handle.end_at_connect, f"round {round_}"
+    committed += read_to_end(handle, timeout=90.0)
+    assert_flood(bytes(committed), FLOOD_BYTES)
+    assert handle.poll_exit() == ExitStatus(code=0, signal=None)
+    finish(holders, handle)
+
+
+def test_a_daemon_that_took_over_cuts_off_the_previous_connection(holders: Holders) -> None:
+    first = holders.spawn("echo")
+    read_until(first, b"ready")
+    second = holders.adopt(first, resume_from=first.offset)
+    wait_for(lambda: first.read() == b"", what="the first connection to end")
+    assert first.lost is not None
+    with pytest.raises(HolderUnavailable):
+        first.poll_exit()
+    second.write(b"still here\n")
+    read_until(second, b"echo: still here")
+
+
+def test_harness_exit_while_no_daemon_is_connected_is_kept_for_adoption(
+    holders: Holders,
+) -> None:
+    handle = holders.spawn("exit", FAKE_EXIT="7")
+    handle.close()  # no daemon from here on
+    assert wait_dead(handle.pid)
+    time.sleep(0.5)
+    # The harness is reaped (no zombie) while the holder keeps its status and output.
+    assert read_stat(handle.pid) is None
+    assert pid_alive(handle.identity.holder_pid)
+    adopted = holders.adopt(handle, resume_from=0)
+    output = read_to_end(adopted, timeout=10.0)
+    assert b"FAKE[codex]" in output and output.endswith(b"ready\r\n")
+    assert adopted.poll_exit() == ExitStatus(code=7, signal=None)
+    assert adopted.final_offset == len(output)
+    finish(holders, adopted)
+
+
+def test_exit_status_is_sent_again_to_a_daemon_that_missed_the_release(holders: Holders) -> None:
+    handle = holders.spawn("exit", FAKE_EXIT="3")
+    output = read_to_end(handle, timeout=10.0)
+    assert handle.poll_exit() == ExitStatus(code=3, signal=None)
+    handle.close()  # crashed before recording the exit
+    adopted = holders.adopt(handle, resume_from=len(output))
+    assert read_to_end(adopted, timeout=10.0) == b""
+    assert adopted.poll_exit() == ExitStatus(code=3, signal=None)
+    finish(holders, adopted)
+
+
+def test_release_before_exit_is_refused_and_the_holder_keeps_running(holders: Holders) -> None:
+    handle = holders.spawn("echo")
+    read_until(handle, b"ready")
+    handle._send(wire.offset_frame(wire.RELEASE, handle.offset))
+    wait_for(lambda: handle.read() == b"", what="the holder to refuse")
+    assert handle.lost is not None and "release_refused" in handle.lost
+    adopted = holders.adopt(handle, resume_from=handle.offset)
+    adopted.write(b"exit\n")
+    read_to_end(adopted)
+    assert adopted.poll_exit() == ExitStatus(code=0, signal=None)
+    finish(holders, adopted)
+
+
+# -- backpressure ----------------------------------------------------------------------------
+@pytest.mark.slow
+def test_with_no_reader_the_harness_blocks_and_holder_memory_stays_bounded(
+    holders: Holders,
+) -> None:
+    limit = 1024 * 1024
+    handle = holders.spawn("flood", FAKE_BYTES=str(FLOOD_BYTES), buffer_limit=limit)
+    handle.close()  # nobody reads
+    holder_pid = handle.identity.holder_pid
+
+    def held() -> int:
+        probe = holders.adopt(handle, resume_from=0)
+        probe.close()
+        return probe.end_at_connect
+
+    time.sleep(1.5)
+    first = held()
+    time.sleep(1.0)
+    second = held()
+    # Reading stopped at the limit (plus at most one read), and stays stopped.
+    assert limit <= first <= limit + 64 * 1024
+    assert second == first
+    assert pid_alive(handle.pid), "the harness must block, not finish or die"
+    assert rss_kib(holder_pid) < 40 * 1024
+    # Nothing was dropped: a reader gets the whole flood.
+    reader = holders.adopt(handle, resume_from=0)
+    assert_flood(read_to_end(reader, timeout=90.0), FLOOD_BYTES)
+    assert reader.poll_exit() == ExitStatus(code=0, signal=None)
+    finish(holders, reader)
+
+
+# -- input, resize, signals ------------------------------------------------------------------
+def test_input_and_resize_reach_the_harness(holders: Holders) -> None:
+    echo = holders.spawn("echo")
+    read_until(echo, b"ready")
+    assert echo.write(b"hello holder\n") == len(b"hello holder\n")
+    read_until(echo, b"echo: hello holder")
+    winch = holders.spawn("winch")
+    read_until(winch, b"ready")
+    winch.resize(33, 101)
+    read_until(winch, b"winch: 33 101")
+    with pytest.raises(InvalidRequest):
+        winch.resize(0, 80)
+
+
+def test_input_window_limits_what_is_in_flight_and_reopens(holders: Holders) -> None:
+    handle = holders.spawn("sleep")  # never reads its terminal
+    read_until(handle, b"ready")
+    big = b"x" * (wire.INPUT_WINDOW + 4096)
+    accepted = handle.write(big)
+    assert accepted == wire.INPUT_WINDOW
+    assert handle.write(b"more") == 0
+    assert handle.input_room == 0
+    # Input the terminal can never take is counted as delivered once the harness is gone.
+    handle.kill(grace=0.2)
+    read_to_end(handle, timeout=10.0)
+    assert handle.input_room == wire.INPUT_WINDOW
+
+
+def test_signal_reaches_the_harness_through_the_holder(holders: Holders) -> None:
+    handle = holders.spawn("ctty")
+    read_until(handle, b"ready")
+    handle.signal_group(signal.SIGINT)
+    read_until(handle, b"SIGINT received")
+
+
+def test_kill_escalates_to_sigkill_for_the_whole_group(holders: Holders) -> None:
+    handle = holders.spawn("ignore-signals")
+    out = read_until(handle, b"ready").decode()
+    match = re.search(r"pids (\d+) (\d+)", out)
+    assert match is not None
+    grandchild = int(match[2])
+    holders.pids.append((handle.identity.holder_pid, grandchild))
+    started = time.monotonic()
+    handle.kill(grace=0.3)
+    read_to_end(handle, timeout=10.0)
+    assert handle.poll_exit() == ExitStatus(code=None, signal=signal.SIGKILL)
+    assert wait_dead(grandchild)
+    assert time.monotonic() - started < 5.0
+    finish(holders, handle)
+
+
+def test_descendants_holding_the_terminal_are_ended_after_the_harness_exits(
+    holders: Holders,
+) -> None:
+    handle = holders.spawn("linger")
+    out = read_to_end(handle, timeout=15.0).decode()
+    match = re.search(r"child (\d+) holds the terminal", out)
+    assert match is not None and "parent done" in out
+    assert handle.poll_exit() == ExitStatus(code=0, signal=None)
+    assert wait_dead(int(match[1]))
+    finish(holders, handle)
+
+
+def test_kill_9_of_the_holder_hangs_up_the_harness_and_its_group(holders: Holders) -> None:
+    handle = holders.spawn("unused", argv=["/bin/sh", "-c", "sleep 300 & echo started $!; wait"])
+    out = read_until(handle, b"started").decode()
+    match = re.search(r"started (\d+)", out)
+    assert match is not None
+    background = int(match[1])
+    assert read_stat(background) is not None
+    assert read_stat(background).pgid == handle.pid  # type: ignore[union-attr]
+    os.kill(handle.identity.holder_pid, signal.SIGKILL)
+    assert wait_dead(handle.pid), "the harness survived its holder"
+    assert wait_dead(background), "the harness's group survived its holder"
+    wait_for(lambda: handle.read() == b"", what="the connection to end")
+    with pytest.raises(HolderUnavailable):
+        handle.poll_exit()
+    # What remains of a dead holder is a stale socket that nobody answers.
+    with pytest.raises(HolderUnavailable) as gone:
+        adopt_holder(handle.socket_path, handle.identity, resume_from=0)
+    assert gone.value.details is not None and gone.value.details["reason"] == "gone"
+
+
+def test_removing_the_socket_makes_the_holder_end_its_harness_and_exit(
+    holders: Holders,
+) -> None:
+    handle = holders.spawn("ignore-signals")
+    read_until(handle, b"ready")
+    os.unlink(handle.socket_path)
+    assert wait_dead(handle.pid, timeout=10.0)
+    assert wait_dead(handle.identity.holder_pid, timeout=10.0)
+
+
+# -- identity and isolation ------------------------------------------------------------------
+def test_the_socket_is_private_and_the_holder_is_detached(holders: Holders) -> None:
+    inherited_r, inherited_w = os.pipe()
+    os.set_inheritable(inherited_w, True)
+    try:
+        handle = holders.spawn("echo")
+    finally:
+        os.close(inherited_r)
+        os.close(inherited_w)
+    mode = os.stat(handle.socket_path).st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+    holder = read_stat(handle.identity.holder_pid)
+    assert holder is not None
+    # Its own session and group (not ours), no controlling terminal, not our child.
+    assert holder.sid == holder.pid == holder.pgid
+    assert holder.sid != os.getsid(0)
+    assert holder.ppid != os.getpid()
+    with open(f"/proc/{holder.pid}/stat") as fh:
+        assert fh.read().rsplit(")", 1)[1].split()[4] == "0"  # tty_nr
+    harness = read_stat(handle.pid)
+    assert harness is not None and harness.ppid == holder.pid and harness.sid == handle.pid
+    # Only what the holder opened itself: no pipe or fd leaked from the daemon.
+    targets = sorted(
+        os.readlink(f"/proc/{holder.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{holder.pid}/fd")
+    )
+    assert not [t for t in targets if t.startswith("pipe:")], targets
+    allowed = ("/dev/null", "/dev/ptmx", "socket:", "anon_inode:")
+    assert all(t.startswith(allowed) for t in targets), targets
+    assert targets.count("/dev/ptmx") == 1
+    # The daemon's environment does not reach the holder's command line.
+    with open(f"/proc/{holder.pid}/cmdline", "rb") as fh:
+        assert b"FAKE_MODE" not in fh.read()
+
+
+def test_an_impostor_on_the_socket_is_refused(holders: Holders, tmp_path: Path) -> None:
+    handle = holders.spawn("echo", session_id="real")
+    read_until(handle, b"ready")
+    ident = handle.identity
+    with pytest.raises(HolderRefused) as wrong_start:
+        adopt_holder(
+            handle.socket_path,
+            HolderIdentity(ident.session_id, ident.holder_pid, ident.holder_start_time + 1),
+            resume_from=0,
+        )
+    assert wrong_start.value.details is not None
+    assert wrong_start.value.details["reason"] == "start_time"
+    with pytest.raises(HolderRefused) as wrong_session:
+        adopt_holder(
+            handle.socket_path,
+            HolderIdentity("other", ident.holder_pid, ident.holder_start_time),
+            resume_from=0,
+        )
+    assert wrong_session.value.details is not None
+    assert wrong_session.value.details["reason"] == "session_id"
+
+    # Another process serving a perfect copy of the holder's greeting.
+    fake_path = holders.path("impostor")
+    hello = wire.encode_hello(
+        wire.Hello(
+            wire.VERSION,
+            ident.holder_pid,
+            ident.holder_start_time,
+            handle.pid,
+            0,
+            0,
+            0,
+            0,
+            0,
+            "real",
+        )
+    )
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(fake_path)
+    server.listen(1)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = server.accept()
+            with conn:
+                conn.sendall(hello)
+                conn.recv(1)  # until the client hangs up
+
+    impostor = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], env={"PATH": "/usr/bin:/bin"}
+    )
+    try:
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        with pytest.raises(HolderRefused) as wrong_pid:
+            adopt_holder(fake_path, ident, resume_from=0)
+        assert wrong_pid.value.details is not None
+        assert wrong_pid.value.details["reason"] == "peer_pid"
+    finally:
+        impostor.kill()
+        impostor.wait()
+        server.close()
+        thread.join(timeout=5)
+    # The real holder is untouched by all of this.
+    handle.write(b"after\n")
+    read_until(handle, b"echo: after")
+
+
+def test_resume_outside_what_the_holder_keeps_is_refused(holders: Holders) -> None:
+    handle = holders.spawn("echo")
+    read_until(handle, b"ready")  # acknowledges everything read
+    with pytest.raises(HolderUnavailable) as behind:
+        holders.adopt(handle, resume_from=0)
+    assert behind.value.details is not None
+    assert behind.value.details["reason"] == "resume_out_of_range"
+    with pytest.raises(HolderUnavailable):
+        holders.adopt(handle, resume_from=handle.offset + 10**6)
+
+
+def test_a_launch_failure_comes_back_and_leaves_nothing_running(holders: Holders) -> None:
+    path = holders.path()
+    with pytest.raises(SpawnError) as missing:
+        holders.spawn("echo", argv=["no-such-harness-anywhere"], socket_path=path)
+    assert missing.value.details is not None
+    assert missing.value.details["reason"] == "executable_not_found"
+    assert not os.path.exists(path)
+    with pytest.raises(InvalidRequest):
+        holders.spawn("echo", rows=0)
+
+    def leftovers() -> list[int]:
+        found = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                with contextlib.suppress(OSError), open(f"/proc/{name}/cmdline", "rb") as fh:
+                    if holders.dir.encode() in fh.read():
+                        found.append(int(name))
+        return found
+
+    # The holders that reported the failures exit right after reporting.
+    wait_for(lambda: leftovers() == [], timeout=5.0, what="failed holders to exit")
+
+
+def test_an_existing_socket_path_is_not_taken_over(holders: Holders) -> None:
+    first = holders.spawn("echo")
+    with pytest.raises(SpawnError) as exists:
+        holders.spawn("echo", socket_path=first.socket_path)
+    assert exists.value.details is not None
+    assert exists.value.details["reason"] == "socket_exists"
+    read_until(first, b"ready")
+
+
+# -- surviving the daemon --------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_holder_survives_sigkill_of_the_spawning_process_group_mid_flood(
+    holders: Holders, tmp_path: Path
+) -> None:
+    store = tmp_path / "store.bin"
+    socket_path = holders.path()
+    owner = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.holder_owner",
+            socket_path,
+            "s-owned",
+            str(FLOOD_BYTES),
+            str(store),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        start_new_session=True,
+    )
+    assert owner.stdout is not None
+    line = owner.stdout.readline().decode().split()
+    assert line[0] == "identity", line
+    holder_pid, holder_start, harness_pid = map(int, line[1:])
+    identity = HolderIdentity("s-owned", holder_pid, holder_start)
+    holders.pids.append((holder_pid, harness_pid))
+    wait_for(lambda: store.exists() and store.stat().st_size > 8 * 1024 * 1024, timeout=30)
+    os.killpg(owner.pid, signal.SIGKILL)  # the "daemon" and everything in its group
+    owner.wait(timeout=10)
+    owner.stdout.close()
+    assert pid_alive(holder_pid) and pid_alive(harness_pid)
+    assert proc_start_time(holder_pid) == holder_start
+    committed = store.read_bytes()
+    adopted = holders.adopt_identity(socket_path, identity, resume_from=len(committed))
+    rest = read_to_end(adopted, timeout=90.0)
+    assert_flood(committed + rest, FLOOD_BYTES)
+    assert adopted.poll_exit() == ExitStatus(code=0, signal=None)
+    finish(holders, adopted)
