@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import re
 import select
 import signal
@@ -14,13 +15,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from coven.errors import HolderRefused, HolderUnavailable, InvalidRequest
-from coven.pty import ExitStatus, SpawnError
+from coven.pty import ExitStatus, PtyReader, SpawnError
 from coven.pty import holder_protocol as wire
 from coven.pty.holder_client import HolderIdentity, adopt_holder
 from coven.pty.procfs import proc_start_time, read_stat
@@ -472,3 +473,36 @@ def test_the_holder_survives_sigkill_of_the_spawning_process_group_mid_flood(
     assert_flood(committed + rest, FLOOD_BYTES)
     assert adopted.poll_exit() == ExitStatus(code=0, signal=None)
     finish(holders, adopted)
+
+
+# -- the daemon's reader thread ----------------------------------------------------------------
+@pytest.mark.slow
+def test_the_pty_reader_thread_drains_a_holder_like_a_pty_master(holders: Holders) -> None:
+    """A small budget makes the reader stop and re-arm often: level-triggered readiness
+    of the holder socket must never strand bytes or the end of output."""
+    callbacks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+    parts: list[bytes] = []
+    ended: list[bool] = []
+    reader = PtyReader(callbacks.put, budget=64 * 1024)
+    total = 16 * 1024 * 1024
+    try:
+        handle = holders.spawn("flood", FAKE_BYTES=str(total))
+
+        def on_output(data: bytes) -> None:
+            parts.append(data)
+            handle.ack(sum(map(len, parts)))  # "committed"
+
+        source = reader.add(handle.master_fd, on_output, lambda: ended.append(True), handle.read)
+        deadline = time.monotonic() + 90
+        while not ended:
+            assert time.monotonic() < deadline, f"stalled after {sum(map(len, parts))} bytes"
+            with contextlib.suppress(queue.Empty):
+                callbacks.get(timeout=0.05)()
+        source.detach()
+        reader.forget(source)
+    finally:
+        reader.stop()
+    assert reader.errors == 0
+    assert_flood(b"".join(parts), total)
+    assert handle.poll_exit() == ExitStatus(code=0, signal=None)
+    finish(holders, handle)
