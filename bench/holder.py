@@ -12,8 +12,14 @@
 * ``start``: ``spawn_holder`` → handle (READY + identity checks + RESUME) for a harness
   that waits, against the bare interpreter start of the same command line
   (``python -I -S -c pass``) and the holder's imports alone.
+* ``adopt``: ``adopt_holder`` per session, for that many live holders whose previous
+  connection was dropped (what a restarted daemon does for each live session).
 * ``rss``: the holder's VmRSS right after start, and VmHWM after a drain (the
   unacknowledged-output buffer is bounded at 8 MiB).
+* ``cpu``: CPU seconds (user+system) per drain of the direct reader, of the holder and
+  of the holder's client. Under a loaded machine these vary far less than MiB/s do:
+  they show what the holder adds (its reads of the PTY cost what the direct reader's
+  do; the rest is the hop over the socket).
 
 Prints a table; ``--json`` writes every figure. Needs nothing but the repository.
 """
@@ -24,6 +30,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import select
 import statistics
 import subprocess
@@ -37,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from coven.pty import kill_session_tree, spawn  # noqa: E402
-from coven.pty.holder_client import HolderHandle, spawn_holder  # noqa: E402
+from coven.pty.holder_client import HolderHandle, adopt_holder, spawn_holder  # noqa: E402
 
 MIB = 1024 * 1024
 LINE = 1024
@@ -53,12 +60,25 @@ def make_blob(path: Path, mib: int) -> None:
             fh.write(f"{n:08d} " + body[: LINE - 10] + "\n")
 
 
-def drain_direct(blob: Path, workdir: str) -> tuple[float, int]:
+def _self_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _proc_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain_direct(blob: Path, workdir: str) -> tuple[float, int, float]:
+    """Seconds, bytes, and the reader's CPU seconds."""
     child = spawn(["cat", str(blob)], cwd=workdir, env=ENV, rows=24, cols=80)
     got = 0
     ep = select.epoll()
     ep.register(child.master_fd, select.EPOLLIN)
     started = time.perf_counter()
+    cpu = _self_cpu()
     try:
         while True:
             ep.poll(1.0)
@@ -70,7 +90,7 @@ def drain_direct(blob: Path, workdir: str) -> tuple[float, int]:
                 except OSError:
                     data = b""
                 if not data:
-                    return time.perf_counter() - started, got
+                    return time.perf_counter() - started, got, _self_cpu() - cpu
                 got += len(data)
     finally:
         ep.close()
@@ -99,41 +119,61 @@ def _status(pid: int, field: str) -> int:
     return 0
 
 
-def drain_holder(blob: Path, workdir: str, sock_dir: str, tag: str) -> tuple[float, int, int]:
-    """Seconds, bytes, and the holder's VmHWM (KiB) just before release."""
+def drain_holder(
+    blob: Path, workdir: str, sock_dir: str, tag: str
+) -> tuple[float, int, int, float, float]:
+    """Seconds, bytes, the holder's VmHWM (KiB), and holder and client CPU seconds."""
     handle = _holder(["cat", str(blob)], workdir, sock_dir, tag)
+    holder_pid = handle.identity.holder_pid
     got = 0
     started = time.perf_counter()
+    cpu = _self_cpu()
+    holder_cpu = _proc_cpu(holder_pid)
     try:
         while True:
             select.select([handle.master_fd], [], [], 1.0)
             while (data := handle.read(4 * MIB)) is not None:
                 if data == b"":
                     elapsed = time.perf_counter() - started
-                    hwm = _status(handle.identity.holder_pid, "VmHWM")
+                    client = _self_cpu() - cpu
+                    held = _proc_cpu(holder_pid) - holder_cpu
+                    hwm = _status(holder_pid, "VmHWM")
                     handle.release()
-                    return elapsed, got, hwm
+                    return elapsed, got, hwm, held, client
                 got += len(data)
                 handle.ack(handle.offset)
     finally:
         handle.close()
 
 
+def _end(handle: HolderHandle) -> None:
+    kill_session_tree(handle.pid, grace=1.0)
+    with contextlib.suppress(Exception):
+        deadline = time.monotonic() + 10
+        while handle.read(MIB) != b"" and time.monotonic() < deadline:
+            select.select([handle.master_fd], [], [], 0.5)
+        handle.release()
+    handle.close()
+
+
 def start_times(workdir: str, sock_dir: str, runs: int) -> dict[str, list[float]]:
     starts: list[float] = []
     rss: list[float] = []
+    handles: list[HolderHandle] = []
     for n in range(runs):
         began = time.perf_counter()
         handle = _holder(["sleep", "60"], workdir, sock_dir, f"start{n}")
         starts.append((time.perf_counter() - began) * 1000)
         rss.append(_status(handle.identity.holder_pid, "VmRSS") / 1024)
-        kill_session_tree(handle.pid, grace=1.0)
-        with contextlib.suppress(Exception):
-            deadline = time.monotonic() + 10
-            while handle.read(MIB) != b"" and time.monotonic() < deadline:
-                select.select([handle.master_fd], [], [], 0.5)
-            handle.release()
-        handle.close()
+        handles.append(handle)
+    adopts: list[float] = []
+    for n, old in enumerate(handles):
+        old.close()  # the daemon went away
+        began = time.perf_counter()
+        handles[n] = adopt_holder(old.socket_path, old.identity, resume_from=old.offset)
+        adopts.append((time.perf_counter() - began) * 1000)
+    for handle in handles:
+        _end(handle)
     bare: list[float] = []
     imports: list[float] = []
     root = str(HERE.parent / "src")
@@ -148,6 +188,7 @@ def start_times(workdir: str, sock_dir: str, runs: int) -> dict[str, list[float]
             target.append((time.perf_counter() - began) * 1000)
     return {
         "spawn_holder_ms": starts,
+        "adopt_ms": adopts,
         "rss_idle_mib": rss,
         "bare_python_ms": bare,
         "python_with_holder_imports_ms": imports,
@@ -155,7 +196,9 @@ def start_times(workdir: str, sock_dir: str, runs: int) -> dict[str, list[float]
 
 
 def summary(values: list[float]) -> str:
-    return f"{statistics.median(values):8.1f}  ({min(values):.1f}-{max(values):.1f})"
+    digits = 2 if max(values) < 10 else 1
+    low, high = min(values), max(values)
+    return f"{statistics.median(values):8.{digits}f}  ({low:.{digits}f}-{high:.{digits}f})"
 
 
 def main() -> int:
@@ -164,7 +207,17 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    results: dict[str, list[float]] = {"direct_mib_s": [], "holder_mib_s": [], "holder_hwm_mib": []}
+    results: dict[str, list[float]] = {
+        key: []
+        for key in (
+            "direct_mib_s",
+            "holder_mib_s",
+            "holder_hwm_mib",
+            "direct_cpu_s",
+            "holder_cpu_s",
+            "client_cpu_s",
+        )
+    }
     with tempfile.TemporaryDirectory(prefix="cvhb-") as tmp:
         blob = Path(tmp) / "blob.txt"
         make_blob(blob, args.mib)
@@ -172,13 +225,16 @@ def main() -> int:
         for rep in range(args.repeat):
 
             def direct() -> None:
-                seconds, got = drain_direct(blob, tmp)
+                seconds, got, cpu = drain_direct(blob, tmp)
                 results["direct_mib_s"].append(got / seconds / MIB)
+                results["direct_cpu_s"].append(cpu)
 
             def held(rep: int = rep) -> None:
-                seconds, got, hwm = drain_holder(blob, tmp, tmp, f"d{rep}")
+                seconds, got, hwm, held_cpu, client_cpu = drain_holder(blob, tmp, tmp, f"d{rep}")
                 results["holder_mib_s"].append(got / seconds / MIB)
                 results["holder_hwm_mib"].append(hwm / 1024)
+                results["holder_cpu_s"].append(held_cpu)
+                results["client_cpu_s"].append(client_cpu)
 
             # Alternate which goes first: the machine's load drifts.
             runs += (
@@ -188,16 +244,20 @@ def main() -> int:
             )
         for _name, run in runs:
             run()
-        results.update(start_times(tmp, tmp, max(5, args.repeat)))
+        results.update(start_times(tmp, tmp, max(10, args.repeat)))
     load = os.getloadavg()
     print(f"holder benchmark: {args.mib} MiB drains x{args.repeat}, load {load[0]:.2f}")
     print(f"{'figure':44} {'median':>8}  (min-max)")
     labels = {
         "direct_mib_s": "drain, direct PTY read [MiB/s]",
         "holder_mib_s": "drain, through the holder, acking [MiB/s]",
+        "direct_cpu_s": "CPU per drain: direct reader [s]",
+        "holder_cpu_s": "CPU per drain: holder [s]",
+        "client_cpu_s": "CPU per drain: holder's client [s]",
         "holder_hwm_mib": "holder peak RSS during a drain [MiB]",
         "rss_idle_mib": "holder RSS after start [MiB]",
         "spawn_holder_ms": "spawn_holder -> streaming handle [ms]",
+        "adopt_ms": "adopt_holder, per session [ms]",
         "bare_python_ms": "ceiling: python -I -S -c pass [ms]",
         "python_with_holder_imports_ms": "python -I -S + holder imports [ms]",
     }

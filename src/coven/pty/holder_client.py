@@ -290,7 +290,11 @@ class HolderHandle:
             signal_session(self.pid, sig)
 
     def kill(self, grace: float = 2.0) -> None:
-        """SIGHUP+SIGTERM+SIGCONT to the harness's session now, SIGKILL after ``grace`` s."""
+        """SIGHUP+SIGTERM+SIGCONT to the harness's session now, SIGKILL after ``grace`` s.
+
+        The holder escalates. With the holder gone, only the first three signals are
+        sent here (see ``signal_group``); what survives them is ``reap_orphan``'s job.
+        """
         grace_ms = max(0, min(int(grace * 1000), 0xFFFFFFFF))
         self._send(wire.frame(wire.KILL, wire.GRACE.pack(grace_ms)))
         if self._lost is not None:
@@ -496,16 +500,21 @@ def spawn_holder(
     ]
     # `setsid --fork` returns at once; the holder is its child, re-parented to init
     # (or the nearest subreaper), in a session of its own: never the daemon's child.
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        cwd="/",
-        env={},
-        close_fds=True,
-        start_new_session=True,
-    )
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd="/",
+            env={},
+            close_fds=True,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise LaunchFailed(
+            f"cannot start a holder: {exc.strerror or exc}", {"reason": "holder_failed"}
+        ) from exc
     assert process.stdin is not None and process.stdout is not None
     try:
         with contextlib.suppress(BrokenPipeError):
@@ -527,9 +536,21 @@ def spawn_holder(
         raise _launch_error(body)
     if kind != wire.READY or len(body) != wire.READY_BODY.size:
         raise LaunchFailed("the holder sent an unreadable start report")
-    holder_pid, holder_start, _harness_pid, _harness_start = wire.READY_BODY.unpack(body)
+    holder_pid, holder_start, harness_pid, harness_start = wire.READY_BODY.unpack(body)
     identity = HolderIdentity(session_id, holder_pid, holder_start)
-    return adopt_holder(socket_path, identity, resume_from=0, timeout=timeout)
+    try:
+        return adopt_holder(socket_path, identity, resume_from=0, timeout=timeout)
+    except CovenError:
+        # Started but unreachable: nobody would ever own this session, so end it.
+        # Killing the holder hangs up the harness; SIGKILL covers one that ignores that.
+        if proc_start_time(holder_pid) == holder_start:
+            with contextlib.suppress(OSError):
+                os.kill(holder_pid, signal.SIGKILL)
+        if proc_start_time(harness_pid) == harness_start:
+            signal_session(harness_pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.unlink(socket_path)
+        raise
 
 
 def _read_report(fd: int, deadline: float) -> tuple[int, bytes] | None:
