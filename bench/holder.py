@@ -10,12 +10,14 @@
   every batch as a daemon acknowledges committed output. Clock: from the spawn call's
   return to the end of output; MiB/s of bytes received (ONLCR included).
 * ``start``: ``spawn_holder`` → handle (READY + identity checks + RESUME) for a harness
-  that waits, against the bare interpreter start of the same command line
+  that waits, forked by a ``HolderForkServer`` (as the daemon would) and from a new
+  interpreter each, against the bare interpreter start of the same command line
   (``python -I -S -c pass``) and the holder's imports alone.
 * ``adopt``: ``adopt_holder`` per session, for that many live holders whose previous
   connection was dropped (what a restarted daemon does for each live session).
-* ``rss``: the holder's VmRSS right after start, and VmHWM after a drain (the
-  unacknowledged-output buffer is bounded at 8 MiB).
+* ``rss``: a holder's VmRSS and private dirty memory (``smaps_rollup``: what it costs
+  on its own; the rest is shared) once started, both ways, and VmHWM after a drain
+  (the unacknowledged-output buffer is bounded at 8 MiB). Drains use the fork server.
 * ``cpu``: CPU seconds (user+system) per drain of the direct reader, of the holder and
   of the holder's client. Under a loaded machine these vary far less than MiB/s do:
   they show what the holder adds (its reads of the PTY cost what the direct reader's
@@ -44,7 +46,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from coven.pty import kill_session_tree, spawn  # noqa: E402
-from coven.pty.holder_client import HolderHandle, adopt_holder, spawn_holder  # noqa: E402
+from coven.pty.holder_client import (  # noqa: E402
+    HolderForkServer,
+    HolderHandle,
+    adopt_holder,
+    spawn_holder,
+)
 
 MIB = 1024 * 1024
 LINE = 1024
@@ -99,7 +106,12 @@ def drain_direct(blob: Path, workdir: str) -> tuple[float, int, float]:
         child.close()
 
 
-def _holder(argv: list[str], workdir: str, sock_dir: str, tag: str) -> HolderHandle:
+FORKSERVER = HolderForkServer()
+
+
+def _holder(
+    argv: list[str], workdir: str, sock_dir: str, tag: str, fork: bool = True
+) -> HolderHandle:
     return spawn_holder(
         argv,
         ENV,
@@ -108,7 +120,16 @@ def _holder(argv: list[str], workdir: str, sock_dir: str, tag: str) -> HolderHan
         cols=80,
         socket_path=os.path.join(sock_dir, f"{tag}.sock"),
         session_id=tag,
+        forkserver=FORKSERVER if fork else None,
     )
+
+
+def _private_dirty_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            if line.startswith("Private_Dirty:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _status(pid: int, field: str) -> int:
@@ -157,15 +178,22 @@ def _end(handle: HolderHandle) -> None:
 
 
 def start_times(workdir: str, sock_dir: str, runs: int) -> dict[str, list[float]]:
-    starts: list[float] = []
-    rss: list[float] = []
+    figures: dict[str, list[float]] = {}
     handles: list[HolderHandle] = []
-    for n in range(runs):
-        began = time.perf_counter()
-        handle = _holder(["sleep", "60"], workdir, sock_dir, f"start{n}")
-        starts.append((time.perf_counter() - began) * 1000)
-        rss.append(_status(handle.identity.holder_pid, "VmRSS") / 1024)
-        handles.append(handle)
+    _holder(["true"], workdir, sock_dir, "warm-up").close()  # starts the fork server
+    for way, fork in (("fork", True), ("exec", False)):
+        for key in ("spawn_ms", "rss_mib", "private_mib"):
+            figures[f"{way}_{key}"] = []
+        for n in range(runs):
+            began = time.perf_counter()
+            handle = _holder(["sleep", "60"], workdir, sock_dir, f"{way}{n}", fork)
+            figures[f"{way}_spawn_ms"].append((time.perf_counter() - began) * 1000)
+            handles.append(handle)
+        time.sleep(0.5)  # settle: a holder has served its first connection
+        for handle in handles[-runs:]:
+            pid = handle.identity.holder_pid
+            figures[f"{way}_rss_mib"].append(_status(pid, "VmRSS") / 1024)
+            figures[f"{way}_private_mib"].append(_private_dirty_mib(pid))
     adopts: list[float] = []
     for n, old in enumerate(handles):
         old.close()  # the daemon went away
@@ -187,9 +215,8 @@ def start_times(workdir: str, sock_dir: str, runs: int) -> dict[str, list[float]
             subprocess.run(cmd, check=True, env={})
             target.append((time.perf_counter() - began) * 1000)
     return {
-        "spawn_holder_ms": starts,
+        **figures,
         "adopt_ms": adopts,
-        "rss_idle_mib": rss,
         "bare_python_ms": bare,
         "python_with_holder_imports_ms": imports,
     }
@@ -255,8 +282,12 @@ def main() -> int:
         "holder_cpu_s": "CPU per drain: holder [s]",
         "client_cpu_s": "CPU per drain: holder's client [s]",
         "holder_hwm_mib": "holder peak RSS during a drain [MiB]",
-        "rss_idle_mib": "holder RSS after start [MiB]",
-        "spawn_holder_ms": "spawn_holder -> streaming handle [ms]",
+        "fork_rss_mib": "holder RSS, forked [MiB]",
+        "fork_private_mib": "holder private dirty, forked [MiB]",
+        "exec_rss_mib": "holder RSS, own interpreter [MiB]",
+        "exec_private_mib": "holder private dirty, own interpreter [MiB]",
+        "fork_spawn_ms": "spawn_holder, forked [ms]",
+        "exec_spawn_ms": "spawn_holder, own interpreter [ms]",
         "adopt_ms": "adopt_holder, per session [ms]",
         "bare_python_ms": "ceiling: python -I -S -c pass [ms]",
         "python_with_holder_imports_ms": "python -I -S + holder imports [ms]",
@@ -267,6 +298,7 @@ def main() -> int:
     print(f"{'holder / direct (medians)':44} {ratio:8.2f}")
     if args.json:
         args.json.write_text(json.dumps({"mib": args.mib, "load": load, **results}, indent=1))
+    FORKSERVER.close()
     return 0
 
 

@@ -3,8 +3,9 @@
 Usage: ``python -m tests.fakes.holder_owner DIR COUNT BYTES``
 
 Starts ``COUNT`` fake harnesses in ``flood`` mode (``BYTES`` bytes each), each under a
-holder serving ``DIR/<n>.sock`` for session ``s<n>``, prints one line per session,
-``identity <n> <holder_pid> <holder_start> <harness_pid>``, then ``streaming``. From
+holder forked by its own ``HolderForkServer`` and serving ``DIR/<n>.sock`` for session
+``s<n>``, prints one line per session, ``identity <n> <holder_pid> <holder_start>
+<harness_pid>``, then ``streaming <fork server pid>``. From
 then on every piece of output is appended to ``DIR/<n>.store`` (its "store") before
 it is acknowledged, so a store file always holds at least everything acknowledged.
 Meant to be killed mid-flood; prints ``end <n>`` as each session's output ends.
@@ -16,13 +17,14 @@ import os
 import select
 import sys
 
-from coven.pty.holder_client import HolderHandle, spawn_holder
+from coven.pty.holder_client import HolderForkServer, HolderHandle, spawn_holder
 from tests.fakes.ptyio import fake_env
 
 
 def main(argv: list[str]) -> int:
     directory, count, total = argv[1], int(argv[2]), int(argv[3])
     handles: dict[int, tuple[int, HolderHandle]] = {}
+    forkserver = HolderForkServer()
     for n in range(count):
         handle = spawn_holder(
             ["codex"],
@@ -32,6 +34,7 @@ def main(argv: list[str]) -> int:
             cols=80,
             socket_path=os.path.join(directory, f"{n}.sock"),
             session_id=f"s{n}",
+            forkserver=forkserver,
         )
         store = os.open(
             os.path.join(directory, f"{n}.store"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
@@ -39,7 +42,7 @@ def main(argv: list[str]) -> int:
         ident = handle.identity
         print(f"identity {n} {ident.holder_pid} {ident.holder_start_time} {handle.pid}", flush=True)
         handles[handle.master_fd] = (store, handle)
-    print("streaming", flush=True)
+    print(f"streaming {forkserver.pid}", flush=True)
     while handles:
         readable, _, _ = select.select(list(handles), [], [], 1.0)
         for fd in readable:
@@ -53,6 +56,7 @@ def main(argv: list[str]) -> int:
                 while view:
                     view = view[os.write(store, view) :]
                 handle.ack(handle.offset)
+    forkserver.close()
     return 0
 
 

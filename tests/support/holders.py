@@ -12,7 +12,13 @@ import time
 from collections.abc import Callable
 
 from coven.pty import kill_session_tree
-from coven.pty.holder_client import HolderHandle, HolderIdentity, adopt_holder, spawn_holder
+from coven.pty.holder_client import (
+    HolderForkServer,
+    HolderHandle,
+    HolderIdentity,
+    adopt_holder,
+    spawn_holder,
+)
 from tests.fakes.ptyio import fake_env, pid_alive, wait_dead
 
 
@@ -20,11 +26,14 @@ class Holders:
     """Spawns holders under a short private directory; ``cleanup`` kills every one.
 
     Unix socket paths are limited to 107 bytes, so sockets live in a fresh directory
-    under ``/tmp`` rather than in pytest's (long) ``tmp_path``.
+    under ``/tmp`` rather than in pytest's (long) ``tmp_path``. ``launch`` is ``fork``
+    (through a ``HolderForkServer``, as a daemon would) or ``exec`` (a new interpreter
+    per holder).
     """
 
-    def __init__(self, cwd: str) -> None:
+    def __init__(self, cwd: str, launch: str = "fork") -> None:
         self.cwd = cwd
+        self.forkserver = HolderForkServer() if launch == "fork" else None
         self.dir = tempfile.mkdtemp(prefix="cvh-")
         self.handles: list[HolderHandle] = []
         self.pids: list[tuple[int, int]] = []  # (holder pid, harness pid)
@@ -55,6 +64,7 @@ class Holders:
             cols=cols,
             socket_path=socket_path or self.path(),
             session_id=session_id or f"s{self._count}",
+            forkserver=self.forkserver,
             **kwargs,
         )
         self.track(handle)
@@ -78,6 +88,8 @@ class Holders:
         return handle
 
     def cleanup(self) -> None:
+        if self.forkserver is not None:
+            self.forkserver.close()
         for handle in self.handles:
             handle.close()
         for holder_pid, harness_pid in self.pids:

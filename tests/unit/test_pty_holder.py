@@ -34,8 +34,10 @@ FLOOD_BYTES = 64 * 1024 * 1024
 
 
 @pytest.fixture
-def holders(tmp_path: Path) -> Iterator[Holders]:
-    hs = Holders(str(tmp_path))
+def holders(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Holders]:
+    """Holders forked by a fork server; ``parametrize("holders", ["exec"], indirect=True)``
+    starts each from a new interpreter instead."""
+    hs = Holders(str(tmp_path), getattr(request, "param", "fork"))
     try:
         yield hs
     finally:
@@ -67,6 +69,7 @@ def finish(holders: Holders, handle: object) -> None:
 
 # -- streaming -------------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.parametrize("holders", ["fork", "exec"], indirect=True)
 def test_a_64_mib_flood_arrives_byte_exact_through_the_holder(holders: Holders) -> None:
     handle = holders.spawn("flood", FAKE_BYTES=str(FLOOD_BYTES))
     started = time.monotonic()
@@ -122,6 +125,7 @@ def test_a_daemon_that_took_over_cuts_off_the_previous_connection(holders: Holde
     read_until(second, b"echo: still here")
 
 
+@pytest.mark.parametrize("holders", ["fork", "exec"], indirect=True)
 def test_harness_exit_while_no_daemon_is_connected_is_kept_for_adoption(
     holders: Holders,
 ) -> None:
@@ -258,6 +262,7 @@ def test_descendants_holding_the_terminal_are_ended_after_the_harness_exits(
     finish(holders, handle)
 
 
+@pytest.mark.parametrize("holders", ["fork", "exec"], indirect=True)
 def test_kill_9_of_the_holder_hangs_up_the_harness_and_its_group(holders: Holders) -> None:
     handle = holders.spawn("unused", argv=["/bin/sh", "-c", "sleep 300 & echo started $!; wait"])
     out = read_until(handle, b"started").decode()
@@ -289,6 +294,7 @@ def test_removing_the_socket_makes_the_holder_end_its_harness_and_exit(
 
 
 # -- identity and isolation ------------------------------------------------------------------
+@pytest.mark.parametrize("holders", ["fork", "exec"], indirect=True)
 def test_the_socket_is_private_and_the_holder_is_detached(holders: Holders) -> None:
     inherited_r, inherited_w = os.pipe()
     os.set_inheritable(inherited_w, True)
@@ -301,12 +307,14 @@ def test_the_socket_is_private_and_the_holder_is_detached(holders: Holders) -> N
     assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
     holder = read_stat(handle.identity.holder_pid)
     assert holder is not None
-    # Its own session and group (not ours), no controlling terminal, not our child.
-    assert holder.sid == holder.pid == holder.pgid
-    assert holder.sid != os.getsid(0)
-    assert holder.ppid != os.getpid()
+    # A session of its own (led by the holder, or by the fork server's middle process
+    # that already exited), not ours; no controlling terminal; nobody's child but init's.
+    assert holder.sid == holder.pgid
+    assert holder.sid != os.getsid(0) and holder.pgid != os.getpgrp()
+    assert holder.ppid not in (os.getpid(), holders.forkserver and holders.forkserver.pid)
     with open(f"/proc/{holder.pid}/stat") as fh:
         assert fh.read().rsplit(")", 1)[1].split()[4] == "0"  # tty_nr
+    read_until(handle, b"ready")  # past the setsid() of the harness's launch
     harness = read_stat(handle.pid)
     assert harness is not None and harness.ppid == holder.pid and harness.sid == handle.pid
     # Only what the holder opened itself: no pipe or fd leaked from the daemon.
@@ -401,6 +409,7 @@ def test_resume_outside_what_the_holder_keeps_is_refused(holders: Holders) -> No
         holders.adopt(handle, resume_from=handle.offset + 10**6)
 
 
+@pytest.mark.parametrize("holders", ["fork", "exec"], indirect=True)
 def test_a_launch_failure_comes_back_and_leaves_nothing_running(holders: Holders) -> None:
     path = holders.path()
     with pytest.raises(SpawnError) as missing:
@@ -431,6 +440,29 @@ def test_an_existing_socket_path_is_not_taken_over(holders: Holders) -> None:
     assert exists.value.details is not None
     assert exists.value.details["reason"] == "socket_exists"
     read_until(first, b"ready")
+
+
+def test_the_fork_server_ends_when_closed_or_killed_and_its_holders_live_on(
+    holders: Holders,
+) -> None:
+    forkserver = holders.forkserver
+    assert forkserver is not None
+    first = holders.spawn("echo")
+    server_pid = forkserver.pid
+    assert server_pid is not None and pid_alive(server_pid)
+    forkserver.close()
+    assert wait_dead(server_pid)
+    first.write(b"still served\n")
+    read_until(first, b"echo: still served")
+    # The next launch starts a new server; a server that died is replaced too.
+    second = holders.spawn("echo")
+    assert forkserver.pid not in (None, server_pid)
+    assert forkserver.pid is not None
+    os.kill(forkserver.pid, signal.SIGKILL)
+    assert wait_dead(forkserver.pid)
+    third = holders.spawn("echo")
+    for handle in (second, third):
+        read_until(handle, b"ready")
 
 
 # -- surviving the daemon --------------------------------------------------------------------
@@ -464,7 +496,8 @@ def test_holders_survive_sigkill_of_the_daemons_process_group_mid_flood(
         n, holder_pid, holder_start, harness_pid = map(int, fields[1:])
         identities[n] = (HolderIdentity(f"s{n}", holder_pid, holder_start), harness_pid)
         holders.pids.append((holder_pid, harness_pid))
-    assert owner.stdout.readline().strip() == b"streaming"
+    streaming, forkserver_pid = owner.stdout.readline().split()
+    assert streaming == b"streaming"
     stores = [Path(holders.dir) / f"{n}.store" for n in range(sessions)]
 
     def stored() -> int:
@@ -474,6 +507,8 @@ def test_holders_survive_sigkill_of_the_daemons_process_group_mid_flood(
     os.killpg(owner.pid, signal.SIGKILL)  # the "daemon" and everything in its group
     owner.wait(timeout=10)
     owner.stdout.close()
+    # The owner's fork server is not in its group, but ends with it (its stdin closed).
+    assert wait_dead(int(forkserver_pid))
     adopted = []
     for n, (identity, harness_pid) in identities.items():
         assert pid_alive(identity.holder_pid) and pid_alive(harness_pid), f"session {n}"

@@ -464,6 +464,7 @@ def spawn_holder(
     session_id: str,
     buffer_limit: int = DEFAULT_BUFFER,
     timeout: float = 10.0,
+    forkserver: HolderForkServer | None = None,
 ) -> HolderHandle:
     """Start ``argv`` under a new holder serving ``socket_path``; a handle streaming from 0.
 
@@ -472,7 +473,11 @@ def spawn_holder(
     back from the holder unchanged; nothing is left running then. ``socket_path`` must
     not exist yet (it is created 0600); keep it short (Unix socket paths are limited
     to 107 bytes). The environment travels over a pipe, never on a command line.
-    Blocking (a Python start-up, tens of milliseconds): call it off the event loop.
+
+    With ``forkserver`` the holder is forked from it (a few milliseconds, pages
+    shared with the server); without, a new interpreter starts (``setsid --fork``,
+    tens of milliseconds). Either way the holder ends up detached: its own session,
+    re-parented to init, never the daemon's child. Blocking: call it off the event loop.
     """
     if len(os.fsencode(socket_path)) > _SOCKET_PATH_MAX:
         raise InvalidRequest("holder socket path is too long", {"socket": socket_path})
@@ -482,15 +487,22 @@ def spawn_holder(
         if not isinstance(text, str) or "\0" in text:
             raise InvalidRequest("argv, env and cwd must be strings without NUL bytes")
     spec = wire.encode_spec(argv, env, cwd, rows, cols)
+    deadline = time.monotonic() + timeout
+    if forkserver is None:
+        report = _exec_holder(spec, socket_path, session_id, buffer_limit, deadline)
+    else:
+        request = wire.encode_start(spec, socket_path, session_id, buffer_limit)
+        report = forkserver.request(request, deadline)
+    return _take_over(report, socket_path, session_id, timeout)
+
+
+def _exec_holder(
+    spec: bytes, socket_path: str, session_id: str, buffer_limit: int, deadline: float
+) -> tuple[int, bytes] | None:
     command = [
         _find_setsid(),
         "--fork",
-        sys.executable,
-        "-I",
-        "-S",
-        "-c",
-        _BOOT,
-        _PACKAGE_ROOT,
+        *_interpreter(),
         "--socket",
         socket_path,
         "--session",
@@ -500,8 +512,26 @@ def spawn_holder(
     ]
     # `setsid --fork` returns at once; the holder is its child, re-parented to init
     # (or the nearest subreaper), in a session of its own: never the daemon's child.
+    process = _popen(command)
+    assert process.stdin is not None and process.stdout is not None
     try:
-        process = subprocess.Popen(
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.write(spec)
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        return _read_report(process.stdout.fileno(), deadline)
+    finally:
+        process.stdout.close()
+        process.wait()
+
+
+def _interpreter() -> list[str]:
+    return [sys.executable, "-I", "-S", "-c", _BOOT, _PACKAGE_ROOT]
+
+
+def _popen(command: list[str]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -515,28 +545,25 @@ def spawn_holder(
         raise LaunchFailed(
             f"cannot start a holder: {exc.strerror or exc}", {"reason": "holder_failed"}
         ) from exc
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        with contextlib.suppress(BrokenPipeError):
-            process.stdin.write(spec)
-        with contextlib.suppress(BrokenPipeError):
-            process.stdin.close()
-        report = _read_report(process.stdout.fileno(), time.monotonic() + timeout)
-    finally:
-        process.stdout.close()
-        process.wait()
+
+
+def _take_over(
+    report: tuple[int, bytes] | None, socket_path: str, session_id: str, timeout: float
+) -> HolderHandle:
+    """From a holder's start report to a streaming handle, or an error with nothing left."""
     if report is None:
         # No pid to kill: removing the socket makes a holder that is merely slow see
         # itself abandoned, kill its harness and exit.
         with contextlib.suppress(OSError):
             os.unlink(socket_path)
-        raise LaunchFailed("the holder did not start", {"reason": "holder_failed"})
+        raise LaunchFailed("the holder did not start in time", {"reason": "holder_failed"})
     kind, body = report
     if kind == wire.FAILED:
         raise _launch_error(body)
-    if kind != wire.READY or len(body) != wire.READY_BODY.size:
+    size = wire.READY_BODY.size
+    if kind != wire.READY or len(body) < size or body[size:] != session_id.encode():
         raise LaunchFailed("the holder sent an unreadable start report")
-    holder_pid, holder_start, harness_pid, harness_start = wire.READY_BODY.unpack(body)
+    holder_pid, holder_start, harness_pid, harness_start = wire.READY_BODY.unpack_from(body)
     identity = HolderIdentity(session_id, holder_pid, holder_start)
     try:
         return adopt_holder(socket_path, identity, resume_from=0, timeout=timeout)
@@ -553,9 +580,84 @@ def spawn_holder(
         raise
 
 
+class HolderForkServer:
+    """A pre-loaded interpreter that forks holders: one per daemon, started on first use.
+
+    Why: a holder started from scratch pays for an interpreter and its imports each
+    time (see ``bench/holder.py``); a fork of one that already has them takes
+    milliseconds and shares its pages. The server is the daemon's child with its stdin
+    held open by the daemon: it exits when the daemon closes it (``close``) or dies.
+    Holders it forked are not its children and live on. Thread-safe; requests are
+    served one at a time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
+
+    def request(self, start_frame: bytes, deadline: float) -> tuple[int, bytes] | None:
+        """Send one ``START`` frame; the new holder's report, or ``None`` (time out)."""
+        with self._lock:
+            process = self._running(deadline)
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                process.stdin.write(start_frame)
+                process.stdin.flush()
+            except OSError as exc:
+                self._stop()
+                raise LaunchFailed(
+                    f"the holder fork server is gone: {exc}", {"reason": "holder_failed"}
+                ) from exc
+            report = _read_report(process.stdout.fileno(), deadline)
+            if report is None:
+                # A late report would answer the next request: start afresh instead.
+                self._stop()
+            return report
+
+    def _running(self, deadline: float) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self._stop()
+        process = _popen([*_interpreter(), "--forkserver"])
+        self._process = process
+        assert process.stdout is not None
+        report = _read_report(process.stdout.fileno(), deadline)
+        if report is None or report[0] != wire.SERVING:
+            self._stop()
+            raise LaunchFailed("the holder fork server did not start", {"reason": "holder_failed"})
+        self.pid = wire.SERVING_BODY.unpack_from(report[1])[0]
+        return process
+
+    def close(self) -> None:
+        """Stop the server (its holders keep running). Idempotent."""
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        process, self._process, self.pid = self._process, None, None
+        if process is None:
+            return
+        assert process.stdin is not None and process.stdout is not None
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        try:
+            process.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
 def _read_report(fd: int, deadline: float) -> tuple[int, bytes] | None:
-    """The holder's one start-up frame from its stdout, or ``None`` (EOF or time out)."""
-    decoder = wire.FrameDecoder()
+    """The one start-up frame on a holder's (or fork server's) stdout, or ``None``.
+
+    ``None`` at end of file or once ``deadline`` passes. Reads byte-exactly, never
+    past the frame: the fork server's pipe carries one report per request.
+    """
+    head = b""
+    body = b""
+    length: int | None = None
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -563,12 +665,19 @@ def _read_report(fd: int, deadline: float) -> tuple[int, bytes] | None:
         readable, _, _ = select.select([fd], [], [], remaining)
         if not readable:
             continue
-        data = os.read(fd, 65536)
-        if not data:
-            return None
-        try:
-            frames = decoder.feed(data)
-        except wire.ProtocolError:
-            return None
-        if frames:
-            return frames[0]
+        if length is None:
+            data = os.read(fd, wire.HEADER.size - len(head))
+            if not data:
+                return None
+            head += data
+            if len(head) == wire.HEADER.size:
+                kind, length = wire.HEADER.unpack(head)
+                if length > wire.MAX_PAYLOAD:
+                    return None
+        else:
+            data = os.read(fd, length - len(body))
+            if not data:
+                return None
+            body += data
+        if length is not None and len(body) == length:
+            return kind, body

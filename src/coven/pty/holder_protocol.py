@@ -57,8 +57,14 @@ Start-up, over the holder's stdin and stdout pipes (not the socket): the daemon 
 one ``SPEC`` frame (``rows u16 | cols u16 | argc u32 | envc u32``, then the working
 directory, each argument, and each variable's name and value as ``u32`` length +
 UTF-8 with surrogate escapes); the holder answers with ``READY`` (``holder_pid u32 |
-holder_start u64 | harness_pid u32 | harness_start u64``) or ``FAILED`` (JSON:
+holder_start u64 | harness_pid u32 | harness_start u64 | session_id``) or ``FAILED`` (JSON:
 ``code``, ``message``, ``details``) and closes the pipe.
+
+Through the fork server (``coven.pty.holder``'s ``--forkserver`` mode), over its stdin
+and stdout pipes: it announces ``SERVING`` (``pid u32 | start u64``) once, then for
+each ``START`` frame (``buffer u32``, the socket path and the session id as length +
+UTF-8, then a ``SPEC`` payload) a new holder answers ``READY`` or ``FAILED`` as above
+(or the fork server answers ``FAILED`` if it could not fork one).
 
 Only the standard library is imported here: the holder process loads this module.
 """
@@ -88,6 +94,8 @@ RELEASE = ord("L")
 SPEC = ord("P")
 READY = ord("Y")
 FAILED = ord("F")
+SERVING = ord("W")
+START = ord("T")
 
 HEADER = struct.Struct("<BI")
 OFFSET = struct.Struct("<Q")
@@ -97,6 +105,7 @@ WINDOW = struct.Struct("<HH")
 SIGNO = struct.Struct("<i")
 GRACE = struct.Struct("<I")
 READY_BODY = struct.Struct("<IQIQ")
+SERVING_BODY = struct.Struct("<IQ")
 SPEC_FIXED = struct.Struct("<HHII")
 _LENGTH = struct.Struct("<I")
 
@@ -219,25 +228,51 @@ def encode_spec(
     return frame(SPEC, b"".join(parts))
 
 
-def decode_spec(payload: bytes) -> Spec:
+def _take_texts(payload: bytes, pos: int, count: int) -> tuple[list[str], int]:
+    texts: list[str] = []
     try:
-        rows, cols, argc, envc = SPEC_FIXED.unpack_from(payload)
-        pos = SPEC_FIXED.size
-        texts: list[str] = []
-        for _ in range(1 + argc + 2 * envc):
+        for _ in range(count):
             (size,) = _LENGTH.unpack_from(payload, pos)
             pos += _LENGTH.size
             if pos + size > len(payload):
-                raise ProtocolError("truncated SPEC")
+                raise ProtocolError("truncated text")
             texts.append(payload[pos : pos + size].decode("utf-8", "surrogateescape"))
             pos += size
     except struct.error as exc:
+        raise ProtocolError("truncated text") from exc
+    return texts, pos
+
+
+def decode_spec(payload: bytes) -> Spec:
+    try:
+        rows, cols, argc, envc = SPEC_FIXED.unpack_from(payload)
+    except struct.error as exc:
         raise ProtocolError("truncated SPEC") from exc
+    texts, pos = _take_texts(payload, SPEC_FIXED.size, 1 + argc + 2 * envc)
     if pos != len(payload):
         raise ProtocolError("trailing bytes in SPEC")
     names = texts[1 + argc :: 2]
     values = texts[2 + argc :: 2]
     return Spec(texts[1 : 1 + argc], dict(zip(names, values, strict=True)), texts[0], rows, cols)
+
+
+def encode_start(spec_frame: bytes, socket_path: str, session_id: str, buffer: int) -> bytes:
+    """A fork-server request: a holder for the ``SPEC`` frame ``spec_frame``."""
+    parts = [_LENGTH.pack(buffer)]
+    _put(parts, socket_path)
+    _put(parts, session_id)
+    parts.append(spec_frame[HEADER.size :])
+    return frame(START, b"".join(parts))
+
+
+def decode_start(payload: bytes) -> tuple[Spec, str, str, int]:
+    """``(spec, socket_path, session_id, buffer)`` of a ``START`` payload."""
+    try:
+        (buffer,) = _LENGTH.unpack_from(payload)
+    except struct.error as exc:
+        raise ProtocolError("truncated START") from exc
+    (socket_path, session_id), pos = _take_texts(payload, _LENGTH.size, 2)
+    return decode_spec(payload[pos:]), socket_path, session_id, buffer
 
 
 class FrameDecoder:
