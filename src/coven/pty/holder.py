@@ -1,12 +1,13 @@
 """The per-session holder process: owns one harness's PTY so the session outlives the daemon.
 
-Started by ``coven.pty.holder_client.spawn_holder`` (never by hand) as its own session,
-re-parented away from the daemon (``setsid --fork``), so neither the daemon's exit nor
-a ``kill -9`` of the daemon's whole process group touches it. It reads the launch spec
-from stdin, binds its socket, starts the harness with ``coven.pty.spawn`` (the same
-setsid + controlling-terminal launch as a daemon-owned session), reports ``READY`` on
-stdout and from then on runs one single-threaded epoll loop. The wire protocol is
-described in ``coven.pty.holder_protocol``.
+Started by ``coven.pty.holder_client.spawn_holder`` (never by hand) in a session of
+its own and re-parented to init, so neither the daemon's exit nor a ``kill -9`` of the
+daemon's whole process group touches it: either from its own interpreter (``setsid
+--fork``, the launch spec on stdin) or forked by the fork server (``forkserver``
+below, the spec in a ``START`` request). It binds its socket, starts the harness with
+``coven.pty.spawn`` (the same setsid + controlling-terminal launch as a daemon-owned
+session), reports ``READY`` on stdout and from then on runs one single-threaded epoll
+loop. The wire protocol is described in ``coven.pty.holder_protocol``.
 
 What a daemon may rely on:
 

@@ -6,7 +6,8 @@ a ``HolderHandle`` already streaming output. A handle looks like ``PtyChild`` to
 code that drives a session (``read``/``write``/``resize``/``poll_exit``/``close``,
 ``master_fd`` to poll, ``pidfd`` that becomes readable at exit), plus what only a
 holder has: output offsets (``offset``, ``ack``), ``kill`` through the holder and
-``release`` once the exit is recorded.
+``release`` once the exit is recorded. ``HolderForkServer`` makes starting one cheap:
+a daemon keeps one and passes it to ``spawn_holder``.
 
 Threads: ``read`` (and ``flush``) may run on the PTY reader thread while the event
 loop (or the store's writer thread, for ``ack``) sends; sends are serialised by a lock
