@@ -205,7 +205,7 @@ def start_times(workdir: str, sock_dir: str, runs: int) -> dict[str, list[float]
     bare: list[float] = []
     imports: list[float] = []
     root = str(HERE.parent / "src")
-    code = f"import sys;sys.path.insert(0,{root!r});import coven.pty.holder"
+    code = f"import sys;sys.path.insert(0,{root!r});import coven.pty.holder_start"
     for _ in range(runs):
         for target, cmd in (
             (bare, [sys.executable, "-I", "-S", "-c", "pass"]),

@@ -63,11 +63,10 @@ turns a refusal into a sentence and an exit code.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from coven.schema.envelope import ErrorBody, ErrorEnvelope, TransportError, TransportErrorBody
+if TYPE_CHECKING:
+    from coven.schema.envelope import ErrorEnvelope, TransportError
 
 
 class CovenError(Exception):
@@ -89,6 +88,17 @@ class CovenError(Exception):
         Built from the wire types of ``coven.schema.envelope``: ``{"error": {code,
         details (only when non-empty), message}}``, or the transport shape.
         """
+        # Imported here, not at the top: the session holder process (coven.pty.holder)
+        # imports this module and must run on the standard library alone.
+        import msgspec
+
+        from coven.schema.envelope import (
+            ErrorBody,
+            ErrorEnvelope,
+            TransportError,
+            TransportErrorBody,
+        )
+
         body: ErrorEnvelope | TransportError
         if self.transport_shape:
             body = TransportError(False, TransportErrorBody(self.code, self.message))  # type: ignore[arg-type]

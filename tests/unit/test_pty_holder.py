@@ -293,6 +293,27 @@ def test_removing_the_socket_makes_the_holder_end_its_harness_and_exit(
     assert wait_dead(handle.identity.holder_pid, timeout=10.0)
 
 
+def test_the_holder_runs_on_the_standard_library_alone() -> None:
+    """Holders start with ``python -I -S``: no site-packages. Anything the holder's
+    imports pull in beyond the standard library (msgspec through coven.errors, say)
+    would make every launch fail."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import coven.pty.holder_start;"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(REPO / "src")],
+        capture_output=True,
+        text=True,
+        env={},
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    outside = set(result.stdout.split()) - set(sys.stdlib_module_names) - {"coven", "__main__"}
+    assert outside == set()
+
+
 # -- identity and isolation ------------------------------------------------------------------
 @pytest.mark.parametrize("holders", ["fork", "exec"], indirect=True)
 def test_the_socket_is_private_and_the_holder_is_detached(holders: Holders) -> None:

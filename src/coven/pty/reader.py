@@ -23,7 +23,7 @@ event loop; every ``PtySource`` method is called there):
 A source is a PTY master by default. Anything else whose fd is readable exactly while
 it has bytes to give (or its end to report) can be read the same way by passing its
 own ``read`` (``None`` = nothing now, ``b""`` = the end): a session holder's handle
-(``coven.pty.holder_client.HolderHandle.read``) is one.
+(``coven.pty.holder_handle.HolderHandle.read``) is one.
 """
 
 from __future__ import annotations
