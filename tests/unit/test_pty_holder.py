@@ -23,10 +23,12 @@ import pytest
 from coven.errors import HolderRefused, HolderUnavailable, InvalidRequest
 from coven.pty import ExitStatus, PtyReader, SpawnError
 from coven.pty import holder_protocol as wire
+from coven.pty.holder import FORCE_EOF_SECONDS, LINGER_SECONDS
 from coven.pty.holder_client import HolderIdentity, adopt_holder
 from coven.pty.procfs import read_stat
 from tests.fakes.fake_harness import flood_chunks
 from tests.fakes.ptyio import flood_payload, pid_alive, wait_dead
+from tests.support.hermetic import controlled_env
 from tests.support.holders import Holders, read_to_end, read_until, rss_kib, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -197,6 +199,32 @@ def test_with_no_reader_the_harness_blocks_and_holder_memory_stays_bounded(
     assert_flood(read_to_end(reader, timeout=90.0), FLOOD_BYTES)
     assert reader.poll_exit() == ExitStatus(code=0, signal=None)
     finish(holders, reader)
+
+
+def test_a_harness_that_exits_while_its_holder_is_full_loses_nothing_and_kills_nothing(
+    holders: Holders,
+) -> None:
+    """Its end of output is late because nobody reads, not because of a lingering
+    descendant: the holder must not kill the session's other processes for it."""
+    limit = 1024 * 1024
+    script = (
+        # A background process that ignores the hang-up the kernel sends the group
+        # when the session leader exits, and does not hold the terminal.
+        "(trap '' HUP; exec sleep 60) </dev/null >/dev/null 2>&1 & echo bg $!;"
+        f"python3 -c 'import sys; sys.stdout.write(\"x\" * {limit + 8 * 1024})'; echo; echo done"
+    )
+    handle = holders.spawn("unused", argv=["/bin/sh", "-c", script], buffer_limit=limit)
+    handle.close()  # nobody reads
+    assert wait_dead(handle.pid, timeout=15), "the rest fits in the terminal (about 15 KiB)"
+    time.sleep(LINGER_SECONDS + FORCE_EOF_SECONDS + 1.0)
+    adopted = holders.adopt(handle, resume_from=0)
+    output = read_to_end(adopted, timeout=30.0)
+    match = re.search(rb"bg (\d+)", output)
+    assert match is not None
+    assert pid_alive(int(match[1])), "a process not holding the terminal was killed"
+    assert output.count(b"x") == limit + 8 * 1024 and output.endswith(b"done\r\n")
+    assert adopted.poll_exit() == ExitStatus(code=0, signal=None)
+    finish(holders, adopted)
 
 
 # -- input, resize, signals ------------------------------------------------------------------
@@ -400,7 +428,8 @@ def test_an_impostor_on_the_socket_is_refused(holders: Holders, tmp_path: Path) 
                 conn.recv(1)  # until the client hangs up
 
     impostor = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(30)"], env={"PATH": "/usr/bin:/bin"}
+        [sys.executable, "-c", "import time; time.sleep(30)"],
+        env=controlled_env(tmp_path / "home"),
     )
     try:
         thread = threading.Thread(target=serve, daemon=True)
@@ -506,7 +535,7 @@ def test_holders_survive_sigkill_of_the_daemons_process_group_mid_flood(
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
-        env={"PATH": "/usr/bin:/bin", "HOME": holders.dir},
+        env=controlled_env(Path(holders.dir) / "home"),
         start_new_session=True,
     )
     assert owner.stdout is not None

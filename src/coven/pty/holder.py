@@ -315,6 +315,11 @@ class Holder:
                 continue
             del self.deadlines[name]
             if name == "linger":
+                if len(self.buf) >= self.limit:
+                    # No end of output because the holder stopped reading, not because
+                    # a descendant holds the terminal: nothing to end yet.
+                    self.deadlines["linger"] = now + LINGER_SECONDS
+                    continue
                 self.signal(signal.SIGKILL)
                 self.deadlines["force_eof"] = now + FORCE_EOF_SECONDS
             elif name == "force_eof":
@@ -330,8 +335,8 @@ class Holder:
     def _force_eof(self) -> None:
         """Take what is left in the terminal, whatever the buffer limit, and end the output.
 
-        Reached only after the harness exited and its session was SIGKILLed: what is
-        left is bounded by the terminal's own buffer.
+        Reached only after the harness exited, the buffer had room and its session was
+        SIGKILLed: what is left is bounded by the terminal's own buffer.
         """
         if self.eof:
             return
