@@ -208,9 +208,10 @@ def test_a_harness_that_exits_while_its_holder_is_full_loses_nothing_and_kills_n
     descendant: the holder must not kill the session's other processes for it."""
     limit = 1024 * 1024
     script = (
-        # A background process that ignores the hang-up the kernel sends the group
-        # when the session leader exits, and does not hold the terminal.
-        "(trap '' HUP; exec sleep 60) </dev/null >/dev/null 2>&1 & echo bg $!;"
+        # A background process that does not hold the terminal and ignores the hang-up
+        # the kernel sends the group when the session leader exits (ignored from its
+        # fork on: a trap set by the child itself could come too late).
+        "trap '' HUP; sleep 60 </dev/null >/dev/null 2>&1 & trap - HUP; echo bg $!;"
         f"python3 -c 'import sys; sys.stdout.write(\"x\" * {limit + 8 * 1024})'; echo; echo done"
     )
     handle = holders.spawn("unused", argv=["/bin/sh", "-c", script], buffer_limit=limit)

@@ -200,8 +200,12 @@ class Holder:
     def discard(self, offset: int) -> None:
         """Everything below ``offset`` is committed by the daemon: forget it."""
         if offset > self.base:
+            was_full = len(self.buf) >= self.limit
             del self.buf[: offset - self.base]
             self.base = offset
+            if was_full and "linger" in self.deadlines:
+                # The linger period counts only time the holder could read: start over.
+                self.deadlines["linger"] = time.monotonic() + LINGER_SECONDS
 
     def take_input(self, data: bytes) -> bool:
         """Queue input for the terminal; False when the client overran its window."""
