@@ -45,6 +45,7 @@ daemon):
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import select
 import signal
@@ -74,6 +75,16 @@ ABANDON_GRACE_SECONDS = 2.0
 _IN = select.EPOLLIN
 _OUT = select.EPOLLOUT
 _GONE = select.EPOLLHUP | select.EPOLLERR
+
+
+class Timer(enum.Enum):
+    """The holder's deadlines (at most one of each pending)."""
+
+    LINGER = enum.auto()  # the harness exited; descendants may still hold the terminal
+    FORCE_EOF = enum.auto()  # they were killed; stop waiting for the end of output
+    KILL = enum.auto()  # a kill's grace period is over: SIGKILL
+    HANDOVER = enum.auto()  # a killed session's exit was not collected: give up
+    ABANDON_CHECK = enum.auto()  # is the socket still ours?
 
 
 class Holder:
@@ -108,7 +119,7 @@ class Holder:
         self.input_written = 0
         self.master_mask = 0
         # Lifecycle.
-        self.deadlines: dict[str, float] = {"abandon_check": time.monotonic()}
+        self.deadlines: dict[Timer, float] = {Timer.ABANDON_CHECK: time.monotonic()}
         self.kill_requested = False
         self.abandoned = False
         self.released = False
@@ -193,8 +204,8 @@ class Holder:
         if self.finished:
             if self.released or self.abandoned:
                 self.done = True
-            elif self.kill_requested and "handover" not in self.deadlines:
-                self.deadlines["handover"] = time.monotonic() + KILLED_HANDOVER_SECONDS
+            elif self.kill_requested and Timer.HANDOVER not in self.deadlines:
+                self.deadlines[Timer.HANDOVER] = time.monotonic() + KILLED_HANDOVER_SECONDS
 
     # -- what the daemon asks for (through DaemonLink) ---------------------------------------
     def discard(self, offset: int) -> None:
@@ -203,9 +214,9 @@ class Holder:
             was_full = len(self.buf) >= self.limit
             del self.buf[: offset - self.base]
             self.base = offset
-            if was_full and "linger" in self.deadlines:
+            if was_full and Timer.LINGER in self.deadlines:
                 # The linger period counts only time the holder could read: start over.
-                self.deadlines["linger"] = time.monotonic() + LINGER_SECONDS
+                self.deadlines[Timer.LINGER] = time.monotonic() + LINGER_SECONDS
 
     def take_input(self, data: bytes) -> bool:
         """Queue input for the terminal; False when the client overran its window."""
@@ -244,8 +255,8 @@ class Holder:
         self.kill_requested = True
         for signo in (signal.SIGHUP, signal.SIGTERM, signal.SIGCONT):
             self.signal(signo)
-        self.deadlines["kill"] = min(
-            self.deadlines.get("kill", float("inf")), time.monotonic() + grace
+        self.deadlines[Timer.KILL] = min(
+            self.deadlines.get(Timer.KILL, float("inf")), time.monotonic() + grace
         )
 
     # -- the PTY ---------------------------------------------------------------------------
@@ -282,8 +293,8 @@ class Holder:
     def _set_eof(self) -> None:
         self.eof = True
         self._drop_input()
-        self.deadlines.pop("linger", None)
-        self.deadlines.pop("force_eof", None)
+        self.deadlines.pop(Timer.LINGER, None)
+        self.deadlines.pop(Timer.FORCE_EOF, None)
 
     def _write_input(self) -> None:
         while self.input:
@@ -309,32 +320,32 @@ class Holder:
         self.ep.unregister(self.child.pidfd)
         self.exit = status
         if not self.eof:
-            self.deadlines["linger"] = time.monotonic() + LINGER_SECONDS
+            self.deadlines[Timer.LINGER] = time.monotonic() + LINGER_SECONDS
 
     # -- timers ----------------------------------------------------------------------------
     def _run_timers(self) -> None:
         now = time.monotonic()
-        for name, when in list(self.deadlines.items()):
+        for timer, when in list(self.deadlines.items()):
             if when > now:
                 continue
-            del self.deadlines[name]
-            if name == "linger":
+            del self.deadlines[timer]
+            if timer is Timer.LINGER:
                 if len(self.buf) >= self.limit:
                     # No end of output because the holder stopped reading, not because
                     # a descendant holds the terminal: nothing to end yet.
-                    self.deadlines["linger"] = now + LINGER_SECONDS
+                    self.deadlines[Timer.LINGER] = now + LINGER_SECONDS
                     continue
                 self.signal(signal.SIGKILL)
-                self.deadlines["force_eof"] = now + FORCE_EOF_SECONDS
-            elif name == "force_eof":
+                self.deadlines[Timer.FORCE_EOF] = now + FORCE_EOF_SECONDS
+            elif timer is Timer.FORCE_EOF:
                 self._force_eof()
-            elif name == "kill":
+            elif timer is Timer.KILL:
                 self.signal(signal.SIGKILL)
-            elif name == "handover":
+            elif timer is Timer.HANDOVER:
                 self.done = True
-            elif name == "abandon_check":
+            elif timer is Timer.ABANDON_CHECK:
                 self._check_socket()
-                self.deadlines["abandon_check"] = now + ABANDON_CHECK_SECONDS
+                self.deadlines[Timer.ABANDON_CHECK] = now + ABANDON_CHECK_SECONDS
 
     def _force_eof(self) -> None:
         """Take what is left in the terminal, whatever the buffer limit, and end the output.
