@@ -36,6 +36,8 @@ turns a refusal into a sentence and an exit code.
     ├── RosterInvalid             500 familiar_lookup_failed (names file and line)
     ├── CallNotFound              404 call_not_found
     ├── CastTooLarge              413 cast_too_large
+    ├── HolderUnavailable         503 holder_unavailable (a session's holder is gone)
+    ├── HolderRefused             500 holder_refused (an impostor on a holder's socket)
     ├── RedactionConfigInvalid    (local) redaction_config_invalid    (redaction.config)
     ├── StoreCorrupt              (local) store_corrupt               (store.errors)
     ├── StoreIncompatible         (local) store_incompatible          (store.errors)
@@ -61,11 +63,10 @@ turns a refusal into a sentence and an exit code.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from coven.schema.envelope import ErrorBody, ErrorEnvelope, TransportError, TransportErrorBody
+if TYPE_CHECKING:
+    from coven.schema.envelope import ErrorEnvelope, TransportError
 
 
 class CovenError(Exception):
@@ -87,6 +88,17 @@ class CovenError(Exception):
         Built from the wire types of ``coven.schema.envelope``: ``{"error": {code,
         details (only when non-empty), message}}``, or the transport shape.
         """
+        # Imported here, not at the top: the session holder process (coven.pty.holder)
+        # imports this module and must run on the standard library alone.
+        import msgspec
+
+        from coven.schema.envelope import (
+            ErrorBody,
+            ErrorEnvelope,
+            TransportError,
+            TransportErrorBody,
+        )
+
         body: ErrorEnvelope | TransportError
         if self.transport_shape:
             body = TransportError(False, TransportErrorBody(self.code, self.message))  # type: ignore[arg-type]
@@ -371,3 +383,21 @@ class MergeConflict(WorkspaceError):
 
     code = "merge_conflict"
     status = 409
+
+
+class HolderUnavailable(CovenError):
+    """A session's holder process is gone or stopped answering (``details.reason``)."""
+
+    code = "holder_unavailable"
+    status = 503
+
+
+class HolderRefused(CovenError):
+    """What answered on a holder's socket is not the holder recorded for the session.
+
+    ``details.reason`` says which check failed: ``peer_uid``, ``peer_pid``,
+    ``start_time``, ``session_id``, ``version`` or ``not_a_holder``.
+    """
+
+    code = "holder_refused"
+    status = 500

@@ -19,6 +19,11 @@ event loop; every ``PtySource`` method is called there):
 * ``detach`` returns only when the thread can no longer touch the fd (it waits out a
   read in progress), after handing over every byte already read: the owner may then
   read the fd itself or close it.
+
+A source is a PTY master by default. Anything else whose fd is readable exactly while
+it has bytes to give (or its end to report) can be read the same way by passing its
+own ``read`` (``None`` = nothing now, ``b""`` = the end): a session holder's handle
+(``coven.pty.holder_handle.HolderHandle.read``) is one.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ HANDOVER_BYTES = 256 * 1024
 HANDOVER_DELAY = 0.001
 
 Schedule = Callable[[Callable[[], None]], object]
+ReadFn = Callable[[int], "bytes | None"]
 
 
 class PtySource:
@@ -59,9 +65,11 @@ class PtySource:
         fd: int,
         on_output: Callable[[bytes], None],
         on_eof: Callable[[], None],
+        read: ReadFn | None = None,
     ) -> None:
         self._reader = reader
         self.fd = fd
+        self._read = read
         self._on_output = on_output
         self._on_eof = on_eof
         # _lock guards the state below. _io_lock is held by the thread around its reads
@@ -150,7 +158,10 @@ class PtySource:
             room = min(ROUND_BYTES, self._reader.budget - self._in_transit)
             while size < room:
                 try:
-                    data = os.read(self.fd, READ_CHUNK)
+                    if self._read is None:
+                        data: bytes | None = os.read(self.fd, READ_CHUNK)
+                    else:
+                        data = self._read(READ_CHUNK)
                 except BlockingIOError:
                     break
                 except OSError as exc:
@@ -160,6 +171,8 @@ class PtySource:
                     if exc.errno != errno.EIO:
                         self._reader.errors += 1
                     data = b""
+                if data is None:
+                    break
                 if not data:
                     eof = True
                     break
@@ -225,13 +238,20 @@ class PtyReader:
         self._thread.start()
 
     def add(
-        self, fd: int, on_output: Callable[[bytes], None], on_eof: Callable[[], None]
+        self,
+        fd: int,
+        on_output: Callable[[bytes], None],
+        on_eof: Callable[[], None],
+        read: ReadFn | None = None,
     ) -> PtySource:
-        """Start reading ``fd`` (a non-blocking PTY master) for its owner."""
+        """Start reading ``fd`` for its owner: a non-blocking PTY master, or ``read``'s fd.
+
+        ``read(size)`` (optional) replaces ``os.read`` of the fd; see the module docstring.
+        """
         current = self._sources.get(fd)
         if current is not None and not current.detached:
             raise ValueError(f"fd {fd} is already being read")
-        source = PtySource(self, fd, on_output, on_eof)
+        source = PtySource(self, fd, on_output, on_eof, read)
         self._sources[fd] = source
         with source._lock:
             source._arm_if_wanted()
