@@ -26,6 +26,7 @@ OTHER_MEANINGS = {
     ("cli/rituals_cmd.py", "kill"): "the `coven kill` command name",
     ("api/router.py", "input"): "a route handler name",
     ("api/router.py", "kill"): "a route handler name",
+    ("api/router.py", "cast"): "a route handler name",
     ("harness/demo_agent.py", "exit"): "a word the demo agent's user types",
     ("runtime/queries.py", "error"): "a log line's level",
     ("runtime/actions.py", "completed"): "an action result's status",
