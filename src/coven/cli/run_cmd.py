@@ -106,6 +106,7 @@ def _labels(raw: str) -> list[str]:
 @click.option("--add-dir", "add_dirs", multiple=True, help="Extra writable directory (repeatable).")
 @click.option("--labels", help="Comma-separated labels, e.g. a,b.")
 @click.option("--detach", is_flag=True, help="Launch and return at once; attach later.")
+@click.option("--familiar", help="Run as this familiar from familiars.toml (identity, model).")
 def run_cmd(
     harness: str,
     prompt: tuple[str, ...],
@@ -117,6 +118,7 @@ def run_cmd(
     add_dirs: tuple[str, ...],
     labels: str | None,
     detach: bool,
+    familiar: str | None,
 ) -> None:
     """Launch HARNESS through the daemon and attach to it (Ctrl-] detaches)."""
     text = " ".join(prompt).strip()
@@ -150,6 +152,8 @@ def run_cmd(
         options["add_dirs"] = [launch_path(d) for d in add_dirs]
     if labels is not None:
         options["labels"] = _labels(labels)
+    if familiar is not None:
+        options["familiar_id"] = familiar
     record = client().launch(root, harness, text, **options)
     shown_cwd = os.path.realpath(os.path.join(root, cwd)) if cwd else root
     if detach:

@@ -15,6 +15,7 @@ from coven.cli.render import (
     event_line,
     events_json_chunks,
     events_table,
+    filter_sessions,
     log_lines,
     session_prose,
     sessions_table,
@@ -94,16 +95,32 @@ def _browser(api: CovenClient, include_archived: bool) -> int | None:
 @click.option("--all", "include_archived", is_flag=True, help="Include archived sessions.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"sessions": [...]}.')
 @click.option("--plain", is_flag=True, help="Print a fixed-width table.")
+@click.option(
+    "--label", "labels", multiple=True, help="Only sessions with this label (repeatable)."
+)
+@click.option("--familiar", help="Only sessions run as this familiar.")
 @click.pass_context
-def sessions_group(ctx: click.Context, include_archived: bool, as_json: bool, plain: bool) -> None:
+def sessions_group(
+    ctx: click.Context,
+    include_archived: bool,
+    as_json: bool,
+    plain: bool,
+    labels: tuple[str, ...],
+    familiar: str | None,
+) -> None:
     """List sessions (newest first); an interactive browser on a terminal."""
     if ctx.invoked_subcommand is not None:
         return
     if as_json and plain:
         raise click.UsageError("--json and --plain cannot be used together")
     api = client()
+    filtered = bool(labels) or familiar is not None
+    if as_json or filtered:
+        records = filter_sessions(api.list_sessions(include_archived), labels, familiar)
+    if filtered and not as_json:
+        _print_table(records, include_archived, plain=plain)
+        return
     if as_json:
-        records = api.list_sessions(include_archived)
         out(json.dumps({"sessions": msgspec.to_builtins(records)}, indent=2, ensure_ascii=False))
         return
     if not plain and stdio_are_ttys():
