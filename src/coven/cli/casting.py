@@ -158,17 +158,15 @@ def _launch_for(
 
     The familiar's own harness is used (else the cast's ``--harness``); the
     active familiar, when another one, is recorded as the caller (a Coven Call).
+    Nothing is checked here first, so a refusal is exactly the direct launch's.
     """
-    roster = _roster(api)
-    familiar = roster.get(name)
+    familiar = _roster(api).get(name)
     harness = harness or (familiar.harness if familiar else None) or ctx.harness
     if harness is None:
-        if familiar is None:
-            _require_familiar(roster, name)  # the daemon's refusal, without a harness to try
-        raise CastRefused(
-            f"familiar `{name}` has no default harness; set `harness` in its roster entry "
-            "or pass --harness"
-        )
+        # No client-side refusal: the daemon judges the launch in its own order
+        # (project root, harness, ..., familiar) and its refusal is the answer.
+        result.notes.append(f"familiar `{name}` names no harness; pass --harness")
+        harness = ""
     options: LaunchOptions = {"familiar_id": name, "launch_mode": "nonInteractive"}
     if ctx.active_familiar and ctx.active_familiar != name:
         options["caller_familiar_id"] = ctx.active_familiar
@@ -232,8 +230,6 @@ def _resume(api: CovenClient, ctx: CastContext, name: str | None) -> CastResult:
 
 
 def _handoff(api: CovenClient, ctx: CastContext, name: str | None) -> CastResult:
-    if name is not None:
-        _require_familiar(_roster(api), name)
     source = _last_session(api, ctx.active_familiar) or _last_session(api, None)
     if source is None:
         raise CastRefused("no session to hand off")
