@@ -4,6 +4,7 @@ against a real daemon; each one is compared with the direct call it stands for."
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,10 +61,8 @@ def code_of(call: Any) -> str | None:
 def kill_all(api: CovenClient) -> None:
     for record in api.list_sessions():
         if record.status == "running":
-            try:
+            with contextlib.suppress(ApiError):
                 api.kill(record.id)
-            except ApiError:
-                pass
 
 
 @settings(
