@@ -140,3 +140,28 @@ def test_status_without_and_with_a_daemon(cli: Cli) -> None:
     prose = cli.run("status", ok=True)
     assert "running (pid" in prose.stdout and "2 active of 2" not in prose.stdout
     assert "familiars  0 active of 2" in prose.stdout
+
+
+def test_export_is_an_asciicast_v2_recording_of_the_stored_output(cli: Cli) -> None:
+    ran = cli.run("run", "codex", "hello", "--detach", ok=True)
+    session_id = ran.stdout.strip()
+    wait_for_output(cli.home / "coven.sock", session_id, "ready")
+    cli.api("POST", f"/api/v1/sessions/{session_id}/input", {"data": "one\n"})
+    wait_for_output(cli.home / "coven.sock", session_id, "echo: one")
+    cli.api("POST", f"/api/v1/sessions/{session_id}/kill", {})
+    cli.wait_status(session_id, {"killed"})
+    target = cli.project / "out.cast"
+    cli.run("export", session_id[:8], "-o", str(target), ok=True)
+    lines = target.read_text().splitlines()
+    header = json.loads(lines[0])
+    # asciicast v2: a header object, then [time, code, data] arrays, times non-decreasing.
+    assert header["version"] == 2
+    assert isinstance(header["width"], int) and isinstance(header["height"], int)
+    assert isinstance(header["timestamp"], int)
+    frames = [json.loads(line) for line in lines[1:]]
+    assert frames and all(len(f) == 3 and f[1] == "o" for f in frames)
+    times = [f[0] for f in frames]
+    assert all(isinstance(t, float | int) and t >= 0 for t in times)
+    assert times == sorted(times)
+    assert "".join(f[2] for f in frames) == cli.output(session_id)
+    assert cli.run("export", session_id, ok=True).stdout == target.read_text()

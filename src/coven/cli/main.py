@@ -13,6 +13,7 @@ from coven import __version__
 from coven.cli.adapter_cmd import adapter_group
 from coven.cli.cast_cmd import cast_cmd
 from coven.cli.daemon_cmd import daemon_group
+from coven.cli.export_cmd import export_cmd
 from coven.cli.failures import CliError, translated
 from coven.cli.familiars_cmd import familiars_group
 from coven.cli.hosts_cmd import hosts_group
@@ -91,6 +92,7 @@ for command in (
     familiars_group,
     cast_cmd,
     status_cmd,
+    export_cmd,
 ):
     cli.add_command(command)
 
