@@ -342,19 +342,29 @@ def test_bad_resize(body: object, fragment: str) -> None:
     assert fragment in info.value.message
 
 
-def test_a_familiar_is_refused_not_silently_dropped(tmp_path: Path) -> None:
+def test_familiar_ids_are_parsed_and_impossible_ones_refused(tmp_path: Path) -> None:
     from coven.authority import parse_launch
     from coven.authority.refusals import UnknownFamiliar
 
     body = {"projectRoot": str(tmp_path), "harness": "codex", "prompt": "hi", "familiarId": "sage"}
+    home = tmp_path / "home"
+    request = parse_launch(
+        {**body, "callerFamiliarId": " cody "}, harness_ids=["codex"], coven_home=home
+    )
+    assert (request.familiar_id, request.caller_familiar_id) == ("sage", "cody")
+    # Whether the roster declares it is the launcher's check; a shape no roster
+    # can declare is unknown already.
     with pytest.raises(UnknownFamiliar) as info:
-        parse_launch(body, harness_ids=["codex"], coven_home=tmp_path / "home")
+        parse_launch({**body, "familiarId": "no such"}, harness_ids=["codex"], coven_home=home)
     assert info.value.code == "unknown_familiar"
-    assert info.value.details == {"familiarId": "sage"}
+    assert info.value.details == {"familiarId": "no such"}
     for blank in (None, "", "  "):
         request = parse_launch(
-            {**body, "familiarId": blank}, harness_ids=["codex"], coven_home=tmp_path / "home"
+            {**body, "familiarId": blank}, harness_ids=["codex"], coven_home=home
         )
-        assert request.harness == "codex"
+        assert request.familiar_id is None
     with pytest.raises(InvalidRequest):
-        parse_launch({**body, "familiarId": 7}, harness_ids=["codex"], coven_home=tmp_path / "home")
+        parse_launch({**body, "familiarId": 7}, harness_ids=["codex"], coven_home=home)
+    with pytest.raises(InvalidRequest) as caller:
+        parse_launch({**body, "callerFamiliarId": "a b"}, harness_ids=["codex"], coven_home=home)
+    assert caller.value.details == {"field": "callerFamiliarId"}

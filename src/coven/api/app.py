@@ -21,6 +21,8 @@ from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
 from coven.api import requests, router, streams
+from coven.api.cockpit_routes import CockpitRoutes
+from coven.api.encoding import encoded_response, error_response, json_response
 from coven.api.openapi import openapi_document
 from coven.api.server import CovenServer
 from coven.authority import parse_shutdown
@@ -54,21 +56,7 @@ _encoder = msgspec.json.Encoder()
 _ACCEPTED = Accepted(accepted=True, ok=True)
 
 
-def encoded_response(status: int, body: bytes) -> web.Response:
-    response = web.Response(status=status, body=body, content_type="application/json")
-    response.force_close()
-    return response
-
-
-def json_response(status: int, body: Any) -> web.Response:
-    return encoded_response(status, _encoder.encode(body))
-
-
-def error_response(exc: CovenError) -> web.Response:
-    return json_response(exc.status, exc.envelope())
-
-
-class Api:
+class Api(CockpitRoutes):
     def __init__(self, runtime: Runtime, shutdown: Callable[[int | None], None]) -> None:
         self.runtime = runtime
         self.shutdown = shutdown
@@ -152,9 +140,6 @@ class Api:
         self, request: BaseRequest, match: router.Match
     ) -> web.Response:
         return json_response(200, await self.runtime.harnesses.scan(match.harness_id or ""))
-
-    async def on_familiars(self, request: BaseRequest, match: router.Match) -> web.Response:
-        return json_response(200, [])
 
     async def on_openapi(self, request: BaseRequest, match: router.Match) -> web.Response:
         return json_response(200, openapi_document())

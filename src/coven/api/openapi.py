@@ -22,6 +22,8 @@ from typing import Any
 
 import msgspec
 
+from coven.api.openapi_cockpit import TYPES as COCKPIT_TYPES
+from coven.api.openapi_cockpit import cockpit_paths
 from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, meta, requests
 from coven.schema import attach as frames
 from coven.schema.envelope import ErrorEnvelope, TransportError
@@ -62,6 +64,7 @@ _TYPES: tuple[Any, ...] = (
     frames.OverflowFrame,
     frames.ResizeFrame,
     frames.InputFrame,
+    *COCKPIT_TYPES,
 )
 
 
@@ -253,7 +256,6 @@ def _paths() -> dict[str, Schema]:
                 ],
             )
         },
-        "/familiars": {"get": _op("Familiar roster", {"200": _json({"type": "array"}, "Roster")})},
         "/store/vacuum": {
             "post": _op(
                 "Store maintenance",
@@ -389,6 +391,7 @@ def _paths() -> dict[str, Schema]:
             },
         ),
     }
+    paths.update(cockpit_paths(_ref, _json, _error, _op, _body, _TOO_LARGE))
     return {PREFIX + path: item for path, item in paths.items()}
 
 

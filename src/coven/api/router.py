@@ -23,6 +23,7 @@ class Match:
     name: str
     session_id: str | None = None
     harness_id: str | None = None
+    item_id: str | None = None  # a familiar or Coven Call id, raw
     query: dict[str, str] = field(default_factory=dict)
 
 
@@ -81,6 +82,18 @@ _STATIC = {
     ("POST", "/sessions/external"): "register_external",
     ("GET", "/events"): "events",
     ("GET", "/familiars"): "familiars",
+    ("POST", "/familiars"): "add_familiar",
+    ("GET", "/cast-codes"): "cast_codes",
+    ("POST", "/cast"): "cast",
+    ("GET", "/overview"): "overview",
+    ("GET", "/coven-calls"): "coven_calls",
+    ("GET", "/skills"): "skills",
+    ("GET", "/memory"): "memory",
+    ("GET", "/memory/overview"): "memory_overview",
+    ("GET", "/research"): "research",
+    ("GET", "/threads/weaves"): "weaves",
+    ("GET", "/threads/proposals"): "proposals",
+    ("GET", "/afs/sessions"): "afs_sessions",
     ("POST", "/store/vacuum"): "vacuum",
     ("GET", "/openapi.json"): "openapi",
 }
@@ -96,6 +109,10 @@ def resolve(method: str, raw_target: str) -> Match:
     name = _STATIC.get((method, route))
     if name is not None:
         return Match(name, query=query)
+    if route.startswith("/familiars/") and method == "DELETE":
+        return Match("remove_familiar", item_id=route[len("/familiars/") :], query=query)
+    if route.startswith("/coven-calls/") and method == "GET":
+        return Match("coven_call", item_id=route[len("/coven-calls/") :], query=query)
     if route.startswith("/capabilities/") and method == "GET":
         return Match("harness_capability", harness_id=route[len("/capabilities/") :], query=query)
     if route.startswith("/sessions/"):

@@ -28,6 +28,7 @@ from coven.authority.refusals import (
     UnknownFamiliar,
 )
 from coven.errors import InvalidRequest
+from coven.schema.familiars import is_familiar_id
 from coven.schema.vocabulary import (
     DEFAULT_COLS,
     DEFAULT_ROWS,
@@ -76,6 +77,8 @@ class LaunchRequest:
     rows: int = DEFAULT_ROWS
     labels: tuple[str, ...] = ()
     environment: dict[str, str] | None = field(default=None, repr=False)
+    familiar_id: str | None = None
+    caller_familiar_id: str | None = None
 
 
 def default_unsupported_message(harness: str, harness_ids: Collection[str]) -> str:
@@ -256,7 +259,8 @@ def parse_launch(
     rows = bounded_int(obj, "rows", DEFAULT_ROWS, 1, MAX_DIMENSION)
     labels = parse_labels(obj.get("labels"))
     environment = parse_environment(obj.get("environment"))
-    _refuse_familiar(obj)
+    familiar_id = _familiar_field(obj, "familiarId")
+    caller_familiar_id = _familiar_field(obj, "callerFamiliarId")
     return LaunchRequest(
         project_root=root,
         cwd=cwd,
@@ -273,18 +277,28 @@ def parse_launch(
         rows=rows,
         labels=labels,
         environment=environment,
+        familiar_id=familiar_id,
+        caller_familiar_id=caller_familiar_id,
     )
 
 
-def _refuse_familiar(obj: Mapping[str, Any]) -> None:
-    """Fail closed on ``familiarId``: an identity we cannot apply is not silently dropped."""
-    familiar = obj.get("familiarId")
-    if familiar is None:
-        return
-    if not isinstance(familiar, str):
-        raise InvalidRequest("familiarId must be a string", {"field": "familiarId"})
-    if familiar.strip():
-        raise UnknownFamiliar(
-            f"unknown familiar `{familiar.strip()}`; this daemon has no familiar roster",
-            {"familiarId": familiar.strip()},
-        )
+def _familiar_field(obj: Mapping[str, Any], name: str) -> str | None:
+    """A trimmed familiar id, or ``None`` when absent, null or blank.
+
+    Only its shape is checked here; whether the roster declares it is the
+    launcher's check (it reads ``familiars.toml``). A string that could not be
+    a familiar id is already an ``unknown_familiar``.
+    """
+    raw = obj.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidRequest(f"{name} must be a string", {"field": name})
+    value = raw.strip()
+    if not value:
+        return None
+    if is_familiar_id(value):
+        return value
+    if name == "familiarId":
+        raise UnknownFamiliar(f"unknown familiar `{value}`", {"familiarId": value})
+    raise InvalidRequest(f"{name} must be 1-64 ASCII letters, digits, `_` or `-`", {"field": name})

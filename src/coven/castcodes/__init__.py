@@ -17,10 +17,12 @@ from coven.castcodes.intents import (
     render,
 )
 from coven.castcodes.parser import REASONS, parse
+from coven.errors import CastCodeError
 
 __all__ = [
     "REASONS",
     "Broadcast",
+    "CastCodeError",
     "CastIntent",
     "Delegate",
     "Handoff",

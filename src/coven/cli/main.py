@@ -11,14 +11,18 @@ import click
 
 from coven import __version__
 from coven.cli.adapter_cmd import adapter_group
+from coven.cli.cast_cmd import cast_cmd
 from coven.cli.completion import SHELLS, completion_script
 from coven.cli.daemon_cmd import daemon_group
+from coven.cli.export_cmd import export_cmd
 from coven.cli.failures import CliError, translated
+from coven.cli.familiars_cmd import familiars_group
 from coven.cli.hosts_cmd import hosts_group
 from coven.cli.remote import HOST_ENV, route
 from coven.cli.rituals_cmd import archive_cmd, kill_cmd, sacrifice_cmd
 from coven.cli.run_cmd import attach_cmd, run_cmd, summon_cmd
 from coven.cli.sessions_cmd import ls_cmd, ps_cmd, sessions_group
+from coven.cli.status_cmd import status_cmd
 
 
 class CovenGroup(click.Group):
@@ -102,6 +106,10 @@ for command in (
     kill_cmd,
     adapter_group,
     hosts_group,
+    familiars_group,
+    cast_cmd,
+    status_cmd,
+    export_cmd,
 ):
     cli.add_command(command)
 

@@ -70,14 +70,29 @@ def state_of(record: SessionRecord) -> str:
 
 
 def sessions_table(records: Sequence[SessionRecord]) -> str:
-    """``SESSION STATUS HARNESS STATE TITLE`` with fixed widths (the ``--plain`` format)."""
+    """``SESSION STATUS HARNESS STATE TITLE`` with fixed widths (the ``--plain`` format).
+
+    ``FAMILIAR`` and ``LABELS`` columns are added before ``TITLE`` when any
+    listed session has a familiar or labels.
+    """
     width = max([8, *(len(r.harness) for r in records)])
+    extra: list[tuple[str, int, Any]] = []
+    if any(r.familiar_id for r in records):
+        fam = max([8, *(len(r.familiar_id or "-") for r in records)])
+        extra.append(("FAMILIAR", fam, lambda r: r.familiar_id or "-"))
+    if any(r.labels for r in records):
+        lab = max([6, *(len(",".join(r.labels) or "-") for r in records)])
+        extra.append(("LABELS", lab, lambda r: ",".join(r.labels) or "-"))
+    head = "".join(f"{name:<{w}} " for name, w, _ in extra)
+    rule = "".join(f"{'-' * len(name):<{w}} " for name, w, _ in extra)
     rows = [
-        f"{'SESSION':<36} {'STATUS':<10} {'HARNESS':<{width}} {'STATE':<8} TITLE",
-        f"{'-------':<36} {'------':<10} {'-------':<{width}} {'-----':<8} -----",
+        f"{'SESSION':<36} {'STATUS':<10} {'HARNESS':<{width}} {'STATE':<8} {head}TITLE",
+        f"{'-------':<36} {'------':<10} {'-------':<{width}} {'-----':<8} {rule}-----",
     ]
     rows.extend(
-        f"{r.id:<36} {r.status:<10} {r.harness:<{width}} {state_of(r):<8} {_one_line(r.title)}"
+        f"{r.id:<36} {r.status:<10} {r.harness:<{width}} {state_of(r):<8} "
+        + "".join(f"{get(r):<{w}} " for _, w, get in extra)
+        + _one_line(r.title)
         for r in records
     )
     return "\n".join(rows)
@@ -121,6 +136,18 @@ def sessions_overview(
             cells[1] = click.style(cells[1], fg=colours[records[index - 1].status])
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
+
+
+def filter_sessions(
+    records: Sequence[SessionRecord], labels: Sequence[str], familiar: str | None
+) -> list[SessionRecord]:
+    """Sessions carrying every one of ``labels`` (and run as ``familiar``, if given)."""
+    return [
+        r
+        for r in records
+        if all(label in r.labels for label in labels)
+        and (familiar is None or r.familiar_id == familiar)
+    ]
 
 
 def _one_line(text: str) -> str:

@@ -210,6 +210,7 @@ def _labels(raw: str) -> list[str]:
     help="Headless one-shot run (codex exec, claude --print) instead of the agent's own UI.",
 )
 @detach_keys_option
+@click.option("--familiar", help="Run as this familiar from familiars.toml (identity, model).")
 def run_cmd(
     harness: str,
     prompt: tuple[str, ...],
@@ -223,6 +224,7 @@ def run_cmd(
     detach: bool,
     one_shot: bool,
     detach_keys: tuple[Key, ...],
+    familiar: str | None,
 ) -> None:
     """Launch HARNESS through the daemon and attach to it.
 
@@ -258,6 +260,8 @@ def run_cmd(
         options["add_dirs"] = [launch_path(d) for d in add_dirs]
     if labels is not None:
         options["labels"] = _labels(labels)
+    if familiar is not None:
+        options["familiar_id"] = familiar
     with launch_errors(cwd=cwd, add_dirs=add_dirs, root=root):
         record = client().launch(root, harness, text, **options)
     shown_cwd = os.path.realpath(os.path.join(root, cwd)) if cwd else root

@@ -19,6 +19,7 @@ from coven.cli.render import (
     event_line,
     events_json_chunks,
     events_table,
+    filter_sessions,
     log_lines,
     session_prose,
     sessions_overview,
@@ -120,18 +121,33 @@ def list_options(command: Callable[..., None]) -> Callable[..., None]:
                 metavar="PATH",
                 help="Only sessions whose project root is PATH or lies below it.",
             ),
+            click.option(
+                "--label",
+                "labels",
+                multiple=True,
+                metavar="LABEL",
+                help="Only sessions carrying this label (repeatable: all must match).",
+            ),
+            click.option("--familiar", help="Only sessions run as this familiar."),
         ]
     ):
         command = option(command)
     return command
 
 
-def show_sessions(include_archived: bool, as_json: bool, plain: bool, project: str | None) -> None:
+def show_sessions(
+    include_archived: bool,
+    as_json: bool,
+    plain: bool,
+    project: str | None,
+    labels: tuple[str, ...] = (),
+    familiar: str | None = None,
+) -> None:
     """Print the session list (``--json``, ``--plain`` or a table)."""
     if as_json and plain:
         raise click.UsageError("--json and --plain cannot be used together")
     path = _project_path(project)
-    records = _listed(client(), include_archived, path)
+    records = filter_sessions(_listed(client(), include_archived, path), labels, familiar)
     if as_json:
         out(json.dumps({"sessions": msgspec.to_builtins(records)}, indent=2, ensure_ascii=False))
         return
@@ -148,6 +164,8 @@ def sessions_group(
     as_json: bool,
     plain: bool,
     project: str | None,
+    labels: tuple[str, ...],
+    familiar: str | None,
     detach_keys: tuple[Key, ...],
 ) -> None:
     """List sessions; on a terminal, a live browser.
@@ -157,18 +175,26 @@ def sessions_group(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if not plain and not as_json and stdio_are_ttys():
+    filtered = bool(labels) or familiar is not None
+    if not plain and not as_json and not filtered and stdio_are_ttys():
         code = _browser(client(), include_archived, _project_path(project), detach_keys)
         if code is not None:
             ctx.exit(code)
-    show_sessions(include_archived, as_json, plain, project)
+    show_sessions(include_archived, as_json, plain, project, labels, familiar)
 
 
 def _alias(name: str) -> click.Command:
     @click.command(name)
     @list_options
-    def listing(include_archived: bool, as_json: bool, plain: bool, project: str | None) -> None:
-        show_sessions(include_archived, as_json, plain, project)
+    def listing(
+        include_archived: bool,
+        as_json: bool,
+        plain: bool,
+        project: str | None,
+        labels: tuple[str, ...],
+        familiar: str | None,
+    ) -> None:
+        show_sessions(include_archived, as_json, plain, project, labels, familiar)
 
     listing.help = "List sessions as a table (never the browser)."
     return listing

@@ -7,12 +7,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar, Unpack
 
-from coven.client import calls
+from coven.client import calls, cockpit_calls
 from coven.client.calls import Health
 from coven.client.errors import ProtocolError, SessionNotFound
 from coven.client.ndjson import NdjsonEvents
 from coven.client.refs import match_session_ref, ref_not_found
 from coven.client.transport import Transport, UnixTransport
+from coven.schema.casting import CastAccepted
+from coven.schema.cockpit import CovenCall, Overview
+from coven.schema.familiars import FamiliarView
 from coven.schema.home import SOCKET_NAME
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord, SessionsPage
 
@@ -46,6 +49,10 @@ class LaunchOptions(TypedDict, total=False):
     conversation_id: str
     # The harness's whole environment (e.g. ``launch_environment()``); absent: the daemon's.
     environment: Mapping[str, str]
+    familiar_id: str
+    caller_familiar_id: str
+    conversation: Mapping[str, str]
+    isolation: str
 
 
 _LAUNCH_KEYS = {
@@ -60,6 +67,10 @@ _LAUNCH_KEYS = {
     "labels": "labels",
     "conversation_id": "conversationId",
     "environment": "environment",
+    "familiar_id": "familiarId",
+    "caller_familiar_id": "callerFamiliarId",
+    "conversation": "conversation",
+    "isolation": "isolation",
 }
 
 
@@ -85,7 +96,7 @@ def launch_body(
             value = os.fspath(value)
         elif name in ("add_dirs", "labels"):
             value = [os.fspath(v) for v in value]
-        elif name == "environment":
+        elif name in ("environment", "conversation"):
             value = dict(value)
         body[_LAUNCH_KEYS[name]] = value
     return body
@@ -267,6 +278,29 @@ class CovenClient:
         result = self._send(calls.sacrifice(session_id, confirm))
         if result.get("ok") is not True:
             raise ProtocolError(f"sacrifice answered without ok: {result!r}")
+
+    # -------------------------------------------------------------- cockpit
+
+    def familiars(self) -> list[FamiliarView]:
+        """The roster with live state (``status``, ``active_sessions``, ``last_seen``)."""
+        return self._send(cockpit_calls.familiars())
+
+    def add_familiar(self, fields: dict[str, Any]) -> FamiliarView:
+        """Ask the daemon to add a roster entry (roster key names: ``id``, ``display_name``...)."""
+        return self._send(cockpit_calls.add_familiar(fields))
+
+    def remove_familiar(self, familiar_id: str) -> None:
+        self._send(cockpit_calls.remove_familiar(familiar_id))
+
+    def record_cast(self, code: str, target: str | None = None) -> CastAccepted:
+        """Record a Cast Code in the daemon's ledger (it grants nothing)."""
+        return self._send(cockpit_calls.record_cast(code, target))
+
+    def overview(self) -> Overview:
+        return self._send(cockpit_calls.overview())
+
+    def coven_calls(self) -> list[CovenCall]:
+        return self._send(cockpit_calls.coven_calls()).calls
 
     # -------------------------------------------------------------- events
 

@@ -7,7 +7,8 @@ for ``exec`` (see ``ARG_STRLEN_MAX``), in which case a non-interactive launch of
 a harness that declares ``stdin_prompt_args`` gets the prompt on standard input
 instead, and any other launch is refused with ``InvalidRequest`` naming the limit.
 
-Order (as the reference CLI builds it): model → sandbox → add-dir → mode prefix → prompt.
+Order (as the reference CLI builds it): model → sandbox → add-dir → system prompt →
+mode prefix → prompt.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class LaunchOptions:
     model: str | None = None
     permission: Permission | None = None
     add_dirs: tuple[str, ...] = ()
+    system_prompt: str | None = None
+    """A familiar's identity (and standing instructions): given with the adapter's
+    ``system_prompt_flag`` when it has one, else put before the prompt with a blank line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +194,15 @@ def build_argv(
                 "(declare add_dir_flag in the adapter manifest to enable it)"
             )
 
+    prompt = options.prompt
+    if options.system_prompt:
+        if "\0" in options.system_prompt:
+            raise InvalidRequest("system prompt must not contain NUL characters")
+        if adapter.system_prompt_flag is not None:
+            argv += [adapter.system_prompt_flag, options.system_prompt]
+        else:
+            prompt = f"{options.system_prompt}\n\n{prompt}"
+
     if options.mode == "interactive":
         argv += adapter.interactive_prompt_prefix_args
         if not options.prompt.strip():
@@ -204,25 +217,22 @@ def build_argv(
         argv += adapter.non_interactive_prompt_prefix_args
         prompt_flag = adapter.prompt_flag
 
-    if prompt_flag is not None:
-        # Bound form keeps a prompt that starts with '-' from being read as an option.
-        prompt_part = [f"{prompt_flag}={options.prompt}"]
-    else:
-        prompt_part = ["--", options.prompt]
+    # Bound form keeps a prompt that starts with '-' from being read as an option.
+    prompt_part = [f"{prompt_flag}={prompt}"] if prompt_flag is not None else ["--", prompt]
     room = exec_budget({}) if exec_room is None else exec_room
     # Bytes the prompt itself may take: one exec string (less a bound flag's
     # `--flag=`), and what the rest of the argv leaves of the room.
-    overhead = _exec_len(prompt_part[-1]) - _exec_len(options.prompt)
+    overhead = _exec_len(prompt_part[-1]) - _exec_len(prompt)
     left = room - _argv_size(argv + prompt_part[:-1]) - _POINTER - 1
     limit = max(0, min(ARG_STRLEN_MAX - 1, left) - overhead)
-    prompt_bytes = _exec_len(options.prompt)
+    prompt_bytes = _exec_len(prompt)
     if prompt_bytes <= limit:
         return BuiltArgv(argv=argv + prompt_part, warnings=warnings)
     if options.mode == "nonInteractive" and adapter.stdin_prompt_args is not None:
         return BuiltArgv(
             argv=argv + list(adapter.stdin_prompt_args),
             warnings=warnings,
-            stdin_prompt=options.prompt,
+            stdin_prompt=prompt,
         )
     raise _prompt_too_long(adapter, options.mode, prompt_bytes, limit)
 

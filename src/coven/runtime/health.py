@@ -15,6 +15,7 @@ from coven.schema.meta import (
     DaemonIdentity,
     EventWriterHealth,
     Health,
+    HubStatus,
     StorageHealth,
 )
 
@@ -96,6 +97,7 @@ class HealthReport:
             covenVersion=__version__,
             capabilities=FLAGS,
             daemon=self.daemon,
+            hub=HubStatus(),
             eventWriter=writer,
             storage=storage,
             liveSessions=len(self.table),

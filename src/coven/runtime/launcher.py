@@ -16,6 +16,7 @@ When the harness exits, ``Launcher.finished`` records the ``exit`` transition
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import Callable
@@ -44,10 +45,12 @@ from coven.harness import (
 )
 from coven.pty import PtyReader
 from coven.runtime import lifecycle
+from coven.runtime.coven_calls import CovenCalls
 from coven.runtime.event_sink import EventSink, ReadFlow
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveSession, LiveTable, Outcome
 from coven.runtime.records import to_record
+from coven.runtime.roster import FamiliarRoster
 from coven.runtime.spawner import Spawner
 from coven.schema import EventKind, SessionRecord, SessionStatus
 from coven.store import InsertSession, SessionRow, now_rfc3339
@@ -68,6 +71,7 @@ class LaunchPlan:
     executable: str
     built: BuiltArgv
     env: dict[str, str] = dataclasses.field(repr=False)
+    familiar: authority.Familiar | None = None
 
     @property
     def session_id(self) -> str:
@@ -88,6 +92,9 @@ class Launcher:
         home: Path,
         env: dict[str, str],
         instance_id: str,
+        *,
+        roster: FamiliarRoster | None = None,
+        calls: CovenCalls | None = None,
     ) -> None:
         self.ledger = ledger
         self.sink = sink
@@ -98,6 +105,8 @@ class Launcher:
         self.home = home
         self.env = env
         self.instance_id = instance_id
+        self.roster = roster or FamiliarRoster(home)
+        self.calls = calls or CovenCalls(home)
 
     async def launch(self, body: object) -> SessionRecord:
         """Validate and start a launch body; the new session's record once it is recorded."""
@@ -131,6 +140,11 @@ class Launcher:
         )
         adapter = registry.get(request.harness)
         assert adapter is not None  # parse_launch checked the id
+        familiar = None
+        if request.familiar_id is not None:
+            # After every check of the body, as the reference orders it; an
+            # unreadable roster is a 500 naming the file and line.
+            familiar = self.roster.load().require(request.familiar_id)
         executable = resolve_executable(adapter, base_env.get("PATH"))
         if executable is None:
             raise InvalidRequest(
@@ -145,14 +159,15 @@ class Launcher:
             LaunchOptions(
                 prompt=request.prompt,
                 mode=request.launch_mode,
-                model=request.model,
+                model=request.model or _familiar_model(familiar, adapter.id),
                 permission=request.permission,
                 add_dirs=tuple(str(d) for d in request.add_dirs),
+                system_prompt=_system_prompt(familiar),
             ),
             # The environment counts against exec's limit too.
             exec_room=exec_budget(env),
         )
-        return LaunchPlan(request, adapter, executable, built, env)
+        return LaunchPlan(request, adapter, executable, built, env, familiar)
 
     async def start(self, plan: LaunchPlan) -> SessionRecord:
         """Spawn the planned harness, record the session and start reading its terminal."""
@@ -172,6 +187,7 @@ class Launcher:
             cwd=str(request.cwd),
             launch_mode=request.launch_mode,
             daemon_instance=self.instance_id,
+            familiar_id=request.familiar_id,
         )
         argv = [plan.executable, *plan.built.argv[1:]]
         stdin = plan.built.stdin_prompt
@@ -219,6 +235,14 @@ class Launcher:
         except SessionIdConflict as exc:  # pragma: no cover - uuid4 collision
             session.begin_kill("session id conflict")
             raise LaunchFailed(str(exc), {"sessionId": session_id}) from exc
+        if request.familiar_id is not None and request.caller_familiar_id is not None:
+            await self.ledger.read(
+                self.calls.started,
+                request.caller_familiar_id,
+                request.familiar_id,
+                request.prompt,
+                session_id,
+            )
         if plan.built.warnings:
             await self.ledger.wait_committed(
                 self.sink.append(
@@ -246,6 +270,27 @@ class Launcher:
         finally:
             self.table.remove(session.session_id)
             self.ledger.changes.notify(session.session_id)
+        # The pool is gone once the daemon has stopped; the ledger is best effort anyway.
+        with contextlib.suppress(RuntimeError):
+            await self.ledger.read(self.calls.finished, session.session_id, outcome.status)
+
+
+def _system_prompt(familiar: authority.Familiar | None) -> str | None:
+    """The identity line a familiar's harness receives, then its standing instructions."""
+    if familiar is None:
+        return None
+    instructions = (familiar.instructions or "").strip()
+    identity = familiar.identity_preamble()
+    return f"{identity}\n\n{instructions}" if instructions else identity
+
+
+def _familiar_model(familiar: authority.Familiar | None, harness: str) -> str | None:
+    """The familiar's default model, for launches of its own harness (or any, if it names none)."""
+    if familiar is None or familiar.model is None:
+        return None
+    if familiar.harness is not None and familiar.harness != harness:
+        return None
+    return familiar.model
 
 
 def _replace(row: SessionRow, **changes: object) -> SessionRow:

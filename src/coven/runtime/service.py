@@ -7,7 +7,7 @@ the API layer, which calls these services with typed values:
 * ``rituals`` / ``external`` — archive, summon, sacrifice; external sessions;
 * ``queries`` — sessions, event pages, logs;   * ``attach`` — attach and follow streams;
 * ``health`` — the health document;    * ``actions`` — the control-plane action router;
-* ``harnesses`` — capability scans.
+* ``harnesses`` — capability scans;   * ``cockpit`` — familiars, overview, calls, the cast ledger.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from coven.pty import PtyReader
 from coven.redaction import Redactor
 from coven.runtime.actions import Actions
 from coven.runtime.attach import AttachService
+from coven.runtime.cockpit import Cockpit
+from coven.runtime.coven_calls import CovenCalls
 from coven.runtime.event_sink import EventSink
 from coven.runtime.harness_scan import HarnessCatalog
 from coven.runtime.health import HealthReport
@@ -29,6 +31,7 @@ from coven.runtime.live import LiveTable
 from coven.runtime.live_control import LiveControl
 from coven.runtime.queries import Queries
 from coven.runtime.rituals import ExternalSessions, Rituals
+from coven.runtime.roster import FamiliarRoster
 from coven.runtime.spawner import Spawner
 from coven.schema.meta import DaemonIdentity, VacuumResult
 from coven.store import StoreReader, StoreWriter
@@ -59,6 +62,8 @@ class Runtime:
         def registry() -> HarnessRegistry:
             return HarnessRegistry.load(env, home)
 
+        roster = FamiliarRoster(home)
+        calls = CovenCalls(home)
         self.launcher = Launcher(
             self.ledger,
             self.sink,
@@ -69,6 +74,8 @@ class Runtime:
             home,
             env,
             instance_id,
+            roster=roster,
+            calls=calls,
         )
         self.control = LiveControl(self.ledger, self.sink, self.table)
         self.rituals = Rituals(self.ledger, self.table)
@@ -78,6 +85,7 @@ class Runtime:
         self.health = HealthReport(self.ledger, self.table, self.sink.drops, daemon)
         self.actions = Actions(self.control, self.rituals)
         self.harnesses = HarnessCatalog(self.ledger, registry)
+        self.cockpit = Cockpit(self.ledger, self.sink, home, roster, calls)
 
     async def check_store(self) -> VacuumResult:
         """The maintenance route, honestly: an integrity check, no VACUUM.

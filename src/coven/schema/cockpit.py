@@ -34,8 +34,32 @@ class Overview(msgspec.Struct, kw_only=True):
 
 # --- Coven Calls: the delegation ledger ---------------------------------------------
 
-COVEN_CALL_STATUSES = ("running", "completed", "failed", "cancelled")
-COVEN_CALL_TERMINAL = frozenset({"completed", "failed", "cancelled"})
+COVEN_CALL_RUNNING = "running"
+COVEN_CALL_COMPLETED = "completed"
+COVEN_CALL_FAILED = "failed"
+COVEN_CALL_CANCELLED = "cancelled"
+COVEN_CALL_STATUSES = (
+    COVEN_CALL_RUNNING,
+    COVEN_CALL_COMPLETED,
+    COVEN_CALL_FAILED,
+    COVEN_CALL_CANCELLED,
+)
+COVEN_CALL_TERMINAL = frozenset({COVEN_CALL_COMPLETED, COVEN_CALL_FAILED, COVEN_CALL_CANCELLED})
+
+
+def call_status_after(session_status: str) -> str:
+    """A delegation's final status once its session ended with ``session_status``.
+
+    A clean exit (``completed``, or ``idle`` for a conversation) completes the
+    call; a kill cancels it; anything else (failed, orphaned) fails it.
+    """
+    if session_status in ("completed", "idle"):
+        return COVEN_CALL_COMPLETED
+    if session_status == "killed":
+        return COVEN_CALL_CANCELLED
+    return COVEN_CALL_FAILED
+
+
 # ``request`` keeps at most this many characters of the prompt, then ``…``.
 COVEN_CALL_REQUEST_CHARS = 300
 

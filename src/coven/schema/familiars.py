@@ -62,3 +62,10 @@ class FamiliarView(msgspec.Struct, kw_only=True, omit_defaults=True):
     workspace: str | None = None
     harness: str | None = None
     model: str | None = None
+
+
+class FamiliarRemoved(msgspec.Struct, kw_only=True):
+    """``DELETE /api/v1/familiars/:id``: the roster no longer declares ``removed``."""
+
+    ok: bool = True
+    removed: str

@@ -36,6 +36,8 @@ class CapabilityFlags(msgspec.Struct):
     afsCommitDryRun: bool = False
     executionBindingContracts: list[str] = msgspec.field(default_factory=list)
     requestAdoptionContracts: list[str] = msgspec.field(default_factory=list)
+    # The reference's 17th flag. Empty: this daemon serves no restricted-launch route.
+    sessionPolicyContracts: list[str] = msgspec.field(default_factory=list)
     attach: Literal["websocket"] = "websocket"
     follow: Literal["ndjson"] = "ndjson"
     rituals: bool = True
@@ -44,6 +46,30 @@ class CapabilityFlags(msgspec.Struct):
     # POST /sessions takes `environment`: the session runs in the client's environment.
     launchEnvironment: bool = True
     openapi: str = "/api/v1/openapi.json"
+    # Cockpit surface: served for real ...
+    familiars: bool = True
+    castCodes: bool = True
+    castLedger: bool = True
+    covenCalls: bool = True
+    overview: bool = True
+    # ... and answered with empty shapes only (the features do not exist here).
+    skills: bool = False
+    memory: bool = False
+    research: bool = False
+    threads: bool = False
+
+
+class HubStatus(msgspec.Struct):
+    """The health document's ``hub`` block, honestly: a standalone daemon, no hub, no nodes.
+
+    The reference answers ``role: "hub"`` with a hub id; this daemon coordinates
+    no other hosts, so ``role`` is ``standalone`` and ``hubId`` is null.
+    """
+
+    role: Literal["standalone"] = "standalone"
+    hubId: str | None = None
+    nodesTotal: int = 0
+    nodesAvailable: int = 0
 
 
 class EventWriterHealth(msgspec.Struct, omit_defaults=True):
@@ -80,6 +106,7 @@ class Health(msgspec.Struct):
     covenVersion: str
     capabilities: CapabilityFlags
     daemon: DaemonIdentity | None
+    hub: HubStatus
     eventWriter: EventWriterHealth
     storage: StorageHealth
     liveSessions: int

@@ -27,6 +27,7 @@ EnvName = Annotated[
     str, msgspec.Meta(pattern=f"^{ENVIRONMENT_NAME_PATTERN}$", max_length=MAX_ENVIRONMENT_NAME)
 ]
 Label = Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9._:-]{1,64}$")]
+FamiliarId = Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9_-]{1,64}$")]
 
 
 class ConversationRef(msgspec.Struct):
@@ -72,6 +73,8 @@ class LaunchBody(msgspec.Struct, omit_defaults=True):
         ]
         | None
     ) = None
+    familiarId: FamiliarId | None = None
+    callerFamiliarId: FamiliarId | None = None
 
 
 class ExternalBody(msgspec.Struct, omit_defaults=True):
@@ -124,3 +127,28 @@ class ShutdownBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class KillBody(msgspec.Struct):
     """Kill bodies are read and ignored."""
+
+
+class CastBody(msgspec.Struct, omit_defaults=True):
+    """``POST /cast``: a code to record (never obeyed), optionally on session ``target``."""
+
+    code: Annotated[str, msgspec.Meta(min_length=1, pattern="\\S")]
+    target: str | None = None
+
+
+class FamiliarBody(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """``POST /familiars``: one new roster entry, in the roster's own key names."""
+
+    id: FamiliarId
+    display_name: Annotated[str, msgspec.Meta(pattern="\\S")]
+    role: str
+    description: str
+    harness: Annotated[str, msgspec.Meta(pattern="^[a-z0-9][a-z0-9._-]*$")] | None = None
+    model: str | None = None
+    instructions: str | None = None
+    name: str | None = None
+    emoji: str | None = None
+    icon: str | None = None
+    pronouns: str | None = None
+    active_channel: str | None = None
+    workspace: str | None = None

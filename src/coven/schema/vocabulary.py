@@ -62,6 +62,8 @@ class EventKind(enum.StrEnum):
     """Written by other clients; rendered as an error line in log previews."""
     TOOL_CALL = "tool_call"
     """Written by other clients; rendered as a tool line in log previews."""
+    CAST = "cast"
+    """``{"cast_id", "code", "target"}``: a Cast Code recorded by ``POST /cast`` (grants nothing)."""
 
 
 class RedactionStatus(enum.StrEnum):

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from coven.store.cast_ops import AppendToAnchor
 from coven.store.clock import now_rfc3339
 from coven.store.database import SCHEMA_VERSION, initialize
 from coven.store.errors import StoreCorrupt, StoreIncompatible, StoreOpFailed
@@ -28,6 +29,7 @@ from coven.store.writer import StoreWriter, WriterStats
 __all__ = [
     "SCHEMA_VERSION",
     "AppendEvents",
+    "AppendToAnchor",
     "ArchiveSession",
     "DeleteSession",
     "EventRow",
