@@ -277,7 +277,10 @@ class Api:
 
     async def on_attach(self, request: BaseRequest, match: router.Match) -> web.StreamResponse:
         after = requests.after_seq(match.query)
-        return await streams.attach(self.runtime, request, match.session_id or "", after)
+        view, history = requests.attach_view(match.query)
+        return await streams.attach(
+            self.runtime, request, match.session_id or "", after, view, history
+        )
 
 
 def _page_size(page: EventsPage) -> int:

@@ -315,8 +315,12 @@ def follow_request(session_id: str, after_seq: int = 0) -> Request:
     return Request("GET", path, {"Accept": "application/x-ndjson"}, stream=True, timeout=None)
 
 
-def attach_path(session_id: str, after_seq: int = 0) -> str:
-    return PREFIX + _session(session_id, "/attach") + _query(afterSeq=after_seq)
+def attach_path(
+    session_id: str, after_seq: int = 0, replay: str | None = None, history: int | None = None
+) -> str:
+    """``replay``: ``screen`` (the daemon's default) or ``raw``; ``history``: scrollback lines."""
+    query = _query(afterSeq=after_seq, replay=replay, history=history)
+    return PREFIX + _session(session_id, "/attach") + query
 
 
 def check_events_page(page: EventsPage, after_seq: int) -> None:
