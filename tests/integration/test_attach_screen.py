@@ -165,3 +165,21 @@ async def test_a_finished_session_is_replayed_raw(daemon: Daemon) -> None:
         await client.read_until(lambda c: "exit" in c.types())
         assert bytes(client.data) == _stored_output(daemon, sid)
         assert client.types() == ["attached", "live", "exit"]
+
+
+def test_the_screen_route_returns_what_the_harness_drew(daemon: Daemon) -> None:
+    sid = _launch_screen(daemon)
+    reply = daemon.call("GET", f"/api/v1/sessions/{sid}/screen")
+    assert reply.status == 200, reply.body
+    view = reply.json()
+    assert (view["cols"], view["rows"], view["ansi"], view["exact"]) == (COLS, ROWS, False, True)
+    assert view["text"] == _screen(_stored_output(daemon, sid))
+    assert view["text"].split("\n")[0] == "FAKE SCREEN"
+    coloured = daemon.call("GET", f"/api/v1/sessions/{sid}/screen?ansi=true").json()
+    assert "\x1b[" in coloured["text"] and "FAKE SCREEN" in coloured["text"]
+    assert daemon.call("GET", f"/api/v1/sessions/{sid}/screen?ansi=yes").status == 400
+    assert daemon.call("GET", "/api/v1/sessions/nope/screen").status == 404
+    daemon.call("POST", f"/api/v1/sessions/{sid}/kill", {})
+    daemon.wait_status(sid, {"killed"})
+    reply = daemon.call("GET", f"/api/v1/sessions/{sid}/screen")
+    assert (reply.status, reply.json()["error"]["code"]) == (409, "session_not_live")

@@ -275,6 +275,11 @@ class Api:
         after = requests.after_seq(match.query)
         return await streams.follow(self.runtime, request, match.session_id or "", after)
 
+    async def on_screen(self, request: BaseRequest, match: router.Match) -> web.Response:
+        ansi = requests.screen_ansi(match.query)
+        view = await self.runtime.attach.screen(match.session_id or "", ansi)
+        return json_response(200, view)
+
     async def on_attach(self, request: BaseRequest, match: router.Match) -> web.StreamResponse:
         after = requests.after_seq(match.query)
         view, history = requests.attach_view(match.query)

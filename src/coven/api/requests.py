@@ -73,6 +73,14 @@ def after_seq(query: dict[str, str]) -> int:
 MAX_HISTORY_LINES = 10_000
 
 
+def screen_ansi(query: dict[str, str]) -> bool:
+    """``ansi``: ``true`` or ``false`` (the default)."""
+    raw = query.get("ansi", "false")
+    if raw not in ("true", "false"):
+        raise InvalidRequest("Query parameter `ansi` must be `true` or `false`.", {"ansi": raw})
+    return raw == "true"
+
+
 def attach_view(query: dict[str, str]) -> tuple[AttachView, int]:
     """``replay`` (``screen``, the default, or ``raw``) and ``history`` (0..10000 lines)."""
     raw = query.get("replay", AttachView.SCREEN.value)

@@ -68,6 +68,7 @@ _GET_SUFFIXES = (
     ("/events", "session_events"),
     ("/follow", "follow"),
     ("/attach", "attach"),
+    ("/screen", "screen"),
 )
 
 _STATIC = {

@@ -30,6 +30,7 @@ from coven.client.errors import (
     StorageUnavailable,
 )
 from coven.client.transport import Request
+from coven.schema.attach import ScreenView
 from coven.schema.wire import API_VERSION, EventsPage, LogLine, SessionRecord, SessionsPage
 
 PREFIX = "/api/v1"
@@ -293,6 +294,11 @@ def summon(session_id: str) -> Call[SessionRecord]:
 def sacrifice(session_id: str, confirm: str) -> Call[dict[str, Any]]:
     req = _post(_session(session_id, "/sacrifice"), {"confirm": confirm})
     return Call(req, _decoder(dict[str, Any], ok=(200,)))
+
+
+def screen(session_id: str, ansi: bool = False) -> Call[ScreenView]:
+    path = _session(session_id, "/screen") + _query(ansi=ansi)
+    return Call(_get(path), _decoder(ScreenView, ok=(200,)))
 
 
 def log(session_id: str) -> Call[list[LogLine]]:

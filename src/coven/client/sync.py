@@ -13,6 +13,7 @@ from coven.client.errors import ProtocolError, SessionNotFound
 from coven.client.ndjson import NdjsonEvents
 from coven.client.refs import match_session_ref, ref_not_found
 from coven.client.transport import Transport, UnixTransport
+from coven.schema.attach import ScreenView
 from coven.schema.home import SOCKET_NAME
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord, SessionsPage
 
@@ -284,6 +285,10 @@ class CovenClient:
             if not page.hasMore or page.nextCursor is None:
                 return
             cursor = page.nextCursor.afterSeq
+
+    def screen(self, session_id: str, ansi: bool = False) -> ScreenView:
+        """A live session's visible screen as text (``SessionNotLive`` once it ended)."""
+        return self._send(calls.screen(session_id, ansi))
 
     def log(self, session_id: str) -> list[LogLine]:
         return self._send(calls.log(session_id))

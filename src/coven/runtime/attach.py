@@ -32,11 +32,12 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from coven.errors import SessionNotLive
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveSession, LiveState, LiveTable, Outcome
 from coven.runtime.records import to_event_record, to_record
 from coven.schema import EventKind, EventRecord, SessionRecord, SessionStatus
-from coven.schema.attach import AttachState
+from coven.schema.attach import AttachState, ScreenView
 from coven.schema.vocabulary import MAX_PAGE
 
 SUBSCRIBER_LIMIT = 4 * 1024 * 1024
@@ -312,6 +313,26 @@ class AttachService:
             view,
             max(0, history),
         )
+
+    async def screen(self, session_id: str, ansi: bool = False) -> ScreenView:
+        """The live session's visible screen; ``SessionNotLive`` once it has ended."""
+        await self.ledger.session(session_id)  # SessionNotFound first
+        session = self.table.get(session_id)
+        model = None if session is None else session.pipeline.screen
+        if session is None or session.state is LiveState.FINISHED or model is None:
+            raise SessionNotLive(
+                "Session is not live; its screen is gone (`coven sessions log` shows its output).",
+                {"sessionId": session_id},
+            )
+        try:
+            # Rendering may emulate up to the model's backlog: never on the event loop.
+            text = await asyncio.to_thread(model.text, ansi=ansi)
+        except ValueError:
+            raise SessionNotLive(
+                "Session ended while its screen was read.", {"sessionId": session_id}
+            ) from None
+        cols, rows = model.size
+        return ScreenView(session_id, cols, rows, ansi, model.exact, text)
 
     async def follow(
         self, session_id: str, after_seq: int
