@@ -352,7 +352,7 @@ def attach_and_report(
 def attach_cmd(
     session: str, read_only: bool, replay: bool, history: int | None, detach_keys: tuple[Key, ...]
 ) -> None:
-    """Show a session's current screen, then follow it live with input.
+    """Show a live session's screen, then follow it with input.
 
     A finished session, or output that is not a terminal, is replayed from the start."""
     record = client().resolve_session_ref(session)

@@ -247,7 +247,9 @@ def events_cmd(
 @click.argument("session", shell_complete=complete_session)
 @click.option("--ansi", is_flag=True, help="Keep colours and attributes (SGR escape sequences).")
 def screen_cmd(session: str, ansi: bool) -> None:
-    """Print a live session's current screen as text, like tmux capture-pane."""
+    """Print a live session's screen as text.
+
+    What its terminal shows now, one line per row, like tmux capture-pane."""
     api = client()
     record = api.resolve_session_ref(session)
     view = api.screen(record.id, ansi)
