@@ -21,7 +21,8 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 
 - ``echo``: read lines from stdin, print ``echo: <line>``; exit 0 on ``exit`` or EOF.
 - ``exit``: exit with code ``FAKE_EXIT`` (default 0).
-- ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0.
+- ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0
+  (with ``FAKE_FLOOD_THEN_SLEEP`` set: print ``flood done`` and sleep instead).
 - ``ignore-signals``: ignore SIGHUP/SIGTERM/SIGINT, fork a child that ignores them too,
   print ``pids <self> <child>``, sleep forever. With ``FAKE_SETSID_CHILD=1`` the child
   calls setsid() (leaves the session); with ``FAKE_CHILD_OWN_GROUP=1`` it moves to its
@@ -194,6 +195,9 @@ def mode_flood() -> int:
         view = memoryview(chunk)
         while view:
             view = view[os.write(1, view) :]
+    if os.environ.get("FAKE_FLOOD_THEN_SLEEP"):
+        out("flood done")
+        sleep_forever()
     return 0
 
 
