@@ -188,7 +188,9 @@ def test_rejoining_never_types_into_the_agent(cli: Cli, term: Tmux) -> None:
 def test_attach_header_ends_with_a_carriage_return(cli: Cli, term: Tmux) -> None:
     session_id = cli.detached("hello")
     cli.wait_output(session_id, "ready")
-    term.line(f"coven attach {session_id[:8]}")
+    # The raw replay prints the session's first line right after the header; the screen
+    # view (the default) redraws the whole terminal instead.
+    term.line(f"coven attach --replay {session_id[:8]}")
     screen = term.wait_for("ready")
     lines = screen.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("following live output"))
@@ -201,7 +203,8 @@ def test_read_only_attach_sends_no_input_and_no_size(cli: Cli, term: Tmux) -> No
     proc = cli.run("run", "codex", "--detach", "--", "--fake-mode=winch", ok=True)
     session_id = proc.stdout.strip()
     cli.wait_output(session_id, "ready")
-    term.line(f"coven attach --read-only {session_id[:8]}")
+    # --replay: the screen view (the default) redraws the terminal over the header.
+    term.line(f"coven attach --read-only --replay {session_id[:8]}")
     term.wait_for("read-only: nothing you type reaches the agent")
     term.send_text("typed\r")
     import time
@@ -249,7 +252,8 @@ def test_detach_key_in_the_kitty_keyboard_protocol(cli: Cli, term: Tmux, encoded
 def test_detach_keys_from_the_environment_and_a_bad_spec(cli: Cli, term: Tmux) -> None:
     session_id = cli.detached("hello")
     cli.wait_output(session_id, "ready")
-    term.line(f"COVEN_DETACH_KEYS=ctrl-x coven attach {session_id[:8]}")
+    # --replay keeps the header on screen (the screen view redraws the terminal over it).
+    term.line(f"COVEN_DETACH_KEYS=ctrl-x coven attach --replay {session_id[:8]}")
     term.wait_for("Ctrl-X detaches")
     term.send("C-x")
     term.wait_for(f"[detached from session {session_id}")
@@ -333,7 +337,11 @@ def test_the_browser_comes_back_after_an_attach_from_it(cli: Cli, term: Tmux) ->
     term.line("coven sessions; echo RC=$?")
     term.wait_for("Session browser")
     term.send_text("a")
-    term.wait_for("following live output")
+    # The session's screen replaces the browser (and the attach header drawn under it).
+    term.wait_until(
+        lambda: "Session browser" not in term.screen() and "ready" in term.screen(),
+        "the session's screen",
+    )
     term.send_text("ping\r")
     cli.wait_output(session_id, "echo: ping")
     term.send("C-]")

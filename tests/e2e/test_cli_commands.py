@@ -470,3 +470,19 @@ def test_cli_never_imports_the_daemon_side() -> None:
                 names = [node.module]
             for name in names:
                 assert not name.startswith(forbidden), f"{path.name} imports {name}"
+
+
+def test_screen_prints_the_live_screen_then_refuses_an_ended_session(cli: Cli) -> None:
+    session_id = cli.detached("--fake-mode=screen")
+    cli.wait_output(session_id, "status: ready")
+    lines = cli.run("screen", session_id[:8], ok=True).stdout.split("\n")
+    assert lines[0] == "FAKE SCREEN"
+    assert lines[2] == "status: ready"
+    assert "\x1b" not in "\n".join(lines)
+    coloured = cli.run("screen", session_id, "--ansi", ok=True).stdout
+    assert "\x1b[" in coloured and "FAKE SCREEN" in coloured
+    cli.run("kill", session_id, ok=True)
+    cli.wait_status(session_id, {"killed"})
+    proc = cli.run("screen", session_id)
+    assert proc.returncode == 1
+    assert "is not live" in proc.stderr

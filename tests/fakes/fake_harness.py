@@ -21,7 +21,8 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 
 - ``echo``: read lines from stdin, print ``echo: <line>``; exit 0 on ``exit`` or EOF.
 - ``exit``: exit with code ``FAKE_EXIT`` (default 0).
-- ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0.
+- ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0
+  (with ``FAKE_FLOOD_THEN_SLEEP`` set: print ``flood done`` and sleep instead).
 - ``ignore-signals``: ignore SIGHUP/SIGTERM/SIGINT, fork a child that ignores them too,
   print ``pids <self> <child>``, sleep forever. With ``FAKE_SETSID_CHILD=1`` the child
   calls setsid() (leaves the session); with ``FAKE_CHILD_OWN_GROUP=1`` it moves to its
@@ -35,6 +36,12 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 - ``ctty``: write ``hello via /dev/tty`` to /dev/tty, print ``tcgetpgrp=<n> pgid=<n>``,
   print ``SIGINT received`` on each SIGINT, then behave like ``echo``.
 - ``raw``: put the tty in raw mode, print ``raw: <hex>`` for every read; exit 0 after a ``q``.
+- ``screen``: a full-screen agent: raw mode, the alternate screen, the terminal queries
+  agents send on start (cursor position, device attributes, XTVERSION), a frame drawn
+  with cursor positioning (``FAKE SCREEN`` on row 1, ``status: ready`` on row 3), then
+  each input line ``<text>`` written as ``<text> `` at the cursor from row 6 on (wrapping,
+  so every byte of it stays on the screen), and ``status: <n> lines`` rewritten on
+  row 3; exits 0 on ``exit``.
 - ``stdin-digest``: read stdin to end of file, print ``stdin bytes=<n> sha256=<hex>``, exit 0;
   when stdin is a terminal print ``stdin is a terminal`` instead (it has no end).
 - ``tui``: behave like a full-screen agent: raw mode, then switch to the alternate
@@ -188,6 +195,9 @@ def mode_flood() -> int:
         view = memoryview(chunk)
         while view:
             view = view[os.write(1, view) :]
+    if os.environ.get("FAKE_FLOOD_THEN_SLEEP"):
+        out("flood done")
+        sleep_forever()
     return 0
 
 
@@ -255,6 +265,36 @@ def mode_raw() -> int:
         out(f"raw: {data.hex()}\r")
         if b"q" in data:
             return 0
+
+
+SCREEN_QUERIES = b"\x1b[6n\x1b[c\x1b[>0q"
+
+
+def mode_screen() -> int:
+    import tty
+
+    tty.setraw(0)
+
+    def put(data: bytes) -> None:
+        while data:
+            data = data[os.write(1, data) :]
+
+    put(b"\x1b[?1049h" + SCREEN_QUERIES + b"\x1b[2J\x1b[H\x1b[1mFAKE SCREEN\x1b[0m")
+    put(b"\x1b[3;1Hstatus: ready\x1b[6;1H")
+    count, pending = 0, b""
+    while True:
+        data = os.read(0, 4096)
+        if not data:
+            return 0
+        pending += data
+        while b"\r" in pending:
+            raw, pending = pending.split(b"\r", 1)
+            if raw == b"exit":
+                put(b"\x1b[?1049l")
+                return 0
+            count += 1
+            # Save the cursor, rewrite the status row, come back: the text keeps flowing.
+            put(raw + b" \x1b7\x1b[3;1H\x1b[2Kstatus: %d lines\x1b8" % count)
 
 
 def mode_stdin_digest() -> int:
@@ -344,6 +384,8 @@ def main(argv: list[str]) -> int:
         return mode_stdin_digest()
     if mode == "tui":
         return mode_tui()
+    if mode == "screen":
+        return mode_screen()
     out(f"unknown FAKE_MODE {mode}")
     return 2
 

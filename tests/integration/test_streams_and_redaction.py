@@ -120,8 +120,9 @@ def _client(daemon: Daemon) -> aiohttp.ClientSession:
 
 
 async def _attach(http: aiohttp.ClientSession, sid: str, after: int = 0) -> Attached:
-    ws = await http.ws_connect(f"http://coven/api/v1/sessions/{sid}/attach?afterSeq={after}")
-    return Attached(ws)
+    # These tests are about the raw replay's seam; the screen view has its own tests.
+    url = f"http://coven/api/v1/sessions/{sid}/attach?afterSeq={after}&replay=raw"
+    return Attached(ws=await http.ws_connect(url))
 
 
 async def test_attach_shows_the_real_text_while_the_store_is_redacted(daemon: Daemon) -> None:

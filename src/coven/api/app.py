@@ -260,9 +260,17 @@ class Api(CockpitRoutes):
         after = requests.after_seq(match.query)
         return await streams.follow(self.runtime, request, match.session_id or "", after)
 
+    async def on_screen(self, request: BaseRequest, match: router.Match) -> web.Response:
+        ansi = requests.screen_ansi(match.query)
+        view = await self.runtime.attach.screen(match.session_id or "", ansi)
+        return json_response(200, view)
+
     async def on_attach(self, request: BaseRequest, match: router.Match) -> web.StreamResponse:
         after = requests.after_seq(match.query)
-        return await streams.attach(self.runtime, request, match.session_id or "", after)
+        view, history = requests.attach_view(match.query)
+        return await streams.attach(
+            self.runtime, request, match.session_id or "", after, view, history
+        )
 
 
 def _page_size(page: EventsPage) -> int:

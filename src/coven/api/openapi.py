@@ -65,6 +65,7 @@ _TYPES: tuple[Any, ...] = (
     frames.ResizeFrame,
     frames.InputFrame,
     *COCKPIT_TYPES,
+    frames.ScreenView,
 )
 
 
@@ -333,7 +334,42 @@ def _paths() -> dict[str, Schema]:
                     "400": _BAD,
                     "404": _NOT_FOUND,
                 },
-                parameters=[_SESSION_ID, _AFTER_SEQ],
+                parameters=[
+                    _SESSION_ID,
+                    _AFTER_SEQ,
+                    {
+                        "name": "replay",
+                        "in": "query",
+                        "description": "`screen` (default): a live session starts from its "
+                        "current screen; `raw`: the whole output log",
+                        "schema": {"type": "string", "enum": ["screen", "raw"]},
+                    },
+                    {
+                        "name": "history",
+                        "in": "query",
+                        "description": "Scrollback lines sent above the screen (default 100)",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 10000},
+                    },
+                ],
+            )
+        },
+        "/sessions/{sessionId}/screen": {
+            "get": _op(
+                "A live session's visible screen as text (`ansi=true` for colours)",
+                {
+                    "200": _json(_ref(frames.ScreenView), "Screen"),
+                    "400": _BAD,
+                    "404": _NOT_FOUND,
+                    "409": _error("`session_not_live`: the session has ended"),
+                },
+                parameters=[
+                    _SESSION_ID,
+                    {
+                        "name": "ansi",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["true", "false"]},
+                    },
+                ],
             )
         },
         "/sessions/{sessionId}/input": _session_post(

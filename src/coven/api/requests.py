@@ -13,6 +13,7 @@ from coven.authority import parse_input, parse_resize
 from coven.authority.body import parse_json_body
 from coven.errors import InvalidRequest
 from coven.runtime.actions import ActionCommand, ActionRejected
+from coven.runtime.attach import DEFAULT_HISTORY_LINES, AttachView
 from coven.runtime.live_control import SendInput
 from coven.runtime.queries import EventsQuery, ListQuery
 from coven.schema.vocabulary import MAX_PAGE
@@ -67,6 +68,38 @@ def after_seq(query: dict[str, str]) -> int:
     """The ``afterSeq`` of a stream route (absent or negative → 0)."""
     raw = query.get("afterSeq")
     return 0 if raw is None else max(0, parse_i64("afterSeq", raw))
+
+
+MAX_HISTORY_LINES = 10_000
+
+
+def screen_ansi(query: dict[str, str]) -> bool:
+    """``ansi``: ``true`` or ``false`` (the default)."""
+    raw = query.get("ansi", "false")
+    if raw not in ("true", "false"):
+        raise InvalidRequest("Query parameter `ansi` must be `true` or `false`.", {"ansi": raw})
+    return raw == "true"
+
+
+def attach_view(query: dict[str, str]) -> tuple[AttachView, int]:
+    """``replay`` (``screen``, the default, or ``raw``) and ``history`` (0..10000 lines)."""
+    raw = query.get("replay", AttachView.SCREEN.value)
+    try:
+        view = AttachView(raw)
+    except ValueError:
+        raise InvalidRequest(
+            "replay must be `screen` (the current screen) or `raw` (the whole output log).",
+            {"replay": raw},
+        ) from None
+    history = DEFAULT_HISTORY_LINES
+    if "history" in query:
+        history = parse_i64("history", query["history"])
+        if not 0 <= history <= MAX_HISTORY_LINES:
+            raise InvalidRequest(
+                f"history must be between 0 and {MAX_HISTORY_LINES} lines.",
+                {"history": query["history"]},
+            )
+    return view, history
 
 
 def send_input(raw: bytes, session_id: str) -> SendInput:

@@ -69,6 +69,7 @@ _GET_SUFFIXES = (
     ("/events", "session_events"),
     ("/follow", "follow"),
     ("/attach", "attach"),
+    ("/screen", "screen"),
 )
 
 _STATIC = {

@@ -3,8 +3,10 @@
 Attach is a WebSocket, one per client, several clients per session:
 
 * server → client text ``{"type":"attached","session":{…}}`` first;
-* binary frames: terminal output — the replay, then live output, joined at an
-  exact seam by the runtime's ``AttachService``;
+* binary frames: terminal output — the current screen of a live session (query
+  ``replay=screen``, the default, with ``history=N`` scrollback lines) or the raw
+  replay (``replay=raw``, and always for finished sessions or ``afterSeq`` > 0),
+  then live output, joined at an exact seam by the runtime's ``AttachService``;
 * text ``{"type":"live","seq":N}`` when the replay is done;
 * text ``{"type":"exit","status":…,"exitCode":…}`` then close, when the session ends;
 * text ``{"type":"overflow","resumeAfterSeq":N}`` then close (1013), when the client
@@ -27,7 +29,16 @@ from aiohttp.web_request import BaseRequest
 
 from coven.errors import InvalidRequest
 from coven.runtime import Runtime
-from coven.runtime.attach import AttachItem, Exit, Live, Output, Overflow, ReplayChunk
+from coven.runtime.attach import (
+    DEFAULT_HISTORY_LINES,
+    AttachItem,
+    AttachView,
+    Exit,
+    Live,
+    Output,
+    Overflow,
+    ReplayChunk,
+)
 from coven.schema.attach import (
     AttachedFrame,
     ClientFrame,
@@ -44,7 +55,12 @@ _client_frame = msgspec.json.Decoder(ClientFrame)
 
 
 async def attach(
-    runtime: Runtime, request: BaseRequest, session_id: str, after: int
+    runtime: Runtime,
+    request: BaseRequest,
+    session_id: str,
+    after: int,
+    view: AttachView = AttachView.SCREEN,
+    history: int = DEFAULT_HISTORY_LINES,
 ) -> web.StreamResponse:
     await runtime.queries.require(session_id)  # 404 before the upgrade
     ws = web.WebSocketResponse(max_msg_size=MAX_CLIENT_MESSAGE, autoping=True)
@@ -54,7 +70,7 @@ async def attach(
             {"sessionId": session_id},
         )
     await ws.prepare(request)
-    attachment = await runtime.attach.open(session_id, after)
+    attachment = await runtime.attach.open(session_id, after, view, history)
     items = attachment.items()
     reader = asyncio.ensure_future(_read_client(runtime, ws, session_id))
     try:

@@ -37,6 +37,7 @@ _ROUTE_SUFFIXES = (
     "/adopted-input",
     "/resize",
     "/attach",
+    "/screen",
 )
 
 

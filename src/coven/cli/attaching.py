@@ -211,6 +211,8 @@ async def attach(
     on_attached: Callable[[SessionRecord], None] | None = None,
     in_fd: int = 0,
     out_fd: int = 1,
+    from_screen: bool = False,
+    history: int | None = None,
 ) -> AttachOutcome:
     """Follow ``session_id`` until it exits, the user detaches, or a signal/hang-up arrives.
 
@@ -219,6 +221,9 @@ async def attach(
     written. ``on_attached`` gets the record the daemon sent when the stream
     opened (once). The caller owns the terminal mode (see
     ``terminal.taken_over``). Client errors propagate.
+
+    ``from_screen``: a live session starts from its current screen (with ``history``
+    scrollback lines) instead of the raw replay of everything it printed.
     """
     from coven.client.aio import AsyncCovenClient
 
@@ -240,7 +245,9 @@ async def attach(
     try:
         async with AsyncCovenClient.from_home(home) as client:
             while True:
-                async with client.attach(session_id, after_seq) as stream:
+                replay = "screen" if from_screen and after_seq == 0 else "raw"
+                stream_for = client.attach(session_id, after_seq, replay=replay, history=history)
+                async with stream_for as stream:
                     if on_attached is not None and stream.session is not None:
                         on_attached(stream.session)
                         on_attached = None
@@ -248,9 +255,10 @@ async def attach(
                         await stream.resize(*window_size(out_fd))
                     result = await _pump(attachment, stream)
                 if isinstance(result, Overflow):
-                    # We read too slowly and the daemon cut us off: resume exactly there.
+                    # We read too slowly and the daemon cut us off: resume exactly there
+                    # (from a fresh screen when showing screens: it replaces the log).
                     # What follows was never shown to the terminal: it is live output.
-                    after_seq = result.resume_after_seq
+                    after_seq = 0 if from_screen else result.resume_after_seq
                     continue
                 ends_nl = attachment.screen.at_line_start
                 if isinstance(result, Exit):

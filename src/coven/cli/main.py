@@ -21,7 +21,7 @@ from coven.cli.hosts_cmd import hosts_group
 from coven.cli.remote import HOST_ENV, route
 from coven.cli.rituals_cmd import archive_cmd, kill_cmd, sacrifice_cmd
 from coven.cli.run_cmd import attach_cmd, run_cmd, summon_cmd
-from coven.cli.sessions_cmd import ls_cmd, ps_cmd, sessions_group
+from coven.cli.sessions_cmd import ls_cmd, ps_cmd, screen_cmd, sessions_group
 from coven.cli.status_cmd import status_cmd
 
 
@@ -97,6 +97,7 @@ for command in (
     daemon_group,
     run_cmd,
     attach_cmd,
+    screen_cmd,
     summon_cmd,
     sessions_group,
     ls_cmd,

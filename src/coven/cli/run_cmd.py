@@ -94,11 +94,16 @@ def follow(
     read_only: bool = False,
     fresh: bool = False,
     on_attached: Callable[[SessionRecord], None] | None = None,
+    from_screen: bool = False,
+    history: int | None = None,
 ) -> AttachOutcome:
     """Attach this process's terminal (or plain stdio) to a session until it ends or we leave.
 
     The terminal is taken over (raw mode) only when stdin and stdout are both
     terminals, and given back on every way out (``terminal.taken_over``).
+
+    ``from_screen`` starts a terminal from the session's current screen; plain stdio
+    (a pipe or file) always gets the raw output log, which is what a reader wants.
     """
     interactive = is_interactive()
     mode: AttachMode = "follow"
@@ -115,6 +120,8 @@ def follow(
                 screen=screen,
                 fresh=fresh,
                 on_attached=on_attached,
+                from_screen=from_screen and interactive,
+                history=history,
             )
         )
 
@@ -293,9 +300,16 @@ def _mode_line(one_shot: bool, interactive: bool, keys: tuple[Key, ...]) -> str:
 
 
 def attach_and_report(
-    session_id: str, *, keys: tuple[Key, ...], read_only: bool = False
+    session_id: str,
+    *,
+    keys: tuple[Key, ...],
+    read_only: bool = False,
+    replay: bool = False,
+    history: int | None = None,
 ) -> AttachOutcome:
-    """The attach flow shared by ``attach``, ``summon`` and the browser: header, replay, live, report."""
+    """The attach flow shared by ``attach``, ``summon`` and the browser: header, the
+    current screen of a live session (the raw replay with ``replay``, for a finished
+    session, or when output is not a terminal), live output, report."""
 
     def header(record: SessionRecord) -> None:
         text = attached_header(record, detach_hint(keys), read_only=read_only)
@@ -307,7 +321,14 @@ def attach_and_report(
         else:
             hint(text)
 
-    outcome = follow(session_id, keys=keys, read_only=read_only, on_attached=header)
+    outcome = follow(
+        session_id,
+        keys=keys,
+        read_only=read_only,
+        on_attached=header,
+        from_screen=not replay,
+        history=history,
+    )
     report_ending(session_id, outcome)
     return outcome
 
@@ -319,11 +340,29 @@ def attach_and_report(
     is_flag=True,
     help="Watch only: nothing typed reaches the agent and its size is left alone.",
 )
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="Replay everything the session printed instead of starting from its current screen.",
+)
+@click.option(
+    "--history",
+    type=click.IntRange(0, 10_000),
+    default=None,
+    metavar="N",
+    help="Lines of scrollback to show above the current screen (default 100).",
+)
 @detach_keys_option
-def attach_cmd(session: str, read_only: bool, detach_keys: tuple[Key, ...]) -> None:
-    """Show a session's output, then follow it live with input."""
+def attach_cmd(
+    session: str, read_only: bool, replay: bool, history: int | None, detach_keys: tuple[Key, ...]
+) -> None:
+    """Show a live session's screen, then follow it with input.
+
+    A finished session, or output that is not a terminal, is replayed from the start."""
     record = client().resolve_session_ref(session)
-    attach_and_report(record.id, keys=detach_keys, read_only=read_only)
+    attach_and_report(
+        record.id, keys=detach_keys, read_only=read_only, replay=replay, history=history
+    )
 
 
 @click.command("summon")

@@ -269,6 +269,22 @@ def events_cmd(
     out(f"{count} event(s)" if count else "No events recorded for this session yet.")
 
 
+@click.command("screen")
+@click.argument("session", shell_complete=complete_session)
+@click.option("--ansi", is_flag=True, help="Keep colours and attributes (SGR escape sequences).")
+def screen_cmd(session: str, ansi: bool) -> None:
+    """Print a live session's screen as text.
+
+    What its terminal shows now, one line per row, like tmux capture-pane."""
+    api = client()
+    record = api.resolve_session_ref(session)
+    view = api.screen(record.id, ansi)
+    # click strips escape sequences when stdout is not a terminal; --ansi asked for them.
+    click.echo(view.text, color=True if ansi else None)
+    if not view.exact:
+        hint("(output arrived faster than the screen could follow; some cells may be stale)")
+
+
 @sessions_group.command("log")
 @click.argument("session", shell_complete=complete_session)
 @click.option("--json", "as_json", is_flag=True, help="Print the log lines as JSON.")

@@ -163,9 +163,20 @@ class AsyncCovenClient:
     async def resize(self, session_id: str, rows: int, cols: int) -> None:
         await self._send(calls.resize(session_id, rows, cols))
 
-    def attach(self, session_id: str, after_seq: int = 0) -> AttachStream:
-        """An ``AttachStream`` for the session; connects on ``async with``."""
-        return AttachStream(self, calls.attach_path(session_id, after_seq))
+    def attach(
+        self,
+        session_id: str,
+        after_seq: int = 0,
+        *,
+        replay: str | None = None,
+        history: int | None = None,
+    ) -> AttachStream:
+        """An ``AttachStream`` for the session; connects on ``async with``.
+
+        ``replay="raw"`` asks for the whole output log instead of the current screen
+        (the daemon's default for a live session); ``history`` bounds the scrollback
+        lines sent with the screen."""
+        return AttachStream(self, calls.attach_path(session_id, after_seq, replay, history))
 
     async def _ws_connect(self, path: str) -> aiohttp.ClientWebSocketResponse:
         await self.handshake()

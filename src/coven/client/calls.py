@@ -30,6 +30,7 @@ from coven.client.errors import (
     StorageUnavailable,
 )
 from coven.client.transport import Request
+from coven.schema.attach import ScreenView
 from coven.schema.wire import API_VERSION, EventsPage, LogLine, SessionRecord, SessionsPage
 
 PREFIX = "/api/v1"
@@ -295,6 +296,11 @@ def sacrifice(session_id: str, confirm: str) -> Call[dict[str, Any]]:
     return Call(req, _decoder(dict[str, Any], ok=(200,)))
 
 
+def screen(session_id: str, ansi: bool = False) -> Call[ScreenView]:
+    path = _session(session_id, "/screen") + _query(ansi=ansi)
+    return Call(_get(path), _decoder(ScreenView, ok=(200,)))
+
+
 def log(session_id: str) -> Call[list[LogLine]]:
     return Call(_get(_session(session_id, "/log")), _decoder(list[LogLine], ok=(200,)))
 
@@ -315,8 +321,12 @@ def follow_request(session_id: str, after_seq: int = 0) -> Request:
     return Request("GET", path, {"Accept": "application/x-ndjson"}, stream=True, timeout=None)
 
 
-def attach_path(session_id: str, after_seq: int = 0) -> str:
-    return PREFIX + _session(session_id, "/attach") + _query(afterSeq=after_seq)
+def attach_path(
+    session_id: str, after_seq: int = 0, replay: str | None = None, history: int | None = None
+) -> str:
+    """``replay``: ``screen`` (the daemon's default) or ``raw``; ``history``: scrollback lines."""
+    query = _query(afterSeq=after_seq, replay=replay, history=history)
+    return PREFIX + _session(session_id, "/attach") + query
 
 
 def check_events_page(page: EventsPage, after_seq: int) -> None:

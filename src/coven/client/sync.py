@@ -16,6 +16,7 @@ from coven.client.transport import Transport, UnixTransport
 from coven.schema.casting import CastAccepted
 from coven.schema.cockpit import CovenCall, Overview
 from coven.schema.familiars import FamiliarView
+from coven.schema.attach import ScreenView
 from coven.schema.home import SOCKET_NAME
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord, SessionsPage
 
@@ -318,6 +319,10 @@ class CovenClient:
             if not page.hasMore or page.nextCursor is None:
                 return
             cursor = page.nextCursor.afterSeq
+
+    def screen(self, session_id: str, ansi: bool = False) -> ScreenView:
+        """A live session's visible screen as text (``SessionNotLive`` once it ended)."""
+        return self._send(calls.screen(session_id, ansi))
 
     def log(self, session_id: str) -> list[LogLine]:
         return self._send(calls.log(session_id))

@@ -8,9 +8,14 @@ items that the API layer only frames (as WebSocket messages)::
 
     ReplayChunk*  Live(seq)  (Output* …)  Exit | Overflow
 
-A later "screen on attach" mode plugs in here: instead of ``ReplayChunk``s
-from the raw log it would yield one rendered screen of the terminal model at
-the same seam, and the rest of the stream stays as it is.
+By default (``AttachView.SCREEN``) a live session is shown as its current
+screen instead: one ``ReplayChunk`` rendered by the session's ``ScreenModel``
+(with up to ``history`` scrollback lines), then the live output after the bytes
+that screen covers. The subscription is taken first and the snapshot's byte
+offset tells how much of the buffered live output it already shows, so nothing
+is shown twice or skipped. A snapshot holds no terminal query, so the attached
+terminal sends nothing back. ``AttachView.RAW``, a resume (``after_seq`` > 0),
+a finished session or a session without a model get the raw replay.
 
 ``AttachService.follow`` is the event-level twin for NDJSON: batches of event
 records after a seq, then live ones as they commit, ending after ``exit``.
@@ -20,20 +25,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from coven.errors import SessionNotLive
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveSession, LiveState, LiveTable, Outcome
 from coven.runtime.records import to_event_record, to_record
 from coven.schema import EventKind, EventRecord, SessionRecord, SessionStatus
-from coven.schema.attach import AttachState
+from coven.schema.attach import AttachState, ScreenView
 from coven.schema.vocabulary import MAX_PAGE
 
 SUBSCRIBER_LIMIT = 4 * 1024 * 1024
+DEFAULT_HISTORY_LINES = 100
+
+
+class AttachView(enum.Enum):
+    """What an attach shows of the past: the current screen, or the raw output log."""
+
+    SCREEN = "screen"
+    RAW = "raw"
+
+
 REPLAY_BATCH = 500
 FOLLOW_POLL_SECONDS = 1.0
 
@@ -87,10 +104,9 @@ class Subscriber:
         self.overflowed = False
         self.wakeup = asyncio.Event()
 
-    def push_output(self, text: str, end_offset: int) -> None:
+    def push_output(self, data: bytes, end_offset: int) -> None:
         if self.overflowed:
             return
-        data = text.encode("utf-8", "replace")
         if self.buffered + len(data) > self.limit:
             self.overflowed = True
         else:
@@ -109,6 +125,23 @@ class Subscriber:
         self.buffered = 0
         return b"".join(parts), end
 
+    def skip(self, size: int) -> int | None:
+        """Drop the first ``size`` buffered bytes (already shown); the end offset reached."""
+        end = None
+        while size > 0 and self.chunks:
+            data, end = self.chunks[0]
+            if len(data) <= size:
+                self.chunks.popleft()
+                self.buffered -= len(data)
+                size -= len(data)
+            else:
+                # Chunks are the model's feed units, so a snapshot ends between two of
+                # them; cut anyway rather than show bytes twice.
+                self.chunks[0] = (data[size:], end)
+                self.buffered -= size
+                size = 0
+        return end
+
 
 class Attachment:
     """One client's view of one session: ``items()`` once, then ``close()``.
@@ -122,10 +155,14 @@ class Attachment:
         record: SessionRecord,
         after_seq: int,
         session: LiveSession | None,
+        view: AttachView = AttachView.RAW,
+        history: int = DEFAULT_HISTORY_LINES,
     ) -> None:
         self.ledger = ledger
         self.record = record
         self.after_seq = after_seq
+        self.history = history
+        self._screen_from: int | None = None  # model bytes fed when we subscribed
         self.state = AttachState.REPLAYING
         self._session = session
         self._subscriber = Subscriber()
@@ -135,6 +172,9 @@ class Attachment:
         # Snapshot and subscription in one synchronous step: no gap, no duplicate.
         if session is not None and session.state is not LiveState.FINISHED:
             self._upto, self._pending, self._offset = session.pipeline.snapshot()
+            screen = session.pipeline.screen
+            if view is AttachView.SCREEN and after_seq == 0 and screen is not None:
+                self._screen_from = screen.fed_bytes
             session.pipeline.subscribers.add(self._subscriber)
 
     def _enter(self, state: AttachState) -> None:
@@ -144,6 +184,16 @@ class Attachment:
         self.state = state
 
     async def items(self) -> AsyncGenerator[AttachItem, None]:
+        session = self._session
+        if session is not None and self._upto is not None and self._screen_from is not None:
+            shown = await self._screen(session, self._screen_from)
+            if shown is not None:
+                yield ReplayChunk(shown)
+                self._enter(AttachState.LIVE)
+                yield Live(self._upto)
+                async for item in self._live(session):
+                    yield item
+                return
         exit_seq: int | None = None
         async for data, seq in self._replay():
             if data is None:
@@ -164,6 +214,21 @@ class Attachment:
         yield Live(self._upto)
         async for item in self._live(session):
             yield item
+
+    async def _screen(self, session: LiveSession, fed_then: int) -> bytes | None:
+        """The session's current screen, live output it covers dropped; None if gone."""
+        screen = session.pipeline.screen
+        if screen is None:
+            return None
+        try:
+            # Rendering may emulate up to the model's backlog: never on the event loop.
+            snap = await asyncio.to_thread(screen.snapshot, self.history)
+        except ValueError:
+            return None  # the session ended and its model was closed meanwhile
+        end = self._subscriber.skip(snap.offset - fed_then)
+        if end is not None:
+            self._offset = end
+        return snap.data
 
     async def _replay(self) -> AsyncIterator[tuple[bytes | None, int]]:
         """Stored output after ``after_seq`` up to the snapshot; ``(None, seq)`` for an exit."""
@@ -230,11 +295,44 @@ class AttachService:
         self.ledger = ledger
         self.table = table
 
-    async def open(self, session_id: str, after_seq: int) -> Attachment:
+    async def open(
+        self,
+        session_id: str,
+        after_seq: int,
+        view: AttachView = AttachView.RAW,
+        history: int = DEFAULT_HISTORY_LINES,
+    ) -> Attachment:
         """Attach to a session (live or finished); ``SessionNotFound`` for an unknown id."""
         record = to_record(await self.ledger.session(session_id))
         # No await between here and the snapshot in Attachment(): the seam is exact.
-        return Attachment(self.ledger, record, max(0, after_seq), self.table.get(session_id))
+        return Attachment(
+            self.ledger,
+            record,
+            max(0, after_seq),
+            self.table.get(session_id),
+            view,
+            max(0, history),
+        )
+
+    async def screen(self, session_id: str, ansi: bool = False) -> ScreenView:
+        """The live session's visible screen; ``SessionNotLive`` once it has ended."""
+        await self.ledger.session(session_id)  # SessionNotFound first
+        session = self.table.get(session_id)
+        model = None if session is None else session.pipeline.screen
+        if session is None or session.state is LiveState.FINISHED or model is None:
+            raise SessionNotLive(
+                "Session is not live; its screen is gone (`coven sessions log` shows its output).",
+                {"sessionId": session_id},
+            )
+        try:
+            # Rendering may emulate up to the model's backlog: never on the event loop.
+            text = await asyncio.to_thread(model.text, ansi=ansi)
+        except ValueError:
+            raise SessionNotLive(
+                "Session ended while its screen was read.", {"sessionId": session_id}
+            ) from None
+        cols, rows = model.size
+        return ScreenView(session_id, cols, rows, ansi, model.exact, text)
 
     async def follow(
         self, session_id: str, after_seq: int

@@ -18,6 +18,7 @@ from coven.runtime.ledger import Ledger
 from coven.runtime.output import DropStats, OutputPipeline
 from coven.runtime.typed_input import TypedInput
 from coven.schema import EventKind, RedactionStatus
+from coven.screen import ScreenModel
 from coven.store import AppendEvents, EventRow, NewEvent, encode_payload
 
 
@@ -121,8 +122,13 @@ class EventSink:
             self.ledger.loop, self.redactor, lambda piece: self.record_typed(session_id, piece)
         )
 
-    def output_pipeline(self, session_id: str, flow: ReadFlow) -> OutputPipeline:
-        """The output path of one session, built before the live session that feeds it."""
+    def output_pipeline(
+        self, session_id: str, flow: ReadFlow, rows: int, cols: int
+    ) -> OutputPipeline:
+        """The output path of one session, built before the live session that feeds it.
+
+        It follows the session's screen (a ``ScreenModel`` of the PTY's size) for
+        attach and ``coven screen``."""
 
         def submit(text: str, status: str) -> Future[int]:
             return self.append(
@@ -143,4 +149,5 @@ class EventSink:
             storage_ok=lambda: self.ledger.healthy,
             submit_marker=submit_marker,
             drops=self.drops,
+            screen=ScreenModel(cols, rows),
         )

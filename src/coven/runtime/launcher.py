@@ -210,7 +210,7 @@ class Launcher:
         row = _replace(base, pid=child.pid, pgid=child.pgid, proc_start=child.start_time)
         insert = self.ledger.submit(InsertSession(row))
         flow = ReadFlow()
-        pipeline = self.sink.output_pipeline(session_id, flow)
+        pipeline = self.sink.output_pipeline(session_id, flow, request.rows, request.cols)
         session = LiveSession(
             self.ledger.loop,
             session_id,

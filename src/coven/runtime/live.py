@@ -163,6 +163,7 @@ class LiveSession:
                 self._writing = False
             self._detach_reader()
             self.child.close()
+            self.pipeline.close_screen()
             if not self.finished.done():
                 self.finished.set_result(outcome)
 
@@ -216,6 +217,9 @@ class LiveSession:
     def resize(self, rows: int, cols: int) -> None:
         if self.state is not LiveState.FINISHED:
             self.child.resize(rows, cols)
+            if self.pipeline.screen is not None:
+                # Output read after this point was written for the new size.
+                self.pipeline.screen.resize(cols, rows)
 
     def begin_kill(self, reason: str) -> None:
         """Signal the whole session (SIGHUP+SIGTERM), SIGKILL after the grace period."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from coven.schema import RedactionStatus
+from coven.screen import ScreenModel
 
 SEAL_CHARS = 64 * 1024
 PAUSE_ABOVE = 4 * 1024 * 1024
@@ -37,6 +38,9 @@ RESUME_BELOW = 1 * 1024 * 1024
 # enough that a secret printed in two parts is still joined, short enough that a
 # waiting prompt reaches polling clients.
 HOLD_FLUSH_SECONDS = 2.0
+# After this much output silence the screen model reads its backlog on a worker thread,
+# so the next attach renders at once and the model holds its emulator, not raw output.
+SCREEN_CATCH_UP_SECONDS = 1.0
 # How long a session may stay paused while persistence is down before the daemon lets the
 # harness run on and counts what it cannot store (exact ``output_truncated`` markers).
 OUTAGE_GRACE_SECONDS = 60.0
@@ -56,9 +60,12 @@ class Redactor(Protocol):
 
 
 class Subscriber(Protocol):
-    """An attached client; ``push`` must never block (it may decide to drop the client)."""
+    """An attached client; ``push`` must never block (it may decide to drop the client).
 
-    def push_output(self, text: str, end_offset: int) -> None: ...
+    ``data`` is the decoded text re-encoded as UTF-8: the same bytes the screen model is
+    fed, so a subscriber can be stitched to a screen snapshot by byte count."""
+
+    def push_output(self, data: bytes, end_offset: int) -> None: ...
 
 
 @dataclass
@@ -96,8 +103,12 @@ class OutputPipeline:
         storage_ok: Callable[[], bool] = lambda: True,
         submit_marker: SubmitMarker | None = None,
         drops: DropStats | None = None,
+        screen: ScreenModel | None = None,
     ) -> None:
         self._loop = loop
+        self.screen = screen
+        self._screen_timer: asyncio.TimerHandle | None = None
+        self._screen_fed_at_timer = 0
         self._storage_ok = storage_ok
         self._submit_marker = submit_marker
         self._drops = drops if drops is not None else DropStats()
@@ -147,8 +158,15 @@ class OutputPipeline:
         if not text:
             return
         self._fed += len(text)
+        data = text.encode("utf-8", "replace")
+        if self.screen is not None:
+            self.screen.feed(data)
+            if self._screen_timer is None:
+                self._screen_timer = self._loop.call_later(
+                    SCREEN_CATCH_UP_SECONDS, self._screen_pause_check, self._fed
+                )
         for sub in list(self.subscribers):
-            sub.push_output(text, self._fed)
+            sub.push_output(data, self._fed)
         if self._truncating:
             if not self._storage_ok():
                 size = utf8_len(text)
@@ -167,6 +185,30 @@ class OutputPipeline:
             self._on_pause()
             if self._submit_marker is not None and self._outage_timer is None:
                 self._outage_timer = self._loop.call_later(OUTAGE_GRACE_SECONDS, self._outage_check)
+
+    def _screen_pause_check(self, fed_then: int) -> None:
+        screen = self.screen
+        if screen is None:
+            self._screen_timer = None
+            return
+        if self._fed != fed_then:  # still flowing: look again later
+            self._screen_timer = self._loop.call_later(
+                SCREEN_CATCH_UP_SECONDS, self._screen_pause_check, self._fed
+            )
+            return
+        self._screen_timer = None
+        # Rendering work (up to the backlog limit) never runs on the event loop.
+        self._loop.run_in_executor(None, _quiet_catch_up, screen)
+
+    def close_screen(self) -> None:
+        """The session ended: stop following its screen and free the model."""
+        if self._screen_timer is not None:
+            self._screen_timer.cancel()
+            self._screen_timer = None
+        screen, self.screen = self.screen, None
+        if screen is not None:
+            # A render may be running on a worker thread; close waits for it there.
+            self._loop.run_in_executor(None, screen.close)
 
     def _outage_check(self) -> None:
         self._outage_timer = None
@@ -290,3 +332,11 @@ class OutputPipeline:
             else:
                 break
         return best
+
+
+def _quiet_catch_up(screen: ScreenModel) -> None:
+    # A closed model raises ValueError; the session ended meanwhile, nothing to do.
+    try:
+        screen.catch_up()
+    except ValueError:
+        return

@@ -58,5 +58,20 @@ class InputFrame(msgspec.Struct, tag_field="type", tag="input"):
     data: str
 
 
+class ScreenView(msgspec.Struct):
+    """``GET /sessions/:id/screen``: a live session's visible screen as text.
+
+    ``text`` is ``rows`` lines joined by newlines, trailing blanks trimmed (with
+    ``ansi``, SGR colours and attributes included); ``exact`` is false when the
+    daemon had to skip output it could not keep up with (see the screen model)."""
+
+    sessionId: str
+    cols: int
+    rows: int
+    ansi: bool
+    exact: bool
+    text: str
+
+
 ServerFrame = AttachedFrame | LiveFrame | ExitFrame | OverflowFrame
 ClientFrame = ResizeFrame | InputFrame

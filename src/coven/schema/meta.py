@@ -45,6 +45,10 @@ class CapabilityFlags(msgspec.Struct):
     externalSessions: bool = True
     # POST /sessions takes `environment`: the session runs in the client's environment.
     launchEnvironment: bool = True
+    # Attach shows the live screen by default (`replay=raw` for the log, `history=N`).
+    attachScreen: bool = True
+    # GET /sessions/:id/screen: the live session's current screen as text.
+    screen: bool = True
     openapi: str = "/api/v1/openapi.json"
     # Cockpit surface: served for real ...
     familiars: bool = True

@@ -102,8 +102,8 @@ draws over the main screen), pyavt (asciinema's avt: fast, but its binding expos
 mouse, paste, focus or kitty state and its own dump uses 8-bit C1 controls),
 par-term-emu-core-rust (requires Python 3.12).
 
-Wiring (for the daemon; not done here)
---------------------------------------
+Wiring (done in ``runtime.output``/``runtime.attach``)
+------------------------------------------------------
 * On launch: ``ScreenModel(cols, rows)`` with the PTY size; on every PTY resize,
   ``resize``. Feed every output chunk, in order, from wherever the output is handed
   over (the PTY reader hand-over), before or after redaction -- whichever the attach
