@@ -13,10 +13,10 @@ from coven.client.errors import ProtocolError, SessionNotFound
 from coven.client.ndjson import NdjsonEvents
 from coven.client.refs import match_session_ref, ref_not_found
 from coven.client.transport import Transport, UnixTransport
+from coven.schema.attach import ScreenView
 from coven.schema.casting import CastAccepted
 from coven.schema.cockpit import CovenCall, Overview
 from coven.schema.familiars import FamiliarView
-from coven.schema.attach import ScreenView
 from coven.schema.home import SOCKET_NAME
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord, SessionsPage
 
