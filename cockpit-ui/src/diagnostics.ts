@@ -39,8 +39,8 @@ export class DiagnosticsView {
 
   constructor(container: HTMLElement) {
     this.daemon = h("div", { id: "diag-daemon" });
-    this.session = h("div", { id: "diag-session" }, h("p", { class: "muted" }, "Choose a session (e on a row) to see its events."));
-    container.append(h("h2", {}, "Diagnostics"), this.daemon, this.session);
+    this.session = h("div", { id: "diag-session" }, h("p", { class: "muted" }, "Choose a session (e on its row) to see its events here."));
+    container.append(h("h2", {}, "Diagnostics"), this.session, this.daemon);
   }
 
   update(ctx: Context): void {
@@ -145,6 +145,7 @@ export class DiagnosticsView {
       }
     };
     more.addEventListener("click", () => void load());
+    this.session.scrollIntoView({ block: "start" });
     await load();
     try {
       const lines = (await daemonGet(sessionPath(session.id, "/log"))) as { ts: string; level: string; message: string }[];

@@ -158,6 +158,7 @@ export class SessionsView {
             waiting ? `waiting${session.attention_reason ? `: ${session.attention_reason}` : ""}` : session.attention,
           )
         : null;
+    // Two lines, so the title keeps the width of the panel: what it is, then its details.
     return h(
       "div",
       {
@@ -167,14 +168,22 @@ export class SessionsView {
         "aria-selected": "false",
         "data-session": session.id,
       },
-      h("span", { class: `status s-${session.status}` }, session.status),
-      attention,
-      h("span", { class: "harness" }, session.harness),
-      h("span", { class: "title", title: session.title }, session.title || "(untitled)"),
-      session.branch ? h("span", { class: "muted branch" }, String(session.branch)) : null,
-      h("span", { class: "age", title: session.created_at }, age(session.created_at, now)),
-      h("code", { class: "sid", title: session.id }, shortId(session.id)),
-      h("span", { class: "actions" }, ...buttons),
+      h(
+        "div",
+        { class: "line" },
+        h("span", { class: `status s-${session.status}` }, session.status),
+        h("span", { class: "title", title: session.title }, session.title || "(untitled)"),
+        h("span", { class: "age", title: session.created_at }, age(session.created_at, now)),
+      ),
+      h(
+        "div",
+        { class: "line meta" },
+        h("span", { class: "harness" }, session.harness),
+        h("code", { class: "sid", title: session.id }, shortId(session.id)),
+        session.branch ? h("span", { class: "branch" }, String(session.branch)) : null,
+        attention,
+        h("span", { class: "actions" }, ...buttons),
+      ),
     );
   }
 

@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -87,7 +88,10 @@ def announce(url: str, *, reused: bool, open_browser: bool) -> None:
             webbrowser.open(url)
 
 
-async def serve(sock: socket.socket, guard: Guard, agent: CastAgent) -> None:
+async def serve(
+    sock: socket.socket, guard: Guard, agent: CastAgent, on_ready: Callable[[], None]
+) -> None:
+    """Serve until SIGINT/SIGTERM/SIGHUP; ``on_ready`` runs once requests are answered."""
     app = build_app(guard, agent)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -97,6 +101,7 @@ async def serve(sock: socket.socket, guard: Guard, agent: CastAgent) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
+    on_ready()
     try:
         await stop.wait()
     finally:
@@ -131,12 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"Error: cannot use the Coven home {home}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    try:
+
+    def ready() -> None:
+        # Only now: whoever reads the address can use it (and stop us cleanly).
         announce(state.url, reused=False, open_browser=not args.no_open)
         print(f"(serving Coven home {home}; Ctrl-C stops the cockpit)", file=sys.stderr, flush=True)
+
+    try:
         link = DaemonLink(AsyncCovenClient.from_home(home).socket_path)
         agent = CastAgent(link, default_project_root=args.project_root or os.getcwd())
-        asyncio.run(serve(sock, Guard(state.token, port), agent))
+        asyncio.run(serve(sock, Guard(state.token, port), agent, ready))
     finally:
         remove_state(home, os.getpid())
     return 0
