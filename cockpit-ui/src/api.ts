@@ -79,8 +79,10 @@ async function parse(response: Response): Promise<any> {
 }
 
 export async function getContext(sessionsDigest: string, activityAfter: number): Promise<Context> {
+  // The first, full context has the plain address the page preloads while this script loads.
   const query = new URLSearchParams({ sessions: sessionsDigest, activityAfter: String(activityAfter) });
-  return parse(await fetch(`/cockpit/context?${query}`, { credentials: "same-origin" }));
+  const url = sessionsDigest || activityAfter ? `/cockpit/context?${query}` : "/cockpit/context";
+  return parse(await fetch(url, { credentials: "same-origin" }));
 }
 
 export async function daemonGet(path: string): Promise<any> {

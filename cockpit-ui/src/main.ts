@@ -12,7 +12,10 @@ import { LaunchView } from "./launch";
 import { isLive, newlyFinished, newlyWaiting, type SessionRecord } from "./model";
 import { Notifier } from "./notify";
 import { SessionsView } from "./sessions";
-import { TerminalPane } from "./terminal";
+import type { TerminalPane } from "./terminal";
+
+// xterm.js is most of the app's bytes: load it after the first paint, not before.
+const terminalModule = () => import("./terminal");
 
 const POLL_MS = 1500;
 type View = "sessions" | "launch" | "diagnostics" | "activity";
@@ -34,7 +37,7 @@ class Cockpit {
 
   constructor() {
     this.sessions = new SessionsView(byId("view-sessions"), {
-      open: (s) => this.openPane(s),
+      open: (s) => void this.openPane(s),
       kill: (s) => void this.kill(s),
       archive: (s) => void this.archive(s),
       sacrifice: (s) => void this.sacrifice(s),
@@ -45,7 +48,7 @@ class Cockpit {
     });
     this.launch = new LaunchView(byId("view-launch"), (session, open) => {
       this.show("sessions");
-      if (open) this.openPane(session);
+      if (open) void this.openPane(session);
       void this.refresh();
     });
     this.diagnostics = new DiagnosticsView(byId("view-diagnostics"));
@@ -61,6 +64,7 @@ class Cockpit {
     await this.refresh();
     this.firstPaint = performance.now();
     document.body.dataset.ready = "1";
+    void terminalModule();
   }
 
   show(view: View): void {
@@ -121,12 +125,14 @@ class Cockpit {
     pill.className = `pill ${ok ? "ok" : "bad"}`;
   }
 
-  openPane(session: SessionRecord): void {
+  async openPane(session: SessionRecord): Promise<void> {
     const existing = this.panes.get(session.id);
     if (existing) {
       existing.focus();
       return;
     }
+    const { TerminalPane } = await terminalModule();
+    if (this.panes.has(session.id)) return;
     byId("panes-empty").hidden = true;
     const features = this.ctx?.features;
     const pane = new TerminalPane(session, {

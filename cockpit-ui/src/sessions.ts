@@ -13,6 +13,9 @@ export interface ListActions {
   events(session: SessionRecord): void;
 }
 
+const FIRST_ROWS = 80;
+const BATCH_ROWS = 150;
+
 export class SessionsView {
   readonly filter: Filter = { text: "", status: "all", archived: false };
   readonly search: HTMLInputElement;
@@ -21,6 +24,7 @@ export class SessionsView {
   private sessions: SessionRecord[] = [];
   private byId = new Map<string, SessionRecord>();
   private current: string | null = null;
+  private renderToken = 0;
   attention = false;
 
   constructor(
@@ -91,16 +95,24 @@ export class SessionsView {
     row?.focus();
   }
 
+  /**
+   * Rebuild the list. The first FIRST_ROWS rows are built at once (what a window
+   * shows); the rest follow in batches between frames, so a thousand sessions
+   * do not hold up the first paint. ``data-complete`` is set when all are built.
+   */
   render(): void {
+    const token = ++this.renderToken;
     const hadFocus = this.list.contains(document.activeElement);
     const now = Date.now();
     const groups = groupSessions(this.sessions, this.filter);
+    const later: [HTMLElement, SessionRecord][] = [];
     const fragment = document.createDocumentFragment();
     let shown = 0;
     for (const group of groups) {
       const rows = h("div", { role: "group", "aria-label": group.projectRoot });
       for (const session of group.sessions) {
-        rows.append(this.row(session, now));
+        if (shown < FIRST_ROWS) rows.append(this.row(session, now));
+        else later.push([rows, session]);
         shown++;
       }
       fragment.append(
@@ -125,15 +137,34 @@ export class SessionsView {
     }
     clear(this.list);
     this.list.append(fragment);
+    this.list.dataset.complete = later.length ? "0" : "1";
     this.count.textContent = `${shown} of ${this.sessions.length}`;
-    if (!this.current || !this.rowFor(this.current)) {
-      this.current = this.list.querySelector<HTMLElement>(".row")?.dataset.session ?? null;
-    }
-    const row = this.rowFor(this.current);
-    if (row) {
-      row.tabIndex = 0;
-      if (hadFocus) row.focus();
-    }
+    const settle = () => {
+      if (!this.current || !this.rowFor(this.current)) {
+        this.current = this.list.querySelector<HTMLElement>(".row")?.dataset.session ?? null;
+      }
+      const row = this.rowFor(this.current);
+      if (row) {
+        row.tabIndex = 0;
+        if (hadFocus) row.focus();
+      }
+    };
+    const wanted = this.current;
+    let next = 0;
+    const batch = () => {
+      if (token !== this.renderToken) return; // a newer render replaced this one
+      const end = Math.min(later.length, next + BATCH_ROWS);
+      for (; next < end; next++) later[next][0].append(this.row(later[next][1], now));
+      if (next < later.length) {
+        window.setTimeout(batch, 0);
+      } else {
+        this.list.dataset.complete = "1";
+        if (wanted && wanted === this.current) settle();
+      }
+    };
+    if (later.length && (!wanted || this.rowFor(wanted))) settle();
+    if (later.length) window.setTimeout(batch, 0);
+    else settle();
   }
 
   private row(session: SessionRecord, now: number): HTMLElement {

@@ -203,3 +203,15 @@ def test_a_daemon_that_is_down_is_a_503_with_a_sentence(tmp_path: Path) -> None:
         assert "coven daemon start" in error["message"]
         context = cockpit.http("GET", "/cockpit/context").json()
         assert context["daemon"]["reachable"] is False
+
+
+def test_a_large_daemon_answer_passes_whole(cockpit: Cockpit, daemon: Daemon) -> None:
+    # Regression: the proxy once returned only the first chunk of a big body.
+    session = daemon.launch("--fake-mode=flood")
+    daemon.wait_status(session["id"], {"completed"})
+    path = f"/api/v1/sessions/{session['id']}/events?limit=1000"
+    direct = daemon.call("GET", path)
+    assert len(direct.body) > 256 * 1024
+    proxied = cockpit.http("GET", path)
+    assert proxied.status == 200
+    assert proxied.body == direct.body

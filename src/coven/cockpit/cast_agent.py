@@ -16,6 +16,7 @@ instead of failing.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections import deque
@@ -33,6 +34,16 @@ MAX_SESSION_PAGES = 20
 HARNESS_CACHE_SECONDS = 30.0
 
 _decode = msgspec.json.decode
+
+
+class _SessionsPage(msgspec.Struct):
+    """A ``GET /sessions?limit=`` page with its records left undecoded."""
+
+    sessions: msgspec.Raw
+    next_cursor: str | None = None
+
+
+_page_decoder = msgspec.json.Decoder(_SessionsPage)
 
 
 @dataclass(frozen=True)
@@ -217,22 +228,23 @@ class CastAgent:
             "activity": [entry.as_json() for entry in self.activity.after(activity_after)],
             "activitySeq": self.activity.last_seq,
         }
+        # Health and the session list are independent reads: ask for both at once.
+        health_read = asyncio.ensure_future(self._json("/api/v1/health"))
+        sessions_read = asyncio.ensure_future(self._sessions())
         try:
-            health = await self._json("/api/v1/health")
+            health = await health_read
+            features = features_of(health)
+            harnesses = await self._harness_list(features)
+            sessions, digest = await sessions_read
         except DaemonDown as exc:
+            for read in (health_read, sessions_read):
+                read.cancel()
+            await asyncio.gather(health_read, sessions_read, return_exceptions=True)
             doc.update(daemon={"reachable": False, "reason": str(exc)}, features=features_of(None))
             doc.update(harnesses=[], sessions=[], sessionsDigest="")
             return doc
-        features = features_of(health)
         doc.update(daemon={"reachable": True, "health": health}, features=features)
-        try:
-            sessions, digest = await self._sessions()
-            doc["harnesses"] = await self._harness_list(features)
-        except DaemonDown as exc:
-            doc.update(daemon={"reachable": False, "reason": str(exc)})
-            doc.update(harnesses=[], sessions=[], sessionsDigest="")
-            return doc
-        doc["sessionsDigest"] = digest
+        doc.update(harnesses=harnesses, sessionsDigest=digest)
         if digest != sessions_digest:
             doc["sessions"] = sessions
         return doc
@@ -247,10 +259,14 @@ class CastAgent:
         except msgspec.DecodeError as exc:
             raise DaemonDown(f"the daemon sent something that is not JSON for {target}") from exc
 
-    async def _sessions(self) -> tuple[list[Any], str]:
-        """Every session, archived ones included (the UI filters), newest first."""
+    async def _sessions(self) -> tuple[msgspec.Raw, str]:
+        """Every session, archived ones included (the UI filters), newest first.
+
+        The records are passed on as the daemon wrote them (``msgspec.Raw``):
+        decoding and re-encoding a thousand of them would be most of the cost.
+        """
         digest = hashlib.sha256()
-        sessions: list[Any] = []
+        arrays: list[bytes] = []
         cursor: str | None = None
         for _ in range(MAX_SESSION_PAGES):
             target = f"/api/v1/sessions?limit={SESSION_PAGE}&includeArchived=true"
@@ -261,12 +277,20 @@ class CastAgent:
                 _code, message = _error_of(upstream.body)
                 raise DaemonDown(message or f"the daemon answered {upstream.status} to {target}")
             digest.update(upstream.body)
-            page = _decode(upstream.body)
-            sessions.extend(page.get("sessions", []))
-            cursor = page.get("next_cursor")
+            try:
+                page = _page_decoder.decode(upstream.body)
+            except msgspec.DecodeError as exc:
+                raise DaemonDown("the daemon sent a session page that is not one") from exc
+            array = bytes(page.sessions).strip()
+            if not array.startswith(b"["):
+                raise DaemonDown("the daemon sent a session page without a session list")
+            inner = array[1:-1].strip()
+            if inner:
+                arrays.append(inner)
+            cursor = page.next_cursor
             if not cursor:
                 break
-        return sessions, digest.hexdigest()[:32]
+        return msgspec.Raw(b"[" + b",".join(arrays) + b"]"), digest.hexdigest()[:32]
 
     async def _harness_list(self, features: dict[str, bool]) -> list[dict[str, Any]]:
         now = time.monotonic()

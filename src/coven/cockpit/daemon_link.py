@@ -69,9 +69,7 @@ class DaemonLink:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
             ) as response:
-                data = await response.content.read(MAX_RESPONSE + 1)
-                if len(data) > MAX_RESPONSE:
-                    raise DaemonDown("the daemon's answer is larger than the cockpit passes on")
+                data = await _read_all(response)
                 return Upstream(
                     response.status,
                     response.headers.get("Content-Type", "application/json"),
@@ -96,6 +94,18 @@ class DaemonLink:
         if self._http is not None:
             http, self._http = self._http, None
             await http.close()
+
+
+async def _read_all(response: aiohttp.ClientResponse) -> bytes:
+    """The whole body, up to ``MAX_RESPONSE`` bytes (``content.read(n)`` may return less)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > MAX_RESPONSE:
+            raise DaemonDown("the daemon's answer is larger than the cockpit passes on")
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 class Refused(Exception):

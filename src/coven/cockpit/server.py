@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 from aiohttp import web
 
 from coven import __version__
@@ -150,7 +151,12 @@ class Handlers:
         doc = await self.agent.context(
             sessions_digest=request.query.get("sessions", ""), activity_after=after
         )
-        return web.json_response(doc, headers={"Cache-Control": "no-store"})
+        # msgspec, not json.dumps: with a thousand sessions this is most of the answer's cost.
+        return web.Response(
+            body=msgspec.json.encode(doc),
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def proxy(self, request: web.Request) -> web.StreamResponse:
         path, _, raw_query = request.raw_path.partition("?")
