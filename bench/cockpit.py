@@ -19,8 +19,9 @@ Chromium driven by Playwright (``$COVEN_TEST_CHROMIUM`` or ``chromium`` on PATH)
   been parsed into the terminal's buffer: page → WebSocket → cockpit → daemon →
   PTY → harness → PTY → daemon → cockpit → page → xterm. "+frame" adds the wait
   for the next animation frame (when it is on screen). Target p50 ≤ 10 ms.
-* **20 terminals streaming** — 20 panes in one page attach to 20 sessions that
-  each write ``--stream-bytes`` of numbered lines as fast as they can. Every
+* **20 terminals streaming** — 20 panes in one page attach to 20 sessions; once
+  all are live, each session writes ``--stream-bytes`` of numbered lines as fast
+  as it can, all at once. Every
   byte each page WebSocket received is hashed and compared with the output the
   daemon stored for that session: "lost" counts sessions whose bytes differ.
 """
@@ -225,10 +226,20 @@ def streaming(
     browser: Any, cockpit: Cockpit, daemon: Daemon, streams: int, size: int
 ) -> dict[str, Any]:
     page = open_page(browser, cockpit, width=1800, height=1200)
-    ids = [daemon.launch("--fake-mode=flood", title=f"stream {n}")["id"] for n in range(streams)]
-    began = time.monotonic()
+    ids = [
+        daemon.launch("--fake-mode=flood-after-enter", title=f"stream {n}")["id"]
+        for n in range(streams)
+    ]
     for session_id in ids:
         page.locator(f'.row[data-session="{session_id}"] button[data-act=open]').click()
+    for session_id in ids:
+        page.wait_for_function(
+            "id => window.__cockpit.paneText(id).includes('ready')", arg=session_id
+        )
+    # Every pane is attached and live: now all twenty start writing at once.
+    began = time.monotonic()
+    for session_id in ids:
+        daemon.call("POST", f"/api/v1/sessions/{session_id}/input", {"data": "\r"})
     for session_id in ids:
         daemon.wait_status(session_id, {"completed", "failed", "killed"}, timeout=300)
     page.wait_for_function(

@@ -38,3 +38,13 @@ def test_details_never_carry_input_text_or_prompts() -> None:
     detail = _detail(Allowed("input", "sess-1", mutating=True), typed, None)
     assert detail is not None and secret not in detail
     assert detail == f"{len(typed)} bytes of input"
+
+
+def test_close_codes_that_must_not_be_sent_are_never_passed_to_the_browser() -> None:
+    # Regression: forwarding 1006 made Chromium fail the socket and drop undispatched output.
+    from coven.cockpit.server import close_code_for_browser
+
+    for reserved in (None, 1004, 1005, 1006, 1015, 999, 2000, 5000):
+        assert close_code_for_browser(reserved) == 1000
+    for kept in (1000, 1001, 1011, 1013, 3000, 4999):
+        assert close_code_for_browser(kept) == kept

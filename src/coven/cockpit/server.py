@@ -206,14 +206,32 @@ class Handlers:
             with contextlib.suppress(Exception):
                 await daemon.close()
             if not browser.closed:
-                code = daemon.close_code if daemon.close_code else 1000
                 with contextlib.suppress(Exception):
-                    await browser.close(code=code)
+                    await browser.close(code=close_code_for_browser(daemon.close_code))
         return browser
 
 
+def close_code_for_browser(daemon_code: int | None) -> int:
+    """The close code to pass on: the daemon's own (e.g. 1013, read too slowly), else 1000.
+
+    1005 and 1006 only describe a connection that ended without a close frame and
+    must never be sent in one: a browser that receives them fails the connection
+    and drops the messages it has not dispatched yet, which cut output short.
+    """
+    if daemon_code is None or daemon_code in (1004, 1005, 1006, 1015):
+        return 1000
+    if 1000 <= daemon_code <= 1014 or 3000 <= daemon_code <= 4999:
+        return daemon_code
+    return 1000
+
+
 async def _pump(browser: web.WebSocketResponse, daemon: aiohttp.ClientWebSocketResponse) -> None:
-    """Copy frames both ways until either side closes."""
+    """Copy frames both ways until the daemon's side ends or the browser leaves.
+
+    Output is never cut short by the other direction: when forwarding the
+    browser's input or resize fails (the daemon is closing the stream), the
+    daemon's remaining frames, its exit frame included, are still delivered.
+    """
 
     async def down() -> None:
         async for message in daemon:
@@ -226,20 +244,26 @@ async def _pump(browser: web.WebSocketResponse, daemon: aiohttp.ClientWebSocketR
 
     async def up() -> None:
         async for message in browser:
-            if message.type is aiohttp.WSMsgType.BINARY:
-                await daemon.send_bytes(message.data)
-            elif message.type is aiohttp.WSMsgType.TEXT:
-                await daemon.send_str(message.data)
-            else:
-                return
+            try:
+                if message.type is aiohttp.WSMsgType.BINARY:
+                    await daemon.send_bytes(message.data)
+                elif message.type is aiohttp.WSMsgType.TEXT:
+                    await daemon.send_str(message.data)
+                else:
+                    return
+            except (ConnectionError, aiohttp.ClientError):
+                return  # the daemon's side is ending; down() delivers the rest
 
-    tasks = [asyncio.ensure_future(down()), asyncio.ensure_future(up())]
+    downward = asyncio.ensure_future(down())
+    upward = asyncio.ensure_future(up())
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({downward, upward}, return_when=asyncio.FIRST_COMPLETED)
+        if not downward.done() and not browser.closed:
+            await downward
     finally:
-        for task in tasks:
+        for task in (downward, upward):
             task.cancel()
-        for task in tasks:
+        for task in (downward, upward):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
