@@ -28,7 +28,7 @@ export interface Activity {
   at: string;
   operation: string;
   sessionId: string | null;
-  outcome: "ok" | "refused" | "failed";
+  outcome: "ok" | "refused" | "unreachable";
   status: number | null;
   code: string | null;
   message: string | null;

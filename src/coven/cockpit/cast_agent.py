@@ -54,7 +54,7 @@ class Activity:
     at: str
     operation: str
     session_id: str | None
-    outcome: str  # "ok" | "refused" (the daemon said no) | "failed" (it could not be asked)
+    outcome: str  # "ok" | "refused" (the daemon said no) | "unreachable" (it could not be asked)
     status: int | None = None
     code: str | None = None
     message: str | None = None
@@ -184,7 +184,7 @@ class CastAgent:
                 self.activity.record(
                     allowed.operation,
                     allowed.session_id,
-                    "failed",
+                    "unreachable",
                     message=str(exc),
                     detail=_detail(allowed, body, None),
                 )
