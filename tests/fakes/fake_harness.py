@@ -23,6 +23,7 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 - ``exit``: exit with code ``FAKE_EXIT`` (default 0).
 - ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0
   (with ``FAKE_FLOOD_THEN_SLEEP`` set: print ``flood done`` and sleep instead).
+- ``flood-after-enter``: the same, once a line has been read (so watchers can attach first).
 - ``ignore-signals``: ignore SIGHUP/SIGTERM/SIGINT, fork a child that ignores them too,
   print ``pids <self> <child>``, sleep forever. With ``FAKE_SETSID_CHILD=1`` the child
   calls setsid() (leaves the session); with ``FAKE_CHILD_OWN_GROUP=1`` it moves to its
@@ -188,9 +189,11 @@ def mode_echo() -> int:
             out(f"echo: {line}")
 
 
-def mode_flood() -> int:
+def mode_flood(*, after_enter: bool = False) -> int:
     total = int(os.environ.get("FAKE_BYTES", "1048576"))
     out("ready")
+    if after_enter:
+        sys.stdin.readline()
     for chunk in flood_chunks(total):
         view = memoryview(chunk)
         while view:
@@ -367,6 +370,8 @@ def main(argv: list[str]) -> int:
         return int(os.environ.get("FAKE_EXIT", "0"))
     if mode == "flood":
         return mode_flood()
+    if mode == "flood-after-enter":
+        return mode_flood(after_enter=True)
     if mode == "ignore-signals":
         return mode_ignore_signals()
     if mode in ("linger", "linger-escaped"):

@@ -270,3 +270,49 @@ def _dechunk(body: bytes) -> bytes:
         out += rest[:size]
         body = rest[size + 2 :]
     return bytes(out)
+
+
+async def test_a_resize_as_the_session_ends_does_not_cut_the_attach_stream(
+    tmp_path: Path,
+) -> None:
+    """Clients that resize while a session ends still get all its output and the exit frame.
+
+    The PTY closes (EOF) a moment before the session is finished, while its last
+    output is still being stored. A resize in that moment used to fail (EBADF),
+    which ended the attach stream: the rest of the output and the exit frame
+    never arrived (the cockpit's panes showed "Disconnected" mid-output).
+    """
+    sessions = 8
+    with running_daemon(tmp_path, extra_env={"FAKE_BYTES": str(1024 * 1024)}) as daemon:
+        ids = [daemon.launch("--fake-mode=flood-after-enter")["id"] for _ in range(sessions)]
+        for sid in ids:
+            daemon.wait_output(sid, "ready")
+
+        async def watch(http: aiohttp.ClientSession, sid: str) -> Attached:
+            client = await _attach(http, sid)
+
+            async def resize() -> None:
+                rows = 20
+                while True:
+                    rows = 20 + (rows + 1) % 5
+                    await client.ws.send_str(
+                        json.dumps({"type": "resize", "rows": rows, "cols": 80})
+                    )
+                    await asyncio.sleep(0.002)
+
+            resizing = asyncio.ensure_future(resize())
+            try:
+                await client.read_until(lambda c: "exit" in c.types(), timeout=60)
+            finally:
+                resizing.cancel()
+            return client
+
+        async with _client(daemon) as http:
+            watching = [asyncio.ensure_future(watch(http, sid)) for sid in ids]
+            await asyncio.sleep(0.3)
+            for sid in ids:
+                _send(daemon, sid, "\r")
+            clients = await asyncio.gather(*watching)
+        for sid, client in zip(ids, clients, strict=True):
+            assert "exit" in client.types(), (sid, client.types(), len(client.data))
+            assert bytes(client.data) == daemon.output(sid).encode()

@@ -155,6 +155,12 @@ def test_clients_never_import_the_daemon_side(layer: str) -> None:
     assert imports(layer) & {"runtime", "store", "pty", "workspace"} == set()
 
 
+def test_the_cockpit_reaches_the_daemon_only_as_a_client() -> None:
+    # It talks to the daemon over its socket (the client library), never to its layers.
+    assert "client" in imports("cockpit")
+    assert imports("cockpit") & {"api", "cli", "daemon"} == set()
+
+
 def test_client_library_speaks_only_the_wire() -> None:
     assert imports("client") - {"schema", "errors"} == set()
 

@@ -37,6 +37,11 @@ OTHER_MEANINGS = {
     ("store/ops.py", "orphaned"): "a key of the orphan event's payload",
     ("client/ssh.py", "exit"): "ssh's control command (-O exit)",
     ("client/ssh.py", "running"): "a daemon lifecycle state from `daemon status --json`",
+    ("cockpit/allowlist.py", "input"): "the name of a forwarded route's operation",
+    ("cockpit/allowlist.py", "kill"): "the name of a forwarded route's operation",
+    ("cockpit/cast_agent.py", "input"): "an operation name in the activity log",
+    ("cockpit/cast_agent.py", "error"): "the key of the error envelope",
+    ("cockpit/server.py", "error"): "the key of the error envelope",
 }
 
 

@@ -136,6 +136,9 @@ class Api(CockpitRoutes):
     ) -> web.Response:
         return json_response(200, await self.runtime.harnesses.scans())
 
+    async def on_harnesses(self, request: BaseRequest, match: router.Match) -> web.Response:
+        return json_response(200, await self.runtime.harnesses.availability())
+
     async def on_harness_capability(
         self, request: BaseRequest, match: router.Match
     ) -> web.Response:

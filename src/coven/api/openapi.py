@@ -45,6 +45,7 @@ _TYPES: tuple[Any, ...] = (
     meta.CapabilityCatalog,
     meta.HarnessScans,
     meta.HarnessScan,
+    meta.HarnessList,
     meta.ActionResult,
     meta.SacrificeResult,
     meta.VacuumResult,
@@ -153,6 +154,12 @@ def _paths() -> dict[str, Schema]:
         },
         "/capabilities/harnesses": {
             "get": _op("Harness capability scans", {"200": _json(_ref(meta.HarnessScans), "Scans")})
+        },
+        "/harnesses": {
+            "get": _op(
+                "Configured harnesses and whether a launch would find each (the daemon's PATH)",
+                {"200": _json(_ref(meta.HarnessList), "Harnesses")},
+            )
         },
         "/capabilities/{harnessId}": {
             "get": _op(

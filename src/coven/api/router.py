@@ -77,6 +77,7 @@ _STATIC = {
     ("GET", "/api-version"): "api_version",
     ("GET", "/capabilities"): "capabilities",
     ("GET", "/capabilities/harnesses"): "harness_capabilities",
+    ("GET", "/harnesses"): "harnesses",
     ("POST", "/actions"): "actions",
     ("GET", "/sessions"): "list_sessions",
     ("POST", "/sessions"): "launch",

@@ -12,6 +12,7 @@ import click
 from coven import __version__
 from coven.cli.adapter_cmd import adapter_group
 from coven.cli.cast_cmd import cast_cmd
+from coven.cli.cockpit_cmd import cockpit_cmd
 from coven.cli.completion import SHELLS, completion_script
 from coven.cli.daemon_cmd import daemon_group
 from coven.cli.export_cmd import export_cmd
@@ -111,6 +112,7 @@ for command in (
     cast_cmd,
     status_cmd,
     export_cmd,
+    cockpit_cmd,
 ):
     cli.add_command(command)
 

@@ -45,7 +45,7 @@ def _map_aiohttp_error(socket_path: Path, exc: Exception) -> CovenClientError:
     return TransportError(f"error talking to the Coven daemon: {exc!r}")
 
 
-class _PeerCheckedConnector(aiohttp.UnixConnector):
+class PeerCheckedConnector(aiohttp.UnixConnector):
     """A ``UnixConnector`` that checks ``SO_PEERCRED`` on every new connection.
 
     Checking here (not on the response) covers plain requests and WebSocket
@@ -105,7 +105,7 @@ class AsyncCovenClient:
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
             # force_close: the daemon answers one request per connection.
-            connector = _PeerCheckedConnector(path=str(self.socket_path), force_close=True)
+            connector = PeerCheckedConnector(path=str(self.socket_path), force_close=True)
             self._http = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=self.timeout)
             )

@@ -14,9 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from coven.errors import HarnessNotFound
-from coven.harness import HarnessRegistry
+from coven.harness import HarnessRegistry, describe_availability
 from coven.runtime.ledger import Ledger
-from coven.schema.meta import HarnessScan, HarnessScans, InstructionsFile, ScanWarning
+from coven.schema.meta import (
+    HarnessAvailability,
+    HarnessList,
+    HarnessScan,
+    HarnessScans,
+    InstructionsFile,
+    ScanWarning,
+)
 
 # Global instruction files the built-in harnesses read (relative to the user's home).
 INSTRUCTIONS = {
@@ -67,9 +74,43 @@ def scan_harness(harness_id: str, user_home: Path) -> HarnessScan:
 class HarnessCatalog:
     """The capability scans of every configured harness (read-only, off the loop)."""
 
-    def __init__(self, ledger: Ledger, registry: Callable[[], HarnessRegistry]) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        registry: Callable[[], HarnessRegistry],
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.ledger = ledger
         self.registry = registry
+        self.env = env or {}
+
+    async def availability(self) -> HarnessList:
+        """Each configured harness and whether a launch would find it, and why not.
+
+        Resolved against the daemon's own ``PATH``, the one a launch uses unless
+        it brings its own environment, so a picker shows what the daemon can run.
+        """
+
+        def describe() -> HarnessList:
+            found = describe_availability(self.registry(), self.env.get("PATH"))
+            return HarnessList(
+                [
+                    HarnessAvailability(
+                        id=status.id,
+                        label=status.label,
+                        source=str(status.source),
+                        executable=status.executable,
+                        available=status.available,
+                        reason=None
+                        if status.available
+                        else f"`{status.executable}` is not on the daemon's PATH. "
+                        f"{status.install_hint}".strip(),
+                    )
+                    for status in found
+                ]
+            )
+
+        return await self.ledger.read(describe)
 
     async def scans(self) -> HarnessScans:
         ids = [adapter.id for adapter in self.registry().adapters()]

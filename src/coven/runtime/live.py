@@ -215,7 +215,14 @@ class LiveSession:
             self._writing = False
 
     def resize(self, rows: int, cols: int) -> None:
-        if self.state is not LiveState.FINISHED:
+        """Resize the terminal; a no-op once it has closed.
+
+        The PTY closes (EOF) a moment before the session is FINISHED, while its
+        last output is still being stored. A resize then has nothing to resize,
+        and must not fail: an attach stream would end on the error and lose the
+        rest of the output and the exit frame.
+        """
+        if self.state is not LiveState.FINISHED and not self.child.closed:
             self.child.resize(rows, cols)
             if self.pipeline.screen is not None:
                 # Output read after this point was written for the new size.

@@ -84,7 +84,7 @@ class Runtime:
         self.attach = AttachService(self.ledger, self.table)
         self.health = HealthReport(self.ledger, self.table, self.sink.drops, daemon)
         self.actions = Actions(self.control, self.rituals)
-        self.harnesses = HarnessCatalog(self.ledger, registry)
+        self.harnesses = HarnessCatalog(self.ledger, registry, env)
         self.cockpit = Cockpit(self.ledger, self.sink, home, roster, calls)
 
     async def check_store(self) -> VacuumResult:

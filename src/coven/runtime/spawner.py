@@ -42,6 +42,11 @@ class SessionProcess(Protocol):
 
     def close(self) -> None: ...
 
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` has run (the terminal is gone; a resize has nothing to act on)."""
+        ...
+
 
 class Spawner(Protocol):
     """Starts harnesses and cleans up after processes an earlier daemon left behind."""

@@ -49,6 +49,8 @@ class CapabilityFlags(msgspec.Struct):
     attachScreen: bool = True
     # GET /sessions/:id/screen: the live session's current screen as text.
     screen: bool = True
+    # GET /harnesses: which harnesses a launch would find, and why not.
+    harnessAvailability: bool = True
     openapi: str = "/api/v1/openapi.json"
     # Cockpit surface: served for real ...
     familiars: bool = True
@@ -173,6 +175,26 @@ class HarnessScans(msgspec.Struct):
     coven_skills: list[Any]
     harness_capabilities: list[HarnessScan]
     scanned_at: str
+
+
+class HarnessAvailability(msgspec.Struct, omit_defaults=True):
+    """One configured harness and whether a launch would find its executable.
+
+    ``reason`` (only when not available) says why, with the adapter's install hint.
+    """
+
+    id: str
+    label: str
+    source: str
+    executable: str
+    available: bool
+    reason: str | None = None
+
+
+class HarnessList(msgspec.Struct):
+    """``GET /harnesses``: the harness picker's source, in registry order."""
+
+    harnesses: list[HarnessAvailability]
 
 
 class ActionEvent(msgspec.Struct, omit_defaults=True):

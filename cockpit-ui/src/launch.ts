@@ -1,0 +1,118 @@
+// The launch form: harness (from the daemon's availability), project root, cwd, lane, title, prompt.
+
+import { daemonPost, describe, type Features, type Harness } from "./api";
+import { clear, h } from "./dom";
+import type { SessionRecord } from "./model";
+
+export class LaunchView {
+  private readonly form: HTMLFormElement;
+  private readonly harness: HTMLSelectElement;
+  private readonly harnessNote: HTMLElement;
+  private readonly root: HTMLInputElement;
+  private readonly lane: HTMLElement;
+  private readonly laneBox: HTMLInputElement;
+  private readonly error: HTMLElement;
+  private harnesses: Harness[] = [];
+  private rootTouched = false;
+
+  constructor(
+    container: HTMLElement,
+    private readonly launched: (session: SessionRecord, openTerminal: boolean) => void,
+  ) {
+    this.harness = h("select", { id: "launch-harness", name: "harness", required: true });
+    this.harness.addEventListener("change", () => this.explainHarness());
+    this.harnessNote = h("p", { class: "muted", id: "launch-harness-note", "aria-live": "polite" });
+    this.root = h("input", { id: "launch-root", name: "projectRoot", required: true, spellcheck: "false" });
+    this.root.addEventListener("input", () => (this.rootTouched = true));
+    this.laneBox = h("input", { type: "checkbox", id: "launch-lane", name: "lane" });
+    this.lane = h("label", { class: "check" }, this.laneBox, " Run in its own worktree lane");
+    this.error = h("p", { class: "error", id: "launch-error", role: "alert" });
+    const openTerminal = h("input", { type: "checkbox", id: "launch-open", checked: true });
+    this.form = h(
+      "form",
+      { class: "launch", id: "launch-form", "aria-label": "Launch a session" },
+      h("h2", {}, "Launch a session"),
+      h("label", { for: "launch-harness" }, "Harness"),
+      this.harness,
+      this.harnessNote,
+      h("label", { for: "launch-root" }, "Project root"),
+      this.root,
+      h("label", { for: "launch-cwd" }, "Working directory (inside the root; optional)"),
+      h("input", { id: "launch-cwd", name: "cwd", spellcheck: "false" }),
+      this.lane,
+      h("label", { for: "launch-title" }, "Title (optional)"),
+      h("input", { id: "launch-title", name: "title" }),
+      h("label", { for: "launch-prompt" }, "Prompt"),
+      h("textarea", { id: "launch-prompt", name: "prompt", rows: 4, required: true }),
+      h("label", { class: "check" }, openTerminal, " Open its terminal"),
+      this.error,
+      h("button", { type: "submit", class: "primary", id: "launch-submit" }, "Launch"),
+    );
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void this.submit(openTerminal.checked);
+    });
+    container.append(this.form);
+  }
+
+  update(harnesses: Harness[], features: Features, defaultRoot: string): void {
+    if (!this.rootTouched && !this.root.value) this.root.value = defaultRoot;
+    this.lane.hidden = !features.lanes;
+    if (!features.lanes) this.laneBox.checked = false;
+    if (JSON.stringify(harnesses) === JSON.stringify(this.harnesses)) return;
+    this.harnesses = harnesses;
+    const previous = this.harness.value;
+    clear(this.harness);
+    for (const harness of harnesses) {
+      const missing = harness.available === false;
+      const label = `${harness.label && harness.label !== harness.id ? `${harness.label} (${harness.id})` : harness.id}${missing ? " — not available" : ""}`;
+      this.harness.append(h("option", { value: harness.id, disabled: missing }, label));
+    }
+    const firstUsable = harnesses.find((x) => x.available !== false);
+    const keep = harnesses.find((x) => x.id === previous && x.available !== false);
+    this.harness.value = keep?.id ?? firstUsable?.id ?? "";
+    this.explainHarness();
+  }
+
+  focus(): void {
+    this.harness.focus();
+  }
+
+  private explainHarness(): void {
+    const lines: string[] = [];
+    for (const harness of this.harnesses) {
+      if (harness.available === false) {
+        lines.push(`${harness.id}: ${harness.reason || harness.installHint || "not installed"}`);
+      }
+    }
+    const chosen = this.harnesses.find((x) => x.id === this.harness.value);
+    if (chosen && chosen.available === null && chosen.reason) lines.unshift(chosen.reason);
+    this.harnessNote.textContent = lines.join(" · ");
+  }
+
+  private async submit(openTerminal: boolean): Promise<void> {
+    const data = new FormData(this.form);
+    const text = (name: string) => String(data.get(name) ?? "").trim();
+    const body: Record<string, unknown> = {
+      harness: text("harness"),
+      projectRoot: text("projectRoot"),
+      prompt: String(data.get("prompt") ?? ""),
+    };
+    if (text("cwd")) body.cwd = text("cwd");
+    if (text("title")) body.title = text("title");
+    if (this.laneBox.checked) body.isolation = "worktree";
+    this.error.textContent = "";
+    const button = this.form.querySelector<HTMLButtonElement>("#launch-submit");
+    if (button) button.disabled = true;
+    try {
+      const session = (await daemonPost("/sessions", body)) as SessionRecord;
+      (this.form.querySelector("#launch-prompt") as HTMLTextAreaElement).value = "";
+      (this.form.querySelector("#launch-title") as HTMLInputElement).value = "";
+      this.launched(session, openTerminal);
+    } catch (error) {
+      this.error.textContent = `Launch refused: ${describe(error)}`;
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,247 @@
+// A terminal pane: xterm.js on the daemon's attach WebSocket, through the cockpit's proxy.
+//
+// Wire (the daemon's attach protocol): binary frames out are terminal output;
+// text frames are control ({type: attached|live|exit|overflow}); binary frames in
+// are input bytes; text {type: "resize", rows, cols} resizes the session's PTY.
+// A finished session replays its whole log and ends, so it shows its final output.
+
+import { FitAddon } from "@xterm/addon-fit";
+import { Terminal } from "@xterm/xterm";
+import { h } from "./dom";
+import { isLive, shortId, type SessionRecord } from "./model";
+
+export type PaneState = "connecting" | "replaying" | "live" | "ended" | "disconnected" | "closed";
+
+export interface PaneHooks {
+  close(pane: TerminalPane): void;
+  kill(session: SessionRecord): void;
+  changes?(session: SessionRecord): void;
+  leave(): void;
+}
+
+export class TerminalPane {
+  readonly element: HTMLElement;
+  readonly term: Terminal;
+  state: PaneState = "connecting";
+  private readonly fit = new FitAddon();
+  private readonly host: HTMLElement;
+  private readonly banner: HTMLElement;
+  private readonly statusEl: HTMLElement;
+  private readonly killButton: HTMLButtonElement;
+  private readonly encoder = new TextEncoder();
+  private readonly observer: ResizeObserver;
+  private ws: WebSocket | null = null;
+  private size = { rows: 0, cols: 0 };
+  private resizeQueued = false;
+
+  constructor(
+    public session: SessionRecord,
+    private readonly hooks: PaneHooks,
+  ) {
+    this.statusEl = h("span", { class: `status s-${session.status}` }, session.status);
+    this.killButton = h(
+      "button",
+      { type: "button", class: "danger", onclick: () => this.hooks.kill(this.session) },
+      "Kill",
+    );
+    this.killButton.hidden = !isLive(session);
+    const changes = hooks.changes
+      ? h("button", { type: "button", onclick: () => hooks.changes?.(this.session) }, "Changes")
+      : null;
+    this.banner = h("div", { class: "pane-banner", role: "status" });
+    this.banner.hidden = true;
+    this.host = h("div", { class: "pane-term" });
+    this.element = h(
+      "article",
+      { class: "pane", "data-session": session.id, "aria-label": `Terminal: ${session.title}` },
+      h(
+        "header",
+        { class: "pane-head" },
+        this.statusEl,
+        h("strong", { class: "pane-title", title: session.title }, session.title || session.id),
+        h("code", {}, shortId(session.id)),
+        h("span", { class: "muted" }, session.harness),
+        h("span", { class: "spacer" }),
+        changes,
+        this.killButton,
+        h(
+          "button",
+          { type: "button", "aria-label": "Close terminal", onclick: () => this.hooks.close(this) },
+          "×",
+        ),
+      ),
+      this.banner,
+      this.host,
+    );
+    this.term = new Terminal({
+      cursorBlink: true,
+      fontSize: 13,
+      scrollback: 10000,
+      fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, monospace",
+      theme: { background: "#111317" },
+    });
+    this.term.loadAddon(this.fit);
+    // Ctrl-] leaves the terminal (like the CLI's detach key) without sending it.
+    this.term.attachCustomKeyEventHandler((event) => {
+      if (event.type === "keydown" && event.ctrlKey && (event.key === "]" || event.code === "BracketRight")) {
+        event.preventDefault();
+        this.hooks.leave();
+        return false;
+      }
+      return true;
+    });
+    this.term.onData((data) => this.send(this.encoder.encode(data)));
+    this.term.onBinary((data) => {
+      const bytes = new Uint8Array(data.length);
+      for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 0xff;
+      this.send(bytes);
+    });
+    this.observer = new ResizeObserver(() => this.queueResize());
+  }
+
+  /** Put the terminal into the page (its element must be attached) and connect. */
+  open(): void {
+    this.term.open(this.host);
+    this.observer.observe(this.host);
+    this.fitNow();
+    this.connect(0);
+  }
+
+  focus(): void {
+    this.term.focus();
+  }
+
+  /** The text in the terminal's buffer (scrollback included), one line per row. */
+  text(): string {
+    const buffer = this.term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) {
+      lines.push(buffer.getLine(i)?.translateToString(true) ?? "");
+    }
+    return lines.join("\n");
+  }
+
+  update(session: SessionRecord): void {
+    this.session = session;
+    this.statusEl.textContent = session.status;
+    this.statusEl.className = `status s-${session.status}`;
+    this.killButton.hidden = !isLive(session);
+  }
+
+  dispose(): void {
+    this.state = "closed";
+    this.observer.disconnect();
+    this.ws?.close();
+    this.ws = null;
+    this.term.dispose();
+  }
+
+  private connect(afterSeq: number): void {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const id = encodeURIComponent(this.session.id);
+    const ws = new WebSocket(`${scheme}://${location.host}/api/v1/sessions/${id}/attach?afterSeq=${afterSeq}`);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    this.state = "connecting";
+    ws.onmessage = (event) => {
+      if (event.data instanceof ArrayBuffer) {
+        this.term.write(new Uint8Array(event.data));
+      } else {
+        this.control(String(event.data));
+      }
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.state === "replaying" || this.state === "live" || this.state === "connecting") {
+        this.state = "disconnected";
+        this.showBanner("Disconnected from the session. ", "Reconnect", () => {
+          this.term.reset();
+          this.connect(0);
+        });
+      }
+    };
+  }
+
+  private control(text: string): void {
+    let doc: any;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return;
+    }
+    switch (doc?.type) {
+      case "attached":
+        this.state = "replaying";
+        if (doc.session) this.update(doc.session as SessionRecord);
+        this.hideBanner();
+        this.sendSize(true);
+        break;
+      case "live":
+        this.state = "live";
+        break;
+      case "exit": {
+        this.state = "ended";
+        const code = doc.exitCode === null || doc.exitCode === undefined ? "" : `, exit code ${doc.exitCode}`;
+        this.update({ ...this.session, status: String(doc.status) });
+        this.term.options.disableStdin = true;
+        this.showBanner(`Session ended: ${doc.status}${code}.`);
+        break;
+      }
+      case "overflow":
+        // We read too slowly: resume exactly where the delivered output ended.
+        this.state = "connecting";
+        this.ws = null;
+        this.connect(Number(doc.resumeAfterSeq) || 0);
+        break;
+      default:
+        break; // unknown control frames are additive
+    }
+  }
+
+  private send(data: Uint8Array): void {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN && this.state !== "ended") {
+      this.ws.send(data);
+    }
+  }
+
+  private queueResize(): void {
+    if (this.resizeQueued) return;
+    this.resizeQueued = true;
+    requestAnimationFrame(() => {
+      this.resizeQueued = false;
+      if (this.state !== "closed") this.fitNow();
+    });
+  }
+
+  private fitNow(): void {
+    if (!this.host.isConnected || this.host.clientWidth === 0) return;
+    try {
+      this.fit.fit();
+    } catch {
+      return;
+    }
+    this.sendSize(false);
+  }
+
+  private sendSize(force: boolean): void {
+    const rows = this.term.rows;
+    const cols = this.term.cols;
+    if (!force && rows === this.size.rows && cols === this.size.cols) return;
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !isLive(this.session)) return;
+    this.size = { rows, cols };
+    this.ws.send(JSON.stringify({ type: "resize", rows, cols }));
+  }
+
+  private showBanner(text: string, action?: string, onAction?: () => void): void {
+    this.banner.replaceChildren(text);
+    if (action && onAction) {
+      this.banner.append(h("button", { type: "button", onclick: onAction }, action));
+    }
+    this.banner.hidden = false;
+  }
+
+  private hideBanner(): void {
+    this.banner.hidden = true;
+  }
+}

@@ -1,0 +1,5 @@
+"""``python -m coven.cockpit``: see ``coven.cockpit.launch``."""
+
+from coven.cockpit.launch import main
+
+raise SystemExit(main())
