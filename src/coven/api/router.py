@@ -63,12 +63,16 @@ _POST_SUFFIXES = (
     ("/archive", "archive"),
     ("/summon", "summon"),
     ("/sacrifice", "sacrifice"),
+    ("/merge", "merge"),
+    ("/discard", "discard"),
 )
 _GET_SUFFIXES = (
     ("/log", "log"),
     ("/events", "session_events"),
     ("/follow", "follow"),
     ("/attach", "attach"),
+    ("/changes", "changes"),
+    ("/diff", "diff"),
 )
 
 _STATIC = {
