@@ -325,7 +325,9 @@ class Launcher:
             pipeline,
             flow,
             self.finished,
-            conversation=plan.conversation.record_id is not None,
+            # A client-named conversation makes a clean exit `idle` (the reference's
+            # meaning); the ids Coven records by itself leave the status as it was.
+            conversation=request.conversation_id is not None,
             typed_input=self.sink.typed_input(session_id),
             reader=self.reader,
         )
@@ -385,7 +387,6 @@ class Launcher:
                 self._claimed_threads.add(thread)
                 fields = {"conversation_id": thread}
                 await self.ledger.write(UpdateSession(session.session_id, fields))
-                session.mark_conversation()
                 self.ledger.changes.notify(session.session_id)
                 return
             await asyncio.sleep(CODEX_THREAD_POLL)

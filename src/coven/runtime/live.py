@@ -90,10 +90,6 @@ class LiveSession:
         self.finished: asyncio.Future[Outcome] = loop.create_future()
         self._finalizing = False
 
-    def mark_conversation(self) -> None:
-        """The harness's conversation id became known: a clean exit now ends ``idle``."""
-        self._conversation = True
-
     # -- start / reading --------------------------------------------------------------------
     def start(self) -> None:
         self.loop.add_reader(self.child.pidfd, self._on_exit_ready)
