@@ -48,7 +48,10 @@ def render_changes(changes: SessionChanges) -> str:
 @click.argument("session")
 @click.option("--json", "as_json", is_flag=True, help="Print the daemon's JSON.")
 def changes_cmd(session: str, as_json: bool) -> None:
-    """Files SESSION changed against the commit it started from (committed or not)."""
+    """Show the files a session changed.
+
+    Committed and uncommitted work of SESSION against the commit it started from.
+    """
     api = client()
     record = api.resolve_session_ref(session)
     changes = api.changes(record.id)
@@ -67,7 +70,10 @@ def changes_cmd(session: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the daemon's JSON.")
 @click.option("--max-bytes", type=click.IntRange(1024, 8 << 20), help="Cut the diff at this size.")
 def diff_cmd(session: str, path: str | None, as_json: bool, max_bytes: int | None) -> None:
-    """The unified diff of SESSION's work, or of one PATH (relative to the repository)."""
+    """Show the unified diff of a session's work.
+
+    All of SESSION's work, or of one PATH (relative to the repository).
+    """
     api = client()
     record = api.resolve_session_ref(session)
     found = api.diff(record.id, path, max_bytes)
@@ -94,9 +100,10 @@ def diff_cmd(session: str, path: str | None, as_json: bool, max_bytes: int | Non
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the daemon's JSON.")
 def merge_cmd(session: str, commit_message: str | None, as_json: bool) -> None:
-    """Merge SESSION's lane into the branch it started from, in your checkout.
+    """Merge a session's lane into your branch.
 
-    Fast-forward or a merge commit; on a conflict nothing is changed and the files
+    SESSION's lane goes into the branch it started from, in your checkout:
+    fast-forward or a merge commit; on a conflict nothing is changed and the files
     are listed. A running session's committed work can be merged.
     """
     api = client()
@@ -118,7 +125,10 @@ def merge_cmd(session: str, commit_message: str | None, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Also throw away uncommitted and unmerged work.")
 @click.option("--json", "as_json", is_flag=True, help="Print the daemon's JSON.")
 def discard_cmd(session: str, force: bool, as_json: bool) -> None:
-    """Remove SESSION's lane (worktree and branch); refused while it holds unmerged work."""
+    """Remove a session's lane (worktree and branch).
+
+    Refused while the lane holds uncommitted or unmerged work, unless --force.
+    """
     api = client()
     record = api.resolve_session_ref(session)
     result = api.discard(record.id, force)
