@@ -56,6 +56,9 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
   With ``FAKE_TUI_INLINE=1`` it stays on the main screen like Claude Code: it
   draws ``> input box``, ``FOOTER one`` and ``FOOTER two`` and puts the cursor
   back on the input box line (where ``got <hex>`` is then drawn).
+- ``edit``: work on files like an agent, one command per input line, each answered
+  ``done <n>`` (``<n>`` counts commands) or ``failed <n>: <why>``: ``write PATH TEXT``
+  (``\n`` in TEXT is a newline), ``rm PATH``, ``git ARGS…`` (runs git here); ``exit`` ends.
 """
 
 from __future__ import annotations
@@ -355,6 +358,41 @@ def mode_tui() -> int:
             return 0
 
 
+def mode_edit() -> int:
+    import shlex
+    import subprocess
+
+    out("ready")
+    count = 0
+    for raw in sys.stdin:
+        line = raw.strip()
+        if not line:
+            continue
+        if line == "exit":
+            return 0
+        count += 1
+        verb, _, rest = line.partition(" ")
+        try:
+            if verb == "write":
+                path, _, text = rest.partition(" ")
+                os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+                with open(path, "w") as fh:
+                    fh.write(text.replace("\\n", "\n"))
+            elif verb == "rm":
+                os.remove(rest)
+            elif verb == "git":
+                done = subprocess.run(["git", *shlex.split(rest)], capture_output=True, timeout=30)
+                if done.returncode != 0:
+                    raise OSError(done.stderr.decode(errors="replace").strip())
+            else:
+                raise OSError(f"unknown command {verb}")
+        except OSError as exc:
+            out(f"failed {count}: {exc}")
+            continue
+        out(f"done {count}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     name = os.path.basename(argv[0])
     args = argv[1:]
@@ -363,6 +401,8 @@ def main(argv: list[str]) -> int:
         if arg.startswith("--fake-mode="):
             mode = arg.split("=", 1)[1]
     header(name, args)
+    if mode == "edit":
+        return mode_edit()
     if mode == "echo":
         return mode_echo()
     if mode == "exit":

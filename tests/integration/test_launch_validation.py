@@ -32,6 +32,9 @@ RECORD_KEYS = [
     "external",
     "transcript_path",
 ]
+# Additive fields of ours, after the reference's 16 (advertised in health): where the
+# session started in git and its lane, null outside a repository.
+OUR_KEYS = ["git_root", "base_commit", "base_branch", "worktree_path", "branch", "continues"]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +69,9 @@ def test_launch_returns_201_record_with_16_keys_in_order(daemon: Daemon) -> None
     )
     assert reply.status == 201, reply.body
     record = reply.json()
-    assert list(record) == RECORD_KEYS
+    assert list(record)[:16] == RECORD_KEYS
+    assert set(list(record)[16:]) >= set(OUR_KEYS)
+    assert all(record[key] is None for key in OUR_KEYS)  # the project is no repository
     assert record["status"] == "running" and record["exit_code"] is None
     assert uuid.UUID(record["id"]).version == 4 and record["id"] == record["id"].lower()
     assert record["project_root"] == str(Path(project).resolve())

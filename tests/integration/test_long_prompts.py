@@ -96,7 +96,8 @@ CODEX_STDIN = ["exec", "--skip-git-repo-check", "--color", "never", "--", "-"]
     ("harness", "size", "argv"),
     [
         ("codex", 200 * 1024, CODEX_STDIN),
-        ("claude", 200 * 1024, ["--print"]),
+        # Claude starts under the conversation id Coven records (see test_lanes).
+        ("claude", 200 * 1024, ["--session-id", "<conversation_id>", "--print"]),
         ("piped", 200 * 1024, ["run", "--from-stdin"]),
         # Up to the request body's own 4 MiB limit (the prompt limit used to be 1 MiB).
         ("codex", 3 * 1024 * 1024 + 512 * 1024, CODEX_STDIN),
@@ -112,7 +113,8 @@ def test_a_prompt_too_long_for_argv_reaches_a_non_interactive_harness_on_stdin(
     record = daemon.wait_status(session_id, {"completed", "failed"}, timeout=30.0)
     output = daemon.output(session_id)
     assert _digest_line(prompt) in output, output[-500:]
-    assert _argv_of(output, "fake-harness" if harness == "piped" else harness) == argv
+    expected = [record["conversation_id"] if a == "<conversation_id>" else a for a in argv]
+    assert _argv_of(output, "fake-harness" if harness == "piped" else harness) == expected
     assert record["status"] == "completed"
     # The prompt file was unlinked before the harness started: nothing is left behind.
     assert _prompt_files(daemon) == []

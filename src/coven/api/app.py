@@ -242,6 +242,24 @@ class Api(CockpitRoutes):
         await self.runtime.rituals.sacrifice(session_id, confirm)
         return json_response(200, SacrificeResult(ok=True, sessionId=session_id))
 
+    # -- work: changes, diffs, lanes -------------------------------------------------------------
+    async def on_changes(self, request: BaseRequest, match: router.Match) -> web.Response:
+        changes = await self.runtime.work.changes(match.session_id or "")
+        return await self.big_json_response(changes, len(changes.files) * 120)
+
+    async def on_diff(self, request: BaseRequest, match: router.Match) -> web.Response:
+        path, cap = requests.diff_query(match.query)
+        found = await self.runtime.work.diff(match.session_id or "", path, cap)
+        return await self.big_json_response(found, len(found.diff))
+
+    async def on_merge(self, request: BaseRequest, match: router.Match) -> web.Response:
+        message = requests.merge(await self.read_body(request))
+        return json_response(200, await self.runtime.work.merge(match.session_id or "", message))
+
+    async def on_discard(self, request: BaseRequest, match: router.Match) -> web.Response:
+        force = requests.discard(await self.read_body(request))
+        return json_response(200, await self.runtime.work.discard(match.session_id or "", force))
+
     # -- events ----------------------------------------------------------------------------------
     async def on_events(self, request: BaseRequest, match: router.Match) -> web.Response:
         if "sessionId" not in match.query:

@@ -24,6 +24,8 @@ import msgspec
 
 from coven.api.openapi_cockpit import TYPES as COCKPIT_TYPES
 from coven.api.openapi_cockpit import cockpit_paths
+from coven.api.openapi_work import TYPES as WORK_TYPES
+from coven.api.openapi_work import work_paths
 from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, meta, requests
 from coven.schema import attach as frames
 from coven.schema.envelope import ErrorEnvelope, TransportError
@@ -67,6 +69,7 @@ _TYPES: tuple[Any, ...] = (
     frames.InputFrame,
     *COCKPIT_TYPES,
     frames.ScreenView,
+    *WORK_TYPES,
 )
 
 
@@ -89,6 +92,12 @@ _TOO_LARGE = _json(
 _NOT_FOUND = _error("`session_not_found` (details.sessionId)")
 _BAD = _error("`invalid_request`")
 _UNAVAILABLE = _error("`storage_unavailable` or `daemon_shutting_down`")
+_GIT_TIMEOUT = _error("`git_timeout`")
+_GIT_FAILURES = {
+    "500": _error("`git_failed` (details.stderr)"),
+    "503": _error("`storage_unavailable`, `daemon_shutting_down` or `git_unavailable`"),
+    "504": _GIT_TIMEOUT,
+}
 _ACCEPTED = _json(_ref(meta.Accepted), "Accepted")
 _RECORD = _json(_ref(SessionRecord), "Session record")
 
@@ -223,9 +232,16 @@ def _paths() -> dict[str, Schema]:
                 {
                     "201": _RECORD,
                     "400": _BAD,
+                    "409": _error("`repository_empty`, `lane_exists` (isolation `worktree`)"),
                     "413": _TOO_LARGE,
-                    "500": _error("`launch_failed` (details.sessionId), row left `failed`"),
-                    "503": _UNAVAILABLE,
+                    "422": _error("`not_a_git_repository` (isolation `worktree`)"),
+                    "500": _error(
+                        "`launch_failed` (details.sessionId), row left `failed`; `git_failed`"
+                    ),
+                    "503": _error(
+                        "`storage_unavailable`, `daemon_shutting_down` or `git_unavailable`"
+                    ),
+                    "504": _GIT_TIMEOUT,
                 },
                 requestBody=_body(requests.LaunchBody),
             ),
@@ -424,17 +440,23 @@ def _paths() -> dict[str, Schema]:
             **{"409": _error("`session_conflict` (a live session)"), "503": _UNAVAILABLE},
         ),
         "/sessions/{sessionId}/sacrifice": _session_post(
-            "Delete a finished session and its events",
+            "Delete a finished session and its events (and its lane, when that loses nothing)",
             {"200": _json(_ref(meta.SacrificeResult), "Deleted")},
             requests.SacrificeBody,
             **{
                 "400": _BAD,
-                "409": _error("`session_conflict` (still running)"),
-                "503": _UNAVAILABLE,
+                "409": _error(
+                    "`session_conflict` (still running); `lane_dirty`, `lane_unmerged` "
+                    "(its lane holds work)"
+                ),
+                **_GIT_FAILURES,
             },
         ),
     }
     paths.update(cockpit_paths(_ref, _json, _error, _op, _body, _TOO_LARGE))
+    paths.update(
+        work_paths(_ref, _json, _error, _op, _session_post, _query, _SESSION_ID, _GIT_FAILURES)
+    )
     return {PREFIX + path: item for path, item in paths.items()}
 
 

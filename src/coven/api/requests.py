@@ -8,6 +8,9 @@ runtime, because those checks need the harness registry and the filesystem.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
+
+import msgspec
 
 from coven.authority import parse_input, parse_resize
 from coven.authority.body import parse_json_body
@@ -16,7 +19,9 @@ from coven.runtime.actions import ActionCommand, ActionRejected
 from coven.runtime.attach import DEFAULT_HISTORY_LINES, AttachView
 from coven.runtime.live_control import SendInput
 from coven.runtime.queries import EventsQuery, ListQuery
+from coven.runtime.work import diff_cap
 from coven.schema.vocabulary import MAX_PAGE
+from coven.schema.work import DiscardBody, MergeBody
 
 
 def parse_i64(name: str, raw: str) -> int:
@@ -155,3 +160,48 @@ def action(raw: bytes) -> ActionCommand:
         intent_id=extra.get("intentId"),
         args=args if isinstance(args, dict) else {},
     )
+
+
+def diff_query(query: dict[str, str]) -> tuple[str | None, int]:
+    """``path`` (percent-decoded: a new route, without the legacy raw-target quirk) and ``maxBytes``."""
+    path = None
+    if "path" in query:
+        try:
+            path = unquote(query["path"], errors="strict")
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest(
+                "Query parameter `path` must be percent-encoded UTF-8.", {"path": query["path"]}
+            ) from exc
+        if not path:
+            raise InvalidRequest("Query parameter `path` must not be empty.", {"path": ""})
+    cap = None
+    if "maxBytes" in query:
+        raw = query["maxBytes"]
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+            raise InvalidRequest(
+                "Query parameter `maxBytes` must be an integer.", {"maxBytes": raw}
+            )
+        cap = int(raw)
+    return path, diff_cap(cap)
+
+
+def _typed_body(raw: bytes, kind: type[Any]) -> Any:
+    body = parse_json_body(raw, empty={})
+    try:
+        return msgspec.convert(body, kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequest(f"invalid request body: {exc}") from exc
+
+
+def merge(raw: bytes) -> str | None:
+    """A merge body: an optional non-blank ``commitMessage``; no other member."""
+    body: MergeBody = _typed_body(raw, MergeBody)
+    if body.commitMessage is not None and not body.commitMessage.strip():
+        raise InvalidRequest("`commitMessage` must not be blank", {"field": "commitMessage"})
+    return body.commitMessage
+
+
+def discard(raw: bytes) -> bool:
+    """A discard body: an optional boolean ``force``; no other member."""
+    body: DiscardBody = _typed_body(raw, DiscardBody)
+    return body.force

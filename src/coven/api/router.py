@@ -63,6 +63,8 @@ _POST_SUFFIXES = (
     ("/archive", "archive"),
     ("/summon", "summon"),
     ("/sacrifice", "sacrifice"),
+    ("/merge", "merge"),
+    ("/discard", "discard"),
 )
 _GET_SUFFIXES = (
     ("/log", "log"),
@@ -70,6 +72,8 @@ _GET_SUFFIXES = (
     ("/follow", "follow"),
     ("/attach", "attach"),
     ("/screen", "screen"),
+    ("/changes", "changes"),
+    ("/diff", "diff"),
 )
 
 _STATIC = {

@@ -28,7 +28,13 @@ from coven.authority.home import (
 )
 from coven.authority.launch import Conversation, LaunchRequest, parse_conversation, parse_launch
 from coven.authority.live_input import parse_input, parse_resize
-from coven.authority.paths import canonical_directory, is_within, resolve_cwd, resolve_project_root
+from coven.authority.paths import (
+    canonical_directory,
+    confine_to_lane,
+    is_within,
+    resolve_cwd,
+    resolve_project_root,
+)
 from coven.authority.peer import is_same_user, peer_credentials
 from coven.authority.refusals import ExecutionBindingInvalid, RequestAdoptionInvalid
 from coven.authority.shutdown import ShutdownRequest, parse_shutdown
@@ -47,6 +53,7 @@ __all__ = [
     "add_familiar",
     "canonical_directory",
     "check_safe_file",
+    "confine_to_lane",
     "default_home",
     "is_same_user",
     "is_within",

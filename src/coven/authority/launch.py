@@ -34,6 +34,7 @@ from coven.schema.vocabulary import (
     DEFAULT_ROWS,
     MAX_DIMENSION,
     ConversationMode,
+    Isolation,
     LaunchMode,
     Permission,
 )
@@ -79,6 +80,7 @@ class LaunchRequest:
     environment: dict[str, str] | None = field(default=None, repr=False)
     familiar_id: str | None = None
     caller_familiar_id: str | None = None
+    isolation: Isolation = "none"
 
 
 def default_unsupported_message(harness: str, harness_ids: Collection[str]) -> str:
@@ -208,6 +210,18 @@ def _permission(body: Mapping[str, Any]) -> Permission | None:
     )
 
 
+def _isolation(body: Mapping[str, Any]) -> Isolation:
+    raw = body.get("isolation")
+    if raw is None or raw == "none":
+        return "none"
+    if raw == "worktree":
+        return "worktree"
+    shown = raw if isinstance(raw, str) else json_type(raw)
+    raise InvalidRequest(
+        f"isolation must be `none` or `worktree`, got `{shown}`", {"field": "isolation"}
+    )
+
+
 def _add_dirs(body: Mapping[str, Any], coven_home: Path) -> tuple[Path, ...]:
     raw = body.get("addDirs")
     if raw is None:
@@ -261,6 +275,7 @@ def parse_launch(
     environment = parse_environment(obj.get("environment"))
     familiar_id = _familiar_field(obj, "familiarId")
     caller_familiar_id = _familiar_field(obj, "callerFamiliarId")
+    isolation = _isolation(obj)
     return LaunchRequest(
         project_root=root,
         cwd=cwd,
@@ -279,6 +294,7 @@ def parse_launch(
         environment=environment,
         familiar_id=familiar_id,
         caller_familiar_id=caller_familiar_id,
+        isolation=isolation,
     )
 
 

@@ -141,3 +141,29 @@ def resolve_cwd(raw: object, *, root: Path) -> Path:
             {"field": "cwd", "reason": "not_a_directory", "path": raw},
         )
     return real
+
+
+def confine_to_lane(root: Path, cwd: Path, lane_top: Path) -> tuple[Path, Path]:
+    """The project root and cwd a session runs with inside its lane (the worktree).
+
+    ``root`` and ``cwd`` are the lane's counterparts of the checked request's paths.
+    The same rule as for a root applies: both must be directories inside the lane, the
+    cwd at or below the root; a root that is not (it lay above the repository, or its
+    counterpart is missing) becomes the lane's top level. Raises ``InvalidRequest``
+    when the cwd is not inside the lane.
+    """
+    top = Path(os.path.realpath(lane_top))
+    real_cwd = Path(os.path.realpath(cwd))
+    if not is_within(real_cwd, top) or not real_cwd.is_dir():
+        raise InvalidRequest(
+            f"`cwd` {real_cwd} is outside the session's lane {top}",
+            {"field": "cwd", "reason": "outside_project_root", "projectRoot": str(top)},
+        )
+    real_root = Path(os.path.realpath(root))
+    if (
+        not is_within(real_root, top)
+        or not real_root.is_dir()
+        or not is_within(real_cwd, real_root)
+    ):
+        real_root = top
+    return real_root, real_cwd

@@ -53,14 +53,32 @@ def client() -> CovenClient:
     return CovenClient(UnixTransport(remote.link().open()))
 
 
+def repository_top(start: str) -> str:
+    """The top level of the git work tree holding ``start``, else ``start`` (real paths).
+
+    A work tree is recognised by its ``.git`` entry (a directory, or the file a linked
+    worktree has), so no git program is needed; the daemon checks the root anyway.
+    """
+    here = os.path.realpath(start)
+    probe = here
+    while True:
+        if os.path.lexists(os.path.join(probe, ".git")):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return here
+        probe = parent
+
+
 def project_root(given: str | None) -> str:
-    """The project root to launch in: ``given`` or the current directory, made absolute.
+    """The project root to launch in: ``given``, else the repository's top level or the
+    current directory, made absolute.
 
     With ``--host`` it is a path on that machine, so it must be given and absolute.
     """
     host = remote.selected_host()
     if host is None:
-        return os.path.realpath(given if given is not None else os.getcwd())
+        return os.path.realpath(given) if given is not None else repository_top(os.getcwd())
     if given is None or not given.startswith("/"):
         raise CliError(
             f"with --host, name the project root on {host} with --root /absolute/path "

@@ -21,6 +21,7 @@ from coven.cli.remote import selected_host
 from coven.client import ApiError, CovenClientError, DaemonNotRunning
 
 DEBUG_ENV = "COVEN_DEBUG"
+MAX_FILES_SHOWN = 20
 
 
 class CliError(click.ClickException):
@@ -39,6 +40,14 @@ def sentence(exc: BaseException) -> str:
     if isinstance(exc, DaemonNotRunning):
         return f"the Coven daemon is not running (no daemon at {exc.socket_path}); start it with `coven daemon start`"
     if isinstance(exc, ApiError):
+        files = (exc.details or {}).get("files")
+        if isinstance(files, list) and files:
+            # Refusals about work (conflicts, uncommitted files) name the files.
+            shown = ", ".join(str(f) for f in files[:MAX_FILES_SHOWN])
+            more = (
+                f" and {len(files) - MAX_FILES_SHOWN} more" if len(files) > MAX_FILES_SHOWN else ""
+            )
+            return f"{exc.message} [{exc.code}]: {shown}{more}"
         return exc.message
     text = str(exc).strip()
     return text or type(exc).__name__

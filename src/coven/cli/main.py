@@ -24,6 +24,7 @@ from coven.cli.rituals_cmd import archive_cmd, kill_cmd, sacrifice_cmd
 from coven.cli.run_cmd import attach_cmd, run_cmd, summon_cmd
 from coven.cli.sessions_cmd import ls_cmd, ps_cmd, screen_cmd, sessions_group
 from coven.cli.status_cmd import status_cmd
+from coven.cli.work_cmd import changes_cmd, diff_cmd, discard_cmd, merge_cmd
 
 
 class CovenGroup(click.Group):
@@ -106,6 +107,10 @@ for command in (
     archive_cmd,
     sacrifice_cmd,
     kill_cmd,
+    changes_cmd,
+    diff_cmd,
+    merge_cmd,
+    discard_cmd,
     adapter_group,
     hosts_group,
     familiars_group,

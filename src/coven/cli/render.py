@@ -231,14 +231,20 @@ def session_prose(record: SessionRecord) -> str:
 
 def created_header(record: SessionRecord, cwd: str, mode: str) -> str:
     """The header `coven run` prints (to stderr) before attaching; ``mode`` says how it runs."""
-    return (
-        "Coven session created\n"
-        f"  id:      {record.id}\n"
-        f"  harness: {record.harness}\n"
-        f"  cwd:     {cwd}\n"
-        f"  title:   {record.title}\n"
-        f"  mode:    {mode}"
-    )
+    lines = [
+        "Coven session resumed" if record.continues else "Coven session created",
+        f"  id:      {record.id}",
+        f"  harness: {record.harness}",
+        f"  root:    {record.project_root}",
+        f"  cwd:     {cwd}",
+        f"  title:   {record.title}",
+        f"  mode:    {mode}",
+    ]
+    if record.branch:
+        lines.insert(4, f"  lane:    {record.branch} ({record.worktree_path})")
+    if record.continues:
+        lines.append(f"  continues: {record.continues}")
+    return "\n".join(lines)
 
 
 def attached_header(record: SessionRecord, detach_hint: str, *, read_only: bool = False) -> str:

@@ -175,6 +175,16 @@ def launch_refusal(
     return None
 
 
+def lane_counterpart(record: SessionRecord, path: str) -> str:
+    """Where ``path`` of the user's checkout is in the session's lane (itself without a lane)."""
+    if record.worktree_path is None or record.git_root is None:
+        return path
+    relative = os.path.relpath(path, record.git_root)
+    if relative == os.curdir or relative.startswith(os.pardir):
+        return record.worktree_path
+    return os.path.join(record.worktree_path, relative)
+
+
 def _labels(raw: str) -> list[str]:
     return [label.strip() for label in raw.split(",") if label.strip()]
 
@@ -186,9 +196,25 @@ def _labels(raw: str) -> list[str]:
     "--root",
     "root_dir",
     metavar="DIR",
-    help="Project root (default: the current directory; with --host, required).",
+    help="Project root (default: the top of the git repository here, else the current "
+    "directory; with --host, required).",
 )
-@click.option("--cwd", help="Working directory, inside the project root (the current directory).")
+@click.option(
+    "--cwd",
+    help="Working directory, inside the project root (default: the current directory; "
+    "a relative path is taken against it).",
+)
+@click.option(
+    "--worktree",
+    is_flag=True,
+    help="Run in a lane of its own: a git worktree on branch coven/<short-id>.",
+)
+@click.option(
+    "--continue",
+    "continues",
+    metavar="SESSION",
+    help="Continue SESSION's harness conversation (and its lane) in a new session.",
+)
 @click.option("--title", help="Session title (default: the prompt).")
 @click.option("--model", help="Model id, passed to the harness's model flag.")
 @click.option(
@@ -223,6 +249,8 @@ def run_cmd(
     prompt: tuple[str, ...],
     root_dir: str | None,
     cwd: str | None,
+    worktree: bool,
+    continues: str | None,
     title: str | None,
     model: str | None,
     permission: str | None,
@@ -250,13 +278,24 @@ def run_cmd(
         "rows": rows,
         "cols": cols,
     }
-    if not is_remote():
+    shown_cwd = os.path.realpath(os.path.join(root, cwd)) if cwd else root
+    if is_remote():
+        if cwd is not None:
+            options["cwd"] = cwd  # a path on the other machine, under its root
+    else:
         # The session runs in this command's environment (PATH, virtualenv, API keys,
         # TERM), not the daemon's; the daemon never stores or logs it. Another
         # machine's daemon keeps its own: this shell's PATH means nothing there.
         options["environment"] = launch_environment()
-    if cwd is not None:
-        options["cwd"] = cwd
+        # Locally a relative --cwd is the user's, taken against the current directory
+        # (so `--cwd ..` from a subdirectory of the repository means its parent), and
+        # the default cwd is the current directory even when the root is the repository's.
+        shown_cwd = os.path.realpath(cwd if cwd is not None else os.getcwd())
+        options["cwd"] = shown_cwd
+    if worktree:
+        options["isolation"] = "worktree"
+    if continues is not None:
+        options["resume"] = client().resolve_session_ref(continues).id
     if title is not None:
         options["title"] = title
     if model is not None:
@@ -271,7 +310,6 @@ def run_cmd(
         options["familiar_id"] = familiar
     with launch_errors(cwd=cwd, add_dirs=add_dirs, root=root):
         record = client().launch(root, harness, text, **options)
-    shown_cwd = os.path.realpath(os.path.join(root, cwd)) if cwd else root
     if detach:
         out(record.id)
         mode = "one-shot (--print)" if one_shot else "interactive"
@@ -280,7 +318,13 @@ def run_cmd(
             f"attach with: coven attach {short_id(record.id)}"
         )
         return
-    hint(created_header(record, shown_cwd, _mode_line(one_shot, interactive, detach_keys)))
+    hint(
+        created_header(
+            record,
+            lane_counterpart(record, shown_cwd),
+            _mode_line(one_shot, interactive, detach_keys),
+        )
+    )
     outcome = follow(record.id, keys=detach_keys, fresh=True)
     report_ending(record.id, outcome)
     if outcome.exit is not None:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import msgspec
 
@@ -32,6 +33,7 @@ from coven.client.errors import (
 from coven.client.transport import Request
 from coven.schema.attach import ScreenView
 from coven.schema.wire import API_VERSION, EventsPage, LogLine, SessionRecord, SessionsPage
+from coven.schema.work import DiscardOutcome, MergeOutcome, SessionChanges, SessionDiff
 
 PREFIX = "/api/v1"
 T = TypeVar("T")
@@ -303,6 +305,34 @@ def screen(session_id: str, ansi: bool = False) -> Call[ScreenView]:
 
 def log(session_id: str) -> Call[list[LogLine]]:
     return Call(_get(_session(session_id, "/log")), _decoder(list[LogLine], ok=(200,)))
+
+
+# ---------------------------------------------------------------- work: changes, lanes
+
+
+def changes(session_id: str) -> Call[SessionChanges]:
+    return Call(_get(_session(session_id, "/changes")), _decoder(SessionChanges, ok=(200,)))
+
+
+def diff(
+    session_id: str, path: str | None = None, max_bytes: int | None = None
+) -> Call[SessionDiff]:
+    query = _query(
+        path=None if path is None else quote(path, safe="/"),
+        maxBytes=max_bytes,
+    )
+    return Call(_get(_session(session_id, "/diff") + query), _decoder(SessionDiff, ok=(200,)))
+
+
+def merge(session_id: str, commit_message: str | None = None) -> Call[MergeOutcome]:
+    payload = {} if commit_message is None else {"commitMessage": commit_message}
+    req = _post(_session(session_id, "/merge"), payload)
+    return Call(req, _decoder(MergeOutcome, ok=(200,)))
+
+
+def discard(session_id: str, force: bool = False) -> Call[DiscardOutcome]:
+    req = _post(_session(session_id, "/discard"), {"force": force})
+    return Call(req, _decoder(DiscardOutcome, ok=(200,)))
 
 
 # ---------------------------------------------------------------- events

@@ -19,6 +19,7 @@ from coven.schema.cockpit import CovenCall, Overview
 from coven.schema.familiars import FamiliarView
 from coven.schema.home import SOCKET_NAME
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord, SessionsPage
+from coven.schema.work import DiscardOutcome, MergeOutcome, SessionChanges, SessionDiff
 
 T = TypeVar("T")
 
@@ -54,6 +55,7 @@ class LaunchOptions(TypedDict, total=False):
     caller_familiar_id: str
     conversation: Mapping[str, str]
     isolation: str
+    resume: str
 
 
 _LAUNCH_KEYS = {
@@ -72,6 +74,7 @@ _LAUNCH_KEYS = {
     "caller_familiar_id": "callerFamiliarId",
     "conversation": "conversation",
     "isolation": "isolation",
+    "resume": "conversation",
 }
 
 
@@ -99,6 +102,9 @@ def launch_body(
             value = [os.fspath(v) for v in value]
         elif name in ("environment", "conversation"):
             value = dict(value)
+        elif name == "resume":
+            # A Coven session id (or a recorded harness conversation id) to continue.
+            value = {"mode": "resume", "id": value}
         body[_LAUNCH_KEYS[name]] = value
     return body
 
@@ -302,6 +308,26 @@ class CovenClient:
 
     def coven_calls(self) -> list[CovenCall]:
         return self._send(cockpit_calls.coven_calls()).calls
+
+    # -------------------------------------------------------------- work: changes, lanes
+
+    def changes(self, session_id: str) -> SessionChanges:
+        """Files the session changed against its base commit (``not_a_git_repository`` without)."""
+        return self._send(calls.changes(session_id))
+
+    def diff(
+        self, session_id: str, path: str | None = None, max_bytes: int | None = None
+    ) -> SessionDiff:
+        """The session's unified diff (``truncated`` when cut at the cap), or one path's."""
+        return self._send(calls.diff(session_id, path, max_bytes))
+
+    def merge(self, session_id: str, commit_message: str | None = None) -> MergeOutcome:
+        """Merge the session's lane into its base branch in the user's checkout."""
+        return self._send(calls.merge(session_id, commit_message))
+
+    def discard(self, session_id: str, force: bool = False) -> DiscardOutcome:
+        """Remove the session's lane; refused with work in it unless ``force``."""
+        return self._send(calls.discard(session_id, force))
 
     # -------------------------------------------------------------- events
 

@@ -62,7 +62,13 @@ class StreamArgs:
 
 @dataclass(frozen=True, slots=True)
 class ContinuityArgs:
-    """Argv used to start or resume a harness conversation (declared, not yet used)."""
+    """How to start a harness conversation under a chosen id, or resume one by id.
+
+    Starting: ``[session_id_flag, id]`` before the mode's prefix args, then
+    ``init_prefix_args`` after them. Resuming: ``[resume_flag, id]`` before the mode's
+    prefix args, else ``[*resume_prefix_args, id]`` after them (a subcommand such as
+    ``codex resume <id>``).
+    """
 
     init_prefix_args: tuple[str, ...] | None = None
     resume_prefix_args: tuple[str, ...] | None = None

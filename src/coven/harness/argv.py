@@ -8,7 +8,7 @@ a harness that declares ``stdin_prompt_args`` gets the prompt on standard input
 instead, and any other launch is refused with ``InvalidRequest`` naming the limit.
 
 Order (as the reference CLI builds it): model → sandbox → add-dir → system prompt →
-mode prefix → prompt.
+conversation flag → mode prefix → conversation subcommand → prompt.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from coven.errors import InvalidRequest
-from coven.harness.adapter import Adapter, ModelIdTransform
+from coven.harness.adapter import Adapter, ContinuityArgs, ModelIdTransform
 from coven.schema.vocabulary import LaunchMode, Permission
 
 _SAFE_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]*\Z")
+# A conversation id becomes one argv element after a flag: never one that reads as an option.
+_SAFE_CONVERSATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 # Linux's MAX_ARG_STRLEN (32 pages): the longest single string exec accepts, its
 # terminating NUL included. A longer argument fails the whole exec with E2BIG.
@@ -45,6 +47,10 @@ class LaunchOptions:
     system_prompt: str | None = None
     """A familiar's identity (and standing instructions): given with the adapter's
     ``system_prompt_flag`` when it has one, else put before the prompt with a blank line."""
+    conversation_id: str | None = None
+    """Start the harness's conversation under this id (``--session-id`` for Claude)."""
+    resume_id: str | None = None
+    """Resume exactly this harness conversation (``--resume``, ``codex resume``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +208,24 @@ def build_argv(
             argv += [adapter.system_prompt_flag, options.system_prompt]
         else:
             prompt = f"{options.system_prompt}\n\n{prompt}"
+    continuity = adapter.continuity_args or ContinuityArgs()
+    after_prefix: list[str] = []
+    for value in (options.conversation_id, options.resume_id):
+        if value is not None and not _SAFE_CONVERSATION.match(value):
+            raise InvalidRequest(f"conversation id {_quote(value)!r} is not safe to pass on")
+    if options.resume_id is not None:
+        if continuity.resume_flag is not None:
+            argv += [continuity.resume_flag, options.resume_id]
+        elif continuity.resume_prefix_args:
+            after_prefix = [*continuity.resume_prefix_args, options.resume_id]
+        else:
+            warnings.append(
+                f"harness `{adapter.id}` declares no way to resume a conversation; it starts "
+                "a new one (declare continuity_args in the adapter manifest to enable it)"
+            )
+    elif options.conversation_id is not None and continuity.session_id_flag is not None:
+        argv += [continuity.session_id_flag, options.conversation_id]
+        after_prefix = list(continuity.init_prefix_args or ())
 
     if options.mode == "interactive":
         argv += adapter.interactive_prompt_prefix_args
@@ -216,6 +240,7 @@ def build_argv(
     else:
         argv += adapter.non_interactive_prompt_prefix_args
         prompt_flag = adapter.prompt_flag
+    argv += after_prefix
 
     # Bound form keeps a prompt that starts with '-' from being read as an option.
     prompt_part = [f"{prompt_flag}={prompt}"] if prompt_flag is not None else ["--", prompt]

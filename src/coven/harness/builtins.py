@@ -6,7 +6,7 @@ users see the same harness invocations.
 
 from __future__ import annotations
 
-from coven.harness.adapter import Adapter, Capabilities, Sandbox, StreamArgs
+from coven.harness.adapter import Adapter, Capabilities, ContinuityArgs, Sandbox, StreamArgs
 
 CODEX_INSTALL_HINT = (
     "Install Codex with `npm install -g @openai/codex` or `brew install --cask codex`; "
@@ -35,6 +35,8 @@ CODEX = Adapter(
     capabilities=Capabilities(),
     # `codex exec -- -` reads the prompt from stdin (as the reference daemon always does).
     stdin_prompt_args=("--", "-"),
+    # `codex resume <id>` (interactive) and `codex exec … resume <id>`: a subcommand.
+    continuity_args=ContinuityArgs(resume_prefix_args=("resume",)),
 )
 
 CLAUDE = Adapter(
@@ -65,6 +67,7 @@ CLAUDE = Adapter(
     ),
     # `claude --print` with no prompt argument reads the prompt from stdin.
     stdin_prompt_args=(),
+    continuity_args=ContinuityArgs(session_id_flag="--session-id", resume_flag="--resume"),
 )
 
 BUILTIN_ADAPTERS: tuple[Adapter, ...] = (CODEX, CLAUDE)

@@ -10,10 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from coven.errors import CovenError, InvalidRequest
-from coven.runtime.health import ARCHIVE, CATALOG, KILL, REFRESH, SACRIFICE, SUMMON
+from coven.runtime.health import (
+    ARCHIVE,
+    CATALOG,
+    DISCARD,
+    KILL,
+    MERGE,
+    REFRESH,
+    SACRIFICE,
+    SUMMON,
+)
 from coven.runtime.live_control import LiveControl
 from coven.runtime.rituals import Rituals
+from coven.runtime.work import Work
 from coven.schema.meta import ActionEvent, ActionResult
 
 
@@ -49,9 +61,10 @@ class ActionRejected(InvalidRequest):
 
 
 class Actions:
-    def __init__(self, control: LiveControl, rituals: Rituals) -> None:
+    def __init__(self, control: LiveControl, rituals: Rituals, work: Work) -> None:
         self.control = control
         self.rituals = rituals
+        self.work = work
 
     async def run(self, command: ActionCommand) -> ActionResult:
         """Run one action; ``ActionRejected`` when it is unknown, malformed or refused."""
@@ -75,7 +88,7 @@ class Actions:
         action = command.action
         if action == REFRESH:
             return "capabilities.refreshed", {"capabilities": len(CATALOG.capabilities)}
-        if action not in (ARCHIVE, SUMMON, SACRIFICE, KILL):
+        if action not in (ARCHIVE, SUMMON, SACRIFICE, KILL, MERGE, DISCARD):
             raise ActionRejected(action, f"unknown action `{action}`")
         session_id = command.args.get("sessionId")
         if not isinstance(session_id, str) or not session_id:
@@ -89,5 +102,17 @@ class Actions:
         if action == KILL:
             await self.control.kill(session_id)
             return "session.killed", {"sessionId": session_id}
+        if action == MERGE:
+            message = command.args.get("commitMessage")
+            if message is not None and (not isinstance(message, str) or not message.strip()):
+                raise ActionRejected(action, "args.commitMessage must be a non-empty string")
+            merged = await self.work.merge(session_id, message)
+            return "session.merged", msgspec.to_builtins(merged)
+        if action == DISCARD:
+            force = command.args.get("force", False)
+            if not isinstance(force, bool):
+                raise ActionRejected(action, "args.force must be a boolean")
+            discarded = await self.work.discard(session_id, force)
+            return "session.discarded", msgspec.to_builtins(discarded)
         await self.rituals.sacrifice(session_id, command.args.get("confirm"))
         return "session.sacrificed", {"sessionId": session_id}

@@ -24,6 +24,8 @@ ARCHIVE = "coven.sessions.archive"
 SUMMON = "coven.sessions.summon"
 SACRIFICE = "coven.sessions.sacrifice"
 KILL = "coven.sessions.kill"
+MERGE = "coven.sessions.merge"
+DISCARD = "coven.sessions.discard"
 
 CATALOG = CapabilityCatalog(
     [
@@ -42,6 +44,10 @@ CATALOG = CapabilityCatalog(
         Capability(
             "coven.rituals.destructive", "Kill live sessions and sacrifice finished ones",
             "coven-daemon", "available", "requiresApproval", [KILL, SACRIFICE],
+        ),
+        Capability(
+            "coven.lanes", "Merge or discard a session's lane (its git worktree)",
+            "coven-daemon", "available", "requiresApproval", [MERGE, DISCARD],
         ),
     ]
 )  # fmt: skip

@@ -5,10 +5,16 @@ The launch path, in order::
     Launcher.launch          refuse while shutting down
     Launcher.plan            (off the loop) authority.parse_launch, harness lookup,
                              resolve_executable, build_argv (the prompt in argv, or
-                             on stdin when too long for exec) — writes and spawns nothing
+                             on stdin when too long for exec), the conversation to start or
+                             resume, repository facts — writes and spawns nothing
     Ledger.require_storage   refuse what could not be recorded
-    Launcher.start           Spawner.spawn → InsertSession → EventSink.output_pipeline
+    Launcher.start           the lane (``isolation: "worktree"``, after every check) →
+                             Spawner.spawn → InsertSession → EventSink.output_pipeline
                              → LiveSession.start (the PTY reader takes the master)
+
+A continued session (``conversation: {mode: "resume"}`` naming a Coven session) runs
+in that session's lane when it had one, and records ``continues``. A lane made for a
+launch whose spawn then fails is removed again.
 
 When the harness exits, ``Launcher.finished`` records the ``exit`` transition
 (``lifecycle.finish``) and removes the session from the live table.
@@ -16,18 +22,23 @@ When the harness exits, ``Launcher.finished`` records the ``exit`` transition
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coven import authority
 from coven.errors import (
     DaemonShuttingDown,
     InvalidRequest,
     LaunchFailed,
+    NotAGitRepository,
+    RepositoryEmpty,
     SessionIdConflict,
     SessionNotFound,
     StorageUnavailable,
@@ -45,6 +56,13 @@ from coven.harness import (
 )
 from coven.pty import PtyReader
 from coven.runtime import lifecycle
+from coven.runtime.conversations import (
+    CODEX_HARNESS,
+    ConversationPlan,
+    codex_sessions_dir,
+    find_codex_thread,
+    plan_conversation,
+)
 from coven.runtime.coven_calls import CovenCalls
 from coven.runtime.event_sink import EventSink, ReadFlow
 from coven.runtime.ledger import Ledger
@@ -52,10 +70,15 @@ from coven.runtime.live import LiveSession, LiveTable, Outcome
 from coven.runtime.records import to_record
 from coven.runtime.roster import FamiliarRoster
 from coven.runtime.spawner import Spawner
+from coven.runtime.work import Work, lane_of
 from coven.schema import EventKind, SessionRecord, SessionStatus
-from coven.store import InsertSession, SessionRow, now_rfc3339
+from coven.store import InsertSession, SessionRow, UpdateSession, now_rfc3339
+from coven.workspace import Lane, RepoFacts
 
 INSERT_ACK_TIMEOUT = 5.0
+# Codex writes its rollout file soon after start; look for it this long.
+CODEX_THREAD_WAIT = 30.0
+CODEX_THREAD_POLL = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +95,26 @@ class LaunchPlan:
     built: BuiltArgv
     env: dict[str, str] = dataclasses.field(repr=False)
     familiar: authority.Familiar | None = None
+    conversation: ConversationPlan = dataclasses.field(default_factory=ConversationPlan)
+    facts: RepoFacts | None = None
+    lane: Lane | None = None
+    """The continued session's lane to run in again, if it had one that still exists."""
 
     @property
     def session_id(self) -> str:
         return self.env["COVEN_SESSION_ID"]
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where the harness runs and the git facts the row records."""
+
+    root: Path
+    cwd: Path
+    facts: RepoFacts | None
+    lane: Lane | None
+    fresh_lane: bool
+    notes: tuple[str, ...] = ()
 
 
 class Launcher:
@@ -95,7 +134,11 @@ class Launcher:
         *,
         roster: FamiliarRoster | None = None,
         calls: CovenCalls | None = None,
+        work: Work,
     ) -> None:
+        self.work = work
+        self._claimed_threads: set[str] = set()
+        self._watchers: set[asyncio.Task[None]] = set()
         self.ledger = ledger
         self.sink = sink
         self.table = table
@@ -151,6 +194,24 @@ class Launcher:
                 missing_executable_message(adapter),
                 {"harness": adapter.id, "reason": "executable_missing"},
             )
+        conversation = plan_conversation(request, adapter, self.ledger.reader)
+        source = conversation.continues
+        lane = lane_of(source) if source is not None else None
+        if lane is not None and not Path(lane.worktree_path).is_dir():
+            lane = None  # discarded since: the continuation runs where it is asked to
+        facts = None if lane is not None else self.work.facts(request.cwd)
+        if request.isolation == "worktree" and lane is None:
+            if facts is None:
+                raise NotAGitRepository(
+                    f"`{request.cwd}` is not inside a git repository; isolation `worktree` "
+                    "needs one",
+                    {"field": "isolation", "cwd": str(request.cwd)},
+                )
+            if facts.base_commit is None:
+                raise RepositoryEmpty(
+                    f"{facts.git_root} has no commit yet; a lane needs one to start from",
+                    {"field": "isolation", "gitRoot": facts.git_root},
+                )
         env = dict(base_env)
         env.setdefault("TERM", "xterm-256color")
         env["COVEN_SESSION_ID"] = str(uuid.uuid4())
@@ -163,44 +224,90 @@ class Launcher:
                 permission=request.permission,
                 add_dirs=tuple(str(d) for d in request.add_dirs),
                 system_prompt=_system_prompt(familiar),
+                conversation_id=conversation.start_id,
+                resume_id=conversation.resume_id,
             ),
             # The environment counts against exec's limit too.
             exec_room=exec_budget(env),
         )
-        return LaunchPlan(request, adapter, executable, built, env, familiar)
+        return LaunchPlan(
+            request, adapter, executable, built, env, familiar, conversation, facts, lane
+        )
+
+    def place(self, plan: LaunchPlan) -> Placement:
+        """Where the harness runs: the checked root and cwd, or their counterparts in a lane.
+
+        Blocking (git). Creates the session's lane for ``isolation: "worktree"``.
+        """
+        request = plan.request
+        if plan.lane is not None:
+            lane = plan.lane
+            cwd = lane.map_path(request.cwd)
+            if not cwd.is_dir():
+                cwd = Path(lane.worktree_path)
+            root, cwd = authority.confine_to_lane(
+                lane.map_path(request.project_root), cwd, Path(lane.worktree_path)
+            )
+            return Placement(root, cwd, None, lane, fresh_lane=False)
+        if request.isolation != "worktree" or plan.facts is None:
+            return Placement(request.project_root, request.cwd, plan.facts, None, False)
+        created = self.work.open_lane(plan.facts, plan.session_id, request.cwd)
+        lane = created.lane
+        try:
+            root, cwd = authority.confine_to_lane(
+                lane.map_path(request.project_root), Path(created.cwd), Path(lane.worktree_path)
+            )
+        except BaseException:
+            self.work.remove_fresh_lane(lane)
+            raise
+        notes = tuple(f"not copied into the lane: {s.path} ({s.reason})" for s in created.skipped)
+        return Placement(root, cwd, plan.facts, lane, fresh_lane=True, notes=notes)
 
     async def start(self, plan: LaunchPlan) -> SessionRecord:
         """Spawn the planned harness, record the session and start reading its terminal."""
         request, adapter = plan.request, plan.adapter
         session_id = plan.session_id
+        place = await self.ledger.read(self.place, plan)
+        facts, lane = place.facts, place.lane
+        source = plan.conversation.continues
         now = now_rfc3339()
         base = SessionRow(
             id=session_id,
-            project_root=str(request.project_root),
+            project_root=str(place.root),
             harness=adapter.id,
             title=self.sink.redactor.text(request.title),
             status=SessionStatus.RUNNING,
             created_at=now,
             updated_at=now,
-            conversation_id=request.conversation_id,
+            conversation_id=plan.conversation.record_id,
             labels=list(request.labels),
-            cwd=str(request.cwd),
+            cwd=str(place.cwd),
             launch_mode=request.launch_mode,
             daemon_instance=self.instance_id,
             familiar_id=request.familiar_id,
+            git_root=lane.git_root if lane else facts.git_root if facts else None,
+            base_commit=lane.base_commit if lane else facts.base_commit if facts else None,
+            base_branch=lane.base_branch if lane else facts.base_branch if facts else None,
+            worktree_path=lane.worktree_path if lane else None,
+            branch=lane.branch if lane else None,
+            continues=source.id if source is not None else None,
         )
         argv = [plan.executable, *plan.built.argv[1:]]
         stdin = plan.built.stdin_prompt
+        started = time.time()
         try:
             child = self.spawner.spawn(
                 argv,
-                cwd=str(request.cwd),
+                cwd=str(place.cwd),
                 env=plan.env,
                 rows=request.rows,
                 cols=request.cols,
                 stdin=None if stdin is None else stdin.encode("utf-8", "surrogateescape"),
             )
         except LaunchFailed as exc:
+            if lane is not None and place.fresh_lane:
+                await self.ledger.read(self.work.remove_fresh_lane, lane)
+                base = _replace(base, worktree_path=None, branch=None)
             # Created failed: the row says the launch was tried; it never ran.
             await self.ledger.write(InsertSession(_replace(base, status=SessionStatus.FAILED)))
             raise LaunchFailed(
@@ -218,6 +325,8 @@ class Launcher:
             pipeline,
             flow,
             self.finished,
+            # A client-named conversation makes a clean exit `idle` (the reference's
+            # meaning); the ids Coven records by itself leave the status as it was.
             conversation=request.conversation_id is not None,
             typed_input=self.sink.typed_input(session_id),
             reader=self.reader,
@@ -243,13 +352,44 @@ class Launcher:
                 request.prompt,
                 session_id,
             )
-        if plan.built.warnings:
+        warnings = [*plan.built.warnings, *place.notes]
+        if warnings:
             await self.ledger.wait_committed(
-                self.sink.append(
-                    session_id, EventKind.METADATA, {"warnings": list(plan.built.warnings)}
-                )
+                self.sink.append(session_id, EventKind.METADATA, {"warnings": warnings})
             )
+        if adapter.id == CODEX_HARNESS and row.conversation_id is None:
+            where = codex_sessions_dir(plan.env)  # the HOME the harness runs with
+            if where is not None:
+                self._watch(self._find_codex_thread(session, where, str(place.cwd), started))
         return to_record(row)
+
+    def close(self) -> None:
+        """Stop looking for harness conversation ids (the daemon is stopping)."""
+        for task in list(self._watchers):
+            task.cancel()
+
+    def _watch(self, work: Coroutine[Any, Any, None]) -> None:
+        task = self.ledger.loop.create_task(work)
+        self._watchers.add(task)
+        task.add_done_callback(self._watchers.discard)
+
+    async def _find_codex_thread(
+        self, session: LiveSession, sessions_dir: Path, cwd: str, since: float
+    ) -> None:
+        """Record the thread id Codex chose, once its rollout file appears (while it runs)."""
+        deadline = time.monotonic() + CODEX_THREAD_WAIT
+        # File times can be coarser than our clock: accept files from just before the spawn.
+        while time.monotonic() < deadline and session.session_id in self.table:
+            thread = await self.ledger.read(
+                find_codex_thread, sessions_dir, cwd, since - 2.0, frozenset(self._claimed_threads)
+            )
+            if thread is not None:
+                self._claimed_threads.add(thread)
+                fields = {"conversation_id": thread}
+                await self.ledger.write(UpdateSession(session.session_id, fields))
+                self.ledger.changes.notify(session.session_id)
+                return
+            await asyncio.sleep(CODEX_THREAD_POLL)
 
     async def finished(self, session: LiveSession, outcome: Outcome) -> None:
         """Record the ``exit`` transition (after the session's last output) and forget it."""

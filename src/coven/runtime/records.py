@@ -9,7 +9,7 @@ from coven.store import EventRow, SessionRow
 
 
 def to_record(row: SessionRow) -> SessionRecord:
-    """The 16-field session record; internal columns (pid, cwd, …) never leave the daemon."""
+    """The session record (the 16 fields, then ours); internal columns (pid, cwd, …) never leave the daemon."""
     binding = json.loads(row.execution_binding_json) if row.execution_binding_json else None
     return SessionRecord(
         id=row.id,
@@ -28,6 +28,12 @@ def to_record(row: SessionRow) -> SessionRecord:
         visibility=row.visibility,
         external=row.external,
         transcript_path=row.transcript_path,
+        git_root=row.git_root,
+        base_commit=row.base_commit,
+        base_branch=row.base_branch,
+        worktree_path=row.worktree_path,
+        branch=row.branch,
+        continues=row.continues,
     )
 
 

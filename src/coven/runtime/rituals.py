@@ -24,14 +24,18 @@ from coven.runtime import lifecycle
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveTable
 from coven.runtime.records import to_record
+from coven.runtime.work import Work
 from coven.schema import ACTIVE_STATUSES, SessionRecord, SessionStatus
 from coven.store import ArchiveSession, DeleteSession, InsertSession, SessionRow, now_rfc3339
 
 
 class Rituals:
-    def __init__(self, ledger: Ledger, table: LiveTable) -> None:
+    """Archive keeps a session's lane as it is; sacrifice removes it only when that loses nothing."""
+
+    def __init__(self, ledger: Ledger, table: LiveTable, work: Work) -> None:
         self.ledger = ledger
         self.table = table
+        self.work = work
 
     async def archive(self, session_id: str) -> SessionRecord:
         """Hide a finished session from default lists (``SessionConflict`` while it runs)."""
@@ -81,6 +85,8 @@ class Rituals:
                 {"sessionId": session_id, "status": row.status},
             )
         self.ledger.require_storage()
+        # Refuses (lane_dirty, lane_unmerged) before the row goes: never delete a lane's work.
+        await self.work.release_for_sacrifice(row)
         if not await self.ledger.write(DeleteSession(session_id)):
             raise SessionNotFound("Session was not found.", {"sessionId": session_id})
         self.ledger.changes.notify(session_id)

@@ -8,6 +8,7 @@ the API layer, which calls these services with typed values:
 * ``queries`` — sessions, event pages, logs;   * ``attach`` — attach and follow streams;
 * ``health`` — the health document;    * ``actions`` — the control-plane action router;
 * ``harnesses`` — capability scans;   * ``cockpit`` — familiars, overview, calls, the cast ledger.
+* ``work`` — changes, diffs, lanes (merge, discard).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from coven.runtime.queries import Queries
 from coven.runtime.rituals import ExternalSessions, Rituals
 from coven.runtime.roster import FamiliarRoster
 from coven.runtime.spawner import Spawner
+from coven.runtime.work import Work
+from coven.schema.home import HomePaths
 from coven.schema.meta import DaemonIdentity, VacuumResult
 from coven.store import StoreReader, StoreWriter
 
@@ -64,6 +67,7 @@ class Runtime:
 
         roster = FamiliarRoster(home)
         calls = CovenCalls(home)
+        self.work = Work(self.ledger, HomePaths(home).worktrees, env, self.table)
         self.launcher = Launcher(
             self.ledger,
             self.sink,
@@ -76,14 +80,15 @@ class Runtime:
             instance_id,
             roster=roster,
             calls=calls,
+            work=self.work,
         )
         self.control = LiveControl(self.ledger, self.sink, self.table)
-        self.rituals = Rituals(self.ledger, self.table)
+        self.rituals = Rituals(self.ledger, self.table, self.work)
         self.external = ExternalSessions(self.ledger, self.sink.redactor, registry, home)
         self.queries = Queries(self.ledger)
         self.attach = AttachService(self.ledger, self.table)
         self.health = HealthReport(self.ledger, self.table, self.sink.drops, daemon)
-        self.actions = Actions(self.control, self.rituals)
+        self.actions = Actions(self.control, self.rituals, self.work)
         self.harnesses = HarnessCatalog(self.ledger, registry, env)
         self.cockpit = Cockpit(self.ledger, self.sink, home, roster, calls)
 
@@ -101,5 +106,6 @@ class Runtime:
     async def shutdown(self) -> None:
         """Kill every live session (reason "daemon shutdown"), wait for their exits, stop reading."""
         await self.control.shutdown()
+        self.launcher.close()
         self.pty_reader.stop()
         self.ledger.close()

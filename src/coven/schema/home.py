@@ -20,6 +20,7 @@ LOG_NAME = "daemon.log"
 ADAPTERS_DIR_NAME = "adapters"
 PRIVACY_NAME = "privacy.toml"
 PROMPTS_DIR_NAME = "prompts"
+WORKTREES_DIR_NAME = "worktrees"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,11 @@ class HomePaths:
     def prompts(self) -> Path:
         """Where a prompt handed to a harness on stdin is written (0600) and at once unlinked."""
         return self.home / PROMPTS_DIR_NAME
+
+    @property
+    def worktrees(self) -> Path:
+        """Sessions' lanes: one git worktree per session, named by its id."""
+        return self.home / WORKTREES_DIR_NAME
 
 
 def default_home(env: Mapping[str, str]) -> Path:

@@ -64,6 +64,13 @@ class CapabilityFlags(msgspec.Struct):
     research: bool = False
     threads: bool = False
 
+    changes: bool = True
+    """``GET /sessions/:id/changes`` and ``/diff``; records carry git_root, base_commit, base_branch."""
+    lanes: bool = True
+    """Launch ``isolation: "worktree"``; ``POST /sessions/:id/merge`` and ``/discard``."""
+    conversationResume: bool = True
+    """``conversation: {mode: "resume", id}`` may name a Coven session; records carry ``continues``."""
+
 
 class HubStatus(msgspec.Struct):
     """The health document's ``hub`` block, honestly: a standalone daemon, no hub, no nodes.

@@ -18,6 +18,7 @@ from coven.schema.vocabulary import (
     MAX_ENVIRONMENT_ENTRIES,
     MAX_ENVIRONMENT_NAME,
     ConversationMode,
+    Isolation,
     LaunchMode,
     Permission,
 )
@@ -36,7 +37,12 @@ class ConversationRef(msgspec.Struct):
 
 
 class LaunchBody(msgspec.Struct, omit_defaults=True):
-    """``POST /sessions``: ``projectRoot`` an absolute directory, ``cwd`` inside it."""
+    """``POST /sessions``: ``projectRoot`` an absolute directory, ``cwd`` inside it.
+
+    ``isolation: "worktree"`` runs the harness in a lane of its own (a git worktree on
+    branch ``coven/<short-id>``); ``conversation: {mode: "resume", id}`` may name a
+    Coven session (by id or recorded conversation id) to continue, in its lane.
+    """
 
     projectRoot: str
     harness: str
@@ -75,6 +81,7 @@ class LaunchBody(msgspec.Struct, omit_defaults=True):
     ) = None
     familiarId: FamiliarId | None = None
     callerFamiliarId: FamiliarId | None = None
+    isolation: Isolation | None = None
 
 
 class ExternalBody(msgspec.Struct, omit_defaults=True):

@@ -91,3 +91,5 @@ MAX_ENVIRONMENT_NAME = 1024
 MAX_ENVIRONMENT_ENTRIES = 4096
 MAX_ENVIRONMENT_BYTES = 512 * 1024
 """A launch ``environment``'s ``NAME=value`` strings together, at most."""
+Isolation = Literal["none", "worktree"]
+"""Where a session works: in the user's checkout (``none``) or in its own lane."""

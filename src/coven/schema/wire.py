@@ -12,7 +12,13 @@ API_VERSION = "coven.daemon.v1"
 
 
 class SessionRecord(msgspec.Struct, kw_only=True):
-    """The 16-field snake_case session record of ``coven.daemon.v1``."""
+    """The 16-field snake_case session record of ``coven.daemon.v1``, then our additive fields.
+
+    ``git_root``, ``base_commit`` and ``base_branch`` say where the session started in
+    git (all null outside a repository); ``worktree_path`` and ``branch`` name its own
+    lane (null without ``isolation: "worktree"``); ``continues`` is the id of the
+    session it resumed.
+    """
 
     id: str
     project_root: str
@@ -30,6 +36,12 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     visibility: str = "private"
     external: bool = False
     transcript_path: str | None = None
+    git_root: str | None = None
+    base_commit: str | None = None
+    base_branch: str | None = None
+    worktree_path: str | None = None
+    branch: str | None = None
+    continues: str | None = None
 
 
 class EventRecord(msgspec.Struct, kw_only=True):

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from coven.errors import HomeRefused
 from coven.store.errors import StoreCorrupt, StoreIncompatible
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 100
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
@@ -78,6 +78,17 @@ CREATE TABLE events (
 CREATE INDEX idx_events_session_seq ON events(session_id, seq);
 CREATE INDEX idx_sessions_created_at_id ON sessions(created_at DESC, id DESC);
 CREATE INDEX idx_sessions_status ON sessions(status);
+""",
+    # What each session did to the code: the repository it started in, its lane
+    # (worktree and branch) and the session it continues. All NULL without git.
+    2: """
+ALTER TABLE sessions ADD COLUMN git_root TEXT;
+ALTER TABLE sessions ADD COLUMN base_commit TEXT;
+ALTER TABLE sessions ADD COLUMN base_branch TEXT;
+ALTER TABLE sessions ADD COLUMN worktree_path TEXT;
+ALTER TABLE sessions ADD COLUMN branch TEXT;
+ALTER TABLE sessions ADD COLUMN continues TEXT;
+CREATE INDEX idx_sessions_conversation_id ON sessions(conversation_id);
 """,
 }
 

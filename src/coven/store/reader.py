@@ -76,6 +76,25 @@ class StoreReader:
             row = conn.execute(f"{_SESSION_SELECT} WHERE id = ?", (session_id,)).fetchone()
         return None if row is None else session_from_row(row)
 
+    def session_by_conversation(self, conversation_id: str) -> SessionRow | None:
+        """The newest session that recorded ``conversation_id`` as its harness conversation."""
+        with self._query() as conn:
+            row = conn.execute(
+                f"{_SESSION_SELECT} WHERE conversation_id = ? ORDER BY created_at DESC, id DESC"
+                " LIMIT 1",
+                (conversation_id,),
+            ).fetchone()
+        return None if row is None else session_from_row(row)
+
+    def lane_sessions(self, worktree_path: str) -> list[SessionRow]:
+        """Every session recorded as running in the lane at ``worktree_path`` (oldest first)."""
+        with self._query() as conn:
+            rows = conn.execute(
+                f"{_SESSION_SELECT} WHERE worktree_path = ? ORDER BY created_at, id",
+                (worktree_path,),
+            ).fetchall()
+        return [session_from_row(row) for row in rows]
+
     def list_sessions(
         self,
         *,

@@ -39,6 +39,12 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "pgid",
     "proc_start",
     "daemon_instance",
+    "git_root",
+    "base_commit",
+    "base_branch",
+    "worktree_path",
+    "branch",
+    "continues",
 )
 
 EVENT_COLUMNS: tuple[str, ...] = (
@@ -82,6 +88,12 @@ class SessionRow:
     pgid: int | None = None
     proc_start: int | None = None
     daemon_instance: str | None = None
+    git_root: str | None = None
+    base_commit: str | None = None
+    base_branch: str | None = None
+    worktree_path: str | None = None
+    branch: str | None = None
+    continues: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
