@@ -100,7 +100,7 @@ class Client:
         return self.call("POST", f"{API}/sessions/{quote(sid)}/input", {"data": data}, "POST input")
 
     def events(
-        self, sid: str, after: int | None = None, limit: int | None = None
+        self, sid: str, after: int | None = None, limit: int | None = None, timeout: float = 0
     ) -> tuple[list[dict[str, Any]], int | None, bool | None, int, float]:
         """One page: (events, cursor for the next page, hasMore, body bytes, seconds)."""
         params: dict[str, str] = {"sessionId": sid}
@@ -109,7 +109,9 @@ class Client:
         if limit is not None:
             params["limit"] = str(limit)
         t0 = clock()
-        status, data = self.raw("GET", f"{API}/events?" + urllib.parse.urlencode(params))
+        status, data = self.raw(
+            "GET", f"{API}/events?" + urllib.parse.urlencode(params), None, timeout
+        )
         took = clock() - t0
         if status in (404, 405, 501):
             raise Unsupported("GET /events", status, data)
@@ -300,26 +302,6 @@ class Bench:
         return len(left)
 
 
-def proc_rss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def proc_cpu_ticks(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
 class Daemon:
     """One daemon in a fresh COVEN_HOME, started and stopped by the shell commands given."""
 
@@ -413,40 +395,6 @@ class Daemon:
         if self.alive() and self.pid is not None:
             os.kill(self.pid, signal.SIGKILL)
         return clock() - t0
-
-    def helpers(self) -> list[int]:
-        """The daemon and its descendants that are not harnesses."""
-        if self.pid is None:
-            return []
-        kids: dict[int, list[int]] = {}
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open(f"/proc/{d}/stat") as f:
-                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                    kids.setdefault(ppid, []).append(int(d))
-                except (OSError, IndexError, ValueError):
-                    continue
-        harnesses = set(self.b.harness_pids())
-        out, todo = [], [self.pid]
-        while todo:
-            p = todo.pop()
-            if p not in harnesses:
-                out.append(p)
-                todo.extend(kids.get(p, []))
-        return out
-
-    def rss_kib(self) -> int:
-        return sum(proc_rss_kib(p) for p in self.helpers())
-
-    def cpu_percent(self, seconds: float) -> float:
-        tick = os.sysconf("SC_CLK_TCK")
-        pids = self.helpers()
-        before = sum(proc_cpu_ticks(p) for p in pids)
-        t0 = clock()
-        time.sleep(seconds)
-        used = sum(proc_cpu_ticks(p) for p in pids) - before
-        return round(100.0 * used / tick / (clock() - t0), 2)
 
 
 def pct(vals: list[float], p: float) -> float:

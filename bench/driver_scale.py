@@ -3,12 +3,71 @@ many live ones (daemon RSS, idle CPU, time to kill them all)."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import uuid
 
 from driver_core import API, Bench, Client, Daemon, Results, Unsupported, clock, first_output, pct
 
 TERMINAL = ("completed", "killed", "failed", "orphaned")
+
+
+def proc_rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def proc_cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def helpers(d: Daemon) -> list[int]:
+    """The daemon and its descendants that are not harnesses."""
+    if d.pid is None:
+        return []
+    kids: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(name))
+            except (OSError, IndexError, ValueError):
+                continue
+    harnesses = set(d.b.harness_pids())
+    out, todo = [], [d.pid]
+    while todo:
+        p = todo.pop()
+        if p not in harnesses:
+            out.append(p)
+            todo.extend(kids.get(p, []))
+    return out
+
+
+def rss_kib(d: Daemon) -> int:
+    return sum(proc_rss_kib(p) for p in helpers(d))
+
+
+def cpu_percent(d: Daemon, seconds: float) -> float:
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = helpers(d)
+    before = sum(proc_cpu_ticks(p) for p in pids)
+    t0 = clock()
+    time.sleep(seconds)
+    used = sum(proc_cpu_ticks(p) for p in pids) - before
+    return round(100.0 * used / tick / (clock() - t0), 2)
 
 
 def register(b: Bench, d: Daemon, n: int) -> str:
@@ -96,15 +155,15 @@ def sc_list(b: Bench, r: Results, d: Daemon) -> None:
 def sc_concurrency(b: Bench, r: Results, d: Daemon) -> None:
     n = b.args.concurrent_sessions or (20 if b.quick else 50)
     idle = 3.0 if b.quick else 10.0
-    rss0 = d.rss_kib()
-    cpu0 = d.cpu_percent(idle)
+    rss0 = rss_kib(d)
+    cpu0 = cpu_percent(d, idle)
     t0 = clock()
     sids = [d.c.launch(b.project, b.harness, f"ready {i}")["id"] for i in range(n)]
     launched = clock() - t0
     for sid in sids:
         first_output(d.c, sid, clock() + 60, "READY")
-    rss = d.rss_kib()
-    cpu = d.cpu_percent(idle)
+    rss = rss_kib(d)
+    cpu = cpu_percent(d, idle)
     t0 = clock()
     for sid in sids:
         d.c.kill(sid)
@@ -129,4 +188,4 @@ def sc_concurrency(b: Bench, r: Results, d: Daemon) -> None:
         "s",
         f"{len(pending)} still running",
     )
-    r.fig("concurrency", "daemon RSS after kill", round(d.rss_kib() / 1024, 1), "MiB")
+    r.fig("concurrency", "daemon RSS after kill", round(rss_kib(d) / 1024, 1), "MiB")
