@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import http.client
 import json
+import math
 import os
 import shutil
 import signal
@@ -402,7 +403,7 @@ def pct(vals: list[float], p: float) -> float:
     if not vals:
         return float("nan")
     s = sorted(vals)
-    k = min(len(s) - 1, max(0, round(p / 100.0 * len(s) + 0.5) - 1))
+    k = min(len(s) - 1, max(0, math.ceil(p / 100.0 * len(s)) - 1))
     return round(s[k] * 1000.0, 3)
 
 
