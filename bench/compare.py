@@ -2,16 +2,15 @@
 
     .venv/bin/python bench/compare.py [--quick] [--repeat N] [--out DIR]
 
-For each of N repetitions, alternating which daemon goes first, it runs the
-side-by-side driver ``coven_bench.py`` (as a subprocess, unchanged) against both
-daemons, then our extra measurements (attach-stream keystroke echo, CLI
+For each of N repetitions, alternating which daemon goes first, it runs our
+API driver ``bench/driver.py`` (as a subprocess) against both daemons, then our extra measurements (attach-stream keystroke echo, CLI
 latency) on a fresh daemon of each. It writes ``DIR/raw/*.json`` (every run),
 ``DIR/latest.json`` (aggregates) and ``DIR/latest.md`` (the comparison table).
 
-The driver is not part of this repository: name it with ``--bench-tool`` or
-``COVEN_BENCH_TOOL``. The reference is installed with ``bench/install-reference.sh``
-when ``/tmp/coven-reference/coven`` is missing. For our daemon alone, without the
-driver, use ``bench/quick.py``. See bench/README.md.
+``--bench-tool PATH`` (or ``COVEN_BENCH_TOOL``) swaps in another driver with
+the same interface. The reference is installed with ``bench/install-reference.sh``
+when ``/tmp/coven-reference/coven`` is missing. For a quick look at our daemon
+alone, use ``bench/quick.py``. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 INSTALL_REF = HERE / "install-reference.sh"
+DRIVER = HERE / "driver.py"
 REF_BIN = Path(os.environ.get("PEER_DIR", "/tmp/coven-reference")) / "coven"
 
 sys.path.insert(0, str(HERE))
@@ -118,7 +118,7 @@ def ensure_reference() -> None:
 
 
 def make_bench(cb: Any, impl: Any, *, quick: bool) -> Any:
-    """A coven_bench ``Bench`` for ``impl`` with the settings every tool here uses."""
+    """A driver ``Bench`` for ``impl`` with the settings every tool here uses."""
     ns = argparse.Namespace(
         start=impl.start,
         stop=impl.stop,
@@ -133,20 +133,18 @@ def make_bench(cb: Any, impl: Any, *, quick: bool) -> Any:
 
 
 def bench_tool() -> Path:
-    """The side-by-side driver named by ``COVEN_BENCH_TOOL`` (or ``--bench-tool``)."""
+    """The API driver: ours, unless ``COVEN_BENCH_TOOL`` (or ``--bench-tool``) names another."""
     named = os.environ.get("COVEN_BENCH_TOOL", "")
-    if not named or not Path(named).is_file():
-        raise SystemExit(
-            "the side-by-side driver coven_bench.py is not part of this repository; "
-            "name it with --bench-tool PATH or COVEN_BENCH_TOOL "
-            "(or run bench/quick.py for our daemon alone)"
-        )
+    if not named:
+        return DRIVER
+    if not Path(named).is_file():
+        raise SystemExit(f"COVEN_BENCH_TOOL / --bench-tool names no file: {named}")
     return Path(named)
 
 
 def load_bench_tool() -> ModuleType:
     path = bench_tool()
-    spec = importlib.util.spec_from_file_location("coven_bench", path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     if spec is None or spec.loader is None:
         raise SystemExit(f"cannot load {path}")
     mod = importlib.util.module_from_spec(spec)
@@ -173,11 +171,11 @@ def run_bench_tool(impl: Impl, out: Path, args: argparse.Namespace, rep: int) ->
         cmd += ["--scenarios", args.scenarios]
     if args.list_sessions:
         cmd += ["--list-sessions", str(args.list_sessions)]
-    log(f"{impl.name} rep {rep}: coven_bench.py -> {out}")
+    log(f"{impl.name} rep {rep}: {bench_tool().name} -> {out}")
     with open(out.with_suffix(".log"), "wb") as logf:
         p = subprocess.run(cmd, stdout=logf, stderr=subprocess.STDOUT, timeout=3600, check=False)
     if p.returncode != 0 or not out.exists():
-        log(f"{impl.name} rep {rep}: coven_bench.py failed rc={p.returncode}")
+        log(f"{impl.name} rep {rep}: {bench_tool().name} failed rc={p.returncode}")
         return {}
     data: dict[str, Any] = json.loads(out.read_text())
     return data
@@ -297,13 +295,17 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument(
-        "--quick", action="store_true", help="coven_bench --quick sizes (≈ 4 min per rep)"
+        "--quick", action="store_true", help="the driver's --quick sizes (a few min per rep)"
     )
     ap.add_argument("--repeat", type=int, default=3, help="repetitions per daemon (alternating)")
-    ap.add_argument("--bench-tool", default="", help="path of coven_bench.py (or COVEN_BENCH_TOOL)")
+    ap.add_argument(
+        "--bench-tool",
+        default="",
+        help="another driver instead of bench/driver.py (or COVEN_BENCH_TOOL)",
+    )
     ap.add_argument("--out", default=str(HERE / "results"), help="output directory")
     ap.add_argument("--only", choices=("both", "ours", "ref"), default="both")
-    ap.add_argument("--scenarios", default="", help="passed to coven_bench.py (default all)")
+    ap.add_argument("--scenarios", default="", help="passed to the driver (default all)")
     ap.add_argument("--list-sessions", type=int, default=0, help="sessions for the list scenario")
     ap.add_argument("--no-extras", action="store_true")
     ap.add_argument(

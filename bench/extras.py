@@ -1,4 +1,4 @@
-"""Measurements coven_bench.py does not make, run against a daemon it started.
+"""Measurements bench/driver.py does not make, run against a daemon it started.
 
 * ``attach_echo``: keystroke round trip through our WebSocket attach stream
   (``/api/v1/sessions/<id>/attach``): binary input frame out, ``ECHO:<token>``
@@ -6,7 +6,7 @@
 * ``cli_latency``: a CLI command (``coven sessions --json``) end to end, as a
   fresh process each time, against a daemon holding a few sessions.
 
-Both reuse coven_bench's fake harness (its ``echo`` and ``quick`` prompts) so
+Both reuse the driver's fake harness (its ``echo`` and ``quick`` prompts) so
 the workload is the one the main benchmark uses.
 """
 
@@ -95,7 +95,7 @@ async def _attach_echo(sock: str, sid: str, n: int) -> dict[str, Any]:
 
 
 def attach_echo(bench_mod: Any, bench: Any, daemon: Any, n: int) -> dict[str, Any]:
-    """Launch coven_bench's ``echo`` harness on ``daemon`` and time n keystrokes via attach.
+    """Launch the driver's ``echo`` harness on ``daemon`` and time n keystrokes via attach.
 
     Returns ``{"roundtrip": summary_ms, "lost": int, "sent": int}``; raises
     ``bench_mod.Unsupported`` when the daemon has no attach route.

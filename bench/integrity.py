@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/integrity.py [--mib 16] [--runs 5] [--sessions 1] [--limit N]
 
-Each run starts a fresh daemon, launches ``--sessions`` coven_bench "emit"
+Each run starts a fresh daemon, launches ``--sessions`` driver "emit"
 harnesses at once, waits for their exit events, pages the logs back with
-``afterSeq`` (``--limit`` per page, default coven_bench's 1000000) and walks
+``afterSeq`` (``--limit`` per page, default 1000000) and walks
 the output events in seq order against the emitted blob (CRLF → LF). It prints
 every output event that does not continue the blob where the previous one
 ended: its seq, length, where its text really is in the blob (a duplicate

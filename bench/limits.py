@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/limits.py [--mib N] [--repeat N] [--json FILE]
 
-* ``pty``: a child writes N MiB of printable lines (coven_bench's "emit" blob,
+* ``pty``: a child writes N MiB of printable lines (the driver's "emit" blob,
   via ``cat``) into a PTY; a minimal reader (blocking ``os.read`` of 64 KiB in
   a tight loop, nothing else) drains it. MiB/s is the best a PTY reader in
   Python can do here; the daemon also has to coalesce, redact and store.
@@ -47,7 +47,7 @@ PAGE_SIZE = 16384  # as coven.store.database.PAGE_SIZE
 
 
 def make_blob(path: Path, mib: int) -> None:
-    """Printable 1 KiB numbered lines, like coven_bench's emit harness writes."""
+    """Printable 1 KiB numbered lines, like the driver's emit harness writes."""
     alpha = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     with open(path, "w") as f:
         for n in range(mib * MIB // LINE):

@@ -5,7 +5,7 @@
 WORKLOAD is ``output`` (one session emitting N MiB, wait for the exit event),
 ``health`` (3,000 sequential GET /health), ``list`` (10 unpaginated GET /sessions
 over 10,000 registered sessions) or ``events`` (read an N MiB output log twice
-at limit=1000000). Setup (registering, emitting) is not sampled. The daemon is started fresh through coven_bench's
+at limit=1000000). Setup (registering, emitting) is not sampled. The daemon is started fresh through the driver's
 harness (same fake harness and start command as bench/compare.py), py-spy
 samples it at 250 Hz (``--idle`` off: only CPU work counts), and the collapsed
 stacks are summarised as the top functions by self and by inclusive samples.

@@ -1,6 +1,6 @@
-"""Turn repeated coven_bench runs (ours and the reference's) into one Markdown table.
+"""Turn repeated driver runs (ours and the reference's) into one Markdown table.
 
-A *figure* is one named number from one run. Figures come from coven_bench's
+A *figure* is one named number from one run. Figures come from the driver's
 result table (``"<scenario>: <metric>"``), from a few of its details (the
 paginated-list page p99) and from our extras. For each figure we keep every
 run's value and report the median and the spread (min-max) over runs.
@@ -28,7 +28,7 @@ def _num(v: Any) -> float | None:
 
 
 def figures_from_bench(js: dict[str, Any]) -> Figures:
-    """Flatten one coven_bench JSON into ``{figure name: value}``.
+    """Flatten one driver JSON into ``{figure name: value}``.
 
     "a/b" values are split: ``p50/p99`` and ``min/max`` pairs become two figures;
     ``stored/emitted`` becomes a percentage stored.
