@@ -21,7 +21,7 @@ from coven.cli.failures import CliError
 from coven.cli.run_cmd import ensure_daemon
 
 
-@click.command("cast")
+@click.command("cast", short_help="Carry out a Cast Code (~? ~>name ~name: task …).")
 @click.argument("code")
 @click.option("--harness", help="Harness for a familiar that names none in the roster.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

@@ -16,7 +16,7 @@ from coven.cli.context import home
 from coven.cli.run_cmd import ensure_daemon
 
 
-@click.command("cockpit")
+@click.command("cockpit", short_help="Open the web cockpit in the browser.")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),

@@ -64,11 +64,23 @@ def asciicast(
     return "\n".join(lines) + "\n"
 
 
-@click.command("export")
+@click.command("export", short_help="Export a session as an asciicast v2 file.")
 @click.argument("session")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File.")
-@click.option("--cols", type=click.IntRange(1, 1000), default=80, show_default=True)
-@click.option("--rows", type=click.IntRange(1, 1000), default=24, show_default=True)
+@click.option(
+    "--cols",
+    type=click.IntRange(1, 1000),
+    default=80,
+    show_default=True,
+    help="Terminal width in the recording header.",
+)
+@click.option(
+    "--rows",
+    type=click.IntRange(1, 1000),
+    default=24,
+    show_default=True,
+    help="Terminal height in the recording header.",
+)
 def export_cmd(session: str, output: str | None, cols: int, rows: int) -> None:
     """Export a session's output as an asciicast v2 file (stdout unless -o)."""
     api = client()

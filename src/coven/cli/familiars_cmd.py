@@ -26,7 +26,7 @@ def familiars_group(ctx: click.Context, as_json: bool) -> None:
 
 
 @familiars_group.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def list_cmd(as_json: bool) -> None:
     """List the roster with each familiar's live state."""
     list_familiars(as_json)
@@ -51,13 +51,13 @@ def list_familiars(as_json: bool) -> None:
 
 @familiars_group.command("add")
 @click.argument("familiar_id")
-@click.option("--display-name", required=True)
-@click.option("--role", default="")
-@click.option("--description", default="")
+@click.option("--display-name", required=True, help="The name shown for this familiar.")
+@click.option("--role", default="", help="Its role, e.g. reviewer.")
+@click.option("--description", default="", help="One line on what it is for.")
 @click.option("--harness", help="Default harness for this familiar's launches.")
 @click.option("--model", help="Default model.")
 @click.option("--instructions", help="Standing instructions given with its identity.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def add_cmd(
     familiar_id: str,
     display_name: str,

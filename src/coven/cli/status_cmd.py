@@ -16,7 +16,7 @@ from coven.cli import daemonctl
 from coven.cli.context import client, hint, home, out
 
 
-@click.command("status")
+@click.command("status", short_help="Show the daemon, its sessions and familiars.")
 @click.option("--json", "as_json", is_flag=True, help="Print health and overview as JSON.")
 def status_cmd(as_json: bool) -> None:
     """Show whether the daemon runs, its version, open sessions and familiars."""
