@@ -9,6 +9,7 @@ what reached the agent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -354,8 +355,16 @@ def test_the_browser_comes_back_after_an_attach_from_it(cli: Cli, term: Tmux) ->
     term.send_text("a")
     term.wait_for("Press any key to return to the session browser")
     assert "[coven session completed (exit code 0)]" in term.screen()
-    term.send_text(" ")
-    term.wait_for(f"Back from session {finished[:8]} (exited)")
+    # click.pause prints its prompt before it switches the terminal to raw mode
+    # (which flushes pending input), so a key sent at once can be lost: press
+    # again until the browser is back, as a user would.
+    back = f"Back from session {finished[:8]} (exited)"
+    for _ in range(30):
+        term.send_text(" ")
+        with contextlib.suppress(AssertionError):
+            term.wait_for(back, timeout=1.0)
+            break
+    term.wait_for(back)
     term.send_text("q")
     term.wait_for("RC=0")
 
