@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.support.cockpit import Cockpit, chromium_path, running_cockpit, screenshot
 from tests.support.daemon import Daemon, running_daemon
@@ -282,7 +282,7 @@ def test_a_finished_session_shows_its_log_and_how_it_ended(
     pane.locator(".pane-banner").filter(has_text="Session ended: completed").wait_for(
         timeout=WAIT_MS
     )
-    assert pane.locator(".status").inner_text() == "completed"
+    expect(pane.locator(".status")).to_have_text("completed", timeout=WAIT_MS)
 
 
 def test_a_narrow_window_stacks_the_list_above_the_terminals(
@@ -360,7 +360,8 @@ def test_sessions_are_grouped_by_project_live_first_with_search_and_archived_tog
     assert row(page, hidden).count() == 0
     page.check("#session-archived")
     wait_row(page, hidden)
-    assert "Summon" in row(page, hidden).inner_text()
+    # The list is rebuilt on every poll, so read the row with Playwright's retrying check.
+    expect(row(page, hidden)).to_contain_text("Summon", timeout=WAIT_MS)
     page.fill("#session-search", "elsewhere")
     page.wait_for_function("() => document.querySelectorAll('.row').length === 1", timeout=WAIT_MS)
     page.fill("#session-search", "grouping")
@@ -395,7 +396,9 @@ def test_diagnostics_show_health_store_and_a_sessions_events(
     assert "coven.daemon.v1" in daemon_facts
     assert "write-ahead log" in daemon_facts
     assert "changes" in daemon_facts and "not available on this daemon" in daemon_facts
-    assert "Exit: completed, exit code 0" in page.locator("#diag-session").inner_text()
+    expect(page.locator("#diag-session")).to_contain_text(
+        "Exit: completed, exit code 0", timeout=WAIT_MS
+    )
     screenshot(page, "diagnostics")
 
 

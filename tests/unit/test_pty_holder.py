@@ -207,23 +207,27 @@ def test_a_harness_that_exits_while_its_holder_is_full_loses_nothing_and_kills_n
     """Its end of output is late because nobody reads, not because of a lingering
     descendant: the holder must not kill the session's other processes for it."""
     limit = 1024 * 1024
+    # What is left once the holder is full must fit in the terminal. A Linux PTY takes
+    # 12-19 KiB when empty, but buffers the holder read only partly still count against
+    # it: with an 8 KiB tail the harness blocked for good now and then (seen in CI).
+    tail = 2 * 1024
     script = (
         # A background process that does not hold the terminal and ignores the hang-up
         # the kernel sends the group when the session leader exits (ignored from its
         # fork on: a trap set by the child itself could come too late).
         "trap '' HUP; sleep 60 </dev/null >/dev/null 2>&1 & trap - HUP; echo bg $!;"
-        f"python3 -c 'import sys; sys.stdout.write(\"x\" * {limit + 8 * 1024})'; echo; echo done"
+        f"python3 -c 'import sys; sys.stdout.write(\"x\" * {limit + tail})'; echo; echo done"
     )
     handle = holders.spawn("unused", argv=["/bin/sh", "-c", script], buffer_limit=limit)
     handle.close()  # nobody reads
-    assert wait_dead(handle.pid, timeout=15), "the rest fits in the terminal (about 15 KiB)"
+    assert wait_dead(handle.pid, timeout=15), "the rest fits in the terminal"
     time.sleep(LINGER_SECONDS + FORCE_EOF_SECONDS + 1.0)
     adopted = holders.adopt(handle, resume_from=0)
     output = read_to_end(adopted, timeout=30.0)
     match = re.search(rb"bg (\d+)", output)
     assert match is not None
     assert pid_alive(int(match[1])), "a process not holding the terminal was killed"
-    assert output.count(b"x") == limit + 8 * 1024 and output.endswith(b"done\r\n")
+    assert output.count(b"x") == limit + tail and output.endswith(b"done\r\n")
     assert adopted.poll_exit() == ExitStatus(code=0, signal=None)
     finish(holders, adopted)
 
