@@ -24,7 +24,7 @@ import contextlib
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.web_request import BaseRequest
 
 from coven.errors import InvalidRequest
@@ -50,6 +50,9 @@ from coven.schema.attach import (
 from coven.schema.vocabulary import MAX_DIMENSION
 
 MAX_CLIENT_MESSAGE = 1024 * 1024
+# How long a closing stream waits for the client's close frame (it may still be reading
+# what was sent before it); a client that stopped reading is dropped after this.
+CLOSE_HANDSHAKE_SECONDS = 2.0
 _frames = msgspec.json.Encoder()
 _client_frame = msgspec.json.Decoder(ClientFrame)
 
@@ -63,7 +66,9 @@ async def attach(
     history: int = DEFAULT_HISTORY_LINES,
 ) -> web.StreamResponse:
     await runtime.queries.require(session_id)  # 404 before the upgrade
-    ws = web.WebSocketResponse(max_msg_size=MAX_CLIENT_MESSAGE, autoping=True)
+    ws = web.WebSocketResponse(
+        max_msg_size=MAX_CLIENT_MESSAGE, autoping=True, timeout=CLOSE_HANDSHAKE_SECONDS
+    )
     if not ws.can_prepare(request).ok:
         raise InvalidRequest(
             "attach is a WebSocket route; send an Upgrade: websocket request",
@@ -73,6 +78,7 @@ async def attach(
     attachment = await runtime.attach.open(session_id, after, view, history)
     items = attachment.items()
     reader = asyncio.ensure_future(_read_client(runtime, ws, session_id))
+    closing: tuple[int, bytes] = (WSCloseCode.OK, b"")
     try:
         await ws.send_str(_frames.encode(AttachedFrame(attachment.record)).decode())
         while True:
@@ -86,36 +92,43 @@ async def attach(
                 item = upcoming.result()
             except StopAsyncIteration:
                 return ws
-            if not await _send(ws, item):
+            last = await _send(ws, item)
+            if last is not None:
+                closing = last
                 return ws
     except (ConnectionResetError, asyncio.CancelledError):
         return ws
     finally:
+        # The client reader goes first: a close() racing a pending receive() drops the
+        # connection right after the close frame, without waiting for the client's. A
+        # client still parsing a backlog then loses the frames before it (seen with
+        # aiohttp's client: the exit frame vanished). Alone, close() waits for the
+        # client's close frame, i.e. until it has read everything sent.
         reader.cancel()
+        with contextlib.suppress(BaseException):
+            await reader
         attachment.close()
         with contextlib.suppress(Exception):
             await items.aclose()
         if not ws.closed:
             with contextlib.suppress(Exception):
-                await ws.close()
+                await ws.close(code=closing[0], message=closing[1])
 
 
-async def _send(ws: web.WebSocketResponse, item: AttachItem) -> bool:
-    """Frame one item; False once the stream is over."""
+async def _send(ws: web.WebSocketResponse, item: AttachItem) -> tuple[int, bytes] | None:
+    """Frame one item; once the stream is over, the close code and message to end it with."""
     if isinstance(item, ReplayChunk | Output):
         await ws.send_bytes(item.data)
-        return True
+        return None
     if isinstance(item, Live):
         await ws.send_str(_frames.encode(LiveFrame(item.seq)).decode())
-        return True
+        return None
     if isinstance(item, Exit):
         await ws.send_str(_frames.encode(ExitFrame(item.status, item.exit_code)).decode())
-        await ws.close()
-        return False
+        return WSCloseCode.OK, b""
     if isinstance(item, Overflow):
         await ws.send_str(_frames.encode(OverflowFrame(item.resume_after_seq)).decode())
-        await ws.close(code=1013, message=b"client too slow; resume from resumeAfterSeq")
-        return False
+        return WSCloseCode.TRY_AGAIN_LATER, b"client too slow; resume from resumeAfterSeq"
     raise AssertionError(f"unknown attach item {item!r}")
 
 
