@@ -218,8 +218,10 @@ def test_sessions_show_events_log(cli: Cli) -> None:
     table = cli.run("sessions", "events", session_id, "--limit", "1", ok=True).stdout
     assert table.splitlines()[0].split() == ["SEQ", "CREATED", "KIND", "PAYLOAD"]
     assert "1 event(s) · more: --after-seq " in table
-    log = cli.run("sessions", "log", session_id, ok=True).stdout
-    assert "[info] exit: " in log
+    log = cli.run("sessions", "log", session_id, ok=True)
+    assert log.stdout.startswith("FAKE[codex] argv=") and "\nready\n" in log.stdout
+    assert "completed, exit code 0]" in log.stderr
+    assert "[info] exit: " in cli.run("sessions", "log", session_id, "--events", ok=True).stdout
     assert json.loads(cli.run("sessions", "log", session_id, "--json", ok=True).stdout)[0]["level"]
 
 
@@ -472,7 +474,7 @@ def test_cli_never_imports_the_daemon_side() -> None:
                 assert not name.startswith(forbidden), f"{path.name} imports {name}"
 
 
-def test_screen_prints_the_live_screen_then_refuses_an_ended_session(cli: Cli) -> None:
+def test_screen_prints_the_live_screen_then_the_final_one(cli: Cli) -> None:
     session_id = cli.detached("--fake-mode=screen")
     cli.wait_output(session_id, "status: ready")
     lines = cli.run("screen", session_id[:8], ok=True).stdout.split("\n")
@@ -483,6 +485,19 @@ def test_screen_prints_the_live_screen_then_refuses_an_ended_session(cli: Cli) -
     assert "\x1b[" in coloured and "FAKE SCREEN" in coloured
     cli.run("kill", session_id, ok=True)
     cli.wait_status(session_id, {"killed"})
-    proc = cli.run("screen", session_id)
-    assert proc.returncode == 1
-    assert "is not live" in proc.stderr
+    assert cli.run("screen", session_id, ok=True).stdout.split("\n")[:3] == lines[:3]
+    proc = cli.run("screen", session_id, "--history", "-1")
+    assert proc.returncode == 2 and "--history" in proc.stderr
+
+
+def test_sessions_log_reads_an_agent_that_draws_its_screen(cli: Cli) -> None:
+    proc = cli.run("run", "codex", "hi", env={"FAKE_MODE": "drawn", "FAKE_DRAWN_LINES": "3"})
+    session_id = proc.stderr.split("id:      ", 1)[1].split()[0]
+    log = cli.run("sessions", "log", session_id[:8], ok=True)
+    lines = log.stdout.split("\n")
+    assert lines[0] == "Welcome to Fake Code" and lines[3] == "  boxed"
+    assert lines[5:8] == ["line 0", "line 1", "line 2"]
+    assert "\x1b" not in log.stdout
+    assert f"[coven session {session_id[:8]} completed, exit code 0]" in log.stderr
+    events = cli.run("sessions", "log", session_id, "--events", ok=True).stdout
+    assert "[info] exit: " in events and "[info] FAKE[codex]" in events  # one line per event

@@ -43,6 +43,10 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
   each input line ``<text>`` written as ``<text> `` at the cursor from row 6 on (wrapping,
   so every byte of it stays on the screen), and ``status: <n> lines`` rewritten on
   row 3; exits 0 on ``exit``.
+- ``drawn``: draw like Claude Code, exit 0: clear the screen, then ``Welcome to Fake
+  Code`` with cursor-forward moves (``CSI 1 C``) instead of spaces, ``boxed`` at row 4,
+  column 3 by cursor positioning, and ``far right`` ending at the last column of the
+  terminal's width; then ``FAKE_DRAWN_LINES`` (default 0) lines ``line <n>`` scroll by.
 - ``stdin-digest``: read stdin to end of file, print ``stdin bytes=<n> sha256=<hex>``, exit 0;
   when stdin is a terminal print ``stdin is a terminal`` instead (it has no end).
 - ``tui``: behave like a full-screen agent: raw mode, then switch to the alternate
@@ -303,6 +307,16 @@ def mode_screen() -> int:
             put(raw + b" \x1b7\x1b[3;1H\x1b[2Kstatus: %d lines\x1b8" % count)
 
 
+def mode_drawn() -> int:
+    cols = os.get_terminal_size(1).columns if os.isatty(1) else 80
+    draw = b"\x1b[2J\x1b[HWelcome\x1b[1Cto\x1b[1CFake\x1b[1CCode"
+    draw += b"\x1b[4;3Hboxed\x1b[5;%dHfar right\x1b[6;1H" % (cols - len("far right") + 1)
+    os.write(1, draw)
+    for n in range(int(os.environ.get("FAKE_DRAWN_LINES", "0"))):
+        os.write(1, b"line %d\r\n" % n)
+    return 0
+
+
 def mode_stdin_digest() -> int:
     if os.isatty(0):
         out("stdin is a terminal")
@@ -425,6 +439,8 @@ def main(argv: list[str]) -> int:
         return mode_ctty()
     if mode == "raw":
         return mode_raw()
+    if mode == "drawn":
+        return mode_drawn()
     if mode == "stdin-digest":
         return mode_stdin_digest()
     if mode == "tui":

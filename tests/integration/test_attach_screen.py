@@ -181,5 +181,53 @@ def test_the_screen_route_returns_what_the_harness_drew(daemon: Daemon) -> None:
     assert daemon.call("GET", "/api/v1/sessions/nope/screen").status == 404
     daemon.call("POST", f"/api/v1/sessions/{sid}/kill", {})
     daemon.wait_status(sid, {"killed"})
+    # Killed on the alternate screen: its final screen is still the frame it drew.
     reply = daemon.call("GET", f"/api/v1/sessions/{sid}/screen")
-    assert (reply.status, reply.json()["error"]["code"]) == (409, "session_not_live")
+    assert reply.status == 200, reply.body
+    final = reply.json()
+    assert (final["live"], final["cols"], final["rows"]) == (False, COLS, ROWS)
+    assert final["text"] == view["text"]
+
+
+def _drawn(daemon: Daemon, lines: int = 0, **size: int) -> str:
+    environment = {**daemon.env, "FAKE_DRAWN_LINES": str(lines)}
+    sid: str = daemon.launch("--fake-mode=drawn", environment=environment, **size)["id"]
+    daemon.wait_status(sid, {"completed"})
+    return sid
+
+
+def test_an_ended_sessions_screen_is_rebuilt_at_its_last_size(daemon: Daemon) -> None:
+    sid = _drawn(daemon, rows=ROWS, cols=COLS)
+    terminal = [
+        json.loads(e["payload_json"]) for e in daemon.events(sid) if e["kind"] == "metadata"
+    ]
+    assert terminal == [{"terminal": {"cols": COLS, "rows": ROWS}}]
+    assert daemon.events(sid)[-1]["kind"] == "exit"  # recorded before the exit, not after
+    view = daemon.call("GET", f"/api/v1/sessions/{sid}/screen").json()
+    assert (view["live"], view["exact"], view["cols"], view["rows"]) == (False, True, COLS, ROWS)
+    lines = view["text"].split("\n")
+    assert lines[0] == "Welcome to Fake Code"  # cursor moves, read as the spaces they show
+    assert lines[3] == "  boxed"
+    assert lines[4] == "far right".rjust(COLS)  # drawn for 100 columns, shown at 100
+    assert "\x1b" not in view["text"]
+
+
+def test_a_default_size_session_records_no_size_and_is_shown_at_80x24(daemon: Daemon) -> None:
+    sid = _drawn(daemon)
+    assert not [e for e in daemon.events(sid) if e["kind"] == "metadata"]
+    view = daemon.call("GET", f"/api/v1/sessions/{sid}/screen").json()
+    assert (view["cols"], view["rows"]) == (80, 24)
+    assert view["text"].split("\n")[4] == "far right".rjust(80)
+
+
+def test_history_brings_the_lines_that_scrolled_away(daemon: Daemon) -> None:
+    sid = _drawn(daemon, lines=60)
+    screen_only = daemon.call("GET", f"/api/v1/sessions/{sid}/screen").json()["text"]
+    assert "line 0\n" not in screen_only and "line 59" in screen_only
+    full = daemon.call("GET", f"/api/v1/sessions/{sid}/screen?history=1000").json()["text"]
+    lines = full.split("\n")
+    assert lines[0] == "Welcome to Fake Code"
+    assert [line for line in lines if line.startswith("line ")] == [f"line {n}" for n in range(60)]
+    for bad in ("-1", "10001", "many"):
+        reply = daemon.call("GET", f"/api/v1/sessions/{sid}/screen?history={bad}")
+        assert (reply.status, reply.json()["error"]["code"]) == (400, "invalid_request"), bad

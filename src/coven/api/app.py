@@ -282,8 +282,8 @@ class Api(CockpitRoutes):
         return await streams.follow(self.runtime, request, match.session_id or "", after)
 
     async def on_screen(self, request: BaseRequest, match: router.Match) -> web.Response:
-        ansi = requests.screen_ansi(match.query)
-        view = await self.runtime.attach.screen(match.session_id or "", ansi)
+        ansi, history = requests.screen_query(match.query)
+        view = await self.runtime.attach.screen(match.session_id or "", ansi, history)
         return json_response(200, view)
 
     async def on_attach(self, request: BaseRequest, match: router.Match) -> web.StreamResponse:

@@ -378,12 +378,12 @@ def _paths() -> dict[str, Schema]:
         },
         "/sessions/{sessionId}/screen": {
             "get": _op(
-                "A live session's visible screen as text (`ansi=true` for colours)",
+                "A session's screen as text (`ansi=true` for colours); an ended session's "
+                "final screen, rebuilt from its stored output (`live: false`)",
                 {
                     "200": _json(_ref(frames.ScreenView), "Screen"),
                     "400": _BAD,
                     "404": _NOT_FOUND,
-                    "409": _error("`session_not_live`: the session has ended"),
                 },
                 parameters=[
                     _SESSION_ID,
@@ -391,6 +391,12 @@ def _paths() -> dict[str, Schema]:
                         "name": "ansi",
                         "in": "query",
                         "schema": {"type": "string", "enum": ["true", "false"]},
+                    },
+                    {
+                        "name": "history",
+                        "in": "query",
+                        "description": "Scrollback lines above the screen (default 0)",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 10000},
                     },
                 ],
             )

@@ -78,12 +78,25 @@ def after_seq(query: dict[str, str]) -> int:
 MAX_HISTORY_LINES = 10_000
 
 
-def screen_ansi(query: dict[str, str]) -> bool:
-    """``ansi``: ``true`` or ``false`` (the default)."""
+def screen_query(query: dict[str, str]) -> tuple[bool, int]:
+    """``ansi``: ``true`` or ``false`` (the default); ``history``: 0 (the default) to
+    10000 scrollback lines above the screen."""
     raw = query.get("ansi", "false")
     if raw not in ("true", "false"):
         raise InvalidRequest("Query parameter `ansi` must be `true` or `false`.", {"ansi": raw})
-    return raw == "true"
+    return raw == "true", _history(query, 0)
+
+
+def _history(query: dict[str, str], default: int) -> int:
+    if "history" not in query:
+        return default
+    history = parse_i64("history", query["history"])
+    if not 0 <= history <= MAX_HISTORY_LINES:
+        raise InvalidRequest(
+            f"history must be between 0 and {MAX_HISTORY_LINES} lines.",
+            {"history": query["history"]},
+        )
+    return history
 
 
 def attach_view(query: dict[str, str]) -> tuple[AttachView, int]:
@@ -96,15 +109,7 @@ def attach_view(query: dict[str, str]) -> tuple[AttachView, int]:
             "replay must be `screen` (the current screen) or `raw` (the whole output log).",
             {"replay": raw},
         ) from None
-    history = DEFAULT_HISTORY_LINES
-    if "history" in query:
-        history = parse_i64("history", query["history"])
-        if not 0 <= history <= MAX_HISTORY_LINES:
-            raise InvalidRequest(
-                f"history must be between 0 and {MAX_HISTORY_LINES} lines.",
-                {"history": query["history"]},
-            )
-    return view, history
+    return view, _history(query, DEFAULT_HISTORY_LINES)
 
 
 def send_input(raw: bytes, session_id: str) -> SendInput:

@@ -31,6 +31,8 @@ from coven.cli.run_cmd import attach_and_report, detach_keys_option
 from coven.client import CovenClient
 from coven.schema.wire import SessionRecord
 
+TRANSCRIPT_LINES = 10_000  # the daemon's limit for scrollback in one screen read
+
 
 def _empty_hint(include_archived: bool, project: str | None) -> None:
     where = f" in {project}" if project else ""
@@ -272,13 +274,21 @@ def events_cmd(
 @click.command("screen")
 @click.argument("session", shell_complete=complete_session)
 @click.option("--ansi", is_flag=True, help="Keep colours and attributes (SGR escape sequences).")
-def screen_cmd(session: str, ansi: bool) -> None:
-    """Print a live session's screen as text.
+@click.option(
+    "--history",
+    type=click.IntRange(0, TRANSCRIPT_LINES),
+    default=0,
+    show_default=True,
+    help="Scrollback lines to print above the screen.",
+)
+def screen_cmd(session: str, ansi: bool, history: int) -> None:
+    """Print a session's screen as text.
 
-    What its terminal shows now, one line per row, like tmux capture-pane."""
+    What its terminal shows now, one line per row, like tmux capture-pane; for a
+    session that has ended, its final screen."""
     api = client()
     record = api.resolve_session_ref(session)
-    view = api.screen(record.id, ansi)
+    view = api.screen(record.id, ansi, history)
     # click strips escape sequences when stdout is not a terminal; --ansi asked for them.
     click.echo(view.text, color=True if ansi else None)
     if not view.exact:
@@ -287,15 +297,33 @@ def screen_cmd(session: str, ansi: bool) -> None:
 
 @sessions_group.command("log")
 @click.argument("session", shell_complete=complete_session)
-@click.option("--json", "as_json", is_flag=True, help="Print the log lines as JSON.")
-def log_cmd(session: str, as_json: bool) -> None:
-    """A session's events as log lines."""
+@click.option("--events", is_flag=True, help="One line per event instead of the rendered output.")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-event log lines as JSON.")
+def log_cmd(session: str, events: bool, as_json: bool) -> None:
+    """A session's output as its terminal showed it.
+
+    Rendered by the daemon's terminal model (up to 10,000 lines of scrollback and
+    the screen), so agents that draw their screen read as text. --events prints
+    one line per event instead, as --json does."""
     api = client()
     record = api.resolve_session_ref(session)
-    lines = api.log(record.id)
-    if as_json:
-        out(to_json(lines))
-    elif lines:
-        out(log_lines(lines))
+    if as_json or events:
+        lines = api.log(record.id)
+        if as_json:
+            out(to_json(lines))
+        elif lines:
+            out(log_lines(lines))
+        else:
+            hint("No events recorded for this session yet.")
+        return
+    view = api.screen(record.id, history=TRANSCRIPT_LINES)
+    text = view.text.rstrip("\n")
+    if text:
+        out(text)
     else:
-        hint("No events recorded for this session yet.")
+        hint("No output recorded for this session yet.")
+    if not view.exact:
+        hint("(the oldest output could not be rendered; --events shows every event)")
+    record = api.get_session(record.id)
+    code = "" if record.exit_code is None else f", exit code {record.exit_code}"
+    hint(f"[coven session {short_id(record.id)} {record.status}{code}]")

@@ -298,8 +298,8 @@ def sacrifice(session_id: str, confirm: str) -> Call[dict[str, Any]]:
     return Call(req, _decoder(dict[str, Any], ok=(200,)))
 
 
-def screen(session_id: str, ansi: bool = False) -> Call[ScreenView]:
-    path = _session(session_id, "/screen") + _query(ansi=ansi)
+def screen(session_id: str, ansi: bool = False, history: int = 0) -> Call[ScreenView]:
+    path = _session(session_id, "/screen") + _query(ansi=ansi, history=history or None)
     return Call(_get(path), _decoder(ScreenView, ok=(200,)))
 
 

@@ -346,9 +346,10 @@ class CovenClient:
                 return
             cursor = page.nextCursor.afterSeq
 
-    def screen(self, session_id: str, ansi: bool = False) -> ScreenView:
-        """A live session's visible screen as text (``SessionNotLive`` once it ended)."""
-        return self._send(calls.screen(session_id, ansi))
+    def screen(self, session_id: str, ansi: bool = False, history: int = 0) -> ScreenView:
+        """A session's screen as text after up to ``history`` scrollback lines (an ended
+        session's final screen, rebuilt by the daemon from its stored output)."""
+        return self._send(calls.screen(session_id, ansi, history))
 
     def log(self, session_id: str) -> list[LogLine]:
         return self._send(calls.log(session_id))

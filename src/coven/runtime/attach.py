@@ -32,10 +32,10 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from coven.errors import SessionNotLive
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveSession, LiveState, LiveTable, Outcome
 from coven.runtime.records import to_event_record, to_record
+from coven.runtime.transcript import stored_screen
 from coven.schema import EventKind, EventRecord, SessionRecord, SessionStatus
 from coven.schema.attach import AttachState, ScreenView
 from coven.schema.vocabulary import MAX_PAGE
@@ -53,6 +53,7 @@ class AttachView(enum.Enum):
 
 REPLAY_BATCH = 500
 FOLLOW_POLL_SECONDS = 1.0
+FINISH_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,25 +315,25 @@ class AttachService:
             max(0, history),
         )
 
-    async def screen(self, session_id: str, ansi: bool = False) -> ScreenView:
-        """The live session's visible screen; ``SessionNotLive`` once it has ended."""
+    async def screen(self, session_id: str, ansi: bool = False, history: int = 0) -> ScreenView:
+        """A session's screen with up to ``history`` scrollback lines: the live model's,
+        or for an ended session its final screen rebuilt from the stored output."""
         await self.ledger.session(session_id)  # SessionNotFound first
         session = self.table.get(session_id)
         model = None if session is None else session.pipeline.screen
-        if session is None or session.state is LiveState.FINISHED or model is None:
-            raise SessionNotLive(
-                "Session is not live; its screen is gone (`coven sessions log` shows its output).",
-                {"sessionId": session_id},
-            )
-        try:
-            # Rendering may emulate up to the model's backlog: never on the event loop.
-            text = await asyncio.to_thread(model.text, ansi=ansi)
-        except ValueError:
-            raise SessionNotLive(
-                "Session ended while its screen was read.", {"sessionId": session_id}
-            ) from None
-        cols, rows = model.size
-        return ScreenView(session_id, cols, rows, ansi, model.exact, text)
+        if session is not None and model is not None and session.state is not LiveState.FINISHED:
+            try:
+                # Rendering may emulate up to the model's backlog: never on the event loop.
+                text = await asyncio.to_thread(model.text, ansi=ansi, history=history)
+                cols, rows = model.size
+                return ScreenView(session_id, cols, rows, ansi, model.exact, text)
+            except ValueError:
+                pass  # it ended while its screen was read: rebuild it from the store
+        if session is not None:
+            # Ending: its last output is on its way to the store, with the exit record.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(session.finished), FINISH_WAIT_SECONDS)
+        return await stored_screen(self.ledger, session_id, ansi=ansi, history=history)
 
     async def follow(
         self, session_id: str, after_seq: int

@@ -70,6 +70,7 @@ from coven.runtime.live import LiveSession, LiveTable, Outcome
 from coven.runtime.records import to_record
 from coven.runtime.roster import FamiliarRoster
 from coven.runtime.spawner import Spawner
+from coven.runtime.transcript import terminal_payload
 from coven.runtime.work import Work, lane_of
 from coven.schema import EventKind, SessionRecord, SessionStatus
 from coven.store import InsertSession, SessionRow, UpdateSession, now_rfc3339
@@ -403,6 +404,11 @@ class Launcher:
         )
         # The writer applies ops in order: held input lands before the exit event.
         self.sink.release_held_input(session.session_id, session.typed_input)
+        screen = session.pipeline.screen
+        terminal = None if screen is None else terminal_payload(*screen.size)
+        if terminal is not None:
+            # Its final screen is rebuilt from the stored output at this size.
+            self.sink.append(session.session_id, EventKind.METADATA, terminal)
         try:
             await self.ledger.write(op)
         except SessionNotFound:

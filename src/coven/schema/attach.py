@@ -59,11 +59,13 @@ class InputFrame(msgspec.Struct, tag_field="type", tag="input"):
 
 
 class ScreenView(msgspec.Struct):
-    """``GET /sessions/:id/screen``: a live session's visible screen as text.
+    """``GET /sessions/:id/screen``: a session's screen as text.
 
     ``text`` is ``rows`` lines joined by newlines, trailing blanks trimmed (with
-    ``ansi``, SGR colours and attributes included); ``exact`` is false when the
-    daemon had to skip output it could not keep up with (see the screen model)."""
+    ``ansi``, SGR colours and attributes included), after up to ``history`` lines of
+    scrollback when asked for; ``exact`` is false when the daemon had to skip output it
+    could not keep up with (see the screen model). ``live`` is false for a session that
+    has ended: its final screen, rebuilt from the stored output."""
 
     sessionId: str
     cols: int
@@ -71,6 +73,7 @@ class ScreenView(msgspec.Struct):
     ansi: bool
     exact: bool
     text: str
+    live: bool = True
 
 
 ServerFrame = AttachedFrame | LiveFrame | ExitFrame | OverflowFrame

@@ -156,6 +156,16 @@ class StoreReader:
             rows = conn.execute(sql, params).fetchall()
         return [event_from_row(row) for row in rows]
 
+    def events_before(self, session_id: str, before_seq: int, limit: int) -> list[EventRow]:
+        """A session's events with ``seq < before_seq``, newest first, at most ``limit``
+        (reading a long log from its end costs what is read, not the log's length)."""
+        if limit < 0:
+            raise ValueError("limit must be >= 0")
+        sql = f"{_EVENT_SELECT} WHERE session_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+        with self._query() as conn:
+            rows = conn.execute(sql, (session_id, before_seq, limit)).fetchall()
+        return [event_from_row(row) for row in rows]
+
     def event_seq(self, session_id: str, event_id: str) -> int | None:
         """The seq of ``event_id`` if it belongs to ``session_id``, else None."""
         with self._query() as conn:
