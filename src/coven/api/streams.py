@@ -107,6 +107,7 @@ async def attach(
         reader.cancel()
         with contextlib.suppress(BaseException):
             await reader
+        runtime.control.attach_gone(session_id, ws)
         attachment.close()
         with contextlib.suppress(Exception):
             await items.aclose()
@@ -145,7 +146,7 @@ async def _read_client(runtime: Runtime, ws: web.WebSocketResponse, session_id: 
                 continue  # not a frame we know: ignored, as before
             if isinstance(frame, ResizeFrame):
                 if 0 < frame.rows <= MAX_DIMENSION and 0 < frame.cols <= MAX_DIMENSION:
-                    control.attach_resize(session_id, frame.rows, frame.cols)
+                    control.attach_resize(session_id, ws, frame.rows, frame.cols)
             else:
                 await control.attach_input(session_id, frame.data.encode("utf-8", "surrogatepass"))
         elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):

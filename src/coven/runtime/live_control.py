@@ -18,6 +18,7 @@ from coven.errors import ExternalNotKillable, InputTooLarge, SessionNotLive
 from coven.runtime.event_sink import EventSink
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveSession, LiveTable, Outcome
+from coven.runtime.terminal_size import AttachedSizes
 from coven.schema import EventKind, SessionStatus
 
 MAX_INPUT_BYTES = 1024 * 1024
@@ -49,6 +50,7 @@ class LiveControl:
         self.ledger = ledger
         self.sink = sink
         self.table = table
+        self.attached_sizes = AttachedSizes()
 
     async def require_live(self, session_id: str) -> LiveRef:
         """``SessionNotFound`` for an unknown id, ``SessionNotLive`` unless it is running."""
@@ -138,11 +140,20 @@ class LiveControl:
         session = self._session(await self.require_live(session_id))
         session.resize(rows, cols)
 
-    def attach_resize(self, session_id: str, rows: int, cols: int) -> None:
-        """A resize from an attached terminal: applied if the session still has one."""
+    def attach_resize(self, session_id: str, client: object, rows: int, cols: int) -> None:
+        """An attached terminal's size: the session takes the smallest of them (see
+        ``coven.runtime.terminal_size``), if it still has a terminal."""
+        rows, cols = self.attached_sizes.report(session_id, client, rows, cols)
         session = self.table.get(session_id)
         if session is not None:
             session.resize(rows, cols)
+
+    def attach_gone(self, session_id: str, client: object) -> None:
+        """An attached terminal went away: grow to the smallest of those left."""
+        size = self.attached_sizes.forget(session_id, client)
+        session = self.table.get(session_id)
+        if size is not None and session is not None:
+            session.resize(*size)
 
     async def shutdown(self) -> None:
         """Refuse new launches, kill every live session and wait for their exits."""
