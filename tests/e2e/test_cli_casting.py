@@ -165,3 +165,23 @@ def test_export_is_an_asciicast_v2_recording_of_the_stored_output(cli: Cli) -> N
     assert times == sorted(times)
     assert "".join(f[2] for f in frames) == cli.output(session_id)
     assert cli.run("export", session_id, ok=True).stdout == target.read_text()
+
+
+def test_export_takes_the_sessions_terminal_size_unless_told_otherwise(cli: Cli) -> None:
+    cli.run("daemon", "start", ok=True)
+    body = {
+        "projectRoot": str(cli.project),
+        "harness": "codex",
+        "prompt": "--fake-mode=drawn",
+        "rows": 30,
+        "cols": 100,
+    }
+    reply = cli.api("POST", "/api/v1/sessions", body)
+    assert reply.status == 201, reply.body
+    session_id = reply.json()["id"]
+    cli.wait_status(session_id, {"completed"})
+    header = json.loads(cli.run("export", session_id, ok=True).stdout.splitlines()[0])
+    assert (header["width"], header["height"]) == (100, 30)
+    told = cli.run("export", session_id, "--cols", "132", ok=True).stdout.splitlines()[0]
+    assert (json.loads(told)["width"], json.loads(told)["height"]) == (132, 30)
+    assert cli.run("export", session_id, "--rows", "0").returncode == 2

@@ -4,8 +4,8 @@ asciicast v2 is newline-delimited JSON: a header object (``version`` 2,
 ``width``, ``height``, ``timestamp``, ``title``), then one ``[time, "o", data]``
 array per output event, ``time`` in seconds since the session was created,
 taken from the event's stored time (so replay keeps the real pacing). The
-terminal size is not stored with a session; the header says 80x24 unless
-``--cols``/``--rows`` are given.
+header's size is the session's last terminal size (the daemon records it before
+the exit when it was not 80x24), unless ``--cols``/``--rows`` say otherwise.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import click
 
 from coven.cli.context import client, out
-from coven.schema.vocabulary import EventKind
+from coven.schema.vocabulary import DEFAULT_COLS, DEFAULT_ROWS, EventKind
 from coven.schema.wire import EventRecord, SessionRecord
 
 _FRACTION = re.compile(r"\.(\d+)")
@@ -37,22 +37,31 @@ def rfc3339_seconds(text: str) -> float:
     return when.timestamp() + fraction
 
 
+def _terminal_size(payload: object) -> tuple[int, int] | None:
+    """The ``{"terminal": {"cols", "rows"}}`` of a metadata event, if that is what it is."""
+    size = payload.get("terminal") if isinstance(payload, dict) else None
+    if not isinstance(size, dict):
+        return None
+    cols, rows = size.get("cols"), size.get("rows")
+    if isinstance(cols, int) and isinstance(rows, int) and cols > 0 and rows > 0:
+        return cols, rows
+    return None
+
+
 def asciicast(
-    record: SessionRecord, events: Iterable[EventRecord], cols: int = 80, rows: int = 24
+    record: SessionRecord,
+    events: Iterable[EventRecord],
+    cols: int | None = None,
+    rows: int | None = None,
 ) -> str:
     """The whole recording as text (one JSON value per line, a trailing newline)."""
     start = rfc3339_seconds(record.created_at)
-    header = {
-        "version": 2,
-        "width": cols,
-        "height": rows,
-        "timestamp": int(start),
-        "title": record.title,
-        "env": {"TERM": "xterm-256color"},
-    }
-    lines = [json.dumps(header, ensure_ascii=False)]
+    lines: list[str] = []
     last = 0.0
+    recorded = (DEFAULT_COLS, DEFAULT_ROWS)
     for event in events:
+        if event.kind == EventKind.METADATA:
+            recorded = _terminal_size(json.loads(event.payload_json)) or recorded
         if event.kind != EventKind.OUTPUT:
             continue
         data = json.loads(event.payload_json).get("data")
@@ -61,7 +70,15 @@ def asciicast(
         # Times never go backwards in a recording, even if the clock did.
         last = max(last, round(rfc3339_seconds(event.created_at) - start, 6))
         lines.append(json.dumps([last, "o", data], ensure_ascii=False))
-    return "\n".join(lines) + "\n"
+    header = {
+        "version": 2,
+        "width": cols or recorded[0],
+        "height": rows or recorded[1],
+        "timestamp": int(start),
+        "title": record.title,
+        "env": {"TERM": "xterm-256color"},
+    }
+    return "\n".join([json.dumps(header, ensure_ascii=False), *lines]) + "\n"
 
 
 @click.command("export", short_help="Export a session as an asciicast v2 file.")
@@ -70,18 +87,14 @@ def asciicast(
 @click.option(
     "--cols",
     type=click.IntRange(1, 1000),
-    default=80,
-    show_default=True,
-    help="Terminal width in the recording header.",
+    help="Terminal width in the header (default: the session's).",
 )
 @click.option(
     "--rows",
     type=click.IntRange(1, 1000),
-    default=24,
-    show_default=True,
-    help="Terminal height in the recording header.",
+    help="Terminal height in the header (default: the session's).",
 )
-def export_cmd(session: str, output: str | None, cols: int, rows: int) -> None:
+def export_cmd(session: str, output: str | None, cols: int | None, rows: int | None) -> None:
     """Export a session's output as an asciicast v2 file (stdout unless -o)."""
     api = client()
     record = api.resolve_session_ref(session)
