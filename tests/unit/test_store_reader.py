@@ -23,6 +23,7 @@ from coven.store import (
     StoreWriter,
     open_store,
 )
+from coven.store.reader import sessions_page_query
 
 
 def session(session_id: str, created_at: str, status: str = "running", **extra: Any) -> SessionRow:
@@ -88,6 +89,36 @@ def test_keyset_pages_cover_every_row_exactly_once(
         seen.extend(page)
         before = (page[-1].created_at, page[-1].id)
     assert seen == expected
+
+
+@pytest.mark.parametrize("include_archived", [False, True])
+def test_a_page_after_a_cursor_searches_the_index_instead_of_scanning_it(
+    store: tuple[StoreWriter, StoreReader], include_archived: bool
+) -> None:
+    """Pages deep in a long list cost what the first one does (a scan grew linearly)."""
+    _, reader = store
+    sql, params = sessions_page_query(include_archived, 100, (ts(5), "s05"))
+    plan = " ".join(reader.explain(sql, params))
+    assert "SEARCH sessions USING INDEX idx_sessions_created_at_id" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan  # the index gives the order too
+
+
+def test_events_before_reads_a_sessions_log_from_its_end(
+    store: tuple[StoreWriter, StoreReader],
+) -> None:
+    writer, reader = store
+    for sid in ("a", "b"):
+        run(writer, InsertSession(session(sid, ts(1))))
+    for n in range(5):
+        for sid in ("a", "b"):
+            run(writer, AppendEvents([NewEvent(sid, "output", f'{{"data": "{sid}{n}"}}')]))
+    newest = reader.events_before("a", 1 << 62, 2)
+    assert [e.payload_json for e in newest] == ['{"data": "a4"}', '{"data": "a3"}']
+    older = reader.events_before("a", newest[-1].seq, 10)
+    assert [e.payload_json for e in older] == [f'{{"data": "a{n}"}}' for n in (2, 1, 0)]
+    assert reader.events_before("a", older[-1].seq, 10) == []
+    with pytest.raises(ValueError, match="limit"):
+        reader.events_before("a", 10, -1)
 
 
 def test_archived_sessions_hidden_unless_asked(store: tuple[StoreWriter, StoreReader]) -> None:

@@ -27,7 +27,7 @@ from coven.schema.vocabulary import DEFAULT_COLS, DEFAULT_ROWS, MAX_PAGE
 from coven.screen import ScreenModel
 from coven.store import EventRow, StoreReader
 
-TAIL_BYTES = 8 * 1024 * 1024
+TAIL_BYTES = 4 * 1024 * 1024  # about 10,000 lines of an agent's output; emulated in ~70 ms
 TERMINAL_KEY = "terminal"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,6 +28,30 @@ from coven.store.rows import (
 
 _SESSION_SELECT = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions"
 _EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
+
+
+def sessions_page_query(
+    include_archived: bool, limit: int | None, before: tuple[str, str] | None
+) -> tuple[str, list[Any]]:
+    """The SQL of ``StoreReader.list_sessions``. The cursor is a row-value comparison:
+    SQLite searches the ``(created_at DESC, id DESC)`` index with it, so any page costs
+    what the first does (the spelled-out ``a < ? OR (a = ? AND b < ?)`` scans the index
+    from the newest row: 35 ms for the last page of 100,000 sessions)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if not include_archived:
+        where.append("archived_at IS NULL")
+    if before is not None:
+        where.append("(created_at, id) < (?, ?)")
+        params += list(before)
+    sql = _SESSION_SELECT
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY created_at DESC, id DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
 
 
 class StoreReader:
@@ -109,26 +133,15 @@ class StoreReader:
         """
         if limit is not None and limit < 0:
             raise ValueError("limit must be >= 0")
-        where: list[str] = []
-        params: list[Any] = []
-        if not include_archived:
-            where.append("archived_at IS NULL")
-        if before is not None:
-            created_at, last_id = before
-            # Spelled out instead of a row-value comparison so the
-            # (created_at DESC, id DESC) index can serve it.
-            where.append("(created_at < ? OR (created_at = ? AND id < ?))")
-            params += [created_at, created_at, last_id]
-        sql = _SESSION_SELECT
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, id DESC"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+        sql, params = sessions_page_query(include_archived, limit, before)
         with self._query() as conn:
             rows = conn.execute(sql, params).fetchall()
         return [session_from_row(row) for row in rows]
+
+    def explain(self, sql: str, params: Sequence[Any]) -> list[str]:
+        """SQLite's query plan for ``sql`` (one detail line per step)."""
+        with self._query() as conn:
+            return [str(row[3]) for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
 
     def running_sessions(self) -> list[SessionRow]:
         """Sessions the daemon launched that are recorded as running (startup recovery)."""
