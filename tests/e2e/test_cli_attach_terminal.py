@@ -382,3 +382,34 @@ def test_sessions_table_and_aliases_in_a_terminal(cli: Cli, term: Tmux) -> None:
         assert "x,y" in screen
     record = json.loads(cli.run("sessions", "show", session_id, "--json", ok=True).stdout)
     assert record["status"] == "running"
+
+
+def test_terminals_of_different_sizes_each_show_the_drawing_unwrapped(
+    cli: Cli, term: Tmux, tmp_path: Path
+) -> None:
+    """The session takes the smallest attached size; the larger terminal pads, none wraps."""
+    env = {"FAKE_MODE": "winch", "FAKE_WINCH_BAR": "1"}
+    session_id = cli.run("run", "codex", "--detach", "--", "x", env=env, ok=True).stdout.strip()
+    cli.wait_output(session_id, "ready")
+    small = Tmux(tmp_path / "small.sock", term.env, cli.project)
+    small.start(rows=20, cols=60)
+    try:
+        term.line(f"coven attach {session_id[:8]}")
+        term.wait_for("winch: 30 100")
+        assert term.screen().split("\n")[0] == "=" * 100
+        small.line(f"coven attach {session_id[:8]}")
+        small.wait_for("winch: 20 60")
+        for terminal in (term, small):
+            terminal.wait_until(
+                lambda t=terminal: t.screen().split("\n")[0] == "=" * 60, "a 60-column bar"
+            )
+            assert "=" * 61 not in terminal.screen()  # nothing wrapped onto a second row
+        small.send("C-]")  # the small one leaves: the session grows back
+        small.wait_for("[detached")
+        term.wait_for("winch: 30 100")
+        term.wait_until(lambda: term.screen().split("\n")[0] == "=" * 100, "a 100-column bar")
+        term.send("C-]")
+        term.wait_for("[detached")
+    finally:
+        small.stop()
+        cli.run("kill", session_id)

@@ -33,7 +33,8 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
   ``child <pid> holds the terminal`` from it and ``parent done`` from the harness,
   which then exits 0 while the child sleeps forever.
 - ``sleep``: sleep forever.
-- ``winch``: print ``winch: <rows> <cols>`` on every SIGWINCH.
+- ``winch``: print ``winch: <rows> <cols>`` on every SIGWINCH (with ``FAKE_WINCH_BAR``
+  set, also redraw the top row as a bar of ``=`` exactly as wide as the terminal).
 - ``ctty``: write ``hello via /dev/tty`` to /dev/tty, print ``tcgetpgrp=<n> pgid=<n>``,
   print ``SIGINT received`` on each SIGINT, then behave like ``echo``.
 - ``raw``: put the tty in raw mode, print ``raw: <hex>`` for every read; exit 0 after a ``q``.
@@ -244,6 +245,9 @@ def mode_winch() -> int:
     def on_winch(_sig: int, _frame: object) -> None:
         size = window_size()
         out("winch: - -" if size is None else f"winch: {size[0]} {size[1]}")
+        if size is not None and os.environ.get("FAKE_WINCH_BAR"):
+            # A full-width bar on the top row, as a full-screen agent redraws on resize.
+            os.write(1, b"\x1b7\x1b[1;1H\x1b[2K" + b"=" * size[1] + b"\x1b8")
 
     signal.signal(signal.SIGWINCH, on_winch)
     out("ready")
