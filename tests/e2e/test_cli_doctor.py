@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.support.hermetic import FAKE_BIN, REPO, controlled_env
 
-COVEN = [sys.executable, "-m", "coven.cli.main"]
+COVEN = [sys.executable, "-m", "coven.cli.entry"]
 
 
 def run_coven(home: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ import pytest
 
 from tests.support.daemon import daemon_env, request, session_output, wait_for_output
 
-COVEN = [sys.executable, "-m", "coven.cli.main"]
+COVEN = [sys.executable, "-m", "coven.cli.entry"]
 
 
 @dataclass

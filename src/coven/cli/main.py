@@ -3,41 +3,160 @@
 Exit statuses: 0 ok, 1 runtime error (``Error: <sentence>`` on stderr), 2 usage
 error, and under ``coven run`` the harness's own code. Data goes to stdout,
 hints to stderr.
+
+Commands are registered lazily: ``COMMANDS`` names each one's module and the
+one-line help shown in ``coven --help``, and a command's module is imported only
+when that command runs (or its own help is asked for), so ``coven sessions``
+never pays for ``run``'s imports. To add a command, add one row to ``COMMANDS``
+(``tests/unit/test_cli_registry.py`` checks the row against the command itself).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import NamedTuple
+
 import click
+from click.shell_completion import CompletionItem
 
 from coven import __version__
-from coven.cli.adapter_cmd import adapter_group
-from coven.cli.cast_cmd import cast_cmd
-from coven.cli.cockpit_cmd import cockpit_cmd
-from coven.cli.completion import SHELLS, completion_script
-from coven.cli.daemon_cmd import daemon_group
-from coven.cli.export_cmd import export_cmd
-from coven.cli.failures import CliError, translated
-from coven.cli.familiars_cmd import familiars_group
-from coven.cli.hosts_cmd import hosts_group
-from coven.cli.remote import HOST_ENV, route
-from coven.cli.rituals_cmd import archive_cmd, kill_cmd, sacrifice_cmd
-from coven.cli.run_cmd import attach_cmd, run_cmd, summon_cmd
-from coven.cli.sessions_cmd import ls_cmd, ps_cmd, screen_cmd, sessions_group
-from coven.cli.status_cmd import status_cmd
-from coven.cli.work_cmd import changes_cmd, diff_cmd, discard_cmd, merge_cmd
+
+HOST_ENV = "COVEN_HOST"
+SHELLS = ("bash", "zsh", "fish")
+
+
+class Entry(NamedTuple):
+    """Where a command lives and what ``coven --help`` says about it (its short help)."""
+
+    target: str  # "module:attribute", imported when the command is needed
+    help: str
+    hidden: bool = False
+
+
+COMMANDS: dict[str, Entry] = {
+    "adapter": Entry(
+        "coven.cli.adapter_cmd:adapter_group",
+        "Harness adapters: built-ins and trusted manifests.",
+    ),
+    "archive": Entry(
+        "coven.cli.rituals_cmd:archive_cmd", "Hide a finished session; its events are kept."
+    ),
+    "attach": Entry(
+        "coven.cli.run_cmd:attach_cmd",
+        "Show a live session's screen, then follow it with input.",
+    ),
+    "cast": Entry(
+        "coven.cli.cast_cmd:cast_cmd", "Carry out a Cast Code (~? ~>name ~name: task …)."
+    ),
+    "changes": Entry("coven.cli.work_cmd:changes_cmd", "Show the files a session changed."),
+    "cockpit": Entry("coven.cli.cockpit_cmd:cockpit_cmd", "Open the web cockpit in the browser."),
+    "daemon": Entry(
+        "coven.cli.daemon_cmd:daemon_group", "Manage the Coven daemon that owns every session."
+    ),
+    "diff": Entry("coven.cli.work_cmd:diff_cmd", "Show the unified diff of a session's work."),
+    "discard": Entry(
+        "coven.cli.work_cmd:discard_cmd",
+        "Remove a session's lane (worktree and branch).",
+    ),
+    "export": Entry("coven.cli.export_cmd:export_cmd", "Export a session as an asciicast v2 file."),
+    "familiars": Entry(
+        "coven.cli.familiars_cmd:familiars_group",
+        "List familiars (with live state), or add and remove them.",
+    ),
+    "hosts": Entry("coven.cli.hosts_cmd:hosts_group", "Name other machines for coven --host NAME."),
+    "kill": Entry("coven.cli.rituals_cmd:kill_cmd", "Kill a live session; its event log is kept."),
+    "ls": Entry("coven.cli.sessions_cmd:ls_cmd", "List sessions as a table (never the browser)."),
+    "merge": Entry("coven.cli.work_cmd:merge_cmd", "Merge a session's lane into your branch."),
+    "ps": Entry("coven.cli.sessions_cmd:ps_cmd", "List sessions as a table (never the browser)."),
+    "run": Entry(
+        "coven.cli.run_cmd:run_cmd",
+        "Launch HARNESS through the daemon and attach to it.",
+    ),
+    "sacrifice": Entry(
+        "coven.cli.rituals_cmd:sacrifice_cmd",
+        "Delete a finished session and its events for good.",
+    ),
+    "screen": Entry("coven.cli.sessions_cmd:screen_cmd", "Print a live session's screen as text."),
+    "sessions": Entry(
+        "coven.cli.sessions_cmd:sessions_group", "List sessions; on a terminal, a live browser."
+    ),
+    "status": Entry(
+        "coven.cli.status_cmd:status_cmd", "Show the daemon, its sessions and familiars."
+    ),
+    "summon": Entry(
+        "coven.cli.run_cmd:summon_cmd", "Restore an archived session, then attach to it."
+    ),
+}
+
+
+def load(target: str) -> click.Command:
+    """Import ``"module:attribute"`` and answer the command it names."""
+    module_name, _, attribute = target.partition(":")
+    command = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{target} is not a click command")
+    return command
 
 
 class CovenGroup(click.Group):
-    """A group whose commands fail with a sentence, never a traceback."""
+    """The root group: lazily loaded commands that fail with a sentence, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            command = self.commands[cmd_name] = load(COMMANDS[cmd_name].target)
+        return command
+
+    def _described(self, ctx: click.Context, incomplete: str = "") -> list[click.Command]:
+        """Every visible command starting with ``incomplete``; one not loaded yet is stood
+        in for by a bare command carrying its name and help, so listing imports nothing."""
+        described: list[click.Command] = []
+        for name in self.list_commands(ctx):
+            if not name.startswith(incomplete):
+                continue
+            command = self.commands.get(name)
+            if command is None:
+                entry = COMMANDS[name]
+                command = click.Command(name, help=entry.help, hidden=entry.hidden)
+            if not command.hidden:
+                described.append(command)
+        return described
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = self._described(ctx)
+        if not commands:
+            return
+        # The same layout as click's own listing: room for three times the default spacing.
+        limit = formatter.width - 6 - max(len(c.name or "") for c in commands)
+        with formatter.section("Commands"):
+            formatter.write_dl([(c.name or "", c.get_short_help_str(limit)) for c in commands])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        items = [
+            CompletionItem(c.name, help=c.get_short_help_str())
+            for c in self._described(ctx, incomplete)
+        ]
+        items.extend(click.Command.shell_complete(self, ctx, incomplete))
+        return items
 
     def invoke(self, ctx: click.Context) -> object:
+        from coven.cli.failures import translated
+
         with translated():
             return super().invoke(ctx)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        return route(ctx, *super().resolve_command(ctx, args))
+        resolved = super().resolve_command(ctx, args)
+        if not ctx.find_root().params.get("host"):
+            return resolved  # this machine: nothing to route (and no ssh machinery to load)
+        from coven.cli.remote import route
+
+        return route(ctx, *resolved)
 
 
 @click.group(cls=CovenGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,6 +185,8 @@ def version_cmd() -> None:
 @click.pass_context
 def doctor_cmd(ctx: click.Context, as_json: bool) -> None:
     """Check harnesses, the daemon and the home."""
+    from coven.cli.failures import CliError
+
     try:
         from coven.cli import doctor  # type: ignore[attr-defined,unused-ignore]
     except ModuleNotFoundError as exc:
@@ -85,6 +206,8 @@ def completion_cmd(shell: str) -> None:
     for bash: eval "$(coven completion bash)"; zsh: eval "$(coven completion zsh)";
     fish: coven completion fish | source.
     """
+    from coven.cli.completion import completion_script
+
     click.echo(completion_script(cli, shell))
 
 
@@ -92,38 +215,13 @@ def completion_cmd(shell: str) -> None:
 @click.argument("shell", type=click.Choice(SHELLS))
 def completions_cmd(shell: str) -> None:
     """The former name of the completion command."""
+    from coven.cli.completion import completion_script
+
     click.echo(completion_script(cli, shell))
 
 
-for command in (
-    daemon_group,
-    run_cmd,
-    attach_cmd,
-    screen_cmd,
-    summon_cmd,
-    sessions_group,
-    ls_cmd,
-    ps_cmd,
-    archive_cmd,
-    sacrifice_cmd,
-    kill_cmd,
-    changes_cmd,
-    diff_cmd,
-    merge_cmd,
-    discard_cmd,
-    adapter_group,
-    hosts_group,
-    familiars_group,
-    cast_cmd,
-    status_cmd,
-    export_cmd,
-    cockpit_cmd,
-):
-    cli.add_command(command)
-
-
 def main() -> None:
-    """Console-script entry point."""
+    """Entry point of the full CLI (``coven.cli.entry`` answers a few commands before it)."""
     cli.main(prog_name="coven")
 
 
