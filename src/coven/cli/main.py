@@ -31,6 +31,7 @@ class Entry(NamedTuple):
     target: str  # "module:attribute", imported when the command is needed
     help: str
     hidden: bool = False
+    short: bool = False  # ``help`` is the command's own ``short_help``: never shortened
 
 
 COMMANDS: dict[str, Entry] = {
@@ -46,10 +47,14 @@ COMMANDS: dict[str, Entry] = {
         "Show a live session's screen, then follow it with input.",
     ),
     "cast": Entry(
-        "coven.cli.cast_cmd:cast_cmd", "Carry out a Cast Code (~? ~>name ~name: task …)."
+        "coven.cli.cast_cmd:cast_cmd",
+        "Carry out a Cast Code (~? ~>name ~name: task …).",
+        short=True,
     ),
     "changes": Entry("coven.cli.work_cmd:changes_cmd", "Show the files a session changed."),
-    "cockpit": Entry("coven.cli.cockpit_cmd:cockpit_cmd", "Open the web cockpit in the browser."),
+    "cockpit": Entry(
+        "coven.cli.cockpit_cmd:cockpit_cmd", "Open the web cockpit in the browser.", short=True
+    ),
     "daemon": Entry(
         "coven.cli.daemon_cmd:daemon_group", "Manage the Coven daemon that owns every session."
     ),
@@ -58,7 +63,9 @@ COMMANDS: dict[str, Entry] = {
         "coven.cli.work_cmd:discard_cmd",
         "Remove a session's lane (worktree and branch).",
     ),
-    "export": Entry("coven.cli.export_cmd:export_cmd", "Export a session as an asciicast v2 file."),
+    "export": Entry(
+        "coven.cli.export_cmd:export_cmd", "Export a session as an asciicast v2 file.", short=True
+    ),
     "familiars": Entry(
         "coven.cli.familiars_cmd:familiars_group",
         "List familiars (with live state), or add and remove them.",
@@ -81,7 +88,9 @@ COMMANDS: dict[str, Entry] = {
         "coven.cli.sessions_cmd:sessions_group", "List sessions; on a terminal, a live browser."
     ),
     "status": Entry(
-        "coven.cli.status_cmd:status_cmd", "Show the daemon, its sessions and familiars."
+        "coven.cli.status_cmd:status_cmd",
+        "Show the daemon, its sessions and familiars.",
+        short=True,
     ),
     "summon": Entry(
         "coven.cli.run_cmd:summon_cmd", "Restore an archived session, then attach to it."
@@ -120,7 +129,12 @@ class CovenGroup(click.Group):
             command = self.commands.get(name)
             if command is None:
                 entry = COMMANDS[name]
-                command = click.Command(name, help=entry.help, hidden=entry.hidden)
+                command = click.Command(
+                    name,
+                    help=None if entry.short else entry.help,
+                    short_help=entry.help if entry.short else None,
+                    hidden=entry.hidden,
+                )
             if not command.hidden:
                 described.append(command)
         return described
