@@ -19,7 +19,7 @@ from pathlib import Path
 PROBE = """
 import atexit, sys
 out, sys.argv = sys.argv[1], ["coven", *sys.argv[2:]]
-atexit.register(lambda: open(out, "w").write("\\\\n".join(sorted(sys.modules))))
+atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
 if sys.argv[1:] != ["--probe-baseline"]:
     from coven.cli.entry import main
     main()
@@ -50,6 +50,10 @@ FAST = frozenset(
 )
 FAST_COVEN = frozenset({"coven", "coven.cli", "coven.cli.entry"})
 
+# The session listing as a table adds the ages' datetime and the renderer.
+LISTING = FAST | {"datetime"}
+LISTING_COVEN = FAST_COVEN | {"coven.cli.listing"}
+
 # ``coven --help``: click and what click itself imports; no command module.
 HELP = FAST | {
     "ast",
@@ -57,9 +61,11 @@ HELP = FAST | {
     "click",
     "contextlib",
     "datetime",
+    "difflib",  # click: suggestions for a mistyped option (and `-h`)
     "dis",
     "fnmatch",
     "gettext",
+    "heapq",
     "importlib",
     "inspect",
     "linecache",
@@ -96,13 +102,15 @@ def loaded_modules(
             text=True,
             timeout=30,
         )
-        return proc, set(Path(out).read_text().split())
+        modules = set(Path(out).read_text().split("\n"))
+    assert {"sys", "builtins"} <= modules, "the probe wrote no module list"
+    return proc, modules
 
 
 def beyond_budget(
     modules: set[str], baseline: set[str], allowed: frozenset[str], coven: frozenset[str]
 ) -> set[str]:
     """Loaded modules the budget does not allow (``baseline``: what a bare interpreter loads)."""
-    tops = {m.split(".")[0] for m in modules - baseline}
+    tops = {m.split(".")[0] for m in modules} - {m.split(".")[0] for m in baseline}
     extra = {t for t in tops if not t.startswith("_") and t not in allowed and t != "coven"}
     return extra | {m for m in modules if m.startswith("coven") and m not in coven}

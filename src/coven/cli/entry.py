@@ -7,8 +7,9 @@ only (no click, no msgspec, not even ``coven.client``) and answers exactly these
 command lines itself:
 
 * ``--version``, ``-V``, ``version``;
-* ``sessions|ls|ps --json`` (with ``--all`` too), against a daemon of this very
-  Coven version (whose records are already the shape the full CLI prints);
+* ``sessions|ls|ps`` with ``--json``, ``--plain`` or neither (``--all`` too) when
+  stdout is not a terminal (no browser, no colours), against a daemon of this
+  very Coven version (whose records are already the shape the full CLI prints);
 * ``daemon status [--json]`` when the daemon answers health, or when no trace of
   a daemon exists at all.
 
@@ -184,6 +185,35 @@ def _daemon_status(home: str, as_json: bool) -> tuple[str, str | None]:
     return "Coven daemon: not running", "start it with `coven daemon start`"
 
 
+def _listing(flags: list[str]) -> tuple[str, str | None] | None:
+    """``sessions|ls|ps`` with ``--json``, ``--plain``, ``--all``: never the browser or colour."""
+    if len(set(flags)) != len(flags) or not set(flags) <= {"--json", "--plain", "--all"}:
+        return None
+    if {"--json", "--plain"} <= set(flags):
+        return None  # a usage error, in click's words
+    as_json = "--json" in flags
+    if not as_json and sys.stdout.isatty():
+        return None  # a terminal gets colours (or the browser)
+    records = _sessions(_home(), "--all" in flags)
+    if as_json:
+        import json
+
+        return json.dumps({"sessions": records}, indent=2, ensure_ascii=False), None
+    from types import SimpleNamespace
+
+    from coven.cli import listing
+
+    if not records:
+        return listing.empty_listing("--all" in flags, None)
+    try:
+        views = [SimpleNamespace(**record) for record in records]  # type: ignore[arg-type]
+        if "--plain" in flags:
+            return listing.sessions_table(views), listing.NEXT_HINT
+        return listing.sessions_overview(views, colour=False), listing.NEXT_HINT
+    except (TypeError, AttributeError) as exc:
+        raise _Doubt("record shape") from exc
+
+
 def answer(args: list[str]) -> tuple[str, str | None] | None:
     """(stdout, stderr) text for ``args`` when this path can answer it, else ``None``."""
     if args in (["--version"], ["-V"], ["version"]):
@@ -191,19 +221,23 @@ def answer(args: list[str]) -> tuple[str, str | None] | None:
     if COMPLETE_VAR in os.environ or os.environ.get(HOST_ENV, "").strip():
         return None
     try:
-        if args and args[0] in _LISTINGS and "--json" in args[1:]:
-            flags = args[1:]
-            if len(set(flags)) != len(flags) or not set(flags) <= {"--json", "--all"}:
-                return None
-            import json
-
-            records = _sessions(_home(), "--all" in flags)
-            return json.dumps({"sessions": records}, indent=2, ensure_ascii=False), None
+        if args and args[0] in _LISTINGS:
+            return _listing(args[1:])
         if args[:2] == ["daemon", "status"] and args[2:] in ([], ["--json"]):
             return _daemon_status(_home(), args[2:] == ["--json"])
     except _Doubt:
         return None
     return None
+
+
+def _as_click_echoes(text: str, stream: object) -> str:
+    """``text`` and a newline, without escape sequences unless ``stream`` is a terminal (click.echo)."""
+    isatty = getattr(stream, "isatty", None)
+    if "\x1b" in text and not (callable(isatty) and isatty()):
+        import re
+
+        text = re.sub(r"\033\[[0-?]*[ -/]*[@-~]", "", text)  # click's own pattern
+    return text + "\n"
 
 
 def main() -> None:
@@ -216,10 +250,10 @@ def main() -> None:
         return
     text, hint = answered
     try:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(_as_click_echoes(text, sys.stdout))
         sys.stdout.flush()
         if hint is not None:
-            sys.stderr.write(hint + "\n")
+            sys.stderr.write(_as_click_echoes(hint, sys.stderr))
     except BrokenPipeError:
         # The reader went away (`| head`): nothing left to say, as in the full CLI.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

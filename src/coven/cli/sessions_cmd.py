@@ -13,6 +13,7 @@ import msgspec
 from coven.cli.completion import complete_session
 from coven.cli.context import client, hint, out, stdio_are_ttys
 from coven.cli.detach_keys import Key
+from coven.cli.listing import empty_listing
 from coven.cli.render import (
     EVENTS_HEADER,
     NEXT_HINT,
@@ -35,16 +36,9 @@ TRANSCRIPT_LINES = 10_000  # the daemon's limit for scrollback in one screen rea
 
 
 def _empty_hint(include_archived: bool, project: str | None) -> None:
-    where = f" in {project}" if project else ""
-    out(
-        f"No Coven sessions{where} yet — active or archived."
-        if include_archived
-        else f"No active Coven sessions{where} yet."
-    )
-    hint("Start or inspect with:")
-    hint("  coven doctor")
-    hint('  coven run codex "explain this repo in 5 bullets"')
-    hint("  coven sessions --all")
+    message, hints = empty_listing(include_archived, project)
+    out(message)
+    hint(hints)
 
 
 def in_project(record: SessionRecord, project: str) -> bool:

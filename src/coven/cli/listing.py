@@ -1,0 +1,178 @@
+"""The session listing as text (``coven sessions``, ``ls``, ``ps``): standard library only.
+
+Pure functions from listed sessions to strings. They take anything with a
+session record's attributes — the client's ``SessionRecord``, or the console
+script's fast path's plain view of the same wire object — so the listing can
+be printed without loading click or msgspec (``coven.cli.entry``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+# ``typing`` costs the console script's fast path a few ms; type checkers read the block.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class ListedSession(Protocol):
+        """What the listing reads of a session record."""
+
+        @property
+        def id(self) -> str: ...
+        @property
+        def status(self) -> str: ...
+        @property
+        def harness(self) -> str: ...
+        @property
+        def project_root(self) -> str: ...
+        @property
+        def created_at(self) -> str: ...
+        @property
+        def title(self) -> str: ...
+        @property
+        def labels(self) -> Sequence[str]: ...
+        @property
+        def archived_at(self) -> str | None: ...
+        @property
+        def familiar_id(self) -> str | None: ...
+
+
+NEXT_HINT = """
+Next:
+  coven attach <id>               # rejoin a session (a unique id prefix is enough)
+  coven attach <id> --read-only   # watch without typing into it
+  coven kill <id>                 # end a live session
+Rituals:
+  coven archive <id>              # hide from the active list, keep events
+  coven summon <id>               # restore an archived session, then attach
+  coven sacrifice <id> --yes      # delete a finished session and its events"""
+
+
+def empty_listing(include_archived: bool, project: str | None) -> tuple[str, str]:
+    """What an empty listing says: the message (stdout) and where to start (stderr)."""
+    where = f" in {project}" if project else ""
+    message = (
+        f"No Coven sessions{where} yet — active or archived."
+        if include_archived
+        else f"No active Coven sessions{where} yet."
+    )
+    hints = "\n".join(
+        [
+            "Start or inspect with:",
+            "  coven doctor",
+            '  coven run codex "explain this repo in 5 bullets"',
+            "  coven sessions --all",
+        ]
+    )
+    return message, hints
+
+
+def short_id(session_id: str) -> str:
+    return session_id[:8]
+
+
+def parse_time(stamp: str) -> datetime | None:
+    """An RFC 3339 timestamp as an aware datetime, or ``None`` when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def age(stamp: str, now: datetime | None = None) -> str:
+    """How long ago ``stamp`` was, in the largest whole unit: ``42s``, ``5m``, ``3h``, ``2d``."""
+    then = parse_time(stamp)
+    if then is None:
+        return "?"
+    seconds = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def short_path(path: str, home: str | None = None) -> str:
+    """``path`` with the user's home shown as ``~``."""
+    home = (os.path.expanduser("~") if home is None else home).rstrip("/")
+    if home and (path == home or path.startswith(home + "/")):
+        return "~" + path[len(home) :]
+    return path
+
+
+def state_of(record: ListedSession) -> str:
+    return "archived" if record.archived_at is not None else "active"
+
+
+def sessions_table(records: Sequence[ListedSession]) -> str:
+    """``SESSION STATUS HARNESS STATE TITLE`` with fixed widths (the ``--plain`` format).
+
+    ``FAMILIAR`` and ``LABELS`` columns are added before ``TITLE`` when any
+    listed session has a familiar or labels.
+    """
+    width = max([8, *(len(r.harness) for r in records)])
+    extra: list[tuple[str, int, Any]] = []
+    if any(r.familiar_id for r in records):
+        fam = max([8, *(len(r.familiar_id or "-") for r in records)])
+        extra.append(("FAMILIAR", fam, lambda r: r.familiar_id or "-"))
+    if any(r.labels for r in records):
+        lab = max([6, *(len(",".join(r.labels) or "-") for r in records)])
+        extra.append(("LABELS", lab, lambda r: ",".join(r.labels) or "-"))
+    head = "".join(f"{name:<{w}} " for name, w, _ in extra)
+    rule = "".join(f"{'-' * len(name):<{w}} " for name, w, _ in extra)
+    rows = [
+        f"{'SESSION':<36} {'STATUS':<10} {'HARNESS':<{width}} {'STATE':<8} {head}TITLE",
+        f"{'-------':<36} {'------':<10} {'-------':<{width}} {'-----':<8} {rule}-----",
+    ]
+    rows.extend(
+        f"{r.id:<36} {r.status:<10} {r.harness:<{width}} {state_of(r):<8} "
+        + "".join(f"{get(r):<{w}} " for _, w, get in extra)
+        + one_line(r.title)
+        for r in records
+    )
+    return "\n".join(rows)
+
+
+def sessions_overview(
+    records: Sequence[ListedSession],
+    now: datetime | None = None,
+    home: str | None = None,
+    colour: bool = False,
+) -> str:
+    """``ID STATUS HARNESS PROJECT AGE LABELS TITLE``: short ids, nothing cut off.
+
+    Columns are as wide as their widest cell; the title comes last so a long
+    one only wraps. ``colour`` paints the status (for a terminal).
+    """
+    header = ("ID", "STATUS", "HARNESS", "PROJECT", "AGE", "LABELS", "TITLE")
+    rows = [
+        (
+            short_id(r.id),
+            r.status + (" (archived)" if r.archived_at else ""),
+            r.harness,
+            short_path(r.project_root, home),
+            age(r.created_at, now),
+            ",".join(r.labels) or "-",
+            one_line(r.title),
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    # Status values (a ``SessionStatus`` is a ``str``); click is loaded only to paint.
+    colours = {"running": "green", "failed": "red", "killed": "red", "orphaned": "yellow"}
+    lines = []
+    for index, row in enumerate([header, *rows]):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        if colour and index > 0 and records[index - 1].status in colours:
+            import click
+
+            cells[1] = click.style(cells[1], fg=colours[records[index - 1].status])
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+def one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
