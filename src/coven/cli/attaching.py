@@ -225,7 +225,10 @@ async def attach(
     ``from_screen``: a live session starts from its current screen (with ``history``
     scrollback lines) instead of the raw replay of everything it printed.
     """
-    from coven.client.aio import AsyncCovenClient
+    from coven.client.trust_store import no_trust_store
+
+    with no_trust_store():  # attaching speaks over a Unix socket, never TLS
+        from coven.client.aio import AsyncCovenClient
 
     loop = asyncio.get_running_loop()
     guard = os.isatty(out_fd) and not fresh

@@ -1,4 +1,4 @@
-"""The daemon imports aiohttp without loading the system trust store, and leaves no trace."""
+"""The daemon and the CLI import aiohttp without loading the system trust store, leaving no trace."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from coven.daemon.__main__ import no_trust_store
+from coven.client.trust_store import no_trust_store
 
 
 def test_the_trust_store_is_hidden_inside_and_the_environment_restored_after(
