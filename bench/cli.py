@@ -192,6 +192,12 @@ class Impl:
         return int(json.loads((self.home / "daemon.json").read_text())["pid"])
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time (user + system) process ``pid`` has used so far, in ms (10 ms resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -369,9 +375,10 @@ def main() -> int:
             )
             wait_health(impl.sock)
             wall = (time.perf_counter() - t0) * 1000
+            cpu = cpu_ms(proc.pid)
             proc.terminate()
             proc.wait()
-            return wall, float("nan")
+            return wall, cpu
 
         def cli_start(impl: Impl) -> Sample:
             fresh(impl)
@@ -386,8 +393,9 @@ def main() -> int:
             )
             wait_health(impl.sock)
             wall = (time.perf_counter() - t0) * 1000
+            cpu = cpu_ms(impl.daemon_pid())  # the daemon's own, not the starting command's
             impl.stop(cwd)
-            return wall, float("nan")
+            return wall, cpu
 
         starts["ours (python -m coven.daemon)"] = lambda: direct_start(ours.env)
         if before is not None:
@@ -450,11 +458,11 @@ def render(doc: dict[str, object]) -> str:
             continue
         if label == "daemon start -> health":
             for name, stats in row.items():
-                walls = {"ours": "", "before": "", "ref": ""}
-                walls[name.split()[0]] = cell(stats)
+                cells = {"ours": " | ", "before": " | ", "ref": " | "}
+                cells[name.split()[0]] = f"{cell(stats)} | {cell(stats, 'cpu')}"
                 lines.append(
-                    f"| start -> health, {name} | {walls['ours']} | | {walls['before']} | | "
-                    f"{walls['ref']} | |"
+                    f"| start -> health, {name} (CPU: the daemon's) | {cells['ours']} | "
+                    f"{cells['before']} | {cells['ref']} |"
                 )
             continue
         ours, old, ref = row.get("ours"), row.get("before"), row.get("ref")
