@@ -250,7 +250,17 @@ def main() -> None:
         return
     text, hint = answered
     try:
-        sys.stdout.write(_as_click_echoes(text, sys.stdout))
+        # Encoded whole before a byte is written: a stream that cannot take the text
+        # (an ASCII-only locale) gets the full CLI, which replaces what it cannot print.
+        data = _as_click_echoes(text, sys.stdout)
+        data.encode(sys.stdout.encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        from coven.cli.main import main as full
+
+        full()
+        return
+    try:
+        sys.stdout.write(data)
         sys.stdout.flush()
         if hint is not None:
             sys.stderr.write(_as_click_echoes(hint, sys.stderr))

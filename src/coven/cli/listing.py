@@ -161,17 +161,36 @@ def sessions_overview(
         for r in records
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
-    # Status values (a ``SessionStatus`` is a ``str``); click is loaded only to paint.
-    colours = {"running": "green", "failed": "red", "killed": "red", "orphaned": "yellow"}
-    lines = []
-    for index, row in enumerate([header, *rows]):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        if colour and index > 0 and records[index - 1].status in colours:
-            import click
-
-            cells[1] = click.style(cells[1], fg=colours[records[index - 1].status])
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    lines = [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
+        for row in [header, *rows]
+    ]
+    if colour:  # only on a terminal, so only in the full CLI: click and the schema are loaded
+        lines = [
+            lines[0],
+            *(_painted(line, r.status, widths) for line, r in zip(lines[1:], records, strict=True)),
+        ]
+    lines = [line.rstrip() for line in lines]
     return "\n".join(lines)
+
+
+def _painted(line: str, status: str, widths: list[int]) -> str:
+    """``line`` with its status cell coloured the way a terminal user reads it."""
+    import click
+
+    from coven.schema.vocabulary import SessionStatus
+
+    colours: dict[str, str] = {
+        SessionStatus.RUNNING: "green",
+        SessionStatus.FAILED: "red",
+        SessionStatus.KILLED: "red",
+        SessionStatus.ORPHANED: "yellow",
+    }
+    if status not in colours:
+        return line
+    start = widths[0] + 2
+    end = start + widths[1]
+    return line[:start] + click.style(line[start:end], fg=colours[status]) + line[end:]
 
 
 def one_line(text: str) -> str:

@@ -83,7 +83,7 @@ COMMANDS: dict[str, Entry] = {
         "coven.cli.rituals_cmd:sacrifice_cmd",
         "Delete a finished session and its events for good.",
     ),
-    "screen": Entry("coven.cli.sessions_cmd:screen_cmd", "Print a live session's screen as text."),
+    "screen": Entry("coven.cli.sessions_cmd:screen_cmd", "Print a session's screen as text."),
     "sessions": Entry(
         "coven.cli.sessions_cmd:sessions_group", "List sessions; on a terminal, a live browser."
     ),
