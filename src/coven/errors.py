@@ -11,7 +11,8 @@ turns a refusal into a sentence and an exit code.
     ├── InvalidRequest            400 invalid_request
     │   ├── ExecutionBindingInvalid   400 execution_binding_invalid   (authority.refusals)
     │   ├── RequestAdoptionInvalid    400 request_adoption_invalid    (authority.refusals)
-    │   └── UnknownFamiliar           400 unknown_familiar
+    │   ├── UnknownFamiliar           400 unknown_familiar
+    │   └── ReviewStateInvalid        400 review_state_invalid (details: state, allowed)
     ├── UnsupportedApiVersion     404 invalid_request (the reference's quirk)
     ├── Forbidden                 403 forbidden (peer is another user)
     ├── NotFound                  404 not_found (route)
@@ -36,6 +37,7 @@ turns a refusal into a sentence and an exit code.
     ├── RosterInvalid             500 familiar_lookup_failed (names file and line)
     ├── CallNotFound              404 call_not_found
     ├── CastTooLarge              413 cast_too_large
+    ├── ReviewClosed              409 review_closed (details: reviewState — merged or discarded)
     ├── HolderUnavailable         503 holder_unavailable (a session's holder is gone)
     ├── HolderRefused             500 holder_refused (an impostor on a holder's socket)
     ├── RedactionConfigInvalid    (local) redaction_config_invalid    (redaction.config)
@@ -382,6 +384,20 @@ class MergeConflict(WorkspaceError):
     """Merging would conflict (``details.files``); nothing was changed."""
 
     code = "merge_conflict"
+    status = 409
+
+
+class ReviewStateInvalid(InvalidRequest):
+    """A review state a client may not set: unknown, or one only the daemon sets."""
+
+    code = "review_state_invalid"
+    status = 400
+
+
+class ReviewClosed(CovenError):
+    """The session's lane was merged or discarded; its review no longer changes."""
+
+    code = "review_closed"
     status = 409
 
 

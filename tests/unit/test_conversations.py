@@ -90,9 +90,10 @@ def test_a_version_1_store_migrates_and_keeps_its_rows(tmp_path: Path) -> None:
         row = reader.get_session("s1")
         assert row is not None and row.title == "t"
         assert row.git_root is None and row.worktree_path is None and row.continues is None
+        assert row.review_state == "unreviewed"
     finally:
         writer.stop(timeout=5.0)
         reader.close()
     check = sqlite3.connect(path)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     check.close()

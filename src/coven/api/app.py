@@ -260,6 +260,10 @@ class Api(CockpitRoutes):
         force = requests.discard(await self.read_body(request))
         return json_response(200, await self.runtime.work.discard(match.session_id or "", force))
 
+    async def on_review(self, request: BaseRequest, match: router.Match) -> web.Response:
+        body = requests.review(await self.read_body(request))
+        return json_response(200, await self.runtime.reviews.review(match.session_id or "", body))
+
     # -- events ----------------------------------------------------------------------------------
     async def on_events(self, request: BaseRequest, match: router.Match) -> web.Response:
         if "sessionId" not in match.query:

@@ -1,4 +1,4 @@
-"""The work routes' part of the OpenAPI document: changes, diff, merge, discard (see
+"""The work routes' part of the OpenAPI document: changes, diff, merge, discard, review (see
 ``coven.api.openapi``)."""
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ TYPES: tuple[Any, ...] = (
     work.DiscardBody,
     work.MergeOutcome,
     work.DiscardOutcome,
+    work.ReviewBody,
+    work.ReviewComment,
+    work.ReviewOutcome,
 )
 
 
@@ -30,7 +33,7 @@ def work_paths(
     session_id: Schema,
     git_failures: dict[str, Schema],
 ) -> dict[str, Schema]:
-    """The four routes, with the document's own builders passed in."""
+    """The five routes, with the document's own builders passed in."""
     not_found = error("`session_not_found` (details.sessionId)")
     bad = error("`invalid_request`")
     not_git = error("`not_a_git_repository`")
@@ -94,6 +97,16 @@ def work_paths(
                 ),
                 "422": not_git,
                 **git_failures,
+            },
+        ),
+        "/sessions/{sessionId}/review": session_post(
+            "Set the review state of the session's work (`merged`/`discarded` are the daemon's)",
+            {"200": json(ref(work.ReviewOutcome), "Review recorded")},
+            work.ReviewBody,
+            **{
+                "400": error("`review_state_invalid` (details.state, allowed), `invalid_request`"),
+                "409": error("`review_closed` (the lane was merged or discarded)"),
+                "503": error("`storage_unavailable`"),
             },
         ),
     }

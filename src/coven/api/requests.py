@@ -21,7 +21,7 @@ from coven.runtime.live_control import SendInput
 from coven.runtime.queries import EventsQuery, ListQuery
 from coven.runtime.work import diff_cap
 from coven.schema.vocabulary import MAX_PAGE
-from coven.schema.work import DiscardBody, MergeBody
+from coven.schema.work import DiscardBody, MergeBody, ReviewBody
 
 
 def parse_i64(name: str, raw: str) -> int:
@@ -204,6 +204,12 @@ def merge(raw: bytes) -> str | None:
     if body.commitMessage is not None and not body.commitMessage.strip():
         raise InvalidRequest("`commitMessage` must not be blank", {"field": "commitMessage"})
     return body.commitMessage
+
+
+def review(raw: bytes) -> ReviewBody:
+    """A review body: ``state`` and optional ``comments`` (checked by ``coven.runtime.review``)."""
+    body: ReviewBody = _typed_body(raw, ReviewBody)
+    return body
 
 
 def discard(raw: bytes) -> bool:

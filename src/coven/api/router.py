@@ -65,6 +65,7 @@ _POST_SUFFIXES = (
     ("/sacrifice", "sacrifice"),
     ("/merge", "merge"),
     ("/discard", "discard"),
+    ("/review", "review"),
 )
 _GET_SUFFIXES = (
     ("/log", "log"),

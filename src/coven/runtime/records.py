@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from coven.schema import EventRecord, SessionRecord, SessionStatus
+from coven.schema import EventRecord, ReviewState, SessionRecord, SessionStatus
 from coven.store import EventRow, SessionRow
 
 
@@ -34,7 +34,17 @@ def to_record(row: SessionRow) -> SessionRecord:
         worktree_path=row.worktree_path,
         branch=row.branch,
         continues=row.continues,
+        review_state=_review_state(row.review_state),
     )
+
+
+def _review_state(raw: str) -> ReviewState:
+    # Only this daemon writes the column, but a hand-edited value must not make the
+    # session unreadable: anything unknown reads as not reviewed yet.
+    try:
+        return ReviewState(raw)
+    except ValueError:
+        return ReviewState.UNREVIEWED
 
 
 def to_event_record(row: EventRow) -> EventRecord:

@@ -9,6 +9,7 @@ the API layer, which calls these services with typed values:
 * ``health`` — the health document;    * ``actions`` — the control-plane action router;
 * ``harnesses`` — capability scans;   * ``cockpit`` — familiars, overview, calls, the cast ledger.
 * ``work`` — changes, diffs, lanes (merge, discard).
+* ``reviews`` — the review state of each session's work.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveTable
 from coven.runtime.live_control import LiveControl
 from coven.runtime.queries import Queries
+from coven.runtime.review import Reviews
 from coven.runtime.rituals import ExternalSessions, Rituals
 from coven.runtime.roster import FamiliarRoster
 from coven.runtime.spawner import Spawner
@@ -67,7 +69,8 @@ class Runtime:
 
         roster = FamiliarRoster(home)
         calls = CovenCalls(home)
-        self.work = Work(self.ledger, HomePaths(home).worktrees, env, self.table)
+        self.reviews = Reviews(self.ledger, self.sink.redactor)
+        self.work = Work(self.ledger, HomePaths(home).worktrees, env, self.table, self.reviews)
         self.launcher = Launcher(
             self.ledger,
             self.sink,

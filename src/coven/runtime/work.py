@@ -12,6 +12,8 @@ Guards (no path here silently destroys work):
 * ``merge`` of a live session's lane merges committed work only: a
   ``commitMessage`` (which would commit files the agent may be writing) is refused
   while the session runs, and uncommitted work refuses as ``lane_dirty``;
+* a successful merge or discard settles the session's review state (``merged``,
+  ``discarded``; see ``coven.runtime.review``);
 * ``release_for_sacrifice`` removes a lane only when nothing would be lost and no
   other session uses it, and otherwise refuses the sacrifice with the workspace's
   code; archiving keeps lanes untouched.
@@ -34,7 +36,8 @@ from coven.errors import (
     SessionConflict,
 )
 from coven.runtime.ledger import Ledger
-from coven.schema import ACTIVE_STATUSES
+from coven.runtime.review import Reviews
+from coven.schema import ACTIVE_STATUSES, ReviewState
 from coven.schema.work import (
     ChangedFile,
     DiscardOutcome,
@@ -83,8 +86,16 @@ def lane_of(row: SessionRow) -> Lane | None:
 class Work:
     """Git for sessions, as the daemon serves it; all public coroutines run git off the loop."""
 
-    def __init__(self, ledger: Ledger, worktrees: Path, env: dict[str, str], live: Container[str]):
+    def __init__(
+        self,
+        ledger: Ledger,
+        worktrees: Path,
+        env: dict[str, str],
+        live: Container[str],
+        reviews: Reviews,
+    ):
         self.ledger = ledger
+        self.reviews = reviews
         self.worktrees = worktrees
         self.git = Git(env=env)
         self.live = live
@@ -154,6 +165,7 @@ class Work:
         result = await self.ledger.read(
             merge_lane, lane, commit_message=commit_message, git=self.git
         )
+        await self.reviews.settle(row.id, ReviewState.MERGED)
         return MergeOutcome(
             sessionId=row.id,
             mode=result.mode.value,
@@ -173,6 +185,7 @@ class Work:
         result = await self.ledger.read(
             discard_lane, lane, worktrees_dir=self.worktrees, force=force, git=self.git
         )
+        await self.reviews.settle(row.id, ReviewState.DISCARDED)
         return DiscardOutcome(
             sessionId=row.id,
             removedWorktree=result.removed_worktree,

@@ -26,6 +26,7 @@ from coven.schema.vocabulary import (
     LaunchMode,
     Permission,
     RedactionStatus,
+    ReviewState,
     SessionStatus,
 )
 from coven.schema.wire import (
@@ -55,6 +56,7 @@ __all__ = [
     "LogLine",
     "Permission",
     "RedactionStatus",
+    "ReviewState",
     "SessionRecord",
     "SessionStatus",
     "SessionsPage",

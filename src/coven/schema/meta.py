@@ -70,6 +70,8 @@ class CapabilityFlags(msgspec.Struct):
     """Launch ``isolation: "worktree"``; ``POST /sessions/:id/merge`` and ``/discard``."""
     conversationResume: bool = True
     """``conversation: {mode: "resume", id}`` may name a Coven session; records carry ``continues``."""
+    review: bool = True
+    """``POST /sessions/:id/review``; records carry ``review_state``; ``review`` events."""
 
 
 class HubStatus(msgspec.Struct):

@@ -64,6 +64,30 @@ class EventKind(enum.StrEnum):
     """Written by other clients; rendered as a tool line in log previews."""
     CAST = "cast"
     """``{"cast_id", "code", "target"}``: a Cast Code recorded by ``POST /cast`` (grants nothing)."""
+    REVIEW = "review"
+    """``{"state", "previous", "source"[, "comments"]}``: the session's review state changed
+    (``source``: ``review`` (a client said so), ``merge`` or ``discard`` (its lane was))."""
+
+
+class ReviewState(enum.StrEnum):
+    """Where the review of a session's work stands; every client sees the same one.
+
+    ``merged`` and ``discarded`` are set by the daemon when the session's lane is
+    merged or discarded, never by a client, and close the review.
+    """
+
+    UNREVIEWED = "unreviewed"
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    MERGED = "merged"
+    DISCARDED = "discarded"
+
+
+CLIENT_REVIEW_STATES = frozenset(
+    {ReviewState.UNREVIEWED, ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED}
+)
+"""The states ``POST /sessions/:id/review`` may set."""
+CLOSED_REVIEW_STATES = frozenset({ReviewState.MERGED, ReviewState.DISCARDED})
 
 
 class RedactionStatus(enum.StrEnum):

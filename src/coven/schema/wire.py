@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from coven.schema.vocabulary import SessionStatus
+from coven.schema.vocabulary import ReviewState, SessionStatus
 
 API_VERSION = "coven.daemon.v1"
 
@@ -17,7 +17,7 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     ``git_root``, ``base_commit`` and ``base_branch`` say where the session started in
     git (all null outside a repository); ``worktree_path`` and ``branch`` name its own
     lane (null without ``isolation: "worktree"``); ``continues`` is the id of the
-    session it resumed.
+    session it resumed; ``review_state`` is where the review of its work stands.
     """
 
     id: str
@@ -42,6 +42,7 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     worktree_path: str | None = None
     branch: str | None = None
     continues: str | None = None
+    review_state: ReviewState = ReviewState.UNREVIEWED
 
 
 class EventRecord(msgspec.Struct, kw_only=True):

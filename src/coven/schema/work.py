@@ -1,7 +1,7 @@
-"""What a session did to the code: its changes, its diff, and merging or discarding its lane.
+"""What a session did to the code: its changes, its diff, merging or discarding its lane, review.
 
-Bodies of ``GET /sessions/:id/changes`` and ``/diff`` and of ``POST /sessions/:id/merge``
-and ``/discard``. camelCase like the other additive bodies; paths of changed files are
+Bodies of ``GET /sessions/:id/changes`` and ``/diff`` and of ``POST /sessions/:id/merge``,
+``/discard`` and ``/review``. camelCase like the other additive bodies; paths of changed files are
 repository-relative with ``/`` separators (names that are not UTF-8 appear escaped).
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
+
+from coven.schema.vocabulary import ReviewState
 
 FileChange = Literal["added", "modified", "deleted", "renamed", "untracked"]
 
@@ -86,3 +88,32 @@ class DiscardOutcome(msgspec.Struct, kw_only=True):
     branchKept: str | None
     dirtyFiles: list[str]
     unmergedCommits: int
+
+
+class ReviewComment(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One requested change: its text, and the file (and line) it is about, if any."""
+
+    body: str
+    path: str | None = None
+    line: int | None = None
+
+
+class ReviewBody(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """``POST /sessions/:id/review``: ``unreviewed``, ``approved`` or ``changes_requested``.
+
+    ``comments`` are recorded (redacted) in the ``review`` event; they are not sent to
+    the agent (a client sends them as input if it wants the agent to read them).
+    """
+
+    state: str
+    comments: list[ReviewComment] = msgspec.field(default_factory=list)
+
+
+class ReviewOutcome(msgspec.Struct, kw_only=True):
+    """The session's review state after the request, the one before, and whether an event
+    was recorded (not when the state was already that and no comments came with it)."""
+
+    sessionId: str
+    reviewState: ReviewState
+    previous: ReviewState
+    recorded: bool

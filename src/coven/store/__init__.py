@@ -23,6 +23,7 @@ from coven.store.ops import (
     UpdateSession,
 )
 from coven.store.reader import StoreReader
+from coven.store.review_ops import ReviewChange, SetReviewState
 from coven.store.rows import EventRow, NewEvent, SessionRow, encode_payload
 from coven.store.writer import StoreWriter, WriterStats
 
@@ -39,7 +40,9 @@ __all__ = [
     "MarkOrphaned",
     "NewEvent",
     "Op",
+    "ReviewChange",
     "SessionRow",
+    "SetReviewState",
     "StoreCorrupt",
     "StoreIncompatible",
     "StoreOpFailed",

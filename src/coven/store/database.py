@@ -18,7 +18,9 @@ from collections.abc import Callable
 from coven.errors import HomeRefused
 from coven.store.errors import StoreCorrupt, StoreIncompatible
 
-SCHEMA_VERSION = 2
+# Each migration's number is named once, here: branches that add migrations at the same
+# time renumber by changing one constant. SCHEMA_VERSION is the highest number.
+REVIEW_STATE_MIGRATION = 4
 BUSY_TIMEOUT_MS = 100
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
@@ -90,7 +92,12 @@ ALTER TABLE sessions ADD COLUMN branch TEXT;
 ALTER TABLE sessions ADD COLUMN continues TEXT;
 CREATE INDEX idx_sessions_conversation_id ON sessions(conversation_id);
 """,
+    # The review of each session's work, shared by every client (see coven.runtime.review).
+    REVIEW_STATE_MIGRATION: """
+ALTER TABLE sessions ADD COLUMN review_state TEXT NOT NULL DEFAULT 'unreviewed';
+""",
 }
+SCHEMA_VERSION = max(_MIGRATIONS)
 
 # Columns whose absence means the file was laid out by someone else.
 _REQUIRED_COLUMNS = {
@@ -276,7 +283,9 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
     try:
         # Re-read inside the write lock: another process may have migrated meanwhile.
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        for target in range(version + 1, SCHEMA_VERSION + 1):
+        # In order, skipping numbers that are not taken (yet): a number reserved for
+        # another change is not a migration this Coven has to run.
+        for target in sorted(n for n in _MIGRATIONS if n > version):
             for statement in _MIGRATIONS[target].split(";"):
                 if statement.strip():
                     conn.execute(statement)

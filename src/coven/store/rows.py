@@ -45,6 +45,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "worktree_path",
     "branch",
     "continues",
+    "review_state",
 )
 
 EVENT_COLUMNS: tuple[str, ...] = (
@@ -94,6 +95,7 @@ class SessionRow:
     worktree_path: str | None = None
     branch: str | None = None
     continues: str | None = None
+    review_state: str = "unreviewed"
 
 
 @dataclass(frozen=True, slots=True)
