@@ -71,3 +71,28 @@ export function confirmSacrifice(session: SessionRecord): Promise<boolean> {
     input,
   );
 }
+
+/** Ask before a forced discard, naming the work it throws away. Focus starts on Cancel. */
+export function confirmForcedDiscard(session: SessionRecord, files: string[], commits: number): Promise<boolean> {
+  const lost: HTMLElement[] = [];
+  if (files.length) {
+    lost.push(
+      h("p", {}, "Uncommitted files that will be deleted:"),
+      h("ul", { class: "lost" }, ...files.map((file) => h("li", {}, h("code", {}, file)))),
+    );
+  }
+  if (commits) lost.push(h("p", {}, `${commits} commit${commits === 1 ? "" : "s"} not merged anywhere will be lost.`));
+  return modal(
+    [
+      h("h2", {}, "Discard this lane and its work?"),
+      h(
+        "p",
+        {},
+        `The worktree and branch ${String(session.branch ?? "")} of “${session.title}” will be removed. This cannot be undone.`,
+      ),
+      ...lost,
+    ],
+    h("button", { class: "danger" }, "Discard the work"),
+    "cancel",
+  );
+}

@@ -7,7 +7,7 @@ import { type Context, daemonPost, describe, getContext, sessionPath } from "./a
 import { confirmKill, confirmSacrifice } from "./dialogs";
 import { DiagnosticsView } from "./diagnostics";
 import { byId, inField } from "./dom";
-import { openChanges } from "./lanes";
+import { ChangesPane } from "./changes";
 import { LaunchView } from "./launch";
 import { isLive, newlyFinished, newlyWaiting, type SessionRecord } from "./model";
 import { Notifier } from "./notify";
@@ -26,6 +26,7 @@ class Cockpit {
   private activitySeq = 0;
   private known = new Map<string, SessionRecord>();
   readonly panes = new Map<string, TerminalPane>();
+  readonly changes = new Map<string, ChangesPane>();
   private readonly sessions: SessionsView;
   private readonly launch: LaunchView;
   private readonly diagnostics: DiagnosticsView;
@@ -45,6 +46,7 @@ class Cockpit {
         this.show("diagnostics");
         void this.diagnostics.show(s, this.ctx?.features.attention ?? false);
       },
+      changes: (s) => void this.openChanges(s),
     });
     this.launch = new LaunchView(byId("view-launch"), (session, open) => {
       this.show("sessions");
@@ -101,6 +103,8 @@ class Cockpit {
       this.pill(false, ctx.daemon.reason);
     }
     this.sessions.attention = ctx.features.attention;
+    this.sessions.changes = ctx.features.changes;
+    this.sessions.review = ctx.features.review;
     if (ctx.sessions) {
       const sessions = ctx.sessions;
       for (const s of newlyFinished(this.known, sessions)) this.notifier.finished(s);
@@ -109,6 +113,10 @@ class Cockpit {
       this.digest = ctx.sessionsDigest;
       this.sessions.setSessions(sessions);
       for (const [id, pane] of this.panes) {
+        const fresh = this.known.get(id);
+        if (fresh) pane.update(fresh);
+      }
+      for (const [id, pane] of this.changes) {
         const fresh = this.known.get(id);
         if (fresh) pane.update(fresh);
       }
@@ -141,7 +149,7 @@ class Cockpit {
       leave: () => {
         this.show("sessions");
       },
-      changes: features?.changes || features?.lanes ? (s) => void openChanges(s, features) : undefined,
+      changes: features?.changes && session.git_root ? (s) => void this.openChanges(s) : undefined,
     });
     this.panes.set(session.id, pane);
     this.panesEl.append(pane.element);
@@ -153,8 +161,36 @@ class Cockpit {
     pane.dispose();
     pane.element.remove();
     this.panes.delete(pane.session.id);
-    byId("panes-empty").hidden = this.panes.size > 0;
+    byId("panes-empty").hidden = this.panes.size + this.changes.size > 0;
     this.sessions.focusList();
+  }
+
+  /** The session's Changes pane beside the terminals (one per session; opening again focuses it). */
+  async openChanges(session: SessionRecord): Promise<void> {
+    const features = this.ctx?.features;
+    if (!features?.changes) {
+      this.toast("Changes: not available on this daemon");
+      return;
+    }
+    const existing = this.changes.get(session.id);
+    if (existing) {
+      existing.focus();
+      return;
+    }
+    byId("panes-empty").hidden = true;
+    const pane = new ChangesPane(this.known.get(session.id) ?? session, features, {
+      close: (p) => {
+        p.element.remove();
+        this.changes.delete(p.session.id);
+        byId("panes-empty").hidden = this.panes.size + this.changes.size > 0;
+        this.sessions.focusList();
+      },
+      changed: () => void this.refresh(),
+    });
+    this.changes.set(session.id, pane);
+    this.panesEl.append(pane.element);
+    await pane.load();
+    pane.focus();
   }
 
   private async ritual(label: string, run: () => Promise<unknown>): Promise<void> {

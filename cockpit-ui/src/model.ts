@@ -13,6 +13,9 @@ export interface SessionRecord {
   attention?: string | null;
   attention_reason?: string | null;
   branch?: string | null;
+  git_root?: string | null;
+  worktree_path?: string | null;
+  review_state?: string | null;
   [key: string]: unknown;
 }
 
@@ -54,14 +57,20 @@ export function matches(session: SessionRecord, filter: Filter): boolean {
     .some((field) => (field || "").toLowerCase().includes(needle));
 }
 
+/** The project a session belongs to: a lane's repository, not its private worktree. */
+export function projectOf(session: SessionRecord): string {
+  return session.worktree_path && session.git_root ? session.git_root : session.project_root;
+}
+
 /** Sessions that pass ``filter``, grouped by project; groups with live work first. */
 export function groupSessions(sessions: SessionRecord[], filter: Filter): SessionGroup[] {
   const groups = new Map<string, SessionRecord[]>();
   for (const session of sessions) {
     if (!matches(session, filter)) continue;
-    const list = groups.get(session.project_root);
+    const project = projectOf(session);
+    const list = groups.get(project);
     if (list) list.push(session);
-    else groups.set(session.project_root, [session]);
+    else groups.set(project, [session]);
   }
   const result: SessionGroup[] = [];
   for (const [projectRoot, list] of groups) {

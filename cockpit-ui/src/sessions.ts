@@ -1,9 +1,11 @@
 // The sessions list: grouped by project, live (and waiting) first, with filter and search.
 // Keyboard: rows use a roving tabindex (one Tab stop for the list); arrows move,
-// Enter opens the terminal, k kills, r archives/summons, Delete sacrifices, e events.
+// Enter opens the terminal, k kills, r archives/summons, Delete sacrifices, e events,
+// c the Changes pane (sessions that started in a git repository).
 
 import { clear, h } from "./dom";
 import { age, type Filter, groupSessions, isLive, projectName, type SessionRecord, shortId } from "./model";
+import { reviewLabel } from "./review";
 
 export interface ListActions {
   open(session: SessionRecord): void;
@@ -11,6 +13,7 @@ export interface ListActions {
   archive(session: SessionRecord): void;
   sacrifice(session: SessionRecord): void;
   events(session: SessionRecord): void;
+  changes(session: SessionRecord): void;
 }
 
 const FIRST_ROWS = 80;
@@ -26,6 +29,8 @@ export class SessionsView {
   private current: string | null = null;
   private renderToken = 0;
   attention = false;
+  changes = false;
+  review = false;
 
   constructor(
     root: HTMLElement,
@@ -173,6 +178,8 @@ export class SessionsView {
     const buttons: HTMLElement[] = [
       h("button", { type: "button", tabindex: -1, "data-act": "open" }, live ? "Open" : "Log"),
     ];
+    const inGit = this.changes && Boolean(session.git_root);
+    if (inGit) buttons.push(h("button", { type: "button", tabindex: -1, "data-act": "changes" }, "Changes"));
     if (live) {
       buttons.push(h("button", { type: "button", tabindex: -1, class: "danger", "data-act": "kill" }, "Kill"));
     } else {
@@ -213,6 +220,7 @@ export class SessionsView {
         h("code", { class: "sid", title: session.id }, shortId(session.id)),
         session.branch ? h("span", { class: "branch" }, String(session.branch)) : null,
         attention,
+        inGit && this.review ? reviewBadge(session) : null,
         h("span", { class: "actions" }, ...buttons),
       ),
     );
@@ -252,6 +260,7 @@ export class SessionsView {
     else if (act === "archive" && !isLive(session)) this.actions.archive(session);
     else if (act === "sacrifice" && !isLive(session)) this.actions.sacrifice(session);
     else if (act === "events") this.actions.events(session);
+    else if (act === "changes" && this.changes && session.git_root) this.actions.changes(session);
   }
 
   private onKey(event: KeyboardEvent): void {
@@ -269,6 +278,7 @@ export class SessionsView {
       r: () => session && this.act("archive", session),
       Delete: () => session && this.act("sacrifice", session),
       e: () => session && this.act("events", session),
+      c: () => session && this.act("changes", session),
     };
     const handler = keys[event.key];
     if (handler && !event.ctrlKey && !event.metaKey && !event.altKey) {
@@ -277,4 +287,9 @@ export class SessionsView {
       handler();
     }
   }
+}
+
+function reviewBadge(session: SessionRecord): HTMLElement {
+  const state = String(session.review_state ?? "unreviewed");
+  return h("span", { class: `review r-${state}`, title: `review: ${reviewLabel(state)}` }, reviewLabel(state));
 }

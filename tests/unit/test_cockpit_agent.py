@@ -38,6 +38,11 @@ def test_details_never_carry_input_text_or_prompts() -> None:
     detail = _detail(Allowed("input", "sess-1", mutating=True), typed, None)
     assert detail is not None and secret not in detail
     assert detail == f"{len(typed)} bytes of input"
+    review = json.dumps({"state": "changes_requested", "comments": [{"body": secret}]}).encode()
+    detail = _detail(Allowed("review", "sess-1", mutating=True), review, None)
+    assert detail == "review changes_requested, 1 comment"
+    forced = json.dumps({"force": True}).encode()
+    assert _detail(Allowed("discard", "sess-1", mutating=True), forced, None) == "forced"
 
 
 def test_close_codes_that_must_not_be_sent_are_never_passed_to_the_browser() -> None:

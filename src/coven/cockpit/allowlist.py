@@ -9,10 +9,11 @@ makes the cockpit able to do less than a local client, never more. Maintenance
 and lifecycle routes (shutdown, vacuum, external registration, completion) are
 deliberately absent.
 
-Routes the daemon may not have yet (lanes: changes, diff, merge, discard,
+Routes an older daemon may not have (lanes: changes, diff, merge, discard;
 review; harness availability) are listed so a daemon that has them works at
 once; a daemon without them answers 404 and the UI says "not available on this
-daemon", because it checks the daemon's advertised capabilities first.
+daemon", because it checks the daemon's advertised capabilities
+(``changes``, ``lanes``, ``review``) first.
 """
 
 from __future__ import annotations

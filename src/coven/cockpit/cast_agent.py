@@ -3,7 +3,7 @@
 It holds no authority of its own. Everything it knows it reads from the daemon's
 API, everything it does is an ordinary API call that the daemon checks as if a
 user had typed it, and every operation it performs (launch, kill, rituals,
-input, terminals opened and closed, and later merge, discard, review) is
+input, terminals opened and closed, merge, discard, review) is
 written to an activity log the UI shows. The log records what was done to
 which session and how the daemon answered; it never holds input text, prompts
 or output.
@@ -160,6 +160,13 @@ def _detail(allowed: Allowed, body: bytes | None, upstream: Upstream | None) -> 
         return f"{len(body or b'')} bytes of input"
     if allowed.operation == "resize" and isinstance(request, dict):
         return f"{request.get('rows')}x{request.get('cols')}"
+    if allowed.operation == "review" and isinstance(request, dict):
+        # The state and how many comments; the comments' text stays out of the log.
+        comments = request.get("comments")
+        count = len(comments) if isinstance(comments, list) else 0
+        return f"review {request.get('state')}, {count} comment{'' if count == 1 else 's'}"
+    if allowed.operation == "discard" and isinstance(request, dict) and request.get("force"):
+        return "forced"
     return None
 
 
