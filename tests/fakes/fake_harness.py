@@ -64,6 +64,8 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 - ``edit``: work on files like an agent, one command per input line, each answered
   ``done <n>`` (``<n>`` counts commands) or ``failed <n>: <why>``: ``write PATH TEXT``
   (``\n`` in TEXT is a newline), ``rm PATH``, ``git ARGS…`` (runs git here); ``exit`` ends.
+  Any other line is something the agent was told (a review's comments, say): it is
+  answered ``heard <n>: <the line>``, so a test sees what reached the agent.
 """
 
 from __future__ import annotations
@@ -403,7 +405,8 @@ def mode_edit() -> int:
                 if done.returncode != 0:
                     raise OSError(done.stderr.decode(errors="replace").strip())
             else:
-                raise OSError(f"unknown command {verb}")
+                out(f"heard {count}: {line}")
+                continue
         except OSError as exc:
             out(f"failed {count}: {exc}")
             continue
