@@ -274,6 +274,8 @@ export class ChangesPane {
     }
     this.refusalEl.append(...lines);
     this.refusalEl.hidden = false;
+    // In a narrow window the pane scrolls: bring the daemon's answer into view.
+    this.refusalEl.scrollIntoView({ block: "nearest" });
   }
 
   private clearRefusal(): void {

@@ -199,6 +199,7 @@ def test_discarding_dirty_work_is_refused_then_forced_only_after_confirmation(
     record = lane(daemon, repo, "throwaway", "write wip.txt unsaved")
     sid, worktree = record["id"], Path(record["worktree_path"])
     finish(daemon, sid)
+    page.set_viewport_size({"width": 760, "height": 900})  # a laptop's split screen
     pane = open_changes(page, sid)
     pane.get_by_role("button", name="Discard lane").click()
     refusal = pane.locator(".refusal")
