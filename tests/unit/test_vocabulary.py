@@ -45,6 +45,10 @@ OTHER_MEANINGS = {
     ("cockpit/cast_agent.py", "input"): "an operation name in the activity log",
     ("cockpit/cast_agent.py", "error"): "the key of the error envelope",
     ("cockpit/server.py", "error"): "the key of the error envelope",
+    ("api/router.py", "review"): "a route handler name",
+    ("cockpit/allowlist.py", "review"): "the name of a forwarded route's operation",
+    ("cockpit/cast_agent.py", "review"): "an operation name in the activity log",
+    ("runtime/review.py", "review"): "a review event's source (a client's review request)",
 }
 
 
