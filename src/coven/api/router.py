@@ -65,6 +65,7 @@ _POST_SUFFIXES = (
     ("/sacrifice", "sacrifice"),
     ("/merge", "merge"),
     ("/discard", "discard"),
+    ("/attention", "attention"),
 )
 _GET_SUFFIXES = (
     ("/log", "log"),

@@ -11,6 +11,7 @@ import click
 
 from coven import __version__
 from coven.cli.adapter_cmd import adapter_group
+from coven.cli.attention_cmd import send_cmd, wait_cmd, watch_cmd
 from coven.cli.cast_cmd import cast_cmd
 from coven.cli.cockpit_cmd import cockpit_cmd
 from coven.cli.completion import SHELLS, completion_script
@@ -18,6 +19,7 @@ from coven.cli.daemon_cmd import daemon_group
 from coven.cli.export_cmd import export_cmd
 from coven.cli.failures import CliError, translated
 from coven.cli.familiars_cmd import familiars_group
+from coven.cli.hook_cmd import hook_cmd
 from coven.cli.hosts_cmd import hosts_group
 from coven.cli.remote import HOST_ENV, route
 from coven.cli.rituals_cmd import archive_cmd, kill_cmd, sacrifice_cmd
@@ -118,6 +120,10 @@ for command in (
     status_cmd,
     export_cmd,
     cockpit_cmd,
+    wait_cmd,
+    send_cmd,
+    watch_cmd,
+    hook_cmd,
 ):
     cli.add_command(command)
 

@@ -70,6 +70,9 @@ class CapabilityFlags(msgspec.Struct):
     """Launch ``isolation: "worktree"``; ``POST /sessions/:id/merge`` and ``/discard``."""
     conversationResume: bool = True
     """``conversation: {mode: "resume", id}`` may name a Coven session; records carry ``continues``."""
+    attention: bool = True
+    """Records carry ``attention``/``attention_reason``/``attention_since``; ``attention``
+    events; ``POST /sessions/:id/attention`` takes a harness hook's report."""
 
 
 class HubStatus(msgspec.Struct):

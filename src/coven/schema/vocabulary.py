@@ -64,6 +64,33 @@ class EventKind(enum.StrEnum):
     """Written by other clients; rendered as a tool line in log previews."""
     CAST = "cast"
     """``{"cast_id", "code", "target"}``: a Cast Code recorded by ``POST /cast`` (grants nothing)."""
+    ATTENTION = "attention"
+    """``{"state", "reason", "source"[, "prompt"]}``: a live session's attention changed."""
+
+
+class AttentionState(enum.StrEnum):
+    """What a live session needs from its user (see docs/attention.md for the signals)."""
+
+    WORKING = "working"
+    AWAITING_INPUT = "awaiting_input"
+    IDLE = "idle"
+
+
+class AttentionSource(enum.StrEnum):
+    """Which signal set an attention state: strongest first."""
+
+    HOOK = "hook"
+    SCREEN = "screen"
+    QUIET = "quiet"
+    OUTPUT = "output"
+    INPUT = "input"
+    LAUNCH = "launch"
+
+
+MAX_ATTENTION_REASON = 300
+"""Longest ``attention_reason`` (characters); longer reasons are cut with an ellipsis."""
+MAX_ATTENTION_PROMPT = 4000
+"""Longest prompt text an ``attention`` event carries (characters)."""
 
 
 class RedactionStatus(enum.StrEnum):

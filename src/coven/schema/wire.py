@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from coven.schema.vocabulary import SessionStatus
+from coven.schema.vocabulary import AttentionState, SessionStatus
 
 API_VERSION = "coven.daemon.v1"
 
@@ -17,7 +17,9 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     ``git_root``, ``base_commit`` and ``base_branch`` say where the session started in
     git (all null outside a repository); ``worktree_path`` and ``branch`` name its own
     lane (null without ``isolation: "worktree"``); ``continues`` is the id of the
-    session it resumed.
+    session it resumed. ``attention`` says what a live session needs (``working``,
+    ``awaiting_input``, ``idle``), with a one-line ``attention_reason`` and the time it
+    began (``attention_since``); all three are null when the session is not live.
     """
 
     id: str
@@ -42,6 +44,9 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     worktree_path: str | None = None
     branch: str | None = None
     continues: str | None = None
+    attention: AttentionState | None = None
+    attention_reason: str | None = None
+    attention_since: str | None = None
 
 
 class EventRecord(msgspec.Struct, kw_only=True):
