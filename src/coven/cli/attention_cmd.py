@@ -17,15 +17,18 @@ from coven.cli.completion import complete_session
 from coven.cli.context import client, out
 from coven.cli.failures import CliError
 from coven.client import CovenClient
-from coven.schema import SessionStatus
-from coven.schema.wire import SessionRecord
+from coven.schema import AttentionState, EventKind, SessionStatus
+from coven.schema.wire import EventRecord, SessionRecord
 
+FEATURE = "attention"  # the health feature flag (not the event kind)
 POLL_SECONDS = 0.25
 WATCH_SECONDS = 0.5
 # `coven wait` exit statuses (besides 0 ok, 1 error, 2 usage).
 EXIT_ENDED = 3
 EXIT_TIMEOUT = 4
-UNTIL = ("awaiting_input", "idle", "exit")
+UNTIL_EXIT = "exit"  # the session ended (any status)
+UNTIL = (AttentionState.AWAITING_INPUT.value, AttentionState.IDLE.value, UNTIL_EXIT)
+STOPPED = frozenset({AttentionState.IDLE, AttentionState.AWAITING_INPUT})
 
 
 def _live(record: SessionRecord) -> bool:
@@ -34,10 +37,10 @@ def _live(record: SessionRecord) -> bool:
 
 def reached(record: SessionRecord, until: str) -> bool:
     """Has ``record`` reached ``until``? ``idle`` counts an agent waiting for input too."""
-    if until == "exit":
+    if until == UNTIL_EXIT:
         return not _live(record)
-    if until == "idle":
-        return record.attention in ("idle", "awaiting_input")
+    if until == AttentionState.IDLE:
+        return record.attention in STOPPED
     return record.attention == until
 
 
@@ -50,7 +53,7 @@ def describe(record: SessionRecord) -> str:
 
 
 def _require_attention(api: CovenClient) -> None:
-    if not api.handshake().capabilities.get("attention"):
+    if not api.handshake().capabilities.get(FEATURE):
         raise CliError("this daemon does not report attention (features.attention is off)")
 
 
@@ -59,7 +62,7 @@ def _require_attention(api: CovenClient) -> None:
 @click.option(
     "--until",
     type=click.Choice(UNTIL),
-    default="idle",
+    default=AttentionState.IDLE.value,
     show_default=True,
     help="awaiting_input: a question is asked; idle: it stopped (idle or asking); exit: it ended.",
 )
@@ -100,53 +103,71 @@ def send_cmd(session: str, text: str, enter: bool) -> None:
     api.send_input(record.id, text + ("\r" if enter else ""))
 
 
-@dataclass(frozen=True)
-class Seen:
-    live: bool
-    attention: str | None
-    reason: str | None
+@dataclass
+class Followed:
+    """A session ``coven watch`` follows: the last event seq it has read."""
+
+    title: str
+    last_seq: int = 0
+    ended: bool = False
 
 
-def _seen(record: SessionRecord) -> Seen:
-    return Seen(_live(record), record.attention, record.attention_reason)
-
-
-def watch_line(record: SessionRecord, as_json: bool) -> str:
-    """One line for a change: time, short id, title, state and reason."""
-    state = record.attention if _live(record) else f"exited ({record.status})"
+def change_line(session_id: str, title: str, event: EventRecord, as_json: bool) -> str | None:
+    """The line for an ``attention`` or ``exit`` event (None for any other event)."""
+    if event.kind not in (EventKind.ATTENTION, EventKind.EXIT):
+        return None
+    payload = json.loads(event.payload_json)
+    ended = event.kind == EventKind.EXIT
+    state = None if ended else payload.get("state")
+    reason = None if ended else payload.get("reason")
+    status = payload.get("status") if ended else SessionStatus.RUNNING
     if as_json:
         doc = {
-            "sessionId": record.id,
-            "title": record.title,
-            "status": record.status,
-            "attention": record.attention,
-            "attention_reason": record.attention_reason,
-            "attention_since": record.attention_since,
+            "sessionId": session_id,
+            "title": title,
+            "seq": event.seq,
+            "at": event.created_at,
+            "status": status,
+            FEATURE: state,
+            "attention_reason": reason,
+            "source": None if ended else payload.get("source"),
         }
         return json.dumps(doc, ensure_ascii=False)
-    reason = f" — {record.attention_reason}" if record.attention_reason and _live(record) else ""
-    title = " ".join(record.title.split())
-    return f"{time.strftime('%H:%M:%S')} {record.id[:8]} {title}: {state}{reason}"
+    shown = f"exited ({status})" if ended else str(state)
+    detail = f" — {reason}" if reason else ""
+    name = " ".join(title.split())
+    return f"{event.created_at[11:19]} {session_id[:8]} {name}: {shown}{detail}"
 
 
 @click.command("watch")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def watch_cmd(as_json: bool) -> None:
-    """Follow every session: one line per attention change or exit (Ctrl-C stops)."""
+    """Follow every session: one line per attention change or exit (Ctrl-C stops).
+
+    Sessions already live when it starts are followed from that moment; sessions
+    launched later from their first event. Reads each live session's new events.
+    """
     api = client()
     _require_attention(api)
-    seen: dict[str, Seen] = {}
-    first = True
+    followed: dict[str, Followed] = {}
+    for record in api.list_sessions(False):
+        last = 0
+        if _live(record):
+            for event in api.iter_events(record.id):
+                last = event.seq
+        followed[record.id] = Followed(record.title, last, ended=not _live(record))
     try:
         while True:
             for record in api.list_sessions(False):
-                now = _seen(record)
-                before = seen.get(record.id)
-                seen[record.id] = now
-                if before == now or (first and not now.live) or (before is None and not now.live):
+                follow = followed.setdefault(record.id, Followed(record.title))
+                if follow.ended:
                     continue
-                click.echo(watch_line(record, as_json))
-            first = False
+                for event in api.iter_events(record.id, follow.last_seq):
+                    follow.last_seq = event.seq
+                    line = change_line(record.id, follow.title, event, as_json)
+                    if line is not None:
+                        click.echo(line)
+                    follow.ended = follow.ended or event.kind == EventKind.EXIT
             time.sleep(WATCH_SECONDS)
     except KeyboardInterrupt:
         return

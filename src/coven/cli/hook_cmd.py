@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from coven.schema.vocabulary import AttentionState
+
 MAX_STDIN = 1024 * 1024
 REPORT_TIMEOUT = 5.0
 MAX_REASON = 300
@@ -43,7 +45,7 @@ def claude_report(payload: dict[str, Any]) -> dict[str, Any] | None:
         message = payload.get("message")
         reason = _cut(message, MAX_REASON) if isinstance(message, str) and message.strip() else None
         kind = payload.get("notification_type")
-        state = "idle" if kind == "idle_prompt" else "awaiting_input"
+        state = AttentionState.IDLE if kind == "idle_prompt" else AttentionState.AWAITING_INPUT
         report: dict[str, Any] = {
             "state": state,
             "reason": reason or "Claude needs your attention",
@@ -53,7 +55,7 @@ def claude_report(payload: dict[str, Any]) -> dict[str, Any] | None:
             report["prompt"] = _cut(message, MAX_PROMPT)
         return report
     if event == "Stop":
-        return {"state": "idle", "reason": "turn finished", "hook": "claude:Stop"}
+        return {"state": AttentionState.IDLE, "reason": "turn finished", "hook": "claude:Stop"}
     return None
 
 
@@ -61,7 +63,11 @@ def codex_report(payload: dict[str, Any]) -> dict[str, Any] | None:
     """Codex's ``notify`` JSON → a report: ``agent-turn-complete`` is ``idle``."""
     if payload.get("type") != "agent-turn-complete":
         return None
-    report: dict[str, Any] = {"state": "idle", "reason": "turn complete", "hook": "codex:notify"}
+    report: dict[str, Any] = {
+        "state": AttentionState.IDLE,
+        "reason": "turn complete",
+        "hook": "codex:notify",
+    }
     last = payload.get("last-assistant-message")
     if isinstance(last, str) and last.strip():
         report["prompt"] = _cut(last, MAX_PROMPT)  # the daemon redacts it before keeping it

@@ -69,14 +69,33 @@ def state_of(record: SessionRecord) -> str:
     return "archived" if record.archived_at is not None else "active"
 
 
+WAITING = "waiting"
+"""The marker of a live session awaiting its user's input."""
+
+
+def attention_marker(record: SessionRecord) -> str | None:
+    """``waiting`` / ``idle`` / ``working`` for a live session, else None."""
+    if record.attention is None:
+        return None
+    return WAITING if record.attention == "awaiting_input" else str(record.attention)
+
+
+def waiting_first(records: Sequence[SessionRecord]) -> list[SessionRecord]:
+    """Sessions awaiting input first; otherwise the order given (stable)."""
+    return sorted(records, key=lambda r: r.attention != "awaiting_input")
+
+
 def sessions_table(records: Sequence[SessionRecord]) -> str:
     """``SESSION STATUS HARNESS STATE TITLE`` with fixed widths (the ``--plain`` format).
 
-    ``FAMILIAR`` and ``LABELS`` columns are added before ``TITLE`` when any
-    listed session has a familiar or labels.
+    ``ATTENTION`` (``waiting``, ``idle``, ``working``; ``-`` when not live),
+    ``FAMILIAR`` and ``LABELS`` columns are added before ``TITLE`` when any listed
+    session has one.
     """
     width = max([8, *(len(r.harness) for r in records)])
     extra: list[tuple[str, int, Any]] = []
+    if any(r.attention for r in records):
+        extra.append(("ATTENTION", 9, lambda r: attention_marker(r) or "-"))
     if any(r.familiar_id for r in records):
         fam = max([8, *(len(r.familiar_id or "-") for r in records)])
         extra.append(("FAMILIAR", fam, lambda r: r.familiar_id or "-"))
@@ -113,12 +132,12 @@ def sessions_overview(
     rows = [
         (
             short_id(r.id),
-            r.status + (" (archived)" if r.archived_at else ""),
+            _status_cell(r),
             r.harness,
             short_path(r.project_root, home),
             age(r.created_at, now),
             ",".join(r.labels) or "-",
-            _one_line(r.title),
+            _one_line(r.title) + _waiting_reason(r),
         )
         for r in records
     ]
@@ -132,10 +151,26 @@ def sessions_overview(
     lines = []
     for index, row in enumerate([header, *rows]):
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        if colour and index > 0 and records[index - 1].status in colours:
+        if colour and index > 0 and records[index - 1].attention == "awaiting_input":
+            cells[1] = click.style(cells[1], fg="yellow", bold=True)
+        elif colour and index > 0 and records[index - 1].status in colours:
             cells[1] = click.style(cells[1], fg=colours[records[index - 1].status])
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
+
+
+def _status_cell(record: SessionRecord) -> str:
+    marker = attention_marker(record)
+    if marker == WAITING:
+        return WAITING
+    text = str(record.status) + (f" ({marker})" if marker else "")
+    return text + (" (archived)" if record.archived_at else "")
+
+
+def _waiting_reason(record: SessionRecord) -> str:
+    if record.attention != "awaiting_input" or not record.attention_reason:
+        return ""
+    return f" — {_one_line(record.attention_reason)}"
 
 
 def filter_sessions(

@@ -26,6 +26,7 @@ from coven.cli.render import (
     sessions_table,
     short_id,
     to_json,
+    waiting_first,
 )
 from coven.cli.run_cmd import attach_and_report, detach_keys_option
 from coven.client import CovenClient
@@ -75,6 +76,7 @@ def _print_table(
     if not records:
         _empty_hint(include_archived, project)
         return
+    records = waiting_first(records)  # the ones that need you, on top
     if plain:
         out(sessions_table(records))
     else:

@@ -126,8 +126,10 @@ class SessionAttention:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Record the launch state and start watching for quiet (even with no output yet)."""
-        self._emit(None, None)
+        """Start watching for quiet (even with no output yet).
+
+        The launch state (``working``) is not recorded: a session is working from its
+        launch until its first ``attention`` event says otherwise."""
         self._arm(SCREEN_QUIET_SECONDS)
 
     def close(self) -> None:
@@ -149,14 +151,14 @@ class SessionAttention:
         self._last_output = self._loop.time()
         self._screened = False
         if self.state is AttentionState.IDLE and self.source is AttentionSource.QUIET:
-            self._change(AttentionState.WORKING, AttentionSource.OUTPUT, "output")
+            self._change(AttentionState.WORKING, AttentionSource.OUTPUT, "new output")
         if self._timer is None and not self.closed:
             self._arm(SCREEN_QUIET_SECONDS)
 
     def input(self) -> None:
         """The user typed: whatever the session was waiting for, it is working again."""
         if self.state is not AttentionState.WORKING:
-            self._change(AttentionState.WORKING, AttentionSource.INPUT, "input")
+            self._change(AttentionState.WORKING, AttentionSource.INPUT, "input received")
 
     def report(self, state: AttentionState, reason: str | None, prompt: str | None) -> None:
         """A harness hook's report (the strongest signal)."""
