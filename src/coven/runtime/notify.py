@@ -22,23 +22,18 @@ import os
 import shutil
 import subprocess
 import threading
-import tomllib
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from coven.schema import AttentionState
+from coven.schema.notify import NOTIFY_FILE, NotifyConfigError, parse_notify_config
 
 log = logging.getLogger("coven.notify")
 
 SEND_TIMEOUT = 5.0
 MAX_PENDING = 32
-NOTIFY_FILE = "notify.toml"
-
-
-class NotifyConfigError(ValueError):
-    """notify.toml exists but cannot be used (the message says why, naming the file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,19 +69,7 @@ def load_webhook(home: Path) -> str | None:
         return None
     except OSError as exc:
         raise NotifyConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise NotifyConfigError(f"{path}: not valid TOML ({exc})") from exc
-    url = doc.get("url")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise NotifyConfigError(
-            f'{path}: `url` must be an http(s) URL, e.g. url = "https://ntfy.sh/topic"'
-        )
-    unknown = sorted(set(doc) - {"url"})
-    if unknown:
-        raise NotifyConfigError(f"{path}: unknown setting(s) {', '.join(unknown)} (only `url`)")
-    return url
+    return parse_notify_config(raw, str(path))
 
 
 def notify_config_problem(home: Path) -> str | None:
