@@ -243,3 +243,17 @@ def test_waiting_sessions_sort_first_and_show_their_question() -> None:
     overview = sessions_overview(records).splitlines()
     assert "waiting" in overview[1] and overview[1].endswith("task c — Apply? (y/n)")
     assert "running (working)" in overview[2]
+
+
+def test_the_hook_never_fails_the_agent(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from coven.cli.hook_cmd import hook_cmd
+
+    runner = CliRunner()
+    env = {"COVEN_HOME": str(tmp_path / "no-daemon")}
+    stop = json.dumps({"hook_event_name": "Stop"})
+    result = runner.invoke(hook_cmd, ["claude", "--session", SID], input=stop, env=env)
+    assert result.exit_code == 0 and "could not report to the daemon" in result.output
+    garbage = runner.invoke(hook_cmd, ["codex", "--session", SID, "[1, 2"], env=env)
+    assert garbage.exit_code == 0 and "cannot read the codex hook payload" in garbage.output

@@ -96,7 +96,7 @@ def wait_cmd(ctx: click.Context, session: str, until: str, timeout: float | None
 @click.argument("text")
 @click.option("--enter", is_flag=True, help="Press Enter after the text.")
 def send_cmd(session: str, text: str, enter: bool) -> None:
-    """Type TEXT into a live session (as if typed at its terminal)."""
+    """Type TEXT into a live session, as if typed at its terminal."""
     api = client()
     record = api.resolve_session_ref(session)
     # Enter is a carriage return, as a terminal sends it (cooked ttys turn it into \\n).
@@ -142,7 +142,9 @@ def change_line(session_id: str, title: str, event: EventRecord, as_json: bool) 
 @click.command("watch")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def watch_cmd(as_json: bool) -> None:
-    """Follow every session: one line per attention change or exit (Ctrl-C stops).
+    """Print one line per attention change or exit of any session.
+
+    Runs until Ctrl-C.
 
     Sessions already live when it starts are followed from that moment; sessions
     launched later from their first event. Reads each live session's new events.
