@@ -122,10 +122,11 @@ def test_a_yes_no_question_on_screen_is_awaiting_input_until_answered(
     assert waiting["attention_reason"] == "Apply this edit to app.py? (y/n)"
     assert waiting["attention_since"]
 
-    listing = coven(daemon, "sessions", "--plain")
+    listing = coven(daemon, "sessions")
     assert listing.returncode == 0, listing.stderr
-    rows = [line for line in listing.stdout.splitlines() if line.startswith(sid)]
-    assert rows and " waiting " in rows[0]
+    first = listing.stdout.splitlines()[1]  # the header, then the waiting session on top
+    assert first.startswith(sid[:8]) and "  waiting  " in first
+    assert first.endswith("— Apply this edit to app.py? (y/n)")
     as_json = json.loads(coven(daemon, "sessions", "--json").stdout)
     mine = next(s for s in as_json["sessions"] if s["id"] == sid)
     assert mine["attention"] == "awaiting_input"

@@ -88,14 +88,12 @@ def waiting_first(records: Sequence[SessionRecord]) -> list[SessionRecord]:
 def sessions_table(records: Sequence[SessionRecord]) -> str:
     """``SESSION STATUS HARNESS STATE TITLE`` with fixed widths (the ``--plain`` format).
 
-    ``ATTENTION`` (``waiting``, ``idle``, ``working``; ``-`` when not live),
-    ``FAMILIAR`` and ``LABELS`` columns are added before ``TITLE`` when any listed
-    session has one.
+    ``FAMILIAR`` and ``LABELS`` columns are added before ``TITLE`` when any
+    listed session has a familiar or labels. (Attention is not a column here:
+    scripts parse this format; ``--json`` carries it.)
     """
     width = max([8, *(len(r.harness) for r in records)])
     extra: list[tuple[str, int, Any]] = []
-    if any(r.attention for r in records):
-        extra.append(("ATTENTION", 9, lambda r: attention_marker(r) or "-"))
     if any(r.familiar_id for r in records):
         fam = max([8, *(len(r.familiar_id or "-") for r in records)])
         extra.append(("FAMILIAR", fam, lambda r: r.familiar_id or "-"))

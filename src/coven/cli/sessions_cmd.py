@@ -76,11 +76,11 @@ def _print_table(
     if not records:
         _empty_hint(include_archived, project)
         return
-    records = waiting_first(records)  # the ones that need you, on top
     if plain:
-        out(sessions_table(records))
+        out(sessions_table(records))  # the stable, script-facing format: newest first
     else:
-        out(sessions_overview(records, colour=sys.stdout.isatty()))
+        # The ones that need you, on top.
+        out(sessions_overview(waiting_first(records), colour=sys.stdout.isatty()))
     hint(NEXT_HINT)
 
 

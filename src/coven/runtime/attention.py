@@ -72,7 +72,9 @@ class AttentionChange:
 
 
 def idle_seconds_from(env: dict[str, str]) -> float:
-    """``COVEN_ATTENTION_IDLE_SECONDS`` from the daemon's environment (0.2 .. 3600), else 5."""
+    """``COVEN_ATTENTION_IDLE_SECONDS`` from the daemon's environment (0.2 .. 3600), else 5.
+
+    A session never goes idle sooner than ``SCREEN_QUIET_SECONDS`` (its screen is read first)."""
     raw = env.get(IDLE_SECONDS_ENV, "")
     try:
         value = float(raw)
@@ -81,10 +83,13 @@ def idle_seconds_from(env: dict[str, str]) -> float:
     return value if 0.2 <= value <= 3600 else DEFAULT_IDLE_SECONDS
 
 
-def bounded(text: str | None, limit: int) -> str | None:
+def bounded(text: str | None, limit: int, *, one_line: bool = False) -> str | None:
+    """``text`` cut to ``limit`` characters (an ellipsis marks the cut); ``one_line``
+    folds every run of whitespace into one space first."""
     if text is None:
         return None
-    text = " ".join(text.split()) if limit == MAX_ATTENTION_REASON else text
+    if one_line:
+        text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -236,7 +241,7 @@ class SessionAttention:
         if self.closed:
             return
         redacted = self._redactor.text(reason) if reason else reason
-        safe_reason = bounded(redacted, MAX_ATTENTION_REASON)
+        safe_reason = bounded(redacted, MAX_ATTENTION_REASON, one_line=True)
         if state is self.state and safe_reason == self.reason:
             return
         self.state, self.source, self.reason = state, source, safe_reason
