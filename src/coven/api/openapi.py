@@ -22,11 +22,13 @@ from typing import Any
 
 import msgspec
 
+from coven.api.openapi_attention import TYPES as ATTENTION_TYPES
+from coven.api.openapi_attention import attention_paths
 from coven.api.openapi_cockpit import TYPES as COCKPIT_TYPES
 from coven.api.openapi_cockpit import cockpit_paths
 from coven.api.openapi_work import TYPES as WORK_TYPES
 from coven.api.openapi_work import work_paths
-from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, attention, meta, requests
+from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, meta, requests
 from coven.schema import attach as frames
 from coven.schema.envelope import ErrorEnvelope, TransportError
 
@@ -70,8 +72,7 @@ _TYPES: tuple[Any, ...] = (
     *COCKPIT_TYPES,
     frames.ScreenView,
     *WORK_TYPES,
-    attention.AttentionReport,
-    attention.AttentionNow,
+    *ATTENTION_TYPES,
 )
 
 
@@ -461,12 +462,7 @@ def _paths() -> dict[str, Schema]:
             },
         ),
     }
-    paths["/sessions/{sessionId}/attention"] = _session_post(
-        "A harness hook reports the live session's attention (`coven hook` sends it)",
-        {"200": _json(_ref(attention.AttentionNow), "Applied")},
-        attention.AttentionReport,
-        **{"400": _BAD, "409": _error("`session_not_live`")},
-    )
+    paths.update(attention_paths(_ref, _json, _error, _session_post))
     paths.update(cockpit_paths(_ref, _json, _error, _op, _body, _TOO_LARGE))
     paths.update(
         work_paths(_ref, _json, _error, _op, _session_post, _query, _SESSION_ID, _GIT_FAILURES)
