@@ -61,6 +61,13 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
   With ``FAKE_TUI_INLINE=1`` it stays on the main screen like Claude Code: it
   draws ``> input box``, ``FOOTER one`` and ``FOOTER two`` and puts the cursor
   back on the input box line (where ``got <hex>`` is then drawn).
+- ``ask``: print ``Apply this edit to app.py? (y/n) `` without a newline, read one line,
+  print ``answered <line>``, then behave like ``echo``.
+- ``hooks``: find the hook command Coven wired into argv (Claude's ``--settings`` JSON or
+  Codex's ``-c notify=[...]``), print ``hooks claude|codex|none`` and ``ready``, then per
+  input line run it as the real CLI would: ``notify TEXT`` (Claude Notification, JSON on
+  stdin), ``stop`` (Claude Stop), ``turn TEXT`` (Codex notify, JSON as the last
+  argument), printing ``hooked <command> rc=<status>``; ``exit`` ends.
 - ``edit``: work on files like an agent, one command per input line, each answered
   ``done <n>`` (``<n>`` counts commands) or ``failed <n>: <why>``: ``write PATH TEXT``
   (``\n`` in TEXT is a newline), ``rm PATH``, ``git ARGS…`` (runs git here); ``exit`` ends.
@@ -414,6 +421,70 @@ def mode_edit() -> int:
     return 0
 
 
+def mode_ask() -> int:
+    """Ask a shell-style question without a newline, then echo."""
+    os.write(1, b"ready\nplanning the change...\nApply this edit to app.py? (y/n) ")
+    answer = sys.stdin.readline().strip()
+    out(f"answered {answer}")
+    return mode_echo()
+
+
+def _hook_wiring(args: list[str]) -> tuple[str, list[str]] | None:
+    """The hook command Coven wired: ("claude", [shell command]) or ("codex", argv)."""
+    for index, arg in enumerate(args[:-1]):
+        if arg == "--settings":
+            settings = json.loads(args[index + 1])
+            command = settings["hooks"]["Notification"][0]["hooks"][0]["command"]
+            return "claude", [command]
+        if arg == "-c" and args[index + 1].startswith("notify="):
+            return "codex", json.loads(args[index + 1][len("notify=") :])
+    return None
+
+
+def mode_hooks(args: list[str]) -> int:
+    """Run Coven's hook command the way the real CLIs do, one input line at a time:
+    ``notify TEXT`` (Claude's Notification hook, JSON on stdin), ``stop`` (Claude's
+    Stop), ``turn TEXT`` (Codex's notify program, JSON as its last argument)."""
+    import subprocess
+
+    wiring = _hook_wiring(args)
+    out(f"hooks {'none' if wiring is None else wiring[0]}")
+    out("ready")
+    for line in sys.stdin:
+        command, _, text = line.strip().partition(" ")
+        if command == "exit":
+            return 0
+        if wiring is None:
+            out("no hooks")
+            continue
+        kind, hook = wiring
+        if kind == "claude":
+            event = "Stop" if command == "stop" else "Notification"
+            payload = {
+                "session_id": "11111111-2222-3333-4444-555555555555",
+                "transcript_path": "/nonexistent/transcript.jsonl",
+                "cwd": os.getcwd(),
+                "hook_event_name": event,
+            }
+            if event == "Notification":
+                payload["message"] = text
+                payload["notification_type"] = "permission_prompt"
+            proc = subprocess.run(
+                ["/bin/sh", "-c", hook[0]], input=json.dumps(payload).encode(), check=False
+            )
+        else:
+            payload = {
+                "type": "agent-turn-complete",
+                "thread-id": "t-1",
+                "turn-id": "1",
+                "input-messages": ["go"],
+                "last-assistant-message": text,
+            }
+            proc = subprocess.run([*hook, json.dumps(payload)], check=False)
+        out(f"hooked {command} rc={proc.returncode}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     name = os.path.basename(argv[0])
     args = argv[1:]
@@ -424,6 +495,10 @@ def main(argv: list[str]) -> int:
     header(name, args)
     if mode == "edit":
         return mode_edit()
+    if mode == "ask":
+        return mode_ask()
+    if mode == "hooks":
+        return mode_hooks(args)
     if mode == "echo":
         return mode_echo()
     if mode == "exit":

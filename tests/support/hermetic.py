@@ -66,6 +66,9 @@ def controlled_env(
 ) -> dict[str, str]:
     """A fresh environment: ``controlled_path(*front)``, ``HOME=user_home`` (created), ``extra``.
 
+    ``COVEN_HARNESS_HOOKS=off`` keeps attention hooks out of harness argv (``extra``
+    may turn them on).
+
     Nothing else of the test runner's environment is inherited except the
     locale and time zone.
     """
@@ -73,6 +76,8 @@ def controlled_env(
     env = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
     env["PATH"] = controlled_path(*front)
     env["HOME"] = str(user_home)
+    # Harness argv exactly as the reference builds it, unless a test wires the hooks.
+    env["COVEN_HARNESS_HOOKS"] = "off"
     env.update(extra or {})
     return env
 

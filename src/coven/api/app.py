@@ -264,6 +264,12 @@ class Api(CockpitRoutes):
         body = requests.review(await self.read_body(request))
         return json_response(200, await self.runtime.reviews.review(match.session_id or "", body))
 
+    async def on_attention(self, request: BaseRequest, match: router.Match) -> web.Response:
+        report = requests.attention_report(await self.read_body(request))
+        return json_response(
+            200, await self.runtime.attention.report(match.session_id or "", report)
+        )
+
     # -- events ----------------------------------------------------------------------------------
     async def on_events(self, request: BaseRequest, match: router.Match) -> web.Response:
         if "sessionId" not in match.query:

@@ -22,6 +22,8 @@ from typing import Any
 
 import msgspec
 
+from coven.api.openapi_attention import TYPES as ATTENTION_TYPES
+from coven.api.openapi_attention import attention_paths
 from coven.api.openapi_cockpit import TYPES as COCKPIT_TYPES
 from coven.api.openapi_cockpit import cockpit_paths
 from coven.api.openapi_work import TYPES as WORK_TYPES
@@ -70,6 +72,7 @@ _TYPES: tuple[Any, ...] = (
     *COCKPIT_TYPES,
     frames.ScreenView,
     *WORK_TYPES,
+    *ATTENTION_TYPES,
 )
 
 
@@ -459,6 +462,7 @@ def _paths() -> dict[str, Schema]:
             },
         ),
     }
+    paths.update(attention_paths(_ref, _json, _error, _session_post))
     paths.update(cockpit_paths(_ref, _json, _error, _op, _body, _TOO_LARGE))
     paths.update(
         work_paths(_ref, _json, _error, _op, _session_post, _query, _SESSION_ID, _GIT_FAILURES)

@@ -20,6 +20,7 @@ from coven.runtime.attach import DEFAULT_HISTORY_LINES, AttachView
 from coven.runtime.live_control import SendInput
 from coven.runtime.queries import EventsQuery, ListQuery
 from coven.runtime.work import diff_cap
+from coven.schema.attention import AttentionReport
 from coven.schema.vocabulary import MAX_PAGE
 from coven.schema.work import DiscardBody, MergeBody, ReviewBody
 
@@ -216,3 +217,10 @@ def discard(raw: bytes) -> bool:
     """A discard body: an optional boolean ``force``; no other member."""
     body: DiscardBody = _typed_body(raw, DiscardBody)
     return body.force
+
+
+def attention_report(raw: bytes) -> AttentionReport:
+    """A hook's report: ``state`` (working, awaiting_input, idle), optional ``reason``,
+    ``prompt`` and ``hook``; no other member. Lengths are checked by the runtime."""
+    report: AttentionReport = _typed_body(raw, AttentionReport)
+    return report

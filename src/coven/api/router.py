@@ -66,6 +66,7 @@ _POST_SUFFIXES = (
     ("/merge", "merge"),
     ("/discard", "discard"),
     ("/review", "review"),
+    ("/attention", "attention"),
 )
 _GET_SUFFIXES = (
     ("/log", "log"),

@@ -38,6 +38,7 @@ from coven.client import (
 )
 from coven.schema.adapters import AdapterReport, AdapterStatus
 from coven.schema.home import HomePaths, default_home
+from coven.schema.notify import NOTIFY_FILE, NotifyConfigError, parse_notify_config
 
 _MARKS: dict[Status, str] = {"pass": "[OK]", "warn": "[--]", "fail": "[!!]"}
 _SECTION_TITLES: dict[Section, str] = {
@@ -115,11 +116,37 @@ def diagnose(store: Path, env: Mapping[str, str]) -> DoctorReport:
             hint="cd into your project before running `coven run`",
         )
     )
+    notify = check_notify(store)
+    if notify is not None:
+        report.checks.append(notify)
     report.next_steps = next_steps(statuses, daemon)
     return report
 
 
 # ----------------------------------------------------------------------------- checks
+
+
+def check_notify(home: Path) -> Check | None:
+    """``notify.toml`` (only when present): a usable webhook URL, or why notifications
+    go to the desktop only."""
+    path = home / NOTIFY_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return Check("notify", "warn", f"{path} cannot be read: {_os_reason(path, exc)}", "daemon")
+    try:
+        parse_notify_config(data, str(path))
+    except NotifyConfigError as exc:
+        return Check(
+            "notify",
+            "warn",
+            str(exc),
+            "daemon",
+            hint="webhook notifications are off until it is fixed; desktop ones still work",
+        )
+    return Check("notify", "pass", f"webhook notifications configured in {path}", "daemon")
 
 
 def check_home(home: Path) -> Check:

@@ -209,7 +209,9 @@ def _listing(flags: list[str]) -> tuple[str, str | None] | None:
         views = [SimpleNamespace(**record) for record in records]  # type: ignore[arg-type]
         if "--plain" in flags:
             return listing.sessions_table(views), listing.NEXT_HINT
-        return listing.sessions_overview(views, colour=False), listing.NEXT_HINT
+        return listing.sessions_overview(
+            listing.waiting_first(views), colour=False
+        ), listing.NEXT_HINT
     except (TypeError, AttributeError) as exc:
         raise _Doubt("record shape") from exc
 

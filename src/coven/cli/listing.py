@@ -38,6 +38,10 @@ if TYPE_CHECKING:
         def archived_at(self) -> str | None: ...
         @property
         def familiar_id(self) -> str | None: ...
+        @property
+        def attention(self) -> str | None: ...
+        @property
+        def attention_reason(self) -> str | None: ...
 
 
 NEXT_HINT = """
@@ -103,6 +107,23 @@ def short_path(path: str, home: str | None = None) -> str:
     return path
 
 
+WAITING = "waiting"
+"""The marker of a live session awaiting its user's input."""
+AWAITING_INPUT = "awaiting_input"  # the schema's AttentionState.AWAITING_INPUT (stdlib only here)
+
+
+def attention_marker(record: ListedSession) -> str | None:
+    """``waiting`` / ``idle`` / ``working`` for a live session, else None."""
+    if record.attention is None:
+        return None
+    return WAITING if record.attention == AWAITING_INPUT else str(record.attention)
+
+
+def waiting_first(records: Sequence[ListedSession]) -> list[ListedSession]:
+    """Sessions awaiting input first; otherwise the order given (stable)."""
+    return sorted(records, key=lambda r: r.attention != AWAITING_INPUT)
+
+
 def state_of(record: ListedSession) -> str:
     return "archived" if record.archived_at is not None else "active"
 
@@ -111,7 +132,8 @@ def sessions_table(records: Sequence[ListedSession]) -> str:
     """``SESSION STATUS HARNESS STATE TITLE`` with fixed widths (the ``--plain`` format).
 
     ``FAMILIAR`` and ``LABELS`` columns are added before ``TITLE`` when any
-    listed session has a familiar or labels.
+    listed session has a familiar or labels. (Attention is not a column here:
+    scripts parse this format; ``--json`` carries it.)
     """
     width = max([8, *(len(r.harness) for r in records)])
     extra: list[tuple[str, int, Any]] = []
@@ -151,12 +173,12 @@ def sessions_overview(
     rows = [
         (
             short_id(r.id),
-            r.status + (" (archived)" if r.archived_at else ""),
+            _status_cell(r),
             r.harness,
             short_path(r.project_root, home),
             age(r.created_at, now),
             ",".join(r.labels) or "-",
-            one_line(r.title),
+            one_line(r.title) + _waiting_reason(r),
         )
         for r in records
     ]
@@ -168,7 +190,10 @@ def sessions_overview(
     if colour:  # only on a terminal, so only in the full CLI: click and the schema are loaded
         lines = [
             lines[0],
-            *(_painted(line, r.status, widths) for line, r in zip(lines[1:], records, strict=True)),
+            *(
+                _painted(line, WAITING if r.attention == AWAITING_INPUT else r.status, widths)
+                for line, r in zip(lines[1:], records, strict=True)
+            ),
         ]
     lines = [line.rstrip() for line in lines]
     return "\n".join(lines)
@@ -180,6 +205,13 @@ def _painted(line: str, status: str, widths: list[int]) -> str:
 
     from coven.schema.vocabulary import SessionStatus
 
+    if status == WAITING:  # the ones that need you stand out
+        start = widths[0] + 2
+        return (
+            line[:start]
+            + click.style(line[start : start + widths[1]], fg="yellow", bold=True)
+            + line[start + widths[1] :]
+        )
     colours: dict[str, str] = {
         SessionStatus.RUNNING: "green",
         SessionStatus.FAILED: "red",
@@ -191,6 +223,20 @@ def _painted(line: str, status: str, widths: list[int]) -> str:
     start = widths[0] + 2
     end = start + widths[1]
     return line[:start] + click.style(line[start:end], fg=colours[status]) + line[end:]
+
+
+def _status_cell(record: ListedSession) -> str:
+    marker = attention_marker(record)
+    if marker == WAITING:
+        return WAITING
+    text = str(record.status) + (f" ({marker})" if marker else "")
+    return text + (" (archived)" if record.archived_at else "")
+
+
+def _waiting_reason(record: ListedSession) -> str:
+    if record.attention != AWAITING_INPUT or not record.attention_reason:
+        return ""
+    return f" — {one_line(record.attention_reason)}"
 
 
 def one_line(text: str) -> str:

@@ -70,6 +70,11 @@ COMMANDS: dict[str, Entry] = {
         "coven.cli.familiars_cmd:familiars_group",
         "List familiars (with live state), or add and remove them.",
     ),
+    "hook": Entry(
+        "coven.cli.hook_cmd:hook_cmd",
+        "Report a harness hook to the daemon (run by the harness, not by people).",
+        hidden=True,
+    ),
     "hosts": Entry("coven.cli.hosts_cmd:hosts_group", "Name other machines for coven --host NAME."),
     "kill": Entry("coven.cli.rituals_cmd:kill_cmd", "Kill a live session; its event log is kept."),
     "ls": Entry("coven.cli.sessions_cmd:ls_cmd", "List sessions as a table (never the browser)."),
@@ -84,6 +89,10 @@ COMMANDS: dict[str, Entry] = {
         "Delete a finished session and its events for good.",
     ),
     "screen": Entry("coven.cli.sessions_cmd:screen_cmd", "Print a session's screen as text."),
+    "send": Entry(
+        "coven.cli.attention_cmd:send_cmd",
+        "Type TEXT into a live session, as if typed at its terminal.",
+    ),
     "sessions": Entry(
         "coven.cli.sessions_cmd:sessions_group", "List sessions; on a terminal, a live browser."
     ),
@@ -94,6 +103,14 @@ COMMANDS: dict[str, Entry] = {
     ),
     "summon": Entry(
         "coven.cli.run_cmd:summon_cmd", "Restore an archived session, then attach to it."
+    ),
+    "wait": Entry(
+        "coven.cli.attention_cmd:wait_cmd",
+        "Wait until a session needs you (or ends); print its state.",
+    ),
+    "watch": Entry(
+        "coven.cli.attention_cmd:watch_cmd",
+        "Print one line per attention change or exit of any session.",
     ),
 }
 

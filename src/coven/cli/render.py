@@ -17,6 +17,7 @@ from coven.cli.listing import sessions_table as sessions_table
 from coven.cli.listing import short_id as short_id
 from coven.cli.listing import short_path as short_path
 from coven.cli.listing import state_of as state_of
+from coven.cli.listing import waiting_first as waiting_first
 from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord
 

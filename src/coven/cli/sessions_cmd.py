@@ -27,6 +27,7 @@ from coven.cli.render import (
     sessions_table,
     short_id,
     to_json,
+    waiting_first,
 )
 from coven.cli.run_cmd import attach_and_report, detach_keys_option
 from coven.client import CovenClient
@@ -70,9 +71,10 @@ def _print_table(
         _empty_hint(include_archived, project)
         return
     if plain:
-        out(sessions_table(records))
+        out(sessions_table(records))  # the stable, script-facing format: newest first
     else:
-        out(sessions_overview(records, colour=sys.stdout.isatty()))
+        # The ones that need you, on top.
+        out(sessions_overview(waiting_first(records), colour=sys.stdout.isatty()))
     hint(NEXT_HINT)
 
 

@@ -32,6 +32,7 @@ from coven.client.errors import (
 )
 from coven.client.transport import Request
 from coven.schema.attach import ScreenView
+from coven.schema.attention import AttentionNow
 from coven.schema.wire import API_VERSION, EventsPage, LogLine, SessionRecord, SessionsPage
 from coven.schema.work import DiscardOutcome, MergeOutcome, SessionChanges, SessionDiff
 
@@ -273,6 +274,11 @@ def complete(session_id: str, exit_code: int | None) -> Call[SessionRecord]:
 
 def send_input(session_id: str, data: str) -> Call[None]:
     return Call(_post(_session(session_id, "/input"), {"data": data}), _accepted)
+
+
+def report_attention(session_id: str, report: Mapping[str, Any]) -> Call[AttentionNow]:
+    req = _post(_session(session_id, "/attention"), report)
+    return Call(req, _decoder(AttentionNow, ok=(200,)))
 
 
 def kill(session_id: str) -> Call[None]:

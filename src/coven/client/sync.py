@@ -14,6 +14,7 @@ from coven.client.ndjson import NdjsonEvents
 from coven.client.refs import match_session_ref, ref_not_found
 from coven.client.transport import Transport, UnixTransport
 from coven.schema.attach import ScreenView
+from coven.schema.attention import AttentionNow
 from coven.schema.casting import CastAccepted
 from coven.schema.cockpit import CovenCall, Overview
 from coven.schema.familiars import FamiliarView
@@ -267,6 +268,10 @@ class CovenClient:
 
     def send_input(self, session_id: str, data: str) -> None:
         self._send(calls.send_input(session_id, data))
+
+    def report_attention(self, session_id: str, report: Mapping[str, Any]) -> AttentionNow:
+        """``POST /sessions/:id/attention``: a harness hook's report (``coven hook``)."""
+        return self._send(calls.report_attention(session_id, report))
 
     def kill(self, session_id: str) -> None:
         self._send(calls.kill(session_id))

@@ -30,6 +30,7 @@ from coven.harness.availability import (
 )
 from coven.harness.builtins import BUILTIN_ADAPTERS, CLAUDE, CODEX, EXTERNAL_ONLY_IDS
 from coven.harness.demo import DEMO_ADAPTER_ID, demo_manifest_text
+from coven.harness.hooks import hook_args
 from coven.harness.manifest import ManifestLoad, ManifestProblem, load_manifest_file, parse_manifest
 from coven.harness.registry import HarnessRegistry, unsupported_harness_message
 
@@ -57,6 +58,7 @@ __all__ = [
     "demo_manifest_text",
     "describe_availability",
     "exec_budget",
+    "hook_args",
     "is_safe_model",
     "load_manifest_file",
     "missing_executable_message",

@@ -17,7 +17,7 @@ from coven.runtime.coven_calls import CovenCalls
 from coven.runtime.event_sink import EventSink
 from coven.runtime.familiars import familiar_views, overview
 from coven.runtime.ledger import Ledger
-from coven.runtime.records import to_record
+from coven.runtime.records import AttentionLookup, to_record, with_attention
 from coven.runtime.roster import FamiliarRoster
 from coven.schema import EventKind, RedactionStatus, SessionRecord, SessionStatus
 from coven.schema.casting import (
@@ -53,7 +53,9 @@ class Cockpit:
         home: Path,
         roster: FamiliarRoster,
         calls: CovenCalls,
+        attention: AttentionLookup | None = None,
     ) -> None:
+        self._attention = attention
         self.ledger = ledger
         self.sink = sink
         self.home = home
@@ -64,7 +66,7 @@ class Cockpit:
         rows = await self.ledger.read(
             self.ledger.reader.list_sessions, include_archived=True, limit=None, before=None
         )
-        return [to_record(r) for r in rows]
+        return [with_attention(to_record(r), self._attention) for r in rows]
 
     async def familiars(self) -> list[FamiliarView]:
         roster = await self.ledger.read(self.roster.load)

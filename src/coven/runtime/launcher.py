@@ -50,12 +50,14 @@ from coven.harness import (
     LaunchOptions,
     build_argv,
     exec_budget,
+    hook_args,
     missing_executable_message,
     resolve_executable,
     unsupported_harness_message,
 )
 from coven.pty import PtyReader
 from coven.runtime import lifecycle
+from coven.runtime.attention_service import AttentionService
 from coven.runtime.conversations import (
     CODEX_HARNESS,
     ConversationPlan,
@@ -77,6 +79,7 @@ from coven.store import InsertSession, SessionRow, UpdateSession, now_rfc3339
 from coven.workspace import Lane, RepoFacts
 
 INSERT_ACK_TIMEOUT = 5.0
+HOOKS_ENV = "COVEN_HARNESS_HOOKS"
 # Codex writes its rollout file soon after start; look for it this long.
 CODEX_THREAD_WAIT = 30.0
 CODEX_THREAD_POLL = 0.5
@@ -136,8 +139,10 @@ class Launcher:
         roster: FamiliarRoster | None = None,
         calls: CovenCalls | None = None,
         work: Work,
+        attention: AttentionService | None = None,
     ) -> None:
         self.work = work
+        self.attention = attention
         self._claimed_threads: set[str] = set()
         self._watchers: set[asyncio.Task[None]] = set()
         self.ledger = ledger
@@ -216,6 +221,9 @@ class Launcher:
         env = dict(base_env)
         env.setdefault("TERM", "xterm-256color")
         env["COVEN_SESSION_ID"] = str(uuid.uuid4())
+        hooks = self._hooks_for(adapter, env["COVEN_SESSION_ID"])
+        if hooks:
+            env["COVEN_HOME"] = str(self.home)  # where `coven hook` finds this daemon
         built = build_argv(
             adapter,
             LaunchOptions(
@@ -229,11 +237,23 @@ class Launcher:
                 resume_id=conversation.resume_id,
             ),
             # The environment counts against exec's limit too.
-            exec_room=exec_budget(env),
+            exec_room=exec_budget(env) - sum(len(a) + 9 for a in hooks),
         )
+        if hooks:
+            built = dataclasses.replace(built, argv=[built.argv[0], *hooks, *built.argv[1:]])
         return LaunchPlan(
             request, adapter, executable, built, env, familiar, conversation, facts, lane
         )
+
+    def _hooks_for(self, adapter: Adapter, session_id: str) -> list[str]:
+        """The arguments wiring the harness's own hooks to ``coven hook`` (attention).
+
+        Only the built-in Claude and Codex adapters; ``COVEN_HARNESS_HOOKS=off`` in the
+        daemon's environment leaves every argv exactly as the reference builds it.
+        """
+        if self.env.get(HOOKS_ENV, "on") == "off" or adapter.source != "builtin":
+            return []
+        return hook_args(adapter.id, session_id)
 
     def place(self, plan: LaunchPlan) -> Placement:
         """Where the harness runs: the checked root and cwd, or their counterparts in a lane.
@@ -334,6 +354,8 @@ class Launcher:
         )
         self.table.add(session)
         session.start()
+        if self.attention is not None:
+            self.attention.watch(session, adapter.id, base.title)
         try:
             await self.ledger.wait_committed(insert, INSERT_ACK_TIMEOUT)
         except TimeoutError as exc:
@@ -416,6 +438,13 @@ class Launcher:
         finally:
             self.table.remove(session.session_id)
             self.ledger.changes.notify(session.session_id)
+        if self.attention is not None and session.attention is not None:
+            self.attention.finished(
+                session.session_id,
+                session.attention.harness,
+                session.attention.title,
+                outcome.status,
+            )
         # The pool is gone once the daemon has stopped; the ledger is best effort anyway.
         with contextlib.suppress(RuntimeError):
             await self.ledger.read(self.calls.finished, session.session_id, outcome.status)

@@ -22,6 +22,7 @@ import enum
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from coven.pty import ExitStatus, PtyReader, PtySource
 from coven.runtime.event_sink import ReadFlow
@@ -29,6 +30,9 @@ from coven.runtime.output import OutputPipeline
 from coven.runtime.spawner import SessionProcess
 from coven.runtime.typed_input import TypedInput
 from coven.schema import SessionStatus
+
+if TYPE_CHECKING:
+    from coven.runtime.attention import SessionAttention
 
 READ_CHUNK = 64 * 1024
 KILL_GRACE_SECONDS = 2.0
@@ -89,6 +93,13 @@ class LiveSession:
         self._timers: list[asyncio.TimerHandle] = []
         self.finished: asyncio.Future[Outcome] = loop.create_future()
         self._finalizing = False
+        self.attention: SessionAttention | None = None
+
+    def watch_attention(self, attention: SessionAttention) -> None:
+        """Follow this session's attention: output and input feed it; it ends with the session."""
+        self.attention = attention
+        self.pipeline.on_activity = attention.output
+        attention.start()
 
     # -- start / reading --------------------------------------------------------------------
     def start(self) -> None:
@@ -147,6 +158,8 @@ class LiveSession:
         if self._exit is None or not self._eof or self._finalizing:
             return
         self._finalizing = True
+        if self.attention is not None:
+            self.attention.close()  # the exit event is the session's last
         self.pipeline.finish()
         outcome = self._outcome(self._exit)
         self.state = LiveState.FINISHED
@@ -234,6 +247,8 @@ class LiveSession:
             return
         self.state = LiveState.KILLING
         self.kill_reason = reason
+        if self.attention is not None:
+            self.attention.close()
         for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGCONT):
             self.child.signal_group(sig)
         self._later(KILL_GRACE_SECONDS, self._escalate)

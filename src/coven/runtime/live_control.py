@@ -99,6 +99,8 @@ class LiveControl:
                 "Session is not accepting input (its input backlog is full or it exited).",
                 {"sessionId": session.session_id},
             )
+        if session.attention is not None:
+            session.attention.input()
         if recorded is None:
             return True  # held until it can be judged: nothing to wait for
         if not wait:

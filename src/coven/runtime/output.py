@@ -132,6 +132,8 @@ class OutputPipeline:
         self._paused = False
         self._hold_timer: asyncio.TimerHandle | None = None
         self.subscribers: set[Subscriber] = set()
+        # Told of every chunk read (attention's quiet timer); must be as cheap as a timestamp.
+        self.on_activity: Callable[[], None] | None = None
         self.committed_seq = 0
         self.recent_ends: deque[tuple[int, int]] = deque(maxlen=4096)  # (seq, end_offset)
         self.stored_bytes = 0
@@ -142,6 +144,8 @@ class OutputPipeline:
     def feed(self, data: bytes) -> None:
         """Account bytes read from the PTY; may pause reading."""
         self.emitted_bytes += len(data)
+        if self.on_activity is not None:
+            self.on_activity()
         self._add_text(self._decoder.decode(data))
 
     def finish(self) -> None:

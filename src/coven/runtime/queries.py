@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from coven.errors import EventResponseTooLarge, InvalidRequest
 from coven.redaction import redact_text
 from coven.runtime.ledger import Ledger
-from coven.runtime.records import to_event_record, to_record
+from coven.runtime.records import AttentionLookup, to_event_record, to_record, with_attention
 from coven.schema import Cursor, EventKind, EventsPage, LogLine, SessionRecord, SessionsPage
 from coven.schema.vocabulary import MAX_PAGE
-from coven.store import EventRow, StoreReader
+from coven.store import EventRow, SessionRow, StoreReader
 
 RESPONSE_BUDGET = 4 * 1024 * 1024 - 64 * 1024  # headroom for the envelope
 READ_BATCH = MAX_PAGE
@@ -165,12 +165,16 @@ def all_events(reader: StoreReader, session_id: str) -> list[EventRow]:
 class Queries:
     """The read side of the API, over the ledger."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, attention: AttentionLookup | None = None) -> None:
         self.ledger = ledger
+        self._attention = attention
+
+    def _record(self, row: SessionRow) -> SessionRecord:
+        return with_attention(to_record(row), self._attention)
 
     async def session(self, session_id: str) -> SessionRecord:
-        """The session's record, or ``SessionNotFound``."""
-        return to_record(await self.ledger.session(session_id))
+        """The session's record (with its live attention), or ``SessionNotFound``."""
+        return self._record(await self.ledger.session(session_id))
 
     async def require(self, session_id: str) -> None:
         """``SessionNotFound`` unless the session exists."""
@@ -181,13 +185,13 @@ class Queries:
         reader = self.ledger.reader
         read = functools.partial(reader.list_sessions, include_archived=query.include_archived)
         if not query.paged:
-            return [to_record(r) for r in await self.ledger.read(read, limit=None, before=None)]
+            return [self._record(r) for r in await self.ledger.read(read, limit=None, before=None)]
         before = decode_cursor(query.cursor) if query.cursor is not None else None
         rows = await self.ledger.read(read, limit=query.limit + 1, before=before)
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
-        return SessionsPage([to_record(r) for r in rows], cursor)
+        return SessionsPage([self._record(r) for r in rows], cursor)
 
     async def events_page(self, session_id: str, query: EventsQuery) -> EventsPage:
         """Events after the query's cursor, within the 4 MiB response budget."""

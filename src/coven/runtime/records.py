@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+import msgspec
+
+from coven.runtime.attention import AttentionView
 from coven.schema import EventRecord, ReviewState, SessionRecord, SessionStatus
 from coven.store import EventRow, SessionRow
+
+# session id -> its live attention, or None when it is not live
+AttentionLookup = Callable[[str], AttentionView | None]
 
 
 def to_record(row: SessionRow) -> SessionRecord:
@@ -45,6 +52,16 @@ def _review_state(raw: str) -> ReviewState:
         return ReviewState(raw)
     except ValueError:
         return ReviewState.UNREVIEWED
+
+
+def with_attention(record: SessionRecord, lookup: AttentionLookup | None) -> SessionRecord:
+    """``record`` with its live attention filled in (unchanged when it is not live)."""
+    view = lookup(record.id) if lookup is not None else None
+    if view is None:
+        return record
+    return msgspec.structs.replace(
+        record, attention=view.state, attention_reason=view.reason, attention_since=view.since
+    )
 
 
 def to_event_record(row: EventRow) -> EventRecord:

@@ -10,6 +10,7 @@ the API layer, which calls these services with typed values:
 * ``harnesses`` — capability scans;   * ``cockpit`` — familiars, overview, calls, the cast ledger.
 * ``work`` — changes, diffs, lanes (merge, discard).
 * ``reviews`` — the review state of each session's work.
+* ``attention`` — who is waiting: per-session state, hook reports, notifications.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from coven.pty import PtyReader
 from coven.redaction import Redactor
 from coven.runtime.actions import Actions
 from coven.runtime.attach import AttachService
+from coven.runtime.attention import idle_seconds_from
+from coven.runtime.attention_service import AttentionService
 from coven.runtime.cockpit import Cockpit
 from coven.runtime.coven_calls import CovenCalls
 from coven.runtime.event_sink import EventSink
@@ -31,6 +34,7 @@ from coven.runtime.launcher import Launcher
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveTable
 from coven.runtime.live_control import LiveControl
+from coven.runtime.notify import Notifier
 from coven.runtime.queries import Queries
 from coven.runtime.review import Reviews
 from coven.runtime.rituals import ExternalSessions, Rituals
@@ -71,6 +75,9 @@ class Runtime:
         calls = CovenCalls(home)
         self.reviews = Reviews(self.ledger, self.sink.redactor)
         self.work = Work(self.ledger, HomePaths(home).worktrees, env, self.table, self.reviews)
+        self.attention = AttentionService(
+            self.ledger, self.sink, self.table, Notifier(home, env), idle_seconds_from(env)
+        )
         self.launcher = Launcher(
             self.ledger,
             self.sink,
@@ -84,16 +91,17 @@ class Runtime:
             roster=roster,
             calls=calls,
             work=self.work,
+            attention=self.attention,
         )
         self.control = LiveControl(self.ledger, self.sink, self.table)
         self.rituals = Rituals(self.ledger, self.table, self.work)
         self.external = ExternalSessions(self.ledger, self.sink.redactor, registry, home)
-        self.queries = Queries(self.ledger)
+        self.queries = Queries(self.ledger, self.attention.view)
         self.attach = AttachService(self.ledger, self.table)
         self.health = HealthReport(self.ledger, self.table, self.sink.drops, daemon)
         self.actions = Actions(self.control, self.rituals, self.work)
         self.harnesses = HarnessCatalog(self.ledger, registry, env)
-        self.cockpit = Cockpit(self.ledger, self.sink, home, roster, calls)
+        self.cockpit = Cockpit(self.ledger, self.sink, home, roster, calls, self.attention.view)
 
     async def check_store(self) -> VacuumResult:
         """The maintenance route, honestly: an integrity check, no VACUUM.
@@ -110,5 +118,6 @@ class Runtime:
         """Kill every live session (reason "daemon shutdown"), wait for their exits, stop reading."""
         await self.control.shutdown()
         self.launcher.close()
+        self.attention.close()
         self.pty_reader.stop()
         self.ledger.close()

@@ -72,6 +72,9 @@ class CapabilityFlags(msgspec.Struct):
     """``conversation: {mode: "resume", id}`` may name a Coven session; records carry ``continues``."""
     review: bool = True
     """``POST /sessions/:id/review``; records carry ``review_state``; ``review`` events."""
+    attention: bool = True
+    """Records carry ``attention``/``attention_reason``/``attention_since``; ``attention``
+    events; ``POST /sessions/:id/attention`` takes a harness hook's report."""
 
 
 class HubStatus(msgspec.Struct):

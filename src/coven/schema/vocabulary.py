@@ -67,6 +67,8 @@ class EventKind(enum.StrEnum):
     REVIEW = "review"
     """``{"state", "previous", "source"[, "comments"]}``: the session's review state changed
     (``source``: ``review`` (a client said so), ``merge`` or ``discard`` (its lane was))."""
+    ATTENTION = "attention"
+    """``{"state", "reason", "source"[, "prompt"]}``: a live session's attention changed."""
 
 
 class ReviewState(enum.StrEnum):
@@ -88,6 +90,31 @@ CLIENT_REVIEW_STATES = frozenset(
 )
 """The states ``POST /sessions/:id/review`` may set."""
 CLOSED_REVIEW_STATES = frozenset({ReviewState.MERGED, ReviewState.DISCARDED})
+
+
+class AttentionState(enum.StrEnum):
+    """What a live session needs from its user (see docs/attention.md for the signals)."""
+
+    WORKING = "working"
+    AWAITING_INPUT = "awaiting_input"
+    IDLE = "idle"
+
+
+class AttentionSource(enum.StrEnum):
+    """Which signal set an attention state: strongest first."""
+
+    HOOK = "hook"
+    SCREEN = "screen"
+    QUIET = "quiet"
+    OUTPUT = "output"
+    INPUT = "input"
+    LAUNCH = "launch"
+
+
+MAX_ATTENTION_REASON = 300
+"""Longest ``attention_reason`` (characters); longer reasons are cut with an ellipsis."""
+MAX_ATTENTION_PROMPT = 4000
+"""Longest prompt text an ``attention`` event carries (characters)."""
 
 
 class RedactionStatus(enum.StrEnum):

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from coven.schema.vocabulary import ReviewState, SessionStatus
+from coven.schema.vocabulary import AttentionState, ReviewState, SessionStatus
 
 API_VERSION = "coven.daemon.v1"
 
@@ -17,7 +17,10 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     ``git_root``, ``base_commit`` and ``base_branch`` say where the session started in
     git (all null outside a repository); ``worktree_path`` and ``branch`` name its own
     lane (null without ``isolation: "worktree"``); ``continues`` is the id of the
-    session it resumed; ``review_state`` is where the review of its work stands.
+    session it resumed. ``attention`` says what a live session needs (``working``,
+    ``awaiting_input``, ``idle``), with a one-line ``attention_reason`` and the time it
+    began (``attention_since``); all three are null when the session is not live.
+    ``review_state`` is where the review of its work stands.
     """
 
     id: str
@@ -43,6 +46,9 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     branch: str | None = None
     continues: str | None = None
     review_state: ReviewState = ReviewState.UNREVIEWED
+    attention: AttentionState | None = None
+    attention_reason: str | None = None
+    attention_since: str | None = None
 
 
 class EventRecord(msgspec.Struct, kw_only=True):
