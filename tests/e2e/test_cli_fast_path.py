@@ -12,7 +12,9 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,6 +67,11 @@ def both(cli: Cli, tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProc
     return fast, modules
 
 
+def _record(cli: Cli, session_id: str) -> dict[str, Any]:
+    listed = cli.json("sessions", "--json")["sessions"]
+    return next(r for r in listed if r["id"] == session_id)
+
+
 def test_listing_json_is_the_full_clis_own(cli: Cli, tmp_path: Path, baseline: set[str]) -> None:
     cli.run("daemon", "start", ok=True)
     for args in (("sessions", "--json"), ("sessions",), ("ls", "--all"), ("ps", "--plain")):
@@ -78,6 +85,11 @@ def test_listing_json_is_the_full_clis_own(cli: Cli, tmp_path: Path, baseline: s
     cli.run("run", "codex", "--detach", "--title", "\x1b[31mred\x1b[0m\nline", ok=True)
     cli.run("archive", first, ok=True)
     cli.wait_output(live, "FAKE[codex]")
+    asking = cli.detached("--fake-mode=ask")  # a (y/n) question: awaiting input, listed first
+    deadline = time.monotonic() + 20
+    while _record(cli, asking)["attention"] != "awaiting_input":
+        assert time.monotonic() < deadline, _record(cli, asking)
+        time.sleep(0.2)
     for args in (
         ("sessions", "--json"),
         ("sessions", "--json", "--all"),
@@ -94,6 +106,10 @@ def test_listing_json_is_the_full_clis_own(cli: Cli, tmp_path: Path, baseline: s
         assert within_fast_budget(loaded, baseline), args
     assert first[:8] not in proc.stdout and live[:8] in proc.stdout  # `ps`: archived hidden
     assert "red line" in proc.stdout and "\x1b" not in proc.stdout
+    overview, _ = both(cli, tmp_path, "sessions")
+    first_row = overview.stdout.splitlines()[1]
+    assert first_row.startswith(asking[:8]) and " waiting " in first_row, overview.stdout
+    assert "Apply this edit to app.py? (y/n)" in first_row
     proc, _ = both(cli, tmp_path, "sessions", "--json", "--all")
     listed = json.loads(proc.stdout)["sessions"]
     assert {r["id"] for r in listed} >= {first, live}
