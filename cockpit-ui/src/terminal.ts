@@ -8,7 +8,13 @@
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import { h } from "./dom";
+import { daemonGet, sessionPath } from "./api";
 import { isLive, shortId, type SessionRecord } from "./model";
+
+// An ended session's pane shows its final screen and the lines above it, rebuilt by
+// the daemon from the stored output: instant at any size, where replaying the whole
+// raw log through the browser grows with it.
+const FINAL_HISTORY = 2000;
 
 export type PaneState = "connecting" | "replaying" | "live" | "ended" | "disconnected" | "closed";
 
@@ -104,7 +110,30 @@ export class TerminalPane {
     this.term.open(this.host);
     this.observer.observe(this.host);
     this.fitNow();
-    this.connect(0);
+    if (isLive(this.session)) this.connect(0);
+    else void this.showFinal();
+  }
+
+  private async showFinal(): Promise<void> {
+    this.state = "replaying";
+    let view: { text?: unknown };
+    try {
+      view = await daemonGet(sessionPath(this.session.id, `/screen?ansi=true&history=${FINAL_HISTORY}`));
+    } catch {
+      this.connect(0); // a daemon without final screens: replay the raw log
+      return;
+    }
+    if (this.state !== "replaying") return; // closed meanwhile
+    this.term.write(String(view.text ?? "").replace(/\n/g, "\r\n"));
+    this.ended(this.session.status, this.session.exit_code);
+  }
+
+  private ended(status: string, exitCode: number | null | undefined): void {
+    this.state = "ended";
+    const code = exitCode === null || exitCode === undefined ? "" : `, exit code ${exitCode}`;
+    this.update({ ...this.session, status });
+    this.term.options.disableStdin = true;
+    this.showBanner(`Session ended: ${status}${code}.`);
   }
 
   focus(): void {
@@ -180,14 +209,9 @@ export class TerminalPane {
       case "live":
         this.state = "live";
         break;
-      case "exit": {
-        this.state = "ended";
-        const code = doc.exitCode === null || doc.exitCode === undefined ? "" : `, exit code ${doc.exitCode}`;
-        this.update({ ...this.session, status: String(doc.status) });
-        this.term.options.disableStdin = true;
-        this.showBanner(`Session ended: ${doc.status}${code}.`);
+      case "exit":
+        this.ended(String(doc.status), doc.exitCode);
         break;
-      }
       case "overflow":
         // We read too slowly: resume exactly where the delivered output ended.
         this.state = "connecting";

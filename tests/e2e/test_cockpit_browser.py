@@ -273,11 +273,16 @@ def test_sacrifice_needs_the_full_session_id_typed(
 def test_a_finished_session_shows_its_log_and_how_it_ended(
     browser: Browser, cockpit: Cockpit, daemon: Daemon, contexts: list[BrowserContext]
 ) -> None:
-    session_id = daemon.launch("--fake-mode=exit", title="already done")["id"]
+    session_id = daemon.launch("--fake-mode=drawn", title="already done")["id"]
     daemon.wait_status(session_id, {"completed"})
     page = open_page(browser, cockpit, contexts)
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     wait_row(page, session_id).locator("button[data-act=open]").click()
-    wait_pane(page, session_id, "FAKE[codex]")
+    # Its final screen, drawn by cursor moves, as the daemon's terminal model shows it ...
+    wait_pane(page, session_id, "Welcome to Fake Code")
+    # ... fetched as a screen, not by replaying its whole output through an attach.
+    assert not [url for url in sockets if session_id in url], sockets
     pane = page.locator(f'.pane[data-session="{session_id}"]')
     pane.locator(".pane-banner").filter(has_text="Session ended: completed").wait_for(
         timeout=WAIT_MS

@@ -55,6 +55,7 @@ _PER_SESSION: dict[tuple[str, str], tuple[str, bool, bool, frozenset[str]]] = {
     ("GET", ""): ("get_session", False, False, _NONE),
     ("GET", "/events"): ("session_events", False, False, _EVENTS),
     ("GET", "/log"): ("log", False, False, _NONE),
+    ("GET", "/screen"): ("screen", False, False, frozenset({"ansi", "history"})),
     ("GET", "/attach"): ("attach", False, True, frozenset({"afterSeq"})),
     ("GET", "/changes"): ("changes", False, False, _NONE),
     ("GET", "/diff"): ("diff", False, False, frozenset({"path"})),
