@@ -159,6 +159,15 @@ class Api(CockpitRoutes):
         await self.read_body(request)
         return json_response(200, await self.runtime.check_store())
 
+    async def on_prune(self, request: BaseRequest, match: router.Match) -> web.Response:
+        body = requests.prune(await self.read_body(request))
+        return json_response(200, await self.runtime.search.prune(body.eventDays, body.dryRun))
+
+    async def on_search(self, request: BaseRequest, match: router.Match) -> web.Response:
+        text, limit = requests.search_query(match.query)
+        result = await self.runtime.search.search(text, limit)
+        return await self.big_json_response(result, len(result.hits) * 400)
+
     async def on_shutdown(self, request: BaseRequest, match: router.Match) -> web.Response:
         """202 for a request naming this daemon; its connection then stays open until we exit.
 

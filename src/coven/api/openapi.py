@@ -28,7 +28,7 @@ from coven.api.openapi_cockpit import TYPES as COCKPIT_TYPES
 from coven.api.openapi_cockpit import cockpit_paths
 from coven.api.openapi_work import TYPES as WORK_TYPES
 from coven.api.openapi_work import work_paths
-from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, meta, requests
+from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, meta, requests, search
 from coven.schema import attach as frames
 from coven.schema.envelope import ErrorEnvelope, TransportError
 
@@ -73,6 +73,9 @@ _TYPES: tuple[Any, ...] = (
     frames.ScreenView,
     *WORK_TYPES,
     *ATTENTION_TYPES,
+    search.SearchResult,
+    search.PruneBody,
+    search.PruneResult,
 )
 
 
@@ -290,6 +293,39 @@ def _paths() -> dict[str, Schema]:
                     "200": _json(_ref(meta.VacuumResult), "Integrity checked (no VACUUM is run)"),
                     "413": _TOO_LARGE,
                 },
+            )
+        },
+        "/search": {
+            "get": _op(
+                "Full-text search over session output and titles, best first",
+                {"200": _json(_ref(search.SearchResult), "Hits"), "400": _BAD},
+                parameters=[
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "required": True,
+                        "description": "Words (percent-encoded, `+` for space); all must match. "
+                        "A trailing `*` matches a prefix.",
+                        "schema": {"type": "string"},
+                    },
+                    _query(
+                        "limit",
+                        f"1..{search.SEARCH_MAX_LIMIT}, default {search.SEARCH_DEFAULT_LIMIT}.",
+                        {"type": "integer"},
+                    ),
+                ],
+            )
+        },
+        "/store/prune": {
+            "post": _op(
+                "Delete events older than `eventDays` of sessions that are not live",
+                {
+                    "200": _json(_ref(search.PruneResult), "Deleted (or, dry run, would delete)"),
+                    "400": _BAD,
+                    "413": _TOO_LARGE,
+                    "503": _UNAVAILABLE,
+                },
+                requestBody=_body(search.PruneBody, required=False),
             )
         },
         "/openapi.json": {

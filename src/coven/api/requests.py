@@ -8,7 +8,7 @@ runtime, because those checks need the harness registry and the filesystem.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 import msgspec
 
@@ -21,6 +21,7 @@ from coven.runtime.live_control import SendInput
 from coven.runtime.queries import EventsQuery, ListQuery
 from coven.runtime.work import diff_cap
 from coven.schema.attention import AttentionReport
+from coven.schema.search import PruneBody
 from coven.schema.vocabulary import MAX_PAGE
 from coven.schema.work import DiscardBody, MergeBody, ReviewBody
 
@@ -224,3 +225,31 @@ def attention_report(raw: bytes) -> AttentionReport:
     ``prompt`` and ``hook``; no other member. Lengths are checked by the runtime."""
     report: AttentionReport = _typed_body(raw, AttentionReport)
     return report
+
+
+def search_query(query: dict[str, str]) -> tuple[str, int | None]:
+    """``q`` (percent-decoded, ``+`` as space; required) and an optional integer ``limit``."""
+    raw = query.get("q")
+    if raw is None:
+        raise InvalidRequest("Query parameter `q` is required.", {"field": "q"})
+    try:
+        text = unquote_plus(raw, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(
+            "Query parameter `q` must be percent-encoded UTF-8.", {"field": "q"}
+        ) from exc
+    limit = None
+    if "limit" in query:
+        value = query["limit"]
+        if not value.isascii() or not value.isdigit() or len(value) > 6:
+            raise InvalidRequest(
+                "Query parameter `limit` must be a positive integer.", {"limit": value}
+            )
+        limit = int(value)
+    return text, limit
+
+
+def prune(raw: bytes) -> PruneBody:
+    """A prune body: optional ``dryRun`` (boolean) and ``eventDays`` (integer); nothing else."""
+    body: PruneBody = _typed_body(raw, PruneBody)
+    return body

@@ -103,6 +103,8 @@ _STATIC = {
     ("GET", "/threads/proposals"): "proposals",
     ("GET", "/afs/sessions"): "afs_sessions",
     ("POST", "/store/vacuum"): "vacuum",
+    ("POST", "/store/prune"): "prune",
+    ("GET", "/search"): "search",
     ("GET", "/openapi.json"): "openapi",
 }
 

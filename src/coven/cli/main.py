@@ -77,6 +77,11 @@ COMMANDS: dict[str, Entry] = {
     ),
     "hosts": Entry("coven.cli.hosts_cmd:hosts_group", "Name other machines for coven --host NAME."),
     "kill": Entry("coven.cli.rituals_cmd:kill_cmd", "Kill a live session; its event log is kept."),
+    "logs": Entry(
+        "coven.cli.search_cmd:logs_group",
+        "Maintain the event log (prune old events).",
+        short=True,
+    ),
     "ls": Entry("coven.cli.sessions_cmd:ls_cmd", "List sessions as a table (never the browser)."),
     "merge": Entry("coven.cli.work_cmd:merge_cmd", "Merge a session's lane into your branch."),
     "ps": Entry("coven.cli.sessions_cmd:ps_cmd", "List sessions as a table (never the browser)."),

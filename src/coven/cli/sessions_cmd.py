@@ -1,4 +1,4 @@
-"""``coven sessions`` and its inspectors ``show``, ``events``, ``log``."""
+"""``coven sessions`` and its inspectors ``show``, ``events``, ``log`` (``search``: search_cmd)."""
 
 from __future__ import annotations
 
@@ -323,3 +323,13 @@ def log_cmd(session: str, events: bool, as_json: bool) -> None:
     record = api.get_session(record.id)
     code = "" if record.exit_code is None else f", exit code {record.exit_code}"
     hint(f"[coven session {short_id(record.id)} {record.status}{code}]")
+
+
+def _register_search() -> None:
+    # ``sessions search`` lives in its own module (with ``logs prune``, its sibling).
+    from coven.cli.search_cmd import search_cmd
+
+    sessions_group.add_command(search_cmd)
+
+
+_register_search()

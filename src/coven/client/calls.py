@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import msgspec
 
@@ -33,6 +33,7 @@ from coven.client.errors import (
 from coven.client.transport import Request
 from coven.schema.attach import ScreenView
 from coven.schema.attention import AttentionNow
+from coven.schema.search import PruneResult, SearchResult
 from coven.schema.wire import API_VERSION, EventsPage, LogLine, SessionRecord, SessionsPage
 from coven.schema.work import DiscardOutcome, MergeOutcome, SessionChanges, SessionDiff
 
@@ -339,6 +340,21 @@ def merge(session_id: str, commit_message: str | None = None) -> Call[MergeOutco
 def discard(session_id: str, force: bool = False) -> Call[DiscardOutcome]:
     req = _post(_session(session_id, "/discard"), {"force": force})
     return Call(req, _decoder(DiscardOutcome, ok=(200,)))
+
+
+# ---------------------------------------------------------------- search, prune
+
+
+def search(text: str, limit: int | None = None) -> Call[SearchResult]:
+    path = "/search" + _query(q=quote_plus(text, safe=""), limit=limit)
+    return Call(_get(path), _decoder(SearchResult, ok=(200,)))
+
+
+def prune(event_days: int | None = None, dry_run: bool = False) -> Call[PruneResult]:
+    payload: dict[str, Any] = {"dryRun": dry_run}
+    if event_days is not None:
+        payload["eventDays"] = event_days
+    return Call(_post("/store/prune", payload), _decoder(PruneResult, ok=(200,)))
 
 
 # ---------------------------------------------------------------- events

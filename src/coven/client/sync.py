@@ -19,6 +19,7 @@ from coven.schema.casting import CastAccepted
 from coven.schema.cockpit import CovenCall, Overview
 from coven.schema.familiars import FamiliarView
 from coven.schema.home import SOCKET_NAME
+from coven.schema.search import PruneResult, SearchResult
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord, SessionsPage
 from coven.schema.work import DiscardOutcome, MergeOutcome, SessionChanges, SessionDiff
 
@@ -333,6 +334,16 @@ class CovenClient:
     def discard(self, session_id: str, force: bool = False) -> DiscardOutcome:
         """Remove the session's lane; refused with work in it unless ``force``."""
         return self._send(calls.discard(session_id, force))
+
+    # -------------------------------------------------------------- search, prune
+
+    def search(self, text: str, limit: int | None = None) -> SearchResult:
+        """Sessions whose output or title holds every word of ``text``, best hits first."""
+        return self._send(calls.search(text, limit))
+
+    def prune(self, event_days: int | None = None, dry_run: bool = False) -> PruneResult:
+        """Delete (``dry_run``: count) events older than ``event_days`` of finished sessions."""
+        return self._send(calls.prune(event_days, dry_run))
 
     # -------------------------------------------------------------- events
 

@@ -11,6 +11,7 @@ the API layer, which calls these services with typed values:
 * ``work`` — changes, diffs, lanes (merge, discard).
 * ``reviews`` — the review state of each session's work.
 * ``attention`` — who is waiting: per-session state, hook reports, notifications.
+* ``search`` — full-text search over output and titles (indexed in the background), pruning.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from coven.runtime.queries import Queries
 from coven.runtime.review import Reviews
 from coven.runtime.rituals import ExternalSessions, Rituals
 from coven.runtime.roster import FamiliarRoster
+from coven.runtime.search import SearchService
 from coven.runtime.spawner import Spawner
 from coven.runtime.work import Work
 from coven.schema.home import HomePaths
@@ -102,12 +104,14 @@ class Runtime:
         self.actions = Actions(self.control, self.rituals, self.work)
         self.harnesses = HarnessCatalog(self.ledger, registry, env)
         self.cockpit = Cockpit(self.ledger, self.sink, home, roster, calls, self.attention.view)
+        self.search = SearchService(self.ledger, self.sink.redactor)
+        self.search.start()
 
     async def check_store(self) -> VacuumResult:
         """The maintenance route, honestly: an integrity check, no VACUUM.
 
-        (VACUUM would stall the single writer for as long as it takes; there is no
-        full-text index to rebuild.)
+        (VACUUM would stall the single writer for as long as it takes; the full-text
+        index is maintained incrementally and never needs a rebuild.)
         """
         rows = await self.ledger.read(self.ledger.reader.integrity_check)
         return VacuumResult(
@@ -117,6 +121,7 @@ class Runtime:
     async def shutdown(self) -> None:
         """Kill every live session (reason "daemon shutdown"), wait for their exits, stop reading."""
         await self.control.shutdown()
+        await self.search.close()
         self.launcher.close()
         self.attention.close()
         self.pty_reader.stop()

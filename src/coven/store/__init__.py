@@ -25,9 +25,21 @@ from coven.store.ops import (
 from coven.store.reader import StoreReader
 from coven.store.review_ops import ReviewChange, SetReviewState
 from coven.store.rows import EventRow, NewEvent, SessionRow, encode_payload
+from coven.store.search import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    IndexOutput,
+    IndexProgress,
+    PruneCandidate,
+    PruneSession,
+    SearchHit,
+    fts_query,
+)
 from coven.store.writer import StoreWriter, WriterStats
 
 __all__ = [
+    "HIGHLIGHT_END",
+    "HIGHLIGHT_START",
     "SCHEMA_VERSION",
     "AppendEvents",
     "AppendToAnchor",
@@ -36,11 +48,16 @@ __all__ = [
     "EventRow",
     "FinishResult",
     "FinishSession",
+    "IndexOutput",
+    "IndexProgress",
     "InsertSession",
     "MarkOrphaned",
     "NewEvent",
     "Op",
     "ReviewChange",
+    "PruneCandidate",
+    "PruneSession",
+    "SearchHit",
     "SessionRow",
     "SetReviewState",
     "StoreCorrupt",
@@ -51,6 +68,7 @@ __all__ = [
     "UpdateSession",
     "WriterStats",
     "encode_payload",
+    "fts_query",
     "now_rfc3339",
     "open_store",
 ]

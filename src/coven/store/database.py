@@ -21,6 +21,7 @@ from coven.store.errors import StoreCorrupt, StoreIncompatible
 # Each migration's number is named once, here: branches that add migrations at the same
 # time renumber by changing one constant. SCHEMA_VERSION is the highest number.
 REVIEW_STATE_MIGRATION = 4
+SEARCH_MIGRATION = 3
 BUSY_TIMEOUT_MS = 100
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
@@ -91,6 +92,48 @@ ALTER TABLE sessions ADD COLUMN worktree_path TEXT;
 ALTER TABLE sessions ADD COLUMN branch TEXT;
 ALTER TABLE sessions ADD COLUMN continues TEXT;
 CREATE INDEX idx_sessions_conversation_id ON sessions(conversation_id);
+""",
+    # Full-text search (coven.store.search). Output is indexed as cleaned text
+    # segments (terminal controls stripped, redacted again) by the indexer, behind
+    # a watermark, so the hot output path pays nothing; existing events are
+    # backfilled by the same indexer in bounded steps. Titles are tiny: triggers
+    # keep their index current and the migration backfills it at once.
+    SEARCH_MIGRATION: """
+CREATE TABLE output_segments (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX idx_output_segments_session ON output_segments(session_id, last_seq);
+CREATE VIRTUAL TABLE output_index USING fts5(
+    text, content='output_segments', content_rowid='id'
+);
+CREATE TRIGGER output_segments_ai AFTER INSERT ON output_segments BEGIN
+    INSERT INTO output_index(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER output_segments_ad AFTER DELETE ON output_segments BEGIN
+    INSERT INTO output_index(output_index, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TABLE search_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_seq INTEGER NOT NULL
+);
+INSERT INTO search_state (id, indexed_seq) VALUES (1, 0);
+CREATE VIRTUAL TABLE title_index USING fts5(session_id UNINDEXED, title);
+INSERT INTO title_index (session_id, title) SELECT id, title FROM sessions;
+CREATE TRIGGER sessions_title_ai AFTER INSERT ON sessions BEGIN
+    INSERT INTO title_index (session_id, title) VALUES (new.id, new.title);
+END;
+CREATE TRIGGER sessions_title_au AFTER UPDATE OF title ON sessions BEGIN
+    DELETE FROM title_index WHERE session_id = old.id;
+    INSERT INTO title_index (session_id, title) VALUES (new.id, new.title);
+END;
+CREATE TRIGGER sessions_title_ad AFTER DELETE ON sessions BEGIN
+    DELETE FROM title_index WHERE session_id = old.id;
+END;
 """,
     # The review of each session's work, shared by every client (see coven.runtime.review).
     REVIEW_STATE_MIGRATION: """
@@ -278,6 +321,32 @@ def _refuse_foreign(path: str, conn: sqlite3.Connection, version: int, tables: s
                 )
 
 
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; a trigger body's inner ``;`` does not split it."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip())
+            pending = ""
+    return statements
+
+
+def _ensure_search_tables(conn: sqlite3.Connection) -> None:
+    """Create the search tables of a store that reached a later version without them.
+
+    (A store migrated by a build that had the later migrations but not this one.)
+    """
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_state'"
+    ).fetchone()
+    if found is None:
+        for statement in _statements(_MIGRATIONS[SEARCH_MIGRATION]):
+            conn.execute(statement)
+
+
 def _migrate(conn: sqlite3.Connection, path: str) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -286,9 +355,9 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
         # In order, skipping numbers that are not taken (yet): a number reserved for
         # another change is not a migration this Coven has to run.
         for target in sorted(n for n in _MIGRATIONS if n > version):
-            for statement in _MIGRATIONS[target].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(_MIGRATIONS[target]):
+                conn.execute(statement)
+        _ensure_search_tables(conn)
             conn.execute(f"PRAGMA user_version = {target}")
         conn.execute("COMMIT")
     except BaseException:

@@ -16,6 +16,7 @@ from typing import Any
 
 from coven.schema.vocabulary import SessionStatus
 from coven.store import database
+from coven.store import search as fts
 from coven.store.errors import StoreCorrupt
 from coven.store.rows import (
     EVENT_COLUMNS,
@@ -25,6 +26,7 @@ from coven.store.rows import (
     event_from_row,
     session_from_row,
 )
+from coven.store.search import PruneCandidate, SearchHit
 
 _SESSION_SELECT = f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions"
 _EVENT_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
@@ -194,6 +196,28 @@ class StoreReader:
                 "SELECT MAX(seq) FROM events WHERE session_id = ?", (session_id,)
             ).fetchone()
         return 0 if row[0] is None else int(row[0])
+
+    # -- search ----------------------------------------------------------
+
+    def search(self, query: str, limit: int) -> list[SearchHit]:
+        """Hits for an FTS5 query (``fts_query``) over output and titles, best first."""
+        with self._query() as conn:
+            return fts.search(conn, query, limit)
+
+    def indexed_seq(self) -> int:
+        """The search watermark: every ``output`` event at or below it is indexed."""
+        with self._query() as conn:
+            return fts.indexed_seq(conn)
+
+    def unindexed_output(self, after_seq: int) -> bool:
+        """Whether an ``output`` event after ``after_seq`` is stored."""
+        with self._query() as conn:
+            return fts.unindexed_output(conn, after_seq)
+
+    def prune_candidates(self, cutoff: str) -> list[PruneCandidate]:
+        """Finished sessions with events created before ``cutoff``, with counts."""
+        with self._query() as conn:
+            return fts.prune_candidates(conn, cutoff)
 
     # -- health ----------------------------------------------------------
 

@@ -1,0 +1,226 @@
+"""Search over sessions (output and titles) and pruning of old events.
+
+Indexing policy (why the drain does not slow down): output events are written
+as they are, and the index follows them in bounded steps (``IndexOutput``, at
+most 512 KiB of text each) on the writer thread. A background timer takes a
+step only while the writer's queue is empty — when output is flooding in, the
+queue is rarely empty and indexing waits — but never waits more than
+``MAX_DEFER_SECONDS``, so even a session that never stops printing is indexed
+(one bounded step per interval). A search first brings the index up to date for
+at most ``SEARCH_CATCH_UP_SECONDS`` and says whether it got there
+(``complete``). The same steps backfill a store migrated with events in it.
+
+Text is indexed after ``screen.plain_text`` and the daemon's redactor: the
+stored payload is already redacted, and stripping terminal controls could join
+the two halves of a secret, so it is redacted once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from coven.errors import InvalidRequest
+from coven.redaction import Redactor
+from coven.runtime.ledger import Ledger
+from coven.schema.search import (
+    PRUNE_MAX_EVENT_DAYS,
+    SEARCH_DEFAULT_LIMIT,
+    SEARCH_MAX_LIMIT,
+    PrunedSession,
+    PruneResult,
+    SearchHitRecord,
+    SearchResult,
+)
+from coven.screen.plain import plain_text
+from coven.store import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    IndexOutput,
+    PruneSession,
+    SearchHit,
+    fts_query,
+)
+from coven.store.clock import format_rfc3339_ns
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 1.0
+CATCH_UP_TICK_SECONDS = 0.05
+MAX_DEFER_SECONDS = 5.0
+SEARCH_CATCH_UP_SECONDS = 3.0
+MAX_QUERY_CHARS = 1000
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+def split_highlights(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    """A snippet with highlight markers → the plain snippet and its highlighted ranges."""
+    text: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    length = 0
+    start: int | None = None
+    for ch in marked:
+        if ch == HIGHLIGHT_START:
+            start = length
+        elif ch == HIGHLIGHT_END:
+            if start is not None and length > start:
+                ranges.append((start, length))
+            start = None
+        else:
+            text.append(ch)
+            length += 1
+    return "".join(text), ranges
+
+
+class SearchService:
+    """The index's background upkeep, searches and prunes; methods run on the event loop."""
+
+    def __init__(self, ledger: Ledger, redactor: Redactor) -> None:
+        self.ledger = ledger
+        self._redactor = redactor
+        self._lock = asyncio.Lock()  # one indexing step at a time
+        self._indexed = 0
+        self._deferred_since: float | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def clean(self, text: str) -> str:
+        """Stored output text as it is indexed: plain text, redacted again."""
+        return self._redactor.text(plain_text(text))
+
+    def start(self) -> None:
+        """Start the background indexer (it also backfills a migrated store)."""
+        if self._task is None:
+            self._task = self.ledger.loop.create_task(self._run(), name="coven-search-index")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        self._indexed = await self.ledger.read(self.ledger.reader.indexed_seq)
+        delay = TICK_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                more = await self._background_step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # storage down, etc.: the next tick tries again
+                log.debug("search indexing step failed", exc_info=True)
+                more = False
+            delay = CATCH_UP_TICK_SECONDS if more else TICK_SECONDS
+
+    async def _background_step(self) -> bool:
+        if not await self.ledger.read(self.ledger.reader.unindexed_output, self._indexed):
+            self._deferred_since = None
+            return False
+        now = time.monotonic()
+        if self.ledger.writer.queued_bytes > 0 or not self.ledger.healthy:
+            # Output (or anything else) is waiting for the writer: it goes first.
+            if self._deferred_since is None:
+                self._deferred_since = now
+            if now - self._deferred_since < MAX_DEFER_SECONDS:
+                return False
+        self._deferred_since = None
+        return await self._step()
+
+    async def _step(self) -> bool:
+        """One indexing step; whether more text waits."""
+        async with self._lock:
+            progress = await self.ledger.write(IndexOutput(self.clean))
+        self._indexed = progress.indexed_seq
+        return progress.more
+
+    async def catch_up(self, budget: float) -> bool:
+        """Index what waits, for at most ``budget`` seconds; whether the index is current."""
+        deadline = time.monotonic() + budget
+        while await self.ledger.read(self.ledger.reader.unindexed_output, self._indexed):
+            if time.monotonic() >= deadline:
+                return False
+            await self._step()
+        return True
+
+    # -- search --------------------------------------------------------------------------
+
+    async def search(self, text: str, limit: int | None) -> SearchResult:
+        """The best hits for ``text`` (every word must match), after catching the index up."""
+        query = fts_query(text)
+        if not query:
+            raise InvalidRequest("Search query `q` must not be empty.", {"field": "q"})
+        if len(text) > MAX_QUERY_CHARS:
+            raise InvalidRequest(
+                f"Search query `q` must be at most {MAX_QUERY_CHARS} characters.", {"field": "q"}
+            )
+        if limit is None:
+            limit = SEARCH_DEFAULT_LIMIT
+        if not 1 <= limit <= SEARCH_MAX_LIMIT:
+            raise InvalidRequest(
+                f"Query parameter `limit` must be between 1 and {SEARCH_MAX_LIMIT}.",
+                {"limit": limit},
+            )
+        complete = await self.catch_up(SEARCH_CATCH_UP_SECONDS)
+        hits = await self.ledger.read(self.ledger.reader.search, query, limit)
+        records = [await self._record(hit) for hit in hits]
+        return SearchResult(
+            query=text,
+            hits=[r for r in records if r is not None],
+            complete=complete,
+            indexedThroughSeq=self._indexed,
+        )
+
+    async def _record(self, hit: SearchHit) -> SearchHitRecord | None:
+        row = await self.ledger.find_session(hit.session_id)
+        if row is None:  # sacrificed between the two reads
+            return None
+        snippet, ranges = split_highlights(hit.snippet)
+        return SearchHitRecord(
+            session_id=hit.session_id,
+            kind="title" if hit.kind == "title" else "output",
+            snippet=snippet,
+            highlights=ranges,
+            created_at=hit.created_at,
+            event_id=hit.event_id,
+            seq=hit.seq,
+            rank=hit.rank,
+            title=row.title,
+            status=row.status,
+            harness=row.harness,
+        )
+
+    # -- prune ---------------------------------------------------------------------------
+
+    async def prune(self, event_days: int, dry_run: bool) -> PruneResult:
+        """Delete (or with ``dry_run`` count) events older than ``event_days`` of finished sessions."""
+        if not 1 <= event_days <= PRUNE_MAX_EVENT_DAYS:
+            raise InvalidRequest(
+                f"`eventDays` must be a whole number of days from 1 to {PRUNE_MAX_EVENT_DAYS}.",
+                {"eventDays": event_days},
+            )
+        cutoff = format_rfc3339_ns(max(0, time.time_ns() - event_days * _DAY_NS))
+        candidates = await self.ledger.read(self.ledger.reader.prune_candidates, cutoff)
+        sessions: list[PrunedSession] = []
+        for candidate in candidates:
+            count = candidate.events
+            if not dry_run:
+                self.ledger.require_storage()
+                count = 0
+                while True:
+                    step = PruneSession(candidate.session_id, candidate.max_seq, cutoff, self.clean)
+                    deleted = await self.ledger.write(step)
+                    count += deleted
+                    if deleted == 0:
+                        break
+            if count:
+                sessions.append(PrunedSession(sessionId=candidate.session_id, events=count))
+        return PruneResult(
+            dryRun=dry_run,
+            eventDays=event_days,
+            eventCutoff=cutoff,
+            events=sum(s.events for s in sessions),
+            sessions=sessions,
+        )
