@@ -112,9 +112,12 @@ def test_cast_status_switch_delegate_broadcast_and_handoff(cli: Cli) -> None:
     assert packet["sessionId"] == cody_session and packet["status"] == "running"
     assert any("FAKE[codex]" in line for line in packet["lastOutput"])
 
-    # Resume needs conversation resume, which this daemon does not advertise.
+    # Resume continues the recorded conversation; this fake Codex recorded none, and the
+    # daemon refuses the launch exactly as it refuses `coven run --continue`.
     resumed = cli.run("cast", "~^cody")
-    assert resumed.returncode == 1 and "resume is not available" in resumed.stderr
+    assert resumed.returncode == 1
+    assert "refused (invalid_request)" in resumed.stdout
+    assert "recorded no Codex conversation" in resumed.stdout
 
     codes = [c["code"] for c in casts(cli)]
     assert codes == [

@@ -26,9 +26,11 @@ from coven.api.openapi_attention import TYPES as ATTENTION_TYPES
 from coven.api.openapi_attention import attention_paths
 from coven.api.openapi_cockpit import TYPES as COCKPIT_TYPES
 from coven.api.openapi_cockpit import cockpit_paths
+from coven.api.openapi_search import TYPES as SEARCH_TYPES
+from coven.api.openapi_search import search_paths
 from coven.api.openapi_work import TYPES as WORK_TYPES
 from coven.api.openapi_work import work_paths
-from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, meta, requests, search
+from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, meta, requests
 from coven.schema import attach as frames
 from coven.schema.envelope import ErrorEnvelope, TransportError
 
@@ -73,9 +75,7 @@ _TYPES: tuple[Any, ...] = (
     frames.ScreenView,
     *WORK_TYPES,
     *ATTENTION_TYPES,
-    search.SearchResult,
-    search.PruneBody,
-    search.PruneResult,
+    *SEARCH_TYPES,
 )
 
 
@@ -295,39 +295,6 @@ def _paths() -> dict[str, Schema]:
                 },
             )
         },
-        "/search": {
-            "get": _op(
-                "Full-text search over session output and titles, best first",
-                {"200": _json(_ref(search.SearchResult), "Hits"), "400": _BAD},
-                parameters=[
-                    {
-                        "name": "q",
-                        "in": "query",
-                        "required": True,
-                        "description": "Words (percent-encoded, `+` for space); all must match. "
-                        "A trailing `*` matches a prefix.",
-                        "schema": {"type": "string"},
-                    },
-                    _query(
-                        "limit",
-                        f"1..{search.SEARCH_MAX_LIMIT}, default {search.SEARCH_DEFAULT_LIMIT}.",
-                        {"type": "integer"},
-                    ),
-                ],
-            )
-        },
-        "/store/prune": {
-            "post": _op(
-                "Delete events older than `eventDays` of sessions that are not live",
-                {
-                    "200": _json(_ref(search.PruneResult), "Deleted (or, dry run, would delete)"),
-                    "400": _BAD,
-                    "413": _TOO_LARGE,
-                    "503": _UNAVAILABLE,
-                },
-                requestBody=_body(search.PruneBody, required=False),
-            )
-        },
         "/openapi.json": {
             "get": _op("This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")})
         },
@@ -503,6 +470,7 @@ def _paths() -> dict[str, Schema]:
     paths.update(
         work_paths(_ref, _json, _error, _op, _session_post, _query, _SESSION_ID, _GIT_FAILURES)
     )
+    paths.update(search_paths(_ref, _json, _op, _query, _body, _BAD, _TOO_LARGE, _UNAVAILABLE))
     return {PREFIX + path: item for path, item in paths.items()}
 
 

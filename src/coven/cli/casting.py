@@ -153,12 +153,18 @@ def _launch_for(
     result: CastResult,
     conversation: dict[str, str] | None = None,
     harness: str | None = None,
+    *,
+    lane: bool = True,
 ) -> SessionRecord | None:
     """Launch ``prompt`` for familiar ``name``; the daemon validates everything.
 
     The familiar's own harness is used (else the cast's ``--harness``); the
     active familiar, when another one, is recorded as the caller (a Coven Call).
-    Nothing is checked here first, so a refusal is exactly the direct launch's.
+    With ``lane``, the work gets a worktree lane of its own (``isolation:
+    "worktree"``) when the daemon serves lanes; a project that is not a git
+    repository (or has no commit yet) runs the task in the project directory
+    instead, and the result says so. Nothing is checked here first, so any
+    other refusal is exactly the direct launch's.
     """
     familiar = _roster(api).get(name)
     harness = harness or (familiar.harness if familiar else None) or ctx.harness
@@ -170,28 +176,49 @@ def _launch_for(
     options: LaunchOptions = {"familiar_id": name, "launch_mode": "nonInteractive"}
     if ctx.active_familiar and ctx.active_familiar != name:
         options["caller_familiar_id"] = ctx.active_familiar
-    caps = api.handshake().capabilities
-    if _advertises_worktrees(caps):
-        options["isolation"] = "worktree"
-    else:
-        result.notes.append(
-            "this daemon does not advertise worktree lanes; the task runs in the project directory"
-        )
     if conversation is not None:
         options["conversation"] = conversation
+    if lane and not _advertises_lanes(api.handshake().capabilities):
+        lane = False
+        result.notes.append(
+            "this daemon does not serve worktree lanes; the task runs in the project directory"
+        )
     try:
-        record = api.launch(ctx.project_root, harness, prompt, **options)
+        if lane:
+            try:
+                laned: LaunchOptions = {**options, "isolation": "worktree"}
+                record = api.launch(ctx.project_root, harness, prompt, **laned)
+            except ApiError as exc:
+                if exc.code not in _NO_LANE_CODES:
+                    raise
+                result.notes.append(
+                    f"{ctx.project_root} is not a git repository with a commit "
+                    f"({exc.code}), so the task runs in the project directory itself, "
+                    "not in a lane of its own"
+                )
+                record = api.launch(ctx.project_root, harness, prompt, **options)
+        else:
+            record = api.launch(ctx.project_root, harness, prompt, **options)
     except ApiError as exc:
         result.outcomes.append(Outcome("launch", name, False, exc.code, exc.message))
         return None
     result.outcomes.append(Outcome("launch", name, True, session_id=record.id))
+    if record.worktree_path:
+        result.notes.append(f"lane: {record.worktree_path} (branch {record.branch})")
     return record
 
 
-def _advertises_worktrees(caps: dict[str, Any]) -> bool:
+# A delegate runs without a lane (and says so) only for these refusals of the lane itself.
+_NO_LANE_CODES = frozenset({"not_a_git_repository", "repository_empty"})
+
+
+def _advertises_lanes(caps: dict[str, Any]) -> bool:
+    """Worktree lanes: ``lanes`` (this daemon); older spellings are accepted too."""
     isolation = caps.get("isolation")
-    return caps.get("worktreeLanes") is True or (
-        isinstance(isolation, list) and "worktree" in isolation
+    return (
+        caps.get("lanes") is True
+        or caps.get("worktreeLanes") is True
+        or (isinstance(isolation, list) and "worktree" in isolation)
     )
 
 
@@ -206,15 +233,19 @@ def _last_session(api: CovenClient, name: str | None) -> SessionRecord | None:
 def _resume(api: CovenClient, ctx: CastContext, name: str | None) -> CastResult:
     """Continue the last session of ``name`` (or the latest) as a new, linked session.
 
-    Needs a daemon that advertises conversation resume (``sessionResume``);
-    otherwise the cast says so rather than starting a fresh conversation.
+    The launch names that session (``conversation: {mode: "resume", id}``): the
+    daemon resumes exactly the harness conversation it recorded, in its lane when
+    it had one, and links the new record to it (``continues``). A daemon that does
+    not advertise ``conversationResume`` is refused here rather than starting a
+    fresh conversation.
     """
     if name is not None:
         _require_familiar(_roster(api), name)
-    if api.handshake().capabilities.get("sessionResume") is not True:
+    caps = api.handshake().capabilities
+    if caps.get("conversationResume") is not True and caps.get("sessionResume") is not True:
         raise CastRefused(
             "resume is not available: this daemon does not advertise conversation resume "
-            "(health capabilities.sessionResume)"
+            "(health capabilities.conversationResume)"
         )
     source = _last_session(api, name)
     if source is None:
@@ -223,9 +254,13 @@ def _resume(api: CovenClient, ctx: CastContext, name: str | None) -> CastResult:
     if familiar is None:
         raise CastRefused(f"session {source.id} belongs to no familiar; use `coven run --continue`")
     result = CastResult("resume")
-    conversation = {"mode": "resume", "id": source.conversation_id or source.id}
+    conversation = {"mode": "resume", "id": source.id}
     prompt = "Continue where you left off."
-    _launch_for(api, ctx, familiar, prompt, result, conversation, source.harness)
+    record = _launch_for(
+        api, ctx, familiar, prompt, result, conversation, source.harness, lane=False
+    )
+    if record is not None:
+        result.notes.append(f"continues session {source.id}")
     return result
 
 
@@ -240,7 +275,8 @@ def _handoff(api: CovenClient, ctx: CastContext, name: str | None) -> CastResult
 
 
 def handoff_packet(api: CovenClient, session: SessionRecord) -> dict[str, Any]:
-    """Title, status, familiar, the last lines of output, and its changes when served."""
+    """Title, status, familiar, the last lines of output and, when the session started in a
+    git repository, its changed files with their diff stat (the changes route)."""
     text = "".join(
         json.loads(e.payload_json).get("data", "")
         for e in api.iter_events(session.id)
@@ -260,7 +296,52 @@ def handoff_packet(api: CovenClient, session: SessionRecord) -> dict[str, Any]:
     attention = getattr(session, "attention", None)
     if attention is not None:
         packet["attention"] = attention
+    if session.git_root is not None:
+        packet["changes"] = _changes(api, session)
     return packet
+
+
+def _changes(api: CovenClient, session: SessionRecord) -> dict[str, Any]:
+    """Changed files and their diff stat, from the daemon's changes route (or why not)."""
+    try:
+        changes = api.changes(session.id)
+    except ApiError as exc:
+        return {"error": {"code": exc.code, "message": exc.message}}
+    files = [
+        {"path": f.path, "status": f.status, "additions": f.additions, "deletions": f.deletions}
+        for f in changes.files
+    ]
+    return {
+        "baseCommit": changes.baseCommit,
+        "head": changes.head,
+        "branch": session.branch,
+        "files": files,
+        "stat": {
+            "files": len(files),
+            "additions": sum(f.additions for f in changes.files),
+            "deletions": sum(f.deletions for f in changes.files),
+        },
+    }
+
+
+def diff_stat_lines(changes: dict[str, Any]) -> list[str]:
+    """``git diff --stat``-like lines for a packet's ``changes``."""
+    if "error" in changes:
+        return [f"(changes unavailable: {changes['error']['message']})"]
+    files = changes.get("files") or []
+    if not files:
+        return ["(no changes against the base commit)"]
+    width = max(len(f["path"]) for f in files)
+    lines = [
+        f"{f['path']:<{width}} | {f['status']:<9} +{f['additions']} -{f['deletions']}"
+        for f in files
+    ]
+    stat = changes["stat"]
+    lines.append(
+        f"{stat['files']} file(s) changed, {stat['additions']} insertion(s)(+), "
+        f"{stat['deletions']} deletion(s)(-)"
+    )
+    return lines
 
 
 def render_packet(packet: dict[str, Any]) -> str:
@@ -272,6 +353,11 @@ def render_packet(packet: dict[str, Any]) -> str:
     ]
     if packet.get("attention"):
         lines.append(f"Attention: {packet['attention']}")
+    changes = packet.get("changes")
+    if changes is not None:
+        base = changes.get("baseCommit")
+        where = f" against {base[:12]}" if base else ""
+        lines += ["", f"Changed files{where}:", *(f"  {ln}" for ln in diff_stat_lines(changes))]
     output = packet.get("lastOutput") or []
     if output:
         lines += ["", "Last output:", *(f"  {line}" for line in output)]
