@@ -83,6 +83,7 @@ class SearchService:
         self._lock = asyncio.Lock()  # one indexing step at a time
         self._indexed = 0
         self._deferred_since: float | None = None
+        self._started = False  # the watermark was read once
         self._task: asyncio.Task[None] | None = None
 
     def clean(self, text: str) -> str:
@@ -102,11 +103,13 @@ class SearchService:
             self._task = None
 
     async def _run(self) -> None:
-        self._indexed = await self.ledger.read(self.ledger.reader.indexed_seq)
         delay = TICK_SECONDS
         while True:
             await asyncio.sleep(delay)
             try:
+                if not self._started:
+                    self._indexed = await self.ledger.read(self.ledger.reader.indexed_seq)
+                    self._started = True
                 more = await self._background_step()
             except asyncio.CancelledError:
                 raise
@@ -129,20 +132,32 @@ class SearchService:
         self._deferred_since = None
         return await self._step()
 
-    async def _step(self) -> bool:
-        """One indexing step; whether more text waits."""
+    async def _step(self, timeout: float | None = None) -> bool:
+        """One indexing step; whether more text waits.
+
+        ``TimeoutError`` after ``timeout`` seconds leaves the step queued (it still
+        runs; the watermark it moves is read back by the next step).
+        """
         async with self._lock:
-            progress = await self.ledger.write(IndexOutput(self.clean))
+            progress = await self.ledger.write(IndexOutput(self.clean), timeout)
         self._indexed = progress.indexed_seq
         return progress.more
 
     async def catch_up(self, budget: float) -> bool:
-        """Index what waits, for at most ``budget`` seconds; whether the index is current."""
+        """Index what waits, for at most ``budget`` seconds; whether the index is current.
+
+        With the store unable to write, nothing is indexed and the answer is False
+        at once: searching still works on what is indexed.
+        """
         deadline = time.monotonic() + budget
         while await self.ledger.read(self.ledger.reader.unindexed_output, self._indexed):
-            if time.monotonic() >= deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self.ledger.healthy:
                 return False
-            await self._step()
+            try:
+                await self._step(remaining)
+            except TimeoutError:
+                return False
         return True
 
     # -- search --------------------------------------------------------------------------

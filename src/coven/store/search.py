@@ -193,10 +193,6 @@ class IndexOutput(Op[IndexProgress]):
     clean: Clean
     max_chars: int = INDEX_STEP_CHARS
 
-    @property
-    def size(self) -> int:
-        return self.max_chars  # its share of the writer, for the queue's accounting
-
     def apply(self, conn: sqlite3.Connection) -> IndexProgress:
         start = indexed_seq(conn)
         events, more = _read_output(
