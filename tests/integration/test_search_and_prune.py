@@ -159,3 +159,10 @@ def test_a_store_from_before_search_is_backfilled(tmp_path: Path) -> None:
     with running_daemon(tmp_path) as daemon:
         kinds = sorted(h["kind"] for h in search(daemon, "legacy")["hits"])
         assert kinds == ["output", "title"]
+
+
+def test_health_advertises_search_and_prune(daemon: Daemon) -> None:
+    caps = daemon.call("GET", "/api/v1/health").json()["capabilities"]
+    assert caps["search"] is True and caps["storePrune"] is True
+    # The bare alias answers too, as for every route.
+    assert daemon.call("GET", "/search?q=x").status == 200

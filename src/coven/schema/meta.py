@@ -75,6 +75,10 @@ class CapabilityFlags(msgspec.Struct):
     attention: bool = True
     """Records carry ``attention``/``attention_reason``/``attention_since``; ``attention``
     events; ``POST /sessions/:id/attention`` takes a harness hook's report."""
+    search: bool = True
+    """``GET /search?q=``: full-text search over session output and titles."""
+    storePrune: bool = True
+    """``POST /store/prune``: delete old events of sessions that are not live."""
 
 
 class HubStatus(msgspec.Struct):
