@@ -101,6 +101,19 @@ def test_text_joined_by_stripping_is_redacted_again(store: tuple[StoreWriter, St
     assert len(find(reader, "password")) == 1
 
 
+def test_a_secret_completed_by_a_later_step_is_redacted_in_the_merged_segment(
+    store: tuple[StoreWriter, StoreReader],
+) -> None:
+    writer, reader = store
+    run(writer, InsertSession(session("s1")))
+    run(writer, AppendEvents([output("s1", "token hun")]))
+    index_all(writer)
+    run(writer, AppendEvents([output("s1", "ter2 end\n")]))
+    index_all(writer)
+    assert find(reader, "hunter2") == []
+    assert "[REDACTED]" in find(reader, "token")[0].snippet
+
+
 def test_small_segments_of_a_session_merge_and_large_output_splits(
     store: tuple[StoreWriter, StoreReader], tmp_path: Path
 ) -> None:

@@ -155,7 +155,9 @@ def _insert(
     events: Sequence[SourceEvent],
     clean: Clean,
 ) -> int:
-    text = prefix + clean("".join(e.data for e in events))
+    # The prefix is clean already; cleaning it again is a no-op that lets redaction see
+    # a secret that continues across the join.
+    text = clean(prefix + "".join(e.data for e in events))
     if not text.strip():
         return 0
     if first_seq < 0:
