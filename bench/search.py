@@ -19,6 +19,7 @@ goes first, measures through the API:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -56,7 +57,7 @@ def echo_latency(daemon: Daemon, count: int = 500) -> dict[str, float]:
             for event in daemon.events(sid, after):
                 after = event["seq"]
                 if event["kind"] == "output":
-                    text += event["payload_json"]
+                    text += json.loads(event["payload_json"])["data"]
             if needle not in text:
                 time.sleep(0.0005)
         times.append((time.perf_counter() - started) * 1000)
@@ -111,7 +112,8 @@ def main() -> int:
         for name in order:
             figures = measure(None if name == "ours" else args.base.resolve(), args.mib)
             runs[name].append(figures)
-            print(f"rep {rep + 1} {name}: " + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()))
+            line = ", ".join(f"{k} {v:.3g}" for k, v in figures.items())
+            print(f"rep {rep + 1} {name}: {line}", flush=True)
     print()
     for name, reps in runs.items():
         for key in reps[0]:

@@ -2,11 +2,12 @@
 
 Indexing policy (why the drain does not slow down): output events are written
 as they are, and the index follows them in bounded steps (``IndexOutput``, at
-most 512 KiB of text each) on the writer thread. A background timer takes a
-step only while the writer's queue is empty — when output is flooding in, the
-queue is rarely empty and indexing waits — but never waits more than
-``MAX_DEFER_SECONDS``, so even a session that never stops printing is indexed
-(one bounded step per interval). A search first brings the index up to date for
+most 512 KiB of text each) on the writer thread. A background timer (every
+second; every 50 ms while catching up) takes a step only when no event was
+committed since its last tick and nothing waits for the writer — while output
+streams in, indexing waits — but never waits more than ``MAX_DEFER_SECONDS``, so
+even a session that never stops printing is indexed (one bounded step per
+interval). A search first brings the index up to date for
 at most ``SEARCH_CATCH_UP_SECONDS`` and says whether it got there
 (``complete``). The same steps backfill a store migrated with events in it.
 
@@ -84,6 +85,7 @@ class SearchService:
         self._indexed = 0
         self._deferred_since: float | None = None
         self._started = False  # the watermark was read once
+        self._last_committed = -1
         self._task: asyncio.Task[None] | None = None
 
     def clean(self, text: str) -> str:
@@ -119,12 +121,17 @@ class SearchService:
             delay = CATCH_UP_TICK_SECONDS if more else TICK_SECONDS
 
     async def _background_step(self) -> bool:
+        # Busy: events were committed since the last tick, or writes are waiting. Index
+        # steps commit no events, so they never make the store look busy themselves.
+        committed = self.ledger.writer.stats().committed_events
+        busy = committed != self._last_committed or self.ledger.writer.queued_bytes > 0
+        self._last_committed = committed
         if not await self.ledger.read(self.ledger.reader.unindexed_output, self._indexed):
             self._deferred_since = None
             return False
         now = time.monotonic()
-        if self.ledger.writer.queued_bytes > 0 or not self.ledger.healthy:
-            # Output (or anything else) is waiting for the writer: it goes first.
+        if busy or not self.ledger.healthy:
+            # Output is being written: it goes first; the index waits (a while).
             if self._deferred_since is None:
                 self._deferred_since = now
             if now - self._deferred_since < MAX_DEFER_SECONDS:

@@ -18,12 +18,21 @@ _ESCAPES = re.compile(
     r"|\x1b[ -/]*[0-~]?"  # other escapes (charset selection, keypad modes, ...)
     r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
 )
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"\r+\n?")
+# Every C0 and C1 control except tab and newline (carriage returns are gone by then).
+_DROP = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
 
 
 def plain_text(text: str) -> str:
-    """``text`` without escape sequences and control characters (``\\r`` → ``\\n``)."""
-    text = _ESCAPES.sub("", text)
-    text = _LINE_BREAKS.sub("\n", text)
-    return _CONTROLS.sub("", text)
+    """``text`` without escape sequences and control characters (``\\r`` → ``\\n``).
+
+    Tens of MB/s on plain output: the regular expressions run only when their
+    characters occur (this runs over every byte a session writes, when it is indexed).
+    """
+    if "\x1b" in text or "\x9b" in text:
+        text = _ESCAPES.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            text = _LINE_BREAKS.sub("\n", text)
+    return text.translate(_DROP)
