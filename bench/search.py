@@ -6,9 +6,12 @@ For each repetition, a fresh daemon of each implementation (ours: this checkout;
 the ``src`` directory given, put first on the daemon's PYTHONPATH), alternating which
 goes first, measures through the API:
 
-* ``drain [MiB/s]``: a fake harness floods ``--mib`` MiB; bytes / time from launch
-  until the ``exit`` event is readable (as ``bench/quick.py``);
-* ``drain cpu [s]``: the daemon's CPU time (user+system) over that window;
+* ``stored [MiB/s]``: a fake harness floods ``--mib`` MiB; bytes / time from launch
+  until its record says it ended (the daemon stores all output before that);
+  ``store cpu [s]``: the daemon's CPU time (user+system) over that window;
+* ``read back [s]``: then every event paged back through ``/events`` (checked byte
+  for byte: ``stored [%]``); ``read cpu [s]``: the daemon's CPU time meanwhile
+  (the index catches up then, sharing the CPU with this reader);
 * ``echo p50/p99 [ms]``: 500 input lines to an ``echo`` agent, each timed until its
   answer is readable in ``/events`` (many small events: the interactive path);
 * ours only, after the flood: ``index catch-up [s]`` (until ``GET /search`` answers
@@ -31,8 +34,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.quick import drain  # noqa: E402
 from tests.support.daemon import Daemon, running_daemon  # noqa: E402
+from tests.support.flood import expected_flood, stored_output  # noqa: E402
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -69,6 +72,25 @@ def echo_latency(daemon: Daemon, count: int = 500) -> dict[str, float]:
     }
 
 
+def flood(daemon: Daemon, mib: int) -> dict[str, float]:
+    cpu, started = cpu_seconds(daemon), time.perf_counter()
+    sid = daemon.launch("--fake-mode=flood")["id"]
+    while daemon.call("GET", f"/api/v1/sessions/{sid}").json()["status"] == "running":
+        time.sleep(0.005)
+    figures = {
+        "stored [MiB/s]": mib / (time.perf_counter() - started),
+        "store cpu [s]": cpu_seconds(daemon) - cpu,
+    }
+    cpu, started = cpu_seconds(daemon), time.perf_counter()
+    stored, _kinds = stored_output(daemon, sid, page=1000)
+    figures["read back [s]"] = time.perf_counter() - started
+    figures["read cpu [s]"] = cpu_seconds(daemon) - cpu
+    expected = expected_flood(mib * 1024 * 1024)
+    start = stored.find(expected[:64])
+    figures["stored [%]"] = 100.0 * (stored[start:] == expected) if start >= 0 else 0.0
+    return figures
+
+
 def index_figures(daemon: Daemon) -> dict[str, float]:
     cpu, started = cpu_seconds(daemon), time.perf_counter()
     while not daemon.call("GET", "/api/v1/search?q=line", timeout=60).json()["complete"]:
@@ -92,9 +114,7 @@ def measure(base: Path | None, mib: int) -> dict[str, float]:
         env["PYTHONPATH"] = str(base)
     with tempfile.TemporaryDirectory() as tmp, running_daemon(Path(tmp), extra_env=env) as daemon:
         figures: dict[str, float] = dict(echo_latency(daemon))
-        cpu = cpu_seconds(daemon)
-        figures.update(drain(daemon, mib))
-        figures["drain cpu [s]"] = cpu_seconds(daemon) - cpu
+        figures.update(flood(daemon, mib))
         if base is None:
             figures.update(index_figures(daemon))
         return figures

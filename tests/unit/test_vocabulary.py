@@ -38,6 +38,7 @@ OTHER_MEANINGS = {
     ("cli/status_cmd.py", "running"): "the daemon process state",
     ("cli/cast_cmd.py", "cast"): "the `coven cast` command name",
     ("cli/casting.py", "input"): "the name of the daemon call a cast made",
+    ("cli/casting.py", "error"): "the key of a packet's unavailable changes (as in the envelope)",
     ("harness/demo_agent.py", "exit"): "a word the demo agent's user types",
     ("runtime/queries.py", "error"): "a log line's level",
     ("runtime/actions.py", "completed"): "an action result's status",

@@ -3,13 +3,14 @@
 Indexing policy (why the drain does not slow down): output events are written
 as they are, and the index follows them in bounded steps (``IndexOutput``, at
 most 512 KiB of text each) on the writer thread. A background timer (every
-second; every 50 ms while catching up) takes a step only when no event was
-committed since its last tick and nothing waits for the writer — while output
-streams in, indexing waits — but never waits more than ``MAX_DEFER_SECONDS``, so
-even a session that never stops printing is indexed (one bounded step per
-interval). A search first brings the index up to date for
-at most ``SEARCH_CATCH_UP_SECONDS`` and says whether it got there
-(``complete``). The same steps backfill a store migrated with events in it.
+second) takes a step only when no event was committed since its last tick and
+nothing waits for the writer — while output streams in, indexing waits — but
+never waits more than ``MAX_DEFER_SECONDS``, so even a session that never stops
+printing is indexed (one bounded step per interval). While catching up it rests
+as long as each step took, so it takes at most about half of one core from the
+clients reading the same backlog. A search first brings the index up to date for
+at most ``SEARCH_CATCH_UP_SECONDS`` and says whether it got there (``complete``).
+The same steps backfill a store migrated with events in it.
 
 Text is indexed after ``screen.plain_text`` and the daemon's redactor: the
 stored payload is already redacted, and stripping terminal controls could join
@@ -27,6 +28,8 @@ from coven.errors import InvalidRequest
 from coven.redaction import Redactor
 from coven.runtime.ledger import Ledger
 from coven.schema.search import (
+    HIT_OUTPUT,
+    HIT_TITLE,
     PRUNE_MAX_EVENT_DAYS,
     SEARCH_DEFAULT_LIMIT,
     SEARCH_MAX_LIMIT,
@@ -112,13 +115,17 @@ class SearchService:
                 if not self._started:
                     self._indexed = await self.ledger.read(self.ledger.reader.indexed_seq)
                     self._started = True
+                started = time.monotonic()
                 more = await self._background_step()
             except asyncio.CancelledError:
                 raise
             except Exception:  # storage down, etc.: the next tick tries again
                 log.debug("search indexing step failed", exc_info=True)
                 more = False
-            delay = CATCH_UP_TICK_SECONDS if more else TICK_SECONDS
+            # Catching up takes at most about half of one core: after a step, rest as
+            # long as it took (clients reading a large backlog share the CPU with it).
+            took = time.monotonic() - started
+            delay = max(CATCH_UP_TICK_SECONDS, took) if more else TICK_SECONDS
 
     async def _background_step(self) -> bool:
         # Busy: events were committed since the last tick, or writes are waiting. Index
@@ -202,7 +209,7 @@ class SearchService:
         snippet, ranges = split_highlights(hit.snippet)
         return SearchHitRecord(
             session_id=hit.session_id,
-            kind="title" if hit.kind == "title" else "output",
+            kind=HIT_TITLE if hit.kind == HIT_TITLE else HIT_OUTPUT,
             snippet=snippet,
             highlights=ranges,
             created_at=hit.created_at,

@@ -19,6 +19,8 @@ PRUNE_DEFAULT_EVENT_DAYS = 30
 PRUNE_MAX_EVENT_DAYS = 36500
 
 HitKind = Literal["output", "title"]
+HIT_OUTPUT: HitKind = "output"
+HIT_TITLE: HitKind = "title"
 
 
 class SearchHitRecord(msgspec.Struct, kw_only=True):
