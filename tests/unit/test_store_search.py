@@ -216,3 +216,24 @@ def test_an_existing_store_migrates_and_backfills(tmp_path: Path) -> None:
     finally:
         writer.stop()
         reader.close()
+
+
+def test_a_later_store_without_the_search_tables_gets_them(tmp_path: Path) -> None:
+    path = str(tmp_path / "coven.sqlite3")
+    writer, reader = open_store(path)
+    run(writer, InsertSession(session("s1", title="later title")))
+    writer.stop()
+    reader.close()
+    conn = sqlite3.connect(path)
+    for name in ("output_index", "title_index", "output_segments", "search_state"):
+        conn.execute(f"DROP TABLE {name}")
+    for trigger in ("sessions_title_ai", "sessions_title_au", "sessions_title_ad"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    conn.commit()
+    conn.close()
+    writer, reader = open_store(path)  # same user_version: no migration runs
+    try:
+        assert [h.kind for h in find(reader, "later")] == ["title"]
+    finally:
+        writer.stop()
+        reader.close()

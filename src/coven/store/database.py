@@ -357,8 +357,8 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
         for target in sorted(n for n in _MIGRATIONS if n > version):
             for statement in _statements(_MIGRATIONS[target]):
                 conn.execute(statement)
-        _ensure_search_tables(conn)
             conn.execute(f"PRAGMA user_version = {target}")
+        _ensure_search_tables(conn)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
