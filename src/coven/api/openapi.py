@@ -22,12 +22,11 @@ from typing import Any
 
 import msgspec
 
+from coven.api import openapi_search as search_doc
 from coven.api.openapi_attention import TYPES as ATTENTION_TYPES
 from coven.api.openapi_attention import attention_paths
 from coven.api.openapi_cockpit import TYPES as COCKPIT_TYPES
 from coven.api.openapi_cockpit import cockpit_paths
-from coven.api.openapi_search import TYPES as SEARCH_TYPES
-from coven.api.openapi_search import search_paths
 from coven.api.openapi_work import TYPES as WORK_TYPES
 from coven.api.openapi_work import work_paths
 from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, meta, requests
@@ -75,8 +74,7 @@ _TYPES: tuple[Any, ...] = (
     frames.ScreenView,
     *WORK_TYPES,
     *ATTENTION_TYPES,
-    *SEARCH_TYPES,
-)
+) + search_doc.TYPES
 
 
 def _ref(t: Any) -> Schema:
@@ -469,8 +467,8 @@ def _paths() -> dict[str, Schema]:
     paths.update(cockpit_paths(_ref, _json, _error, _op, _body, _TOO_LARGE))
     paths.update(
         work_paths(_ref, _json, _error, _op, _session_post, _query, _SESSION_ID, _GIT_FAILURES)
+        | search_doc.search_paths(_ref, _json, _op, _query, _body, _error, _TOO_LARGE)
     )
-    paths.update(search_paths(_ref, _json, _op, _query, _body, _BAD, _TOO_LARGE, _UNAVAILABLE))
     return {PREFIX + path: item for path, item in paths.items()}
 
 

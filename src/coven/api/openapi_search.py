@@ -18,11 +18,12 @@ def search_paths(
     op: Callable[..., Schema],
     query: Callable[..., Schema],
     body: Callable[..., Schema],
-    bad: Schema,
+    error: Callable[[str], Schema],
     too_large: Schema,
-    unavailable: Schema,
 ) -> dict[str, Schema]:
     """``GET /search`` and ``POST /store/prune``, with the document's own builders passed in."""
+    bad = error("`invalid_request`")
+    unavailable = error("`storage_unavailable` or `daemon_shutting_down`")
     return {
         "/search": {
             "get": op(
