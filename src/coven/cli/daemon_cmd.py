@@ -107,10 +107,11 @@ def stop_cmd(yes: bool, keep_sessions: bool) -> None:
 @daemon_group.command("restart")
 @yes_option
 def restart_cmd(yes: bool) -> None:
-    """Stop the daemon if it runs, then start it again; live sessions keep running.
+    """Restart the daemon; live sessions keep running.
 
-    The new daemon (same home) adopts every session, and attached terminals
-    reconnect. (--yes is accepted for scripts written when a restart asked first.)
+    Stops the daemon if it runs, then starts it again: the new daemon (same home)
+    adopts every session, and attached terminals reconnect. (--yes is accepted for
+    scripts written when a restart asked first.)
     """
     was = daemonctl.stop(home(), keep_sessions=True)
     status = daemonctl.start(home())
