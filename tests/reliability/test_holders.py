@@ -46,11 +46,6 @@ def _wait(predicate: object, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def _has_events(daemon: Daemon, sid: str, count: int) -> bool:
-    reply = daemon.call("GET", f"/api/v1/events?sessionId={sid}&limit={count}")
-    return len(reply.json()["events"]) >= count
-
-
 def _status(daemon: Daemon, sid: str) -> str:
     status: str = daemon.call("GET", f"/api/v1/sessions/{sid}").json()["status"]
     return status
@@ -72,8 +67,8 @@ def test_kill_9_mid_flood_next_daemon_adopts_with_byte_identical_output(
         for sid in floods:
             reply = daemon.call("POST", f"/api/v1/sessions/{sid}/input", {"data": "\n"})
             assert reply.status in (200, 202), reply.body
-        _wait(lambda: all(_has_events(daemon, sid, 4) for sid in floods), 20, "every flood")
-        time.sleep(0.05 * run)
+        # Killed right after the last flood was started, while the first ones are well
+        # under way (some of their output committed, some only read by the daemon).
         daemon.crash()
         running = [sid for sid in floods if _alive(holders[sid])]
         assert running, "every flood ended before the crash: nothing was adopted mid-flood"
