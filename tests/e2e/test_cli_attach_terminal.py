@@ -34,7 +34,8 @@ def input_log(cli: Cli) -> Path:
 
 
 def tui_env(cli: Cli) -> str:
-    return f"FAKE_MODE=tui FAKE_INPUT_LOG={input_log(cli)}"
+    # An attachment that loses its daemon waits this long for the next one.
+    return f"FAKE_MODE=tui FAKE_INPUT_LOG={input_log(cli)} COVEN_RECONNECT_SECONDS=2"
 
 
 def start_tui(cli: Cli, term: Tmux, args: str = "") -> str:

@@ -68,15 +68,22 @@ def test_stop_twice_then_status(cli: Cli) -> None:
 def test_stop_with_live_sessions_refuses_without_a_terminal_unless_told_yes(cli: Cli) -> None:
     session_id = cli.detached("--fake-mode=sleep")
     cli.detached("--fake-mode=sleep")
-    for action in ("stop", "restart"):
-        proc = cli.run("daemon", action)
-        assert proc.returncode == 1
-        doing = {"stop": "stopping", "restart": "restarting"}[action]
-        assert proc.stderr == (
-            f"Error: {doing} the daemon would end 2 live sessions; pass --yes to {action} it "
-            "anyway (no terminal to ask on)\n"
-        )
-        assert cli.session(session_id)["status"] == "running"
+    proc = cli.run("daemon", "stop")
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "Error: stopping the daemon would end 2 live sessions; pass --yes to stop it "
+        "anyway (no terminal to ask on)\n"
+    )
+    assert cli.session(session_id)["status"] == "running"
+    # A restart ends nothing, so it does not ask: the sessions run on under their holders.
+    old = cli.daemon_pid()
+    assert cli.run("daemon", "restart", ok=True).stdout.startswith("Coven daemon: restarted")
+    assert cli.daemon_pid() != old
+    assert cli.session(session_id)["status"] == "running"
+    out = cli.run("daemon", "stop", "--keep-sessions", ok=True).stdout
+    assert out == "Coven daemon: stopped (sessions kept running)\n"
+    cli.run("daemon", "start", ok=True)
+    assert cli.session(session_id)["status"] == "running"
     cli.run("daemon", "stop", "--force", ok=True)
     cli.run("daemon", "start", ok=True)
     assert cli.session(session_id)["status"] in {"killed", "failed"}

@@ -160,8 +160,11 @@ def test_terminal_settings_restored_after_exit_and_after_a_daemon_crash(cli: Cli
     child.expect(r"RC=4\r\n([0-9a-f:]+)\r\n")
     assert child.match is not None and child.match.group(1).decode() == before
 
-    # The daemon kept FAKE_MODE=exit from its start; the argv flag overrides it.
-    child, before = _stty_around(cli, f"{coven} run codex -- --fake-mode=echo")
+    # The daemon kept FAKE_MODE=exit from its start; the argv flag overrides it. A lost
+    # daemon is waited for (it may be restarting) this long before the run gives up.
+    child, before = _stty_around(
+        cli, f"{coven} run codex -- --fake-mode=echo", COVEN_RECONNECT_SECONDS="1"
+    )
     child.expect("ready")
     pid = cli.daemon_pid()
     assert pid is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import stat
 from pathlib import Path
@@ -55,6 +56,10 @@ def test_sigterm_kills_live_sessions_records_them_and_cleans_up(tmp_path: Path) 
 
 
 def test_crash_leaves_an_orphan_that_the_next_daemon_reaps_and_explains(tmp_path: Path) -> None:
+    """A crashed daemon whose session's holder is gone too: nothing to adopt.
+
+    (With its holder alive the next daemon adopts the session: tests/reliability/
+    test_holders.py.)"""
     first = _daemon(tmp_path)
     first.start()
     sid = first.launch("--fake-mode=ignore-signals")["id"]
@@ -62,8 +67,10 @@ def test_crash_leaves_an_orphan_that_the_next_daemon_reaps_and_explains(tmp_path
     found = re.search(r"pids (\d+) (\d+)", text)
     assert found
     pids = [int(g) for g in found.groups()]
+    holder = first.holder_pids()[sid]
     first.crash()
-    assert all(alive(p) for p in pids), "SIGHUP-ignoring harness should outlive the crash"
+    os.kill(holder, signal.SIGKILL)
+    assert all(alive(p) for p in pids), "SIGHUP-ignoring harness should outlive its holder"
     assert first.socket.exists()  # left behind: the next daemon must reclaim it
     second = _daemon(tmp_path)
     second.start()
@@ -74,12 +81,14 @@ def test_crash_leaves_an_orphan_that_the_next_daemon_reaps_and_explains(tmp_path
         events = second.events(sid)
         metadata = [e for e in events if e["kind"] == "metadata"]
         assert metadata, events
-        assert "stopped without recording" in metadata[-1]["payload_json"]
+        assert "stopped and the session's holder" in metadata[-1]["payload_json"]
         # The explanation, then the exit event clients end a turn on, last in the log.
         assert events[-1]["kind"] == "exit" and events[-2] == metadata[-1]
         ending = json.loads(events[-1]["payload_json"])
         assert ending["status"] == "orphaned" and ending["exitCode"] is None
-        assert "stopped without recording" in ending["reason"]
+        assert (
+            "is gone" in ending["reason"] and "leftover processes were killed" in ending["reason"]
+        )
         status = json.loads((second.home / "daemon.json").read_text())
         assert second.proc is not None and status["pid"] == second.proc.pid
         assert second.call("GET", "/health").status == 200

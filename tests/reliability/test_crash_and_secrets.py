@@ -42,9 +42,19 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("run", range(3))
-def test_kill_9_mid_flood_keeps_committed_events_and_orphans_rows(tmp_path: Path, run: int) -> None:
-    daemon = _daemon(tmp_path, FAKE_BYTES=str(200 * 1024 * 1024))
+@pytest.mark.parametrize(
+    ("run", "holders"),
+    [(0, True), (1, True), (0, False)],
+    ids=["holders-0", "holders-1", "daemon-owned"],
+)
+def test_kill_9_mid_flood_keeps_committed_events_and_adopts_or_orphans_rows(
+    tmp_path: Path, run: int, holders: bool
+) -> None:
+    """With holders the next daemon adopts every session (they keep running); with
+    harnesses as the daemon's children (``COVEN_HOLDERS=0``) it reaps and orphans them."""
+    # Adopted floods run to their end (their whole output is read back below): smaller.
+    extra = {"FAKE_BYTES": str(32 * 1024 * 1024)} if holders else {"COVEN_HOLDERS": "0"}
+    daemon = _daemon(tmp_path, **{"FAKE_BYTES": str(200 * 1024 * 1024), **extra})
     daemon.start()
     floods = [daemon.launch("--fake-mode=flood")["id"] for _ in range(3)]
     stubborn = daemon.launch("--fake-mode=ignore-signals")["id"]
@@ -57,6 +67,9 @@ def test_kill_9_mid_flood_keeps_committed_events_and_orphans_rows(tmp_path: Path
     assert (daemon.home / "coven.sock").exists()  # left behind, to be reclaimed
     daemon.start()
     try:
+        if holders:
+            for sid in floods:
+                daemon.wait_status(sid, {"completed"}, timeout=60)
         checked = 0
         for sid, before in seen.items():
             after = all_events(daemon, sid)
@@ -68,15 +81,24 @@ def test_kill_9_mid_flood_keeps_committed_events_and_orphans_rows(tmp_path: Path
             seqs = [e["seq"] for e in after]
             assert seqs == sorted(set(seqs))
             record = daemon.call("GET", f"/api/v1/sessions/{sid}").json()
-            assert record["status"] == "orphaned", record
             meta = [json.loads(e["payload_json"]) for e in after if e["kind"] == "metadata"]
-            assert any(m.get("orphaned") and m.get("reason") for m in meta), meta
-        deadline = time.monotonic() + 5
+            if holders:
+                assert record["status"] in ("running", "completed"), record
+                assert not any(m.get("orphaned") for m in meta), meta
+            else:
+                assert record["status"] == "orphaned", record
+                assert any(m.get("orphaned") and m.get("reason") for m in meta), meta
+        status = json.loads((daemon.home / "daemon.json").read_text())
+        assert status["pid"] == daemon.proc.pid if daemon.proc else False
+        if holders:
+            # Adopted: the stubborn harness runs on, until the daemon's stop ends it.
+            assert all(_alive(p) for p in pids), "an adopted harness died"
+            assert daemon.call("GET", f"/api/v1/sessions/{stubborn}").json()["status"] == "running"
+            assert daemon.stop() == 0
+        deadline = time.monotonic() + 10
         while any(_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not any(_alive(p) for p in pids), "a harness survived the crash and restart"
-        status = json.loads((daemon.home / "daemon.json").read_text())
-        assert status["pid"] == daemon.proc.pid if daemon.proc else False
         print(f"crash run {run}: {checked} pre-crash events verified")
     finally:
         daemon.stop()

@@ -21,7 +21,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import daemon_env, request, session_output, wait_for_output
+from tests.support.daemon import (
+    abandon_holders,
+    daemon_env,
+    request,
+    session_output,
+    wait_for_output,
+)
 
 COVEN = [sys.executable, "-m", "coven.cli.entry"]
 
@@ -107,6 +113,9 @@ class Cli:
         for pid in pids | set(daemon_pids(self.home)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        # Sessions a killed daemon left to their holders: without a socket to be found
+        # at, each holder ends its session and exits by itself.
+        abandon_holders(self.home)
 
 
 def daemon_pids(home: Path) -> list[int]:

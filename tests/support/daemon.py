@@ -194,6 +194,7 @@ class Daemon:
             time.sleep(0.02)
 
     def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM (every session ends), then let go of any holder a crash left behind."""
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -204,7 +205,29 @@ class Daemon:
             self.proc.wait()
         if self.proc.stderr is not None:
             self.proc.stderr.close()
+        abandon_holders(self.home)
         return self.proc.returncode
+
+    def stop_keeping_sessions(self, timeout: float = 20.0) -> None:
+        """Ask for a shutdown that leaves held sessions running (``stop --keep-sessions``)."""
+        assert self.proc is not None
+        identity = self.call("GET", "/api/v1/health").json()["daemon"]
+        body = {"apiVersion": "coven.daemon.v1", "daemon": identity}
+        path = "/api/v1/internal/lifecycle/shutdown?keepSessions=true"
+        reply = self.call("POST", path, body, timeout=timeout)
+        assert reply.status == 202, reply.body
+        self.proc.wait(timeout=timeout)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+    def holder_pids(self) -> dict[str, int]:
+        """Session id -> holder pid, as recorded in ``COVEN_HOME/h``."""
+        found: dict[str, int] = {}
+        for path in (self.home / "h").glob("*.json"):
+            with contextlib.suppress(OSError, ValueError):
+                record = json.loads(path.read_text())
+                found[record["sessionId"]] = int(record["holderPid"])
+        return found
 
     def crash(self) -> None:
         assert self.proc is not None
@@ -212,6 +235,14 @@ class Daemon:
         self.proc.wait()
         if self.proc.stderr is not None:
             self.proc.stderr.close()
+
+
+def abandon_holders(home: Path) -> None:
+    """Remove the holder sockets a crashed daemon left: each holder then ends its
+    session and exits by itself (within seconds), so no test leaves processes behind."""
+    for path in (home / "h").glob("*.sock"):
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def daemon_env(home: Path, project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

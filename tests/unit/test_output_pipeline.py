@@ -115,3 +115,60 @@ async def test_a_secret_split_across_reads_is_redacted() -> None:
 )
 def test_utf8_len_counts_bytes_as_stored(text: str) -> None:
     assert utf8_len(text) == len(text.encode("utf-8", "replace"))
+
+
+def _offset_pipeline(store: Store, offsets: list[tuple[int, int]], base: int = 0) -> OutputPipeline:
+    return OutputPipeline(
+        asyncio.get_running_loop(),
+        store.submit,
+        StreamRedactor(),
+        on_pause=lambda: None,
+        on_resume=lambda: None,
+        on_commit=lambda _seq: None,
+        on_offset=lambda seq, offset: offsets.append((seq, offset)),
+        byte_base=base,
+    )
+
+
+async def test_committed_byte_offsets_follow_the_stream_across_split_characters() -> None:
+    """What a holder is told it may forget: exactly the bytes behind committed events."""
+    store = Store(instant=False)
+    offsets: list[tuple[int, int]] = []
+    pipeline = _offset_pipeline(store, offsets, base=1000)
+    data = "".join(f"{n} ünïcødé ✓ line\r\n" for n in range(400)).encode()
+    for start in range(0, len(data), 777):  # splits multi-byte characters
+        pipeline.feed(data[start : start + 777])
+        if start % 2 == 0:
+            store.commit_all()
+            await _settle()
+    pipeline.finish()
+    store.commit_all()
+    await _settle()
+    assert store.text == data.decode()
+    assert offsets, "no offset was reported"
+    # Each reported offset is the base plus the UTF-8 size of everything committed so far.
+    committed = 0
+    by_seq = dict(offsets)
+    for seq, (text, _status) in enumerate(store.rows, start=1):
+        committed += len(text.encode())
+        if seq in by_seq:
+            assert by_seq[seq] == 1000 + committed
+    assert offsets[-1][1] == 1000 + len(data)
+    assert [o for _s, o in offsets] == sorted(o for _s, o in offsets)
+
+
+async def test_no_offset_is_claimed_past_held_back_text() -> None:
+    store = Store()
+    offsets: list[tuple[int, int]] = []
+    pipeline = _offset_pipeline(store, offsets)
+    data = b"visible line\r\nthen sk-abc"
+    pipeline.feed(data)
+    await _settle()
+    # What the redactor holds back (a possible secret) is not committed: the offset
+    # stops right before it, and moves on once it is stored.
+    committed = sum(len(t.encode()) for t, _ in store.rows)
+    assert 0 < committed < len(data)
+    assert offsets[-1][1] == committed
+    pipeline.finish()
+    await _settle()
+    assert offsets[-1][1] == len(data)

@@ -326,6 +326,20 @@ def test_removing_the_socket_makes_the_holder_end_its_harness_and_exit(
     assert wait_dead(handle.identity.holder_pid, timeout=10.0)
 
 
+def test_an_abandoned_holder_whose_buffer_is_full_still_exits(holders: Holders) -> None:
+    """Nobody reads (its daemon is gone), the harness exits, the socket is removed:
+    the kept output can never be taken, so it must not keep the holder alive."""
+    limit = 64 * 1024
+    script = f"python3 -c 'import sys; sys.stdout.write(\"x\" * {4 * limit})'"
+    handle = holders.spawn("unused", argv=["/bin/sh", "-c", script], buffer_limit=limit)
+    handle.close()  # nobody reads: the holder fills up, the harness blocks
+    time.sleep(0.5)
+    assert pid_alive(handle.pid)
+    os.unlink(handle.socket_path)
+    assert wait_dead(handle.pid, timeout=10.0)
+    assert wait_dead(handle.identity.holder_pid, timeout=15.0)
+
+
 def test_the_holder_runs_on_the_standard_library_alone() -> None:
     """Holders start with ``python -I -S``: no site-packages. Anything the holder's
     imports pull in beyond the standard library (msgspec through coven.errors, say)

@@ -57,7 +57,7 @@ _ACCEPTED = Accepted(accepted=True, ok=True)
 
 
 class Api(CockpitRoutes):
-    def __init__(self, runtime: Runtime, shutdown: Callable[[int | None], None]) -> None:
+    def __init__(self, runtime: Runtime, shutdown: Callable[[int | None, bool], None]) -> None:
         self.runtime = runtime
         self.shutdown = shutdown
         self.uid = os.getuid()
@@ -187,7 +187,9 @@ class Api(CockpitRoutes):
         parse_shutdown(body).require_names(API_VERSION, msgspec.to_builtins(identity))
         sock = request.transport.get_extra_info("socket") if request.transport else None
         held = os.dup(sock.fileno()) if sock is not None else None
-        self.runtime.loop.call_soon(self.shutdown, held)
+        # ``?keepSessions=true``: leave every held session running for the next daemon.
+        keep = match.query.get("keepSessions", "").lower() in ("1", "true", "yes")
+        self.runtime.loop.call_soon(self.shutdown, held, keep)
         return json_response(202, shutdown_accepted(identity))
 
     # -- sessions --------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ _SESSION_ID: Schema = {
     "description": "Raw session id (no percent-decoding; ids may contain `/`).",
     "schema": {"type": "string"},
 }
+_KEEP_SESSIONS = "`true`: sessions with a holder run on for the next daemon (else all are killed)"
 _AFTER_SEQ = _query(
     "afterSeq", "Signed 64-bit integer; events with a larger seq.", {"type": "integer"}
 )
@@ -306,6 +307,7 @@ def _paths() -> dict[str, Schema]:
                     "413": _TOO_LARGE,
                 },
                 requestBody=_body(requests.ShutdownBody),
+                parameters=[_query("keepSessions", _KEEP_SESSIONS, {"enum": ["true", "false"]})],
             )
         },
         "/sessions/{sessionId}": {

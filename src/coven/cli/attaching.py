@@ -10,7 +10,11 @@ without gaps or duplicates. ``AttachMode`` says what reaches the harness:
 - ``follow``: stdin is not a terminal; output is only followed.
 
 The detach keys (``detach_keys``) end the attachment while the session keeps
-running. ``SIGHUP``/``SIGTERM``/``SIGINT`` also just detach: the daemon owns
+running. When the daemon goes away while the session runs (``coven daemon
+restart``, a crash), the attachment waits for the next daemon, prints one line
+saying so, and carries on exactly where it was: it counts the output bytes
+received since the last known event ``seq`` and skips that many of the stored
+output that follows it (``_Position``), so nothing is shown twice or left out. ``SIGHUP``/``SIGTERM``/``SIGINT`` also just detach: the daemon owns
 the session, so losing the terminal never kills the harness.
 
 When output goes to a terminal, replayed output is passed through a
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 from collections.abc import Callable
@@ -34,18 +39,46 @@ from typing import TYPE_CHECKING, Literal
 from coven.cli.detach_keys import DetachMatcher, Key
 from coven.cli.terminal import ScreenState, window_size, write_all
 from coven.cli.terminal_queries import QueryFilter, ReplyGate
-from coven.client import Exit, Live, Output, Overflow, ProtocolError
-from coven.schema.vocabulary import SessionStatus
+from coven.client import (
+    CovenClientError,
+    Exit,
+    Live,
+    Output,
+    Overflow,
+    ProtocolError,
+    TransportError,
+)
+from coven.schema.vocabulary import EventKind, SessionStatus
 from coven.schema.wire import SessionRecord
 
 if TYPE_CHECKING:  # aiohttp is imported only when an attach really happens
-    from coven.client.aio import AttachStream
+    from coven.client.aio import AsyncCovenClient, AttachStream
 
 Ending = Literal["exited", "detached", "signalled", "hangup"]
 AttachMode = Literal["interactive", "read-only", "follow"]
 _Resize = tuple[int, int]
 # A reply or key cut off by the end of a read is released after this long.
 _INPUT_HOLD = 0.15
+# How long an attachment waits for a daemon to come back after losing it
+# (``COVEN_RECONNECT_SECONDS`` overrides it).
+RECONNECT_SECONDS = 60.0
+_RECONNECT_POLL = 0.2
+RESTARTED_LINE = b"\r\n[coven: the daemon restarted; still attached]\r\n"
+
+
+class _Lost:
+    """The stream ended while the session had not: the daemon went away."""
+
+
+LOST = _Lost()
+
+
+@dataclass
+class _Position:
+    """Where the terminal is in the session's output: ``delivered`` bytes after event ``seq``."""
+
+    seq: int = 0
+    delivered: int = 0
 
 
 @dataclass(frozen=True)
@@ -189,12 +222,16 @@ async def _send(stream: AttachStream, item: bytes | _Resize) -> None:
         await stream.resize(*item)
 
 
-async def _consume(attachment: _Attachment, stream: AttachStream) -> Exit | Overflow | None:
+async def _consume(
+    attachment: _Attachment, stream: AttachStream, position: _Position
+) -> Exit | Overflow | None:
     async for message in stream:
         if isinstance(message, Output):
             attachment.output(message.data)
+            position.delivered += len(message.data)
         elif isinstance(message, Live):
             attachment.went_live()
+            position.seq, position.delivered = message.seq, 0
         elif isinstance(message, Exit | Overflow):
             return message
     return None
@@ -245,10 +282,12 @@ async def attach(
             loop.add_signal_handler(signal.SIGWINCH, attachment.on_winch)
         loop.add_reader(in_fd, attachment.on_stdin)
     after_seq = 0
+    position = _Position()
     try:
         async with AsyncCovenClient.from_home(home) as client:
             while True:
                 replay = "screen" if from_screen and after_seq == 0 else "raw"
+                position.seq, position.delivered = after_seq, 0
                 stream_for = client.attach(session_id, after_seq, replay=replay, history=history)
                 async with stream_for as stream:
                     if on_attached is not None and stream.session is not None:
@@ -256,7 +295,13 @@ async def attach(
                         on_attached = None
                     if attachment.sends:
                         await stream.resize(*window_size(out_fd))
-                    result = await _pump(attachment, stream)
+                    result = await _pump(attachment, stream, position)
+                if result is LOST:
+                    caught_up = await _catch_up(client, session_id, attachment, position)
+                    if isinstance(caught_up, Exit):
+                        return AttachOutcome("exited", caught_up, attachment.screen.at_line_start)
+                    after_seq = caught_up
+                    continue
                 if isinstance(result, Overflow):
                     # We read too slowly and the daemon cut us off: resume exactly there
                     # (from a fresh screen when showing screens: it replaces the log).
@@ -280,22 +325,78 @@ async def attach(
             loop.remove_reader(in_fd)
 
 
-async def _pump(attachment: _Attachment, stream: AttachStream) -> Exit | Overflow | None:
-    """Run input, output and the stop signal together; answer what ended the stream."""
-    consumer = asyncio.ensure_future(_consume(attachment, stream))
+def _reconnect_seconds() -> float:
+    """``COVEN_RECONNECT_SECONDS`` (how long to wait for a daemon), else ``RECONNECT_SECONDS``."""
+    try:
+        return max(0.0, float(os.environ.get("COVEN_RECONNECT_SECONDS", RECONNECT_SECONDS)))
+    except ValueError:
+        return RECONNECT_SECONDS
+
+
+async def _catch_up(
+    client: AsyncCovenClient, session_id: str, attachment: _Attachment, position: _Position
+) -> int | Exit:
+    """After losing the daemon: wait for the next one, show what the terminal missed.
+
+    Shows the stored output after ``position`` (skipping the bytes already shown) and
+    answers the seq to reattach after, or the session's ``Exit`` if it ended meanwhile.
+    Raises ``ProtocolError`` when no daemon answers within ``RECONNECT_SECONDS``.
+    """
+    deadline = asyncio.get_running_loop().time() + _reconnect_seconds()
+    while True:
+        try:
+            page = await client.events(session_id, position.seq)
+            break
+        except (TransportError, CovenClientError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise ProtocolError(
+                    "lost the Coven daemon: the attachment closed before the session ended "
+                    "(see coven daemon status)"
+                ) from exc
+            await asyncio.sleep(_RECONNECT_POLL)
+    with contextlib.suppress(OSError):
+        write_all(2, RESTARTED_LINE)
+    skip = position.delivered
+    seq = position.seq
+    while True:
+        for event in page.events:
+            seq = event.seq
+            if event.kind == EventKind.EXIT:
+                doc = json.loads(event.payload_json)
+                code = doc.get("exitCode")
+                return Exit(str(doc.get("status")), None if code is None else int(code))
+            if event.kind != EventKind.OUTPUT:
+                continue
+            data = json.loads(event.payload_json).get("data", "").encode()
+            if skip >= len(data):
+                skip -= len(data)
+                continue
+            attachment.output(data[skip:])
+            skip = 0
+        if not page.hasMore or page.nextCursor is None:
+            return seq
+        page = await client.events(session_id, seq)
+
+
+async def _pump(
+    attachment: _Attachment, stream: AttachStream, position: _Position
+) -> Exit | Overflow | _Lost | None:
+    """Run input, output and the stop signal together; answer what ended the stream.
+
+    ``LOST`` when the stream ended (or failed) while the session had not.
+    """
+    consumer = asyncio.ensure_future(_consume(attachment, stream, position))
     stopper = asyncio.ensure_future(attachment.stop.wait())
     sender = asyncio.ensure_future(_send_forever(attachment, stream))
     tasks: set[asyncio.Future[object]] = {consumer, stopper, sender}  # type: ignore[arg-type]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if consumer in done:
-            result = consumer.result()
-            if result is None:
-                raise ProtocolError(
-                    "lost the Coven daemon: the attachment closed before the session ended "
-                    "(see coven daemon status)"
-                )
-            return result
+            try:
+                result = consumer.result()
+            except TransportError:
+                return LOST
+            return LOST if result is None else result
         if sender in done:
             sender.result()  # raises the send failure
         # Stopped: deliver what was typed before the detach key, then leave.

@@ -1,8 +1,10 @@
 """``coven daemon start|stop|restart|status``.
 
-Stopping the daemon ends every live session, so ``stop`` and ``restart`` say
-how many will end and ask first; ``--yes`` (or ``--force``) answers for
-scripts, and without a terminal to ask on they refuse (exit 1) instead.
+Stopping the daemon ends every live session, so ``stop`` says how many will end
+and asks first; ``--yes`` (or ``--force``) answers for scripts, and without a
+terminal to ask on it refuses (exit 1) instead. ``stop --keep-sessions`` and
+``restart`` end none: every session runs on under its holder and the next daemon
+adopts it.
 """
 
 from __future__ import annotations
@@ -81,27 +83,37 @@ def start_cmd() -> None:
 
 @daemon_group.command("stop")
 @yes_option
-def stop_cmd(yes: bool) -> None:
+@click.option(
+    "--keep-sessions",
+    is_flag=True,
+    help="Leave live sessions running for the next daemon to adopt.",
+)
+def stop_cmd(yes: bool, keep_sessions: bool) -> None:
     """Stop the daemon; its live sessions end.
 
     Live sessions are killed and their exits recorded; with any live, it asks
-    first (--yes answers for scripts).
+    first (--yes answers for scripts). With --keep-sessions they keep running
+    and the next daemon adopts them.
     """
-    confirm_ending_sessions("stop", yes)
-    was = daemonctl.stop(home())
-    out("Coven daemon: stopped" if was is not None else "Coven daemon: was not running")
+    if not keep_sessions:
+        confirm_ending_sessions("stop", yes)
+    was = daemonctl.stop(home(), keep_sessions=keep_sessions)
+    if was is None:
+        out("Coven daemon: was not running")
+    else:
+        out("Coven daemon: stopped" + (" (sessions kept running)" if keep_sessions else ""))
 
 
 @daemon_group.command("restart")
 @yes_option
 def restart_cmd(yes: bool) -> None:
-    """Stop the daemon if it runs, then start it again.
+    """Restart the daemon; live sessions keep running.
 
-    Its live sessions end; with any live, it asks first (--yes answers for
-    scripts). The new daemon uses the same home.
+    Stops the daemon if it runs, then starts it again: the new daemon (same home)
+    adopts every session, and attached terminals reconnect. (--yes is accepted for
+    scripts written when a restart asked first.)
     """
-    confirm_ending_sessions("restart", yes)
-    was = daemonctl.stop(home())
+    was = daemonctl.stop(home(), keep_sessions=True)
     status = daemonctl.start(home())
     out(running_line(status, "restarted" if was is not None else "running"))
 

@@ -345,8 +345,13 @@ def _read_ready_line(fd: int, budget: float) -> str:
     return data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
 
 
-def stop(home: Path, *, budget: float = STOP_BUDGET) -> DaemonStatus | None:
+def stop(
+    home: Path, *, budget: float = STOP_BUDGET, keep_sessions: bool = False
+) -> DaemonStatus | None:
     """Stop the daemon of ``home``; answer the status it had, or ``None`` if none was running.
+
+    ``keep_sessions``: the daemon leaves every session that has a holder running,
+    for the next daemon to adopt (a stale daemon is signalled as before).
 
     A running daemon is identified by the health document it serves, whose pid
     must be the connection's peer (``SO_PEERCRED``) — ``daemon.json`` is not
@@ -366,7 +371,7 @@ def stop(home: Path, *, budget: float = STOP_BUDGET) -> DaemonStatus | None:
         if current.state == "stopped":
             return None
         if current.state == "running":
-            pid: int | None = _request_shutdown(home)
+            pid: int | None = _request_shutdown(home, keep_sessions)
         elif current.pid is not None and pid_alive(current.pid):
             pid = current.pid
             if not _is_our_daemon(pid, home):
@@ -389,7 +394,7 @@ def stop(home: Path, *, budget: float = STOP_BUDGET) -> DaemonStatus | None:
     return current
 
 
-def _request_shutdown(home: Path) -> int:
+def _request_shutdown(home: Path, keep_sessions: bool = False) -> int:
     """Ask the daemon answering on the socket to stop; return its (proven) pid."""
     transport = UnixTransport(home / SOCKET_NAME, timeout=_PROBE_TIMEOUT + 8)
     try:
@@ -405,7 +410,8 @@ def _request_shutdown(home: Path) -> int:
             "identify itself as the daemon it is; refusing to stop it"
         )
     body = json.dumps({"apiVersion": API_VERSION, "daemon": identity}).encode()
-    request = Request("POST", _SHUTDOWN_PATH, {"Content-Type": "application/json"}, body)
+    path = _SHUTDOWN_PATH + ("?keepSessions=true" if keep_sessions else "")
+    request = Request("POST", path, {"Content-Type": "application/json"}, body)
     try:
         response = transport.handle(request)
         payload = response.read()

@@ -10,16 +10,22 @@ Start-up order, each step refusing clearly rather than guessing:
    briefly while they start or stop a daemon;
 3. planted files at the socket/status paths refused; a stale socket reclaimed;
 4. redaction config (fail closed), store opened (a corrupt file is refused untouched);
-5. recovery: rows left ``running`` by an earlier instance are reaped and ``orphaned``,
-   and prompt files a crash left in ``prompts/`` are removed;
+5. recovery: prompt files a crash left in ``prompts/`` are removed; after the runtime
+   is built, every session an earlier instance left ``running`` is adopted from its
+   holder (``coven.runtime.adoption``) or, with no holder left, reaped and ``orphaned``;
 6. the API socket (0600), then ``daemon.json`` (0600);
 7. readiness reported to the starter on the ``--ready-fd`` pipe.
 
 SIGTERM/SIGINT/SIGHUP stop it gracefully: no new connections, every live
 session killed with the reason "daemon shutdown" and its exit recorded, the
-store flushed, socket and status file removed, exit status 0. A connection that
-asked for the shutdown over the API is held open until the process exits, so
-its EOF means "exited".
+store flushed, socket and status file removed, exit status 0. A shutdown asked
+for over the API with ``?keepSessions=true`` leaves every session that has a
+holder running instead (``coven daemon restart``, ``stop --keep-sessions``). A
+connection that asked for the shutdown over the API is held open until the
+process exits, so its EOF means "exited".
+
+Harnesses run under holders (``coven.pty.HolderSpawner``) unless ``COVEN_HOLDERS=0``
+is set, which makes them the daemon's children (``PtySpawner``) as before.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from coven import authority
 from coven.api.app import Api, make_server
 from coven.errors import CovenError, HomeRefused
 from coven.pty import PtySpawner
+from coven.pty.holder_spawner import HolderSpawner
 from coven.redaction import Redactor, load_redaction_config
 from coven.runtime import Runtime, lifecycle
 from coven.runtime.spawner import Spawner
@@ -145,6 +152,7 @@ class Daemon:
         self.paths = authority.HomePaths(home)
         self.instance_id = str(uuid.uuid4())
         self.stopping: asyncio.Event | None = None
+        self.keep_sessions = False
         # Duplicates of the sockets of shutdown requests: never closed by us, so the
         # requester's EOF comes from the kernel when this process exits.
         self.held_until_exit: list[int] = []
@@ -157,8 +165,13 @@ class Daemon:
         reclaim_socket(paths)
         redactor = Redactor(load_redaction_config(paths.privacy))
         writer, reader = open_store(str(paths.db))
-        spawner = PtySpawner(stdin_dir=str(paths.prompts))
-        orphaned = recover(writer, reader, spawner, self.instance_id)
+        spawner: HolderSpawner | PtySpawner
+        if os.environ.get("COVEN_HOLDERS", "1") == "0":
+            spawner = PtySpawner(stdin_dir=str(paths.prompts))
+            orphaned = recover(writer, reader, spawner, self.instance_id)
+        else:
+            spawner = HolderSpawner(str(self.home), stdin_dir=str(paths.prompts))
+            orphaned = 0
         # Prompt files are unlinked as soon as they are opened; only a crash in between leaves one.
         spawner.discard_leftovers()
         identity = DaemonIdentity(
@@ -177,6 +190,17 @@ class Daemon:
             daemon=identity,
             redactor=redactor,
         )
+        adopted = 0
+        if isinstance(spawner, HolderSpawner):
+            report = runtime.adopt(spawner, self.instance_id)
+            adopted, orphaned = len(report.adopted), len(report.orphaned)
+            if adopted or orphaned:
+                log.info(
+                    "adopted %d session(s), orphaned %d in %.3f s",
+                    adopted,
+                    orphaned,
+                    report.seconds,
+                )
         api = Api(runtime, self.request_stop)
         runner = web.ServerRunner(make_server(api), handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
@@ -198,7 +222,9 @@ class Daemon:
         log.info("shutting down")
         # Stop accepting first, then end every session and record how it ended.
         await site.stop()
-        await runtime.shutdown()
+        await runtime.shutdown(self.keep_sessions)
+        if isinstance(spawner, HolderSpawner):
+            spawner.close()
         await runner.cleanup()
         writer.stop(timeout=10.0)
         reader.close()
@@ -223,10 +249,15 @@ class Daemon:
                 self.request_stop()
                 return
 
-    def request_stop(self, hold_fd: int | None = None) -> None:
-        """Begin a graceful stop; ``hold_fd`` (a connection's socket) stays open until exit."""
+    def request_stop(self, hold_fd: int | None = None, keep_sessions: bool = False) -> None:
+        """Begin a graceful stop; ``hold_fd`` (a connection's socket) stays open until exit.
+
+        ``keep_sessions``: leave sessions that have holders running for the next daemon.
+        """
         if hold_fd is not None:
             self.held_until_exit.append(hold_fd)
+        if keep_sessions and self.stopping is not None and not self.stopping.is_set():
+            self.keep_sessions = True
         if self.stopping is not None:
             self.stopping.set()
 

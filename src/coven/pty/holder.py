@@ -266,6 +266,8 @@ class Holder:
             self._drop_input()
         if mask & (_IN | _GONE) and len(self.buf) < self.limit:
             self._read_pty(self.limit - len(self.buf))
+            if self.abandoned:
+                self.discard(self.end)  # nobody can ever take it
             self.link.push()
         if mask & _OUT:
             self._write_input()
@@ -372,6 +374,9 @@ class Holder:
             ino = -1
         if ino != self.socket_ino and not self.abandoned:
             self.abandoned = True
+            # Nobody can ever take what is kept: drop it, so a full buffer cannot keep
+            # the output from ending (and this holder from exiting) once the harness is gone.
+            self.discard(self.end)
             self.begin_kill(ABANDON_GRACE_SECONDS)
 
     def _shutdown(self) -> None:

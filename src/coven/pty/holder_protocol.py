@@ -60,6 +60,11 @@ UTF-8 with surrogate escapes); the holder answers with ``READY`` (``holder_pid u
 holder_start u64 | harness_pid u32 | harness_start u64 | session_id``) or ``FAILED`` (JSON:
 ``code``, ``message``, ``details``) and closes the pipe.
 
+A harness that reads a prompt on stdin (``coven.pty.spawn``'s ``stdin_data``) gets it
+through two reserved entries of the ``SPEC`` environment, which the holder removes
+before starting it: ``STDIN_VARIABLE`` (the bytes, UTF-8 with surrogate escapes) and
+``STDIN_DIR_VARIABLE`` (the private directory for the prompt file).
+
 Through the fork server (``coven.pty.holder``'s ``--forkserver`` mode), over its stdin
 and stdout pipes: it announces ``SERVING`` (``pid u32 | start u64``) once, then for
 each ``START`` frame (``buffer u32``, the socket path and the session id as length +
@@ -115,6 +120,9 @@ MAX_OUTPUT_FRAME = 1024 * 1024
 # Input bytes a client may have sent that the holder has not yet written to the PTY.
 INPUT_WINDOW = 1024 * 1024
 INPUT_QUEUE_LIMIT = 2 * INPUT_WINDOW
+
+STDIN_VARIABLE = "COVEN_HOLDER_STDIN"
+STDIN_DIR_VARIABLE = "COVEN_HOLDER_STDIN_DIR"
 
 EXIT_CODE = 0
 EXIT_SIGNAL = 1

@@ -101,8 +101,22 @@ def _start(
         message = f"holder: cannot listen on {socket_path}: {exc.strerror or exc}"
         _report(report, _failed("launch_failed", message, {"reason": reason}))
         return None
+    env = dict(spec.env)
+    # A prompt for the harness's stdin comes in two reserved variables the harness
+    # never sees (``holder_protocol.STDIN_VARIABLE``).
+    stdin_text = env.pop(wire.STDIN_VARIABLE, None)
+    stdin_dir = env.pop(wire.STDIN_DIR_VARIABLE, None)
+    stdin_data = None if stdin_text is None else stdin_text.encode("utf-8", "surrogateescape")
     try:
-        child = spawn(spec.argv, cwd=spec.cwd, env=spec.env, rows=spec.rows, cols=spec.cols)
+        child = spawn(
+            spec.argv,
+            cwd=spec.cwd,
+            env=env,
+            rows=spec.rows,
+            cols=spec.cols,
+            stdin_data=stdin_data,
+            stdin_dir=stdin_dir,
+        )
     except CovenError as exc:
         listener.close()
         os.unlink(socket_path)

@@ -15,7 +15,7 @@ from typing import Any
 
 from coven.redaction import Redactor, Released, StreamRedactor
 from coven.runtime.ledger import Ledger
-from coven.runtime.output import DropStats, OutputPipeline
+from coven.runtime.output import DropStats, OnOffset, OutputPipeline
 from coven.runtime.typed_input import TypedInput
 from coven.schema import EventKind, RedactionStatus
 from coven.screen import ScreenModel
@@ -123,12 +123,21 @@ class EventSink:
         )
 
     def output_pipeline(
-        self, session_id: str, flow: ReadFlow, rows: int, cols: int
+        self,
+        session_id: str,
+        flow: ReadFlow,
+        rows: int,
+        cols: int,
+        *,
+        on_offset: OnOffset | None = None,
+        byte_base: int = 0,
     ) -> OutputPipeline:
         """The output path of one session, built before the live session that feeds it.
 
         It follows the session's screen (a ``ScreenModel`` of the PTY's size) for
-        attach and ``coven screen``."""
+        attach and ``coven screen``. ``on_offset(seq, offset)`` hears, after each
+        commit, the offset in the harness's byte stream (which starts at
+        ``byte_base``) up to which output is committed."""
 
         def submit(text: str, status: str) -> Future[int]:
             return self.append(
@@ -150,4 +159,6 @@ class EventSink:
             submit_marker=submit_marker,
             drops=self.drops,
             screen=ScreenModel(cols, rows),
+            on_offset=on_offset,
+            byte_base=byte_base,
         )

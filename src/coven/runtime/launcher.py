@@ -71,7 +71,7 @@ from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveSession, LiveTable, Outcome
 from coven.runtime.records import to_record
 from coven.runtime.roster import FamiliarRoster
-from coven.runtime.spawner import Spawner
+from coven.runtime.spawner import SessionProcess, Spawner
 from coven.runtime.transcript import terminal_payload
 from coven.runtime.work import Work, lane_of
 from coven.schema import EventKind, SessionRecord, SessionStatus
@@ -337,23 +337,15 @@ class Launcher:
 
         row = _replace(base, pid=child.pid, pgid=child.pgid, proc_start=child.start_time)
         insert = self.ledger.submit(InsertSession(row))
-        flow = ReadFlow()
-        pipeline = self.sink.output_pipeline(session_id, flow, request.rows, request.cols)
-        session = LiveSession(
-            self.ledger.loop,
+        session = self.live(
             session_id,
             child,
-            pipeline,
-            flow,
-            self.finished,
+            request.rows,
+            request.cols,
             # A client-named conversation makes a clean exit `idle` (the reference's
             # meaning); the ids Coven records by itself leave the status as it was.
             conversation=request.conversation_id is not None,
-            typed_input=self.sink.typed_input(session_id),
-            reader=self.reader,
         )
-        self.table.add(session)
-        session.start()
         if self.attention is not None:
             self.attention.watch(session, adapter.id, base.title)
         try:
@@ -385,6 +377,35 @@ class Launcher:
             if where is not None:
                 self._watch(self._find_codex_thread(session, where, str(place.cwd), started))
         return to_record(row)
+
+    def live(
+        self,
+        session_id: str,
+        child: SessionProcess,
+        rows: int,
+        cols: int,
+        *,
+        conversation: bool,
+        byte_base: int = 0,
+        committed_seq: int = 0,
+    ) -> LiveSession:
+        """Build, register and start the live session that drives ``child`` (its output
+        stream starting at ``byte_base``; the store holding up to ``committed_seq``)."""
+        flow, sessions = ReadFlow(), list[LiveSession]()
+        pipeline = self.sink.output_pipeline(
+            session_id, flow, rows, cols, byte_base=byte_base,
+            on_offset=lambda seq, offset: sessions[0].acknowledge(seq, offset),
+        )  # fmt: skip
+        pipeline.committed_seq = committed_seq
+        typed = self.sink.typed_input(session_id)
+        session = LiveSession(
+            self.ledger.loop, session_id, child, pipeline, flow, self.finished,
+            conversation=conversation, typed_input=typed, reader=self.reader,
+        )  # fmt: skip
+        sessions.append(session)
+        self.table.add(session)
+        session.start()
+        return session
 
     def close(self) -> None:
         """Stop looking for harness conversation ids (the daemon is stopping)."""
@@ -421,9 +442,6 @@ class Launcher:
             payload["signal"] = outcome.signal
         if outcome.reason is not None:
             payload["reason"] = outcome.reason
-        op = lifecycle.finish(
-            lifecycle.EXIT, session.session_id, outcome.status, outcome.exit_code, payload
-        )
         # The writer applies ops in order: held input lands before the exit event.
         self.sink.release_held_input(session.session_id, session.typed_input)
         screen = session.pipeline.screen
@@ -431,8 +449,14 @@ class Launcher:
         if terminal is not None:
             # Its final screen is rebuilt from the stored output at this size.
             self.sink.append(session.session_id, EventKind.METADATA, terminal)
+        sid, status, code = session.session_id, outcome.status, outcome.exit_code
         try:
-            await self.ledger.write(op)
+            if status is SessionStatus.ORPHANED:
+                await self.ledger.write(lifecycle.orphan([sid], outcome.reason or "holder gone"))
+            else:
+                await self.ledger.write(
+                    lifecycle.finish(lifecycle.EXIT, sid, status, code, payload)
+                )
         except SessionNotFound:
             pass  # sacrificed while its process still ran: nothing left to record into
         finally:

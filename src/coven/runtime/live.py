@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from coven.pty import ExitStatus, PtyReader, PtySource
 from coven.runtime.event_sink import ReadFlow
 from coven.runtime.output import OutputPipeline
-from coven.runtime.spawner import SessionProcess
+from coven.runtime.spawner import HeldProcess, SessionProcess
 from coven.runtime.typed_input import TypedInput
 from coven.schema import SessionStatus
 
@@ -39,6 +39,10 @@ KILL_GRACE_SECONDS = 2.0
 # After the harness exits, how long a descendant may keep the PTY open before it is killed.
 LINGER_SECONDS = 2.0
 MAX_PENDING_INPUT = 1024 * 1024
+# A holder's input window is full or its socket is: try again after this long.
+HELD_RETRY_SECONDS = 0.01
+# How long a hand-over waits for output already read to be committed.
+HAND_OVER_SECONDS = 5.0
 
 
 class LiveState(enum.Enum):
@@ -94,6 +98,10 @@ class LiveSession:
         self.finished: asyncio.Future[Outcome] = loop.create_future()
         self._finalizing = False
         self.attention: SessionAttention | None = None
+        self.lost: str | None = None
+        self.held: HeldProcess | None = child if isinstance(child, HeldProcess) else None
+        self._held_retry: asyncio.TimerHandle | None = None
+        self.handed_over = False
 
     def watch_attention(self, attention: SessionAttention) -> None:
         """Follow this session's attention: output and input feed it; it ends with the session."""
@@ -101,10 +109,19 @@ class LiveSession:
         self.pipeline.on_activity = attention.output
         attention.start()
 
+    def acknowledge(self, seq: int, offset: int) -> None:
+        """The pipeline committed output up to ``offset``: a holder may forget it."""
+        if self.held is not None:
+            self.held.acknowledge(seq, offset)
+            self._pump_held()
+
     # -- start / reading --------------------------------------------------------------------
     def start(self) -> None:
         self.loop.add_reader(self.child.pidfd, self._on_exit_ready)
-        self._source = self._reader.add(self.child.master_fd, self.pipeline.feed, self._on_eof)
+        read = self.held.read if self.held is not None else None
+        self._source = self._reader.add(
+            self.child.master_fd, self.pipeline.feed, self._on_eof, read=read
+        )
         self.flow.bind(self._source)
 
     def _detach_reader(self) -> None:
@@ -124,6 +141,16 @@ class LiveSession:
     def _on_exit_ready(self) -> None:
         status = self.child.poll_exit()
         if status is None:
+            held = self.held
+            if held is None or held.lost is None:
+                return
+            # The holder vanished without an exit status (it was killed). Its end
+            # hung up the terminal; a harness that ignores that is ended here.
+            self.loop.remove_reader(self.child.pidfd)
+            self.lost = held.lost
+            self.child.signal_group(signal.SIGKILL)
+            self._exit = ExitStatus(code=None, signal=None)
+            self._maybe_finish()
             return
         self.loop.remove_reader(self.child.pidfd)
         self._exit = status
@@ -170,7 +197,14 @@ class LiveSession:
     async def _finish(self, outcome: Outcome) -> None:
         try:
             await self._on_finished(self, outcome)
+            if self.held is not None:
+                if self.lost is None:
+                    self.held.release()
+                else:
+                    self.held.forget()
         finally:
+            if self._held_retry is not None:
+                self._held_retry.cancel()
             if self._writing:
                 self.loop.remove_writer(self.child.master_fd)
                 self._writing = False
@@ -181,6 +215,10 @@ class LiveSession:
                 self.finished.set_result(outcome)
 
     def _outcome(self, status: ExitStatus) -> Outcome:
+        if self.lost is not None:
+            holder = self.held.holder_pid if self.held is not None else "?"
+            reason = f"the session's holder (pid {holder}) went away: {self.lost}"
+            return Outcome(SessionStatus.ORPHANED, None, None, reason)
         if status.signal is not None:
             code: int | None = 128 + status.signal
         else:
@@ -213,9 +251,63 @@ class LiveSession:
             return False
         if written < len(data):
             self._pending_input += data[written:]
-            self.loop.add_writer(self.child.master_fd, self._flush_input)
-            self._writing = True
+            if self.held is None:
+                self.loop.add_writer(self.child.master_fd, self._flush_input)
+                self._writing = True
+        self._pump_held()
         return True
+
+    def _pump_held(self) -> None:
+        """Keep a holder's input and control frames moving.
+
+        Its connection is written from here and from the reader thread; what the
+        socket (or the holder's input window) does not take at once is retried on a
+        short timer rather than by polling the socket for writability, which would
+        spin while the window is closed.
+        """
+        held = self.held
+        if held is None or self._held_retry is not None or held.closed:
+            return
+        if not self._pending_input and not held.wants_flush:
+            return
+        self._held_retry = self.loop.call_later(HELD_RETRY_SECONDS, self._retry_held)
+
+    def _retry_held(self) -> None:
+        self._held_retry = None
+        held = self.held
+        if held is None or held.closed:
+            return
+        held.flush()
+        if self._pending_input:
+            try:
+                written = held.write(bytes(self._pending_input))
+            except OSError:
+                written = len(self._pending_input)  # the holder is gone: nothing to deliver
+            del self._pending_input[:written]
+        self._pump_held()
+
+    async def hand_over(self) -> None:
+        """Leave a held session running for the next daemon (``stop --keep-sessions``).
+
+        Reading stops; output already read is committed (so the next daemon resumes
+        right after it, see ``acknowledge``); then the connection is closed without
+        a word to the holder. Nothing is recorded: the session stays ``running``.
+        """
+        if self.held is None or self.state is LiveState.FINISHED:
+            return
+        self.handed_over = True
+        self.loop.remove_reader(self.child.pidfd)
+        for timer in self._timers:
+            timer.cancel()
+        self._detach_reader()
+        deadline = self.loop.time() + HAND_OVER_SECONDS
+        while not self.pipeline.settled and self.loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        if self._held_retry is not None:
+            self._held_retry.cancel()
+            self._held_retry = None
+        self.held.detach()
+        self.pipeline.close_screen()
 
     def _flush_input(self) -> None:
         try:
@@ -249,8 +341,12 @@ class LiveSession:
         self.kill_reason = reason
         if self.attention is not None:
             self.attention.close()
-        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGCONT):
-            self.child.signal_group(sig)
+        if self.held is not None:
+            # The holder escalates by itself, even if this daemon is gone by then.
+            self.held.kill(KILL_GRACE_SECONDS)
+        else:
+            for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGCONT):
+                self.child.signal_group(sig)
         self._later(KILL_GRACE_SECONDS, self._escalate)
 
     def _escalate(self) -> None:

@@ -157,12 +157,19 @@ class LiveControl:
         if size is not None and session is not None:
             session.resize(*size)
 
-    async def shutdown(self) -> None:
-        """Refuse new launches, kill every live session and wait for their exits."""
+    async def shutdown(self, keep_sessions: bool = False) -> None:
+        """Refuse new launches, kill every live session and wait for their exits.
+
+        With ``keep_sessions``, sessions served by a holder are handed over instead
+        (left running, their output committed up to what was read) for the next
+        daemon to adopt; only daemon-owned ones are killed.
+        """
         self.table.accepting = False
         sessions = list(self.table.sessions.values())
-        if sessions:
-            await asyncio.gather(
-                *(self.kill_live(s, "daemon shutdown") for s in sessions),
-                return_exceptions=True,
-            )
+        kept = [s for s in sessions if keep_sessions and s.held is not None and s.live]
+        ending = [s for s in sessions if s not in kept]
+        await asyncio.gather(
+            *(s.hand_over() for s in kept),
+            *(self.kill_live(s, "daemon shutdown") for s in ending),
+            return_exceptions=True,
+        )

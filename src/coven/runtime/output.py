@@ -73,12 +73,27 @@ class InFlight:
     text: str  # the redacted text as it will be stored
     end_offset: int  # raw offset just past this event's source text
     future: Future[int]
+    byte_end: int | None = None  # offset in the harness's byte stream just past it, if exact
 
 
 # (text, redaction_status) -> future resolving to the committed seq
 SubmitOutput = Callable[[str, str], "Future[int]"]
 # (dropped bytes, dropped chunks) -> future of the marker event's commit
 SubmitMarker = Callable[[int, int], "Future[int]"]
+# (seq, byte offset): output up to that offset of the harness's stream is committed
+OnOffset = Callable[[int, int], None]
+
+
+def _raw_size(text: str) -> int | None:
+    """Bytes of the harness's stream that decoded to ``text``, or ``None`` if not certain.
+
+    Exact unless ``text`` holds U+FFFD: that may stand for 1 to 3 undecodable bytes.
+    """
+    if text.isascii():
+        return len(text)
+    if "\ufffd" in text:
+        return None
+    return len(text.encode("utf-8"))
 
 
 @dataclass
@@ -104,8 +119,15 @@ class OutputPipeline:
         submit_marker: SubmitMarker | None = None,
         drops: DropStats | None = None,
         screen: ScreenModel | None = None,
+        on_offset: OnOffset | None = None,
+        byte_base: int = 0,
     ) -> None:
         self._loop = loop
+        # Byte offsets of the harness's output stream (a holder acknowledges by them):
+        # ``_bytes_fed`` counts every byte fed, from ``byte_base`` (where an adopted
+        # session's stream resumed).
+        self._on_offset = on_offset
+        self._bytes_fed = byte_base
         self.screen = screen
         self._screen_timer: asyncio.TimerHandle | None = None
         self._screen_fed_at_timer = 0
@@ -146,6 +168,7 @@ class OutputPipeline:
         self.emitted_bytes += len(data)
         if self.on_activity is not None:
             self.on_activity()
+        self._bytes_fed += len(data)
         self._add_text(self._decoder.decode(data))
 
     def finish(self) -> None:
@@ -237,6 +260,11 @@ class OutputPipeline:
         return self._pending_chars + len(self._held_raw) + self._inflight_chars
 
     @property
+    def settled(self) -> bool:
+        """Nothing is waiting to be committed but text the redactor holds back."""
+        return not self._inflight and not self._pending
+
+    @property
     def idle(self) -> bool:
         """True when every character read so far is committed."""
         return self.backlog == 0
@@ -262,21 +290,28 @@ class OutputPipeline:
             self._hold_timer = None
         if self._held_raw:
             self._hold_timer = self._loop.call_later(HOLD_FLUSH_SECONDS, self._release_held)
-        self._emit(safe, consumed)
+        self._emit(safe, consumed, self._byte_end(self._held_raw))
 
     def _release_held(self) -> None:
         self._hold_timer = None
         if not self._held_raw:
             return
         raw, self._held_raw = self._held_raw, ""
-        self._emit(self._redactor.flush(), raw)
+        self._emit(self._redactor.flush(), raw, self._byte_end("".join(self._pending)))
 
-    def _emit(self, safe: str, raw: str) -> None:
+    def _byte_end(self, after: str) -> int | None:
+        """The stream offset just before ``after`` (decoded text at the very end), if exact."""
+        undecoded = len(self._decoder.getstate()[0])
+        size = _raw_size(after) if after else 0
+        return None if size is None else self._bytes_fed - undecoded - size
+
+    def _emit(self, safe: str, raw: str, byte_end: int | None = None) -> None:
         """Queue ``safe`` (the redacted form of ``raw``) as one output event."""
         self._sealed_to += len(raw)
         if safe:
             status = RedactionStatus.CLEAN if safe == raw else RedactionStatus.REDACTED
-            self._track(InFlight(safe, self._sealed_to, self._submit(safe, status)), len(raw))
+            future = self._submit(safe, status)
+            self._track(InFlight(safe, self._sealed_to, future, byte_end), len(raw))
 
     def _track(self, item: InFlight, chars: int) -> None:
         self._inflight.append(item)
@@ -302,8 +337,15 @@ class OutputPipeline:
             self.recent_ends.append((seq, item.end_offset))
             self.stored_bytes += utf8_len(item.text)
             self._on_commit(seq)
+            if self._on_offset is not None and item.byte_end is not None:
+                self._on_offset(seq, item.byte_end)
         else:
             self.failed_commits += 1
+            # A write that failed for good (the writer retries storage faults itself; this
+            # is e.g. the session's row deleted): that output can never be stored, so a
+            # holder must not keep it and hold the harness back for it.
+            if self._on_offset is not None and item.byte_end is not None:
+                self._on_offset(self.committed_seq, item.byte_end)
         if self._pending and not self._inflight:
             self._seal()
         if self._paused and self.backlog < RESUME_BELOW:

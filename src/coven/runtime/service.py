@@ -23,6 +23,7 @@ from coven.harness import HarnessRegistry
 from coven.pty import PtyReader
 from coven.redaction import Redactor
 from coven.runtime.actions import Actions
+from coven.runtime.adoption import AdoptionReport, HolderFinder, adopt_sessions
 from coven.runtime.attach import AttachService
 from coven.runtime.attention import idle_seconds_from
 from coven.runtime.attention_service import AttentionService
@@ -107,6 +108,12 @@ class Runtime:
         self.search = SearchService(self.ledger, self.sink.redactor)
         self.search.start()
 
+    def adopt(self, finder: HolderFinder, instance_id: str) -> AdoptionReport:
+        """Adopt the sessions an earlier daemon left to their holders (before serving)."""
+        return adopt_sessions(
+            self.ledger.writer, self.ledger.reader, finder, self.launcher, instance_id
+        )
+
     async def check_store(self) -> VacuumResult:
         """The maintenance route, honestly: an integrity check, no VACUUM.
 
@@ -118,9 +125,12 @@ class Runtime:
             eventIndexRebuilt=False, integrityCheck=rows, ok=rows == ["ok"], vacuumed=False
         )
 
-    async def shutdown(self) -> None:
-        """Kill every live session (reason "daemon shutdown"), wait for their exits, stop reading."""
-        await self.control.shutdown()
+    async def shutdown(self, keep_sessions: bool = False) -> None:
+        """Kill every live session (reason "daemon shutdown"), wait for their exits, stop reading.
+
+        With ``keep_sessions`` the sessions served by holders are left running for
+        the next daemon (see ``LiveControl.shutdown``)."""
+        await self.control.shutdown(keep_sessions)
         await self.search.close()
         self.launcher.close()
         self.attention.close()

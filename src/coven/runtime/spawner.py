@@ -1,16 +1,17 @@
 """The seam between the runtime and the processes it runs.
 
 The runtime never calls ``coven.pty`` to start or signal a harness directly: it
-is handed a ``Spawner`` (the real one is ``coven.pty.PtySpawner``; tests pass a
-fake that needs no process). A per-session holder process that outlives the
-daemon would be one more ``Spawner``: its ``SessionProcess`` forwards the same
-calls to the holder.
+is handed a ``Spawner`` (the daemon's is ``coven.pty.HolderSpawner``, which starts
+each harness under a holder process that outlives the daemon; ``PtySpawner`` runs
+harnesses as the daemon's children; tests pass a fake that needs no process). A
+holder's ``SessionProcess`` is also a ``HeldProcess``: output is acknowledged to it
+once committed, and it can be handed over to the next daemon.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from coven.pty import ExitStatus
 
@@ -70,4 +71,49 @@ class Spawner(Protocol):
 
     def reap_orphan(self, pid: int, start_time: int | None) -> bool:
         """Kill what remains of a session recorded by another daemon; True if anything was."""
+        ...
+
+
+@runtime_checkable
+class HeldProcess(SessionProcess, Protocol):
+    """A harness served by a holder process (``coven.pty.HolderProcess``).
+
+    ``master_fd`` is the holder connection: read it with ``read`` (never ``os.read``).
+    """
+
+    holder_pid: int
+
+    @property
+    def offset(self) -> int:
+        """Offset in the output stream just after the last byte ``read`` returned."""
+        ...
+
+    @property
+    def lost(self) -> str | None:
+        """Why the holder went away without handing over an exit status, or ``None``."""
+        ...
+
+    @property
+    def wants_flush(self) -> bool: ...
+
+    def flush(self) -> None: ...
+
+    def kill(self, grace: float) -> None:
+        """Kill through the holder, which escalates to SIGKILL after ``grace`` s itself."""
+        ...
+
+    def acknowledge(self, seq: int, offset: int) -> None:
+        """Output up to ``offset`` is committed (its last event is ``seq``)."""
+        ...
+
+    def release(self) -> None:
+        """The exit is recorded: the holder may go."""
+        ...
+
+    def forget(self) -> None:
+        """The session ended without a holder to release: drop what finds it."""
+        ...
+
+    def detach(self) -> None:
+        """Close the connection, leaving holder and harness to the next daemon."""
         ...
