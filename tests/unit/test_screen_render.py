@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coven.screen import abi, native
@@ -73,6 +73,8 @@ PIECES = [
 
 @settings(max_examples=200, deadline=None)
 @given(pieces=st.lists(st.sampled_from(PIECES), max_size=20))
+# A coloured wide character that does not fit wraps and leaves a blank: drawn unstyled.
+@example(pieces=[b"word"] * 9 + [b"a", b"\x1b[1;44m", "日本".encode()])
 def test_the_fast_path_for_plain_rows_agrees_with_the_per_cell_path(pieces: list[bytes]) -> None:
     cols = 40
     line = b"".join(pieces)

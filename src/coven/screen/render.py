@@ -180,6 +180,16 @@ class RowEncoder:
                 x = run
                 continue
             meta = cell >> 26
+            wide = (meta >> 16) & 3
+            if wide == WIDE_SPACER_HEAD:
+                # The blank left where a wide character did not fit: a terminal leaves
+                # it unstyled, whatever pen the emulator filed it under.
+                if pen:
+                    append("\x1b[0m")
+                    pen = 0
+                append(" ")
+                x += 1
+                continue
             style_id = meta & 0xFFFF
             if style_id != pen:
                 if style_id:
@@ -189,13 +199,10 @@ class RowEncoder:
                 else:
                     append("\x1b[0m")
                 pen = style_id
-            wide = (meta >> 16) & 3
             if wide == WIDE_SPACER_TAIL:
                 x += 1
                 continue
-            if wide == WIDE_SPACER_HEAD:
-                append(" ")
-            elif cell & 1:  # a grapheme cluster: more than one code point
+            if cell & 1:  # a grapheme cluster: more than one code point
                 append(self._emulator.grapheme(x, y))
             else:
                 codepoint = (cell >> 2) & 0x1FFFFF
