@@ -272,6 +272,10 @@ def test_adding_a_taken_id_is_refused() -> None:
     with pytest.raises(InvalidRequest, match="already exists") as caught:
         add_familiar(ROSTER, Familiar("sage", "Other", "", ""), PATH)
     assert caught.value.details == {"familiarId": "sage"}
+    # Differing only in case is the same familiar: a clear refusal, not an unreadable roster.
+    with pytest.raises(InvalidRequest, match="differs only in case") as caught:
+        add_familiar(ROSTER, Familiar("SAGE", "Other", "", ""), PATH)
+    assert caught.value.details == {"familiarId": "SAGE"}
 
 
 @pytest.mark.parametrize(

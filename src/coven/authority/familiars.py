@@ -341,9 +341,12 @@ def add_familiar(text: str, familiar: Familiar, path: str) -> str:
     if the id is taken or a field of ``familiar`` breaks a roster rule.
     """
     roster = parse_roster(text, path)
-    if roster.get(familiar.id) is not None:
+    # Ids that differ only in case are one familiar (parse_roster refuses such a file).
+    taken = next((f for f in roster.familiars if f.id.lower() == familiar.id.lower()), None)
+    if taken is not None:
+        same = "" if taken.id == familiar.id else f" (as `{taken.id}`, which differs only in case)"
         raise InvalidRequest(
-            f"familiar `{familiar.id}` already exists in {path}", {"familiarId": familiar.id}
+            f"familiar `{familiar.id}` already exists in {path}{same}", {"familiarId": familiar.id}
         )
     table = render_familiar(familiar)
     try:
