@@ -33,7 +33,7 @@ def test_a_missing_home_is_created_0700(cli: Cli, args: tuple[str, ...]) -> None
         assert proc.returncode == 0, proc.stderr
         assert _mode(home) == 0o700
     finally:
-        cli.run("daemon", "stop", env={"COVEN_HOME": str(home)})
+        cli.run("daemon", "stop", "--yes", env={"COVEN_HOME": str(home)})
 
 
 @pytest.mark.parametrize(
