@@ -1,6 +1,14 @@
-// The launch form: harness (from the daemon's availability), project root, cwd, lane, title, prompt.
+// The launch form: harness (from the daemon's availability), familiar (from its roster),
+// project root, cwd, lane, title, prompt.
 
-import { daemonPost, describe, type Features, type Harness } from "./api";
+import { daemonGet, daemonPost, describe, type Features, type Harness } from "./api";
+
+interface Familiar {
+  id: string;
+  display_name: string;
+  role: string;
+  harness?: string | null;
+}
 import { clear, h } from "./dom";
 import type { SessionRecord } from "./model";
 
@@ -12,7 +20,9 @@ export class LaunchView {
   private readonly lane: HTMLElement;
   private readonly laneBox: HTMLInputElement;
   private readonly error: HTMLElement;
+  private readonly familiar: HTMLSelectElement;
   private harnesses: Harness[] = [];
+  private familiars: Familiar[] = [];
   private rootTouched = false;
 
   constructor(
@@ -21,6 +31,16 @@ export class LaunchView {
   ) {
     this.harness = h("select", { id: "launch-harness", name: "harness", required: true });
     this.harness.addEventListener("change", () => this.explainHarness());
+    this.familiar = h("select", { id: "launch-familiar", name: "familiarId" });
+    // A familiar's roster entry may name its harness: choosing it picks that harness.
+    this.familiar.addEventListener("change", () => {
+      const chosen = this.familiars.find((f) => f.id === this.familiar.value);
+      const usable = this.harnesses.find((x) => x.id === chosen?.harness && x.available !== false);
+      if (usable) {
+        this.harness.value = usable.id;
+        this.explainHarness();
+      }
+    });
     this.harnessNote = h("p", { class: "muted", id: "launch-harness-note", "aria-live": "polite" });
     this.root = h("input", { id: "launch-root", name: "projectRoot", required: true, spellcheck: "false" });
     this.root.addEventListener("input", () => (this.rootTouched = true));
@@ -35,6 +55,8 @@ export class LaunchView {
       h("label", { for: "launch-harness" }, "Harness"),
       this.harness,
       this.harnessNote,
+      h("label", { for: "launch-familiar" }, "Familiar (optional)"),
+      this.familiar,
       h("label", { for: "launch-root" }, "Project root"),
       this.root,
       h("label", { for: "launch-cwd" }, "Working directory (inside the root; optional)"),
@@ -76,6 +98,27 @@ export class LaunchView {
 
   focus(): void {
     this.harness.focus();
+    void this.loadFamiliars();
+  }
+
+  /** The daemon's roster, read each time the form is shown (it is edited elsewhere). */
+  private async loadFamiliars(): Promise<void> {
+    let familiars: Familiar[];
+    try {
+      familiars = (await daemonGet("/familiars")) as Familiar[];
+    } catch {
+      familiars = []; // an unreadable roster: launching without a familiar still works
+    }
+    if (JSON.stringify(familiars) === JSON.stringify(this.familiars)) return;
+    this.familiars = familiars;
+    const previous = this.familiar.value;
+    clear(this.familiar);
+    this.familiar.append(h("option", { value: "" }, "(none)"));
+    for (const f of familiars) {
+      const role = f.role ? ` — ${f.role}` : "";
+      this.familiar.append(h("option", { value: f.id }, `${f.display_name} (${f.id})${role}`));
+    }
+    this.familiar.value = familiars.some((f) => f.id === previous) ? previous : "";
   }
 
   private explainHarness(): void {
@@ -100,6 +143,7 @@ export class LaunchView {
     };
     if (text("cwd")) body.cwd = text("cwd");
     if (text("title")) body.title = text("title");
+    if (text("familiarId")) body.familiarId = text("familiarId");
     if (this.laneBox.checked) body.isolation = "worktree";
     this.error.textContent = "";
     const button = this.form.querySelector<HTMLButtonElement>("#launch-submit");

@@ -16,6 +16,7 @@ export interface SessionRecord {
   git_root?: string | null;
   worktree_path?: string | null;
   review_state?: string | null;
+  familiar_id?: string | null;
   [key: string]: unknown;
 }
 

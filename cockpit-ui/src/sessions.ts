@@ -217,6 +217,7 @@ export class SessionsView {
         "div",
         { class: "line meta" },
         h("span", { class: "harness" }, session.harness),
+        session.familiar_id ? h("span", { class: "familiar", title: "familiar" }, session.familiar_id) : null,
         h("code", { class: "sid", title: session.id }, shortId(session.id)),
         session.branch ? h("span", { class: "branch" }, String(session.branch)) : null,
         attention,

@@ -7,6 +7,7 @@ Screenshots of the main views go to ``tmp/artifacts/cockpit/`` (not committed).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -432,3 +433,50 @@ def test_a_notification_when_a_session_finishes_after_opting_in(
     page.wait_for_function("() => window.__shown.length > 0", timeout=WAIT_MS)
     (shown,) = page.evaluate("window.__shown")
     assert shown.startswith("Session killed | tell me when done — codex")
+
+
+def test_launching_for_a_familiar_picks_its_harness_and_shows_it_on_the_row(
+    browser: Browser, cockpit: Cockpit, daemon: Daemon, contexts: list[BrowserContext]
+) -> None:
+    familiar = {
+        "id": "sage",
+        "display_name": "Sage",
+        "role": "reviewer",
+        "description": "reads diffs",
+        "harness": "claude",
+    }
+    assert daemon.call("POST", "/api/v1/familiars", familiar).status == 201
+    page = open_page(browser, cockpit, contexts)
+    page.click("#tab-launch")
+    page.locator('#launch-familiar option[value="sage"]').wait_for(
+        state="attached", timeout=WAIT_MS
+    )
+    assert page.input_value("#launch-harness") == "codex"  # the first available one
+    page.select_option("#launch-familiar", "sage")
+    assert page.input_value("#launch-harness") == "claude"  # the familiar's own
+    page.fill("#launch-title", "for sage")
+    page.fill("#launch-prompt", "--fake-mode=exit")
+    page.uncheck("#launch-open")
+    page.click("#launch-submit")
+    launched = page.locator(".row", has_text="for sage")
+    launched.wait_for(timeout=WAIT_MS)
+    expect(launched.locator(".familiar")).to_have_text("sage", timeout=WAIT_MS)
+    session_id = launched.get_attribute("data-session")
+    record_ = record(daemon, str(session_id))
+    assert (record_["familiar_id"], record_["harness"]) == ("sage", "claude")
+
+
+def test_a_session_asking_a_question_is_shown_waiting_until_answered(
+    browser: Browser, cockpit: Cockpit, daemon: Daemon, contexts: list[BrowserContext]
+) -> None:
+    session_id = daemon.launch("--fake-mode=ask", title="asks first")["id"]
+    page = open_page(browser, cockpit, contexts)
+    waiting = wait_row(page, session_id).locator(".attention")
+    expect(waiting).to_contain_text("Apply this edit to app.py? (y/n)", timeout=WAIT_MS)
+    expect(row(page, session_id)).to_have_class(re.compile(r"\bwaiting\b"))
+    screenshot(page, "attention-waiting")
+    assert (
+        daemon.call("POST", f"/api/v1/sessions/{session_id}/input", {"data": "y\n"}).status == 202
+    )
+    expect(row(page, session_id)).not_to_have_class(re.compile(r"\bwaiting\b"), timeout=WAIT_MS)
+    daemon.call("POST", f"/api/v1/sessions/{session_id}/kill")

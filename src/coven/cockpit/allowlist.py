@@ -46,6 +46,7 @@ _PLAIN: dict[tuple[str, str], tuple[str, bool, frozenset[str]]] = {
     ("GET", "/capabilities"): ("capabilities", False, _NONE),
     ("GET", "/capabilities/harnesses"): ("harness_capabilities", False, frozenset({"refresh"})),
     ("GET", "/harnesses"): ("harnesses", False, _NONE),
+    ("GET", "/familiars"): ("familiars", False, _NONE),
     ("GET", "/sessions"): ("list_sessions", False, _PAGE),
     ("POST", "/sessions"): ("launch", True, _NONE),
 }
