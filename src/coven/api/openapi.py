@@ -27,6 +27,7 @@ from coven.api.openapi_attention import TYPES as ATTENTION_TYPES
 from coven.api.openapi_attention import attention_paths
 from coven.api.openapi_cockpit import TYPES as COCKPIT_TYPES
 from coven.api.openapi_cockpit import cockpit_paths
+from coven.api.openapi_terminal import terminal_paths
 from coven.api.openapi_work import TYPES as WORK_TYPES
 from coven.api.openapi_work import work_paths
 from coven.schema import EventsPage, LogLine, SessionRecord, SessionsPage, meta, requests
@@ -353,60 +354,6 @@ def _paths() -> dict[str, Schema]:
                 parameters=[_SESSION_ID, _AFTER_SEQ],
             )
         },
-        "/sessions/{sessionId}/attach": {
-            "get": _op(
-                "WebSocket attach: binary output out, input and resize in; text control "
-                "frames AttachedFrame, LiveFrame, ExitFrame, OverflowFrame (server) and "
-                "ResizeFrame, InputFrame (client)",
-                {
-                    "101": {"description": "Switching protocols"},
-                    "400": _BAD,
-                    "404": _NOT_FOUND,
-                },
-                parameters=[
-                    _SESSION_ID,
-                    _AFTER_SEQ,
-                    {
-                        "name": "replay",
-                        "in": "query",
-                        "description": "`screen` (default): a live session starts from its "
-                        "current screen; `raw`: the whole output log",
-                        "schema": {"type": "string", "enum": ["screen", "raw"]},
-                    },
-                    {
-                        "name": "history",
-                        "in": "query",
-                        "description": "Scrollback lines sent above the screen (default 100)",
-                        "schema": {"type": "integer", "minimum": 0, "maximum": 10000},
-                    },
-                ],
-            )
-        },
-        "/sessions/{sessionId}/screen": {
-            "get": _op(
-                "A session's screen as text (`ansi=true` for colours); an ended session's "
-                "final screen, rebuilt from its stored output (`live: false`)",
-                {
-                    "200": _json(_ref(frames.ScreenView), "Screen"),
-                    "400": _BAD,
-                    "404": _NOT_FOUND,
-                },
-                parameters=[
-                    _SESSION_ID,
-                    {
-                        "name": "ansi",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["true", "false"]},
-                    },
-                    {
-                        "name": "history",
-                        "in": "query",
-                        "description": "Scrollback lines above the screen (default 0)",
-                        "schema": {"type": "integer", "minimum": 0, "maximum": 10000},
-                    },
-                ],
-            )
-        },
         "/sessions/{sessionId}/input": _session_post(
             "Write input to a live session",
             {"202": _ACCEPTED},
@@ -466,6 +413,7 @@ def _paths() -> dict[str, Schema]:
         ),
     }
     paths.update(attention_paths(_ref, _json, _error, _session_post))
+    paths.update(terminal_paths(_ref, _json, _op, [_SESSION_ID], _AFTER_SEQ, _BAD, _NOT_FOUND))
     paths.update(cockpit_paths(_ref, _json, _error, _op, _body, _TOO_LARGE))
     paths.update(
         work_paths(_ref, _json, _error, _op, _session_post, _query, _SESSION_ID, _GIT_FAILURES)
