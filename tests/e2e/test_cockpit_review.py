@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 from tests.support.cockpit import Cockpit, chromium_path, running_cockpit, screenshot
-from tests.support.daemon import Daemon, daemon_env
-from tests.support.gitrepo import GitSandbox, fingerprint
+from tests.support.daemon import Daemon
+from tests.support.gitrepo import GitSandbox, fingerprint, sandbox_daemon
 
 WAIT_MS = 15_000
 
@@ -30,17 +30,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> GitSandbox:
 
 @pytest.fixture(scope="module")
 def stack(sandbox: GitSandbox) -> Iterator[tuple[Daemon, Cockpit]]:
-    project = sandbox.base / "plain"
-    project.mkdir()
-    home = sandbox.base / "coven-home"
-    git_env = {k: v for k, v in sandbox.env.items() if k not in ("PATH", "HOME")}
-    daemon = Daemon(home, daemon_env(home, project, git_env))
-    daemon.start()
-    try:
-        with running_cockpit(daemon) as cockpit:
-            yield daemon, cockpit
-    finally:
-        daemon.stop()
+    with sandbox_daemon(sandbox) as daemon, running_cockpit(daemon) as cockpit:
+        yield daemon, cockpit
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.integration.helpers import error_of, session_count, wait_until
-from tests.support.daemon import Daemon, daemon_env
-from tests.support.gitrepo import GitSandbox, fingerprint, write
+from tests.support.daemon import Daemon
+from tests.support.gitrepo import GitSandbox, fingerprint, sandbox_daemon, write
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +27,8 @@ def sandbox(tmp_path_factory: Any) -> GitSandbox:
 
 @pytest.fixture(scope="module")
 def daemon(sandbox: GitSandbox) -> Iterator[Daemon]:
-    project = sandbox.base / "plain"  # not a repository
-    project.mkdir()
-    home = sandbox.base / "coven-home"
-    git_env = {k: v for k, v in sandbox.env.items() if k not in ("PATH", "HOME")}
-    d = Daemon(home, daemon_env(home, project, git_env))
-    d.start()
-    try:
+    with sandbox_daemon(sandbox) as d:
         yield d
-    finally:
-        d.stop()
 
 
 @pytest.fixture

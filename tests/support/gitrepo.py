@@ -13,9 +13,12 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from coven.workspace import Git
+from tests.support.daemon import Daemon, daemon_env
 
 REAL_GIT = shutil.which("git")
 
@@ -117,3 +120,19 @@ _GIT_STATE_FILES = {
     "packed-refs",
     "AUTO_MERGE",
 }
+
+
+@contextmanager
+def sandbox_daemon(sandbox: GitSandbox) -> Iterator[Daemon]:
+    """A daemon whose git sees the sandbox's sealed config; its default project is not a
+    repository (``sandbox.base / "plain"``)."""
+    project = sandbox.base / "plain"
+    project.mkdir()
+    home = sandbox.base / "coven-home"
+    git_env = {k: v for k, v in sandbox.env.items() if k not in ("PATH", "HOME")}
+    daemon = Daemon(home, daemon_env(home, project, git_env))
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
