@@ -171,3 +171,6 @@ def test_sessions_overview_shows_short_ids_project_age_and_labels_uncut() -> Non
     assert "\x1b[" not in "\n".join(lines)
     coloured = sessions_overview(records, now=now, colour=True)
     assert "\x1b[32mrunning" in coloured and "\x1b[31mkilled (archived)" in coloured
+    asking = record(attention="awaiting_input", attention_reason="Apply? (y/n)")
+    waiting = sessions_overview([asking], now=now, colour=True).splitlines()[1]
+    assert "\x1b[33m\x1b[1mwaiting\x1b[0m" in waiting and waiting.endswith("t — Apply? (y/n)")

@@ -13,35 +13,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.cli import COVEN, Cli
-from tests.support.cockpit import Cockpit, cockpit_command, read_url
-
-
-def start(cli: Cli, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*COVEN, "cockpit", "--no-open", *args],
-        cwd=cli.project,
-        env=cli.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+from tests.support.cockpit import Cockpit, cockpit_command, serving
 
 
 @pytest.fixture
 def served(cli: Cli) -> Iterator[Cockpit]:
-    proc = start(cli)
-    try:
-        cockpit = Cockpit(proc, read_url(proc), cli.home)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    try:
+    with serving([*COVEN, "cockpit", "--no-open"], cli.env, cli.home, cwd=cli.project) as cockpit:
         yield cockpit
-    finally:
-        cockpit.stop()
 
 
 def test_cockpit_starts_the_daemon_and_serves_the_printed_address(
@@ -78,20 +56,9 @@ def test_a_stale_state_file_is_replaced_by_a_new_server(cli: Cli) -> None:
     dead.wait()
     stale = {"pid": dead.pid, "port": 9, "token": "old", "started_at": "2020-01-01T00:00:00Z"}
     (cli.home / "cockpit.json").write_text(json.dumps(stale))
-    proc = subprocess.Popen(
-        cockpit_command(cli.home),
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    cockpit = Cockpit(proc, read_url(proc), cli.home)
-    try:
+    with serving(cockpit_command(cli.home), cli.env, cli.home) as cockpit:
         assert cockpit.token != "old"
-        assert json.loads((cli.home / "cockpit.json").read_text())["pid"] == proc.pid
-    finally:
-        cockpit.stop()
+        assert json.loads((cli.home / "cockpit.json").read_text())["pid"] == cockpit.proc.pid
 
 
 def test_a_port_in_use_is_a_sentence_not_a_traceback(cli: Cli) -> None:
@@ -109,21 +76,15 @@ def test_the_browser_is_not_opened_on_a_text_terminal(cli: Cli) -> None:
     # No DISPLAY and no BROWSER: webbrowser would pick a console browser and take the tty.
     env = {k: v for k, v in cli.env.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY"}}
     env["BROWSER"] = ""
-    proc = subprocess.Popen(
-        cockpit_command(cli.home)[:-1],  # without --no-open
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    cockpit = Cockpit(proc, read_url(proc), cli.home)
-    try:
-        time.sleep(0.3)
-        children = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True
-        )
-        assert children.stdout.strip() == ""
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        cockpit.stop()
+    # Without --no-open.
+    with serving(cockpit_command(cli.home)[:-1], env, cli.home) as cockpit:
+        try:
+            time.sleep(0.3)
+            children = subprocess.run(
+                ["ps", "-o", "pid=", "--ppid", str(cockpit.proc.pid)],
+                capture_output=True,
+                text=True,
+            )
+            assert children.stdout.strip() == ""
+        finally:
+            os.killpg(cockpit.proc.pid, signal.SIGTERM)

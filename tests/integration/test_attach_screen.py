@@ -14,6 +14,7 @@ import pytest
 
 from coven.screen import ScreenModel
 from tests.integration.helpers import shared_daemon
+from tests.support.attach_ws import AttachClient, unix_http
 from tests.support.daemon import Daemon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fakes"))
@@ -29,40 +30,9 @@ def daemon(tmp_path_factory: Any) -> Iterator[Daemon]:
         yield d
 
 
-class Client:
-    """One WebSocket attach client: output bytes and control frames, in order."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.data = bytearray()
-        self.control: list[dict[str, Any]] = []
-        self.before_live = b""
-
-    async def read_until(self, predicate: Any, timeout: float = 15.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate(self):
-                msg = await self.ws.receive()
-                if msg.type == aiohttp.WSMsgType.BINARY:
-                    self.data += msg.data
-                elif msg.type == aiohttp.WSMsgType.TEXT:
-                    frame = json.loads(msg.data)
-                    if frame["type"] == "live":
-                        self.before_live = bytes(self.data)
-                    self.control.append(frame)
-                else:
-                    return
-
-    def types(self) -> list[str]:
-        return [c["type"] for c in self.control]
-
-
-def _http(daemon: Daemon) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(daemon.socket)))
-
-
-async def _attach(http: aiohttp.ClientSession, sid: str, query: str = "") -> Client:
+async def _attach(http: aiohttp.ClientSession, sid: str, query: str = "") -> AttachClient:
     ws = await http.ws_connect(f"http://coven/api/v1/sessions/{sid}/attach{query}")
-    return Client(ws)
+    return AttachClient(ws)
 
 
 def _screen(data: bytes) -> str:
@@ -91,7 +61,7 @@ async def test_attach_shows_the_current_screen_without_terminal_queries(daemon: 
     sid = _launch_screen(daemon)
     stored = _stored_output(daemon, sid)
     assert SCREEN_QUERIES in stored  # the harness really asked its terminal
-    async with _http(daemon) as http:
+    async with unix_http(daemon) as http:
         client = await _attach(http, sid)
         await client.read_until(lambda c: "live" in c.types())
         shown = client.before_live
@@ -115,7 +85,7 @@ async def test_input_after_attach_reaches_the_harness_and_output_has_no_gap(
 ) -> None:
     sid = _launch_screen(daemon)
     words = [f"n{n:03d}" for n in range(150)]
-    async with _http(daemon) as http:
+    async with unix_http(daemon) as http:
         writer = await _attach(http, sid)
         await writer.read_until(lambda c: "live" in c.types())
 
@@ -160,7 +130,7 @@ async def test_history_and_replay_parameters_are_checked(daemon: Daemon) -> None
 async def test_a_finished_session_is_replayed_raw(daemon: Daemon) -> None:
     sid = daemon.launch("--fake-mode=exit")["id"]
     daemon.wait_status(sid, {"completed"})
-    async with _http(daemon) as http:
+    async with unix_http(daemon) as http:
         client = await _attach(http, sid)
         await client.read_until(lambda c: "exit" in c.types())
         assert bytes(client.data) == _stored_output(daemon, sid)

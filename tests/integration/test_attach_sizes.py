@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from tests.integration.helpers import shared_daemon
+from tests.support.attach_ws import unix_http
 from tests.support.daemon import Daemon
 
 
@@ -43,8 +44,7 @@ async def test_the_smallest_attached_terminal_sets_the_size_and_the_rest_grow_ba
     sid = daemon.launch("--fake-mode=winch", rows=40, cols=120)["id"]
     daemon.wait_output(sid, "ready")
     url = f"http://coven/api/v1/sessions/{sid}/attach?replay=raw"
-    connector = aiohttp.UnixConnector(path=str(daemon.socket))
-    async with aiohttp.ClientSession(connector=connector) as http:
+    async with unix_http(daemon) as http:
         wide = await http.ws_connect(url)
         await _resize(wide, 30, 100)
         assert (await _until_winches(daemon, sid, 1))[-1] == "winch: 30 100"

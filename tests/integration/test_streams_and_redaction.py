@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from tests.integration.helpers import shared_daemon
+from tests.support.attach_ws import AttachClient, unix_http
 from tests.support.daemon import Daemon, raw_request, running_daemon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fakes"))
@@ -92,43 +93,16 @@ def test_titles_are_stored_redacted(daemon: Daemon) -> None:
 
 
 # -- attach -----------------------------------------------------------------------------------
-class Attached:
-    """One WebSocket attach client collecting output bytes and control frames."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.data = bytearray()
-        self.control: list[dict[str, Any]] = []
-
-    async def read_until(self, predicate: Any, timeout: float = 15.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate(self):
-                msg = await self.ws.receive()
-                if msg.type == aiohttp.WSMsgType.BINARY:
-                    self.data += msg.data
-                elif msg.type == aiohttp.WSMsgType.TEXT:
-                    self.control.append(json.loads(msg.data))
-                else:
-                    return
-
-    def types(self) -> list[str]:
-        return [c["type"] for c in self.control]
-
-
-def _client(daemon: Daemon) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(daemon.socket)))
-
-
-async def _attach(http: aiohttp.ClientSession, sid: str, after: int = 0) -> Attached:
+async def _attach(http: aiohttp.ClientSession, sid: str, after: int = 0) -> AttachClient:
     # These tests are about the raw replay's seam; the screen view has its own tests.
     url = f"http://coven/api/v1/sessions/{sid}/attach?afterSeq={after}&replay=raw"
-    return Attached(ws=await http.ws_connect(url))
+    return AttachClient(ws=await http.ws_connect(url))
 
 
 async def test_attach_shows_the_real_text_while_the_store_is_redacted(daemon: Daemon) -> None:
     sid = daemon.launch("--fake-mode=echo")["id"]
     daemon.wait_output(sid, "ready")
-    async with _client(daemon) as http:
+    async with unix_http(daemon) as http:
         client = await _attach(http, sid)
         await client.read_until(lambda c: "live" in c.types())
         assert client.control[0]["type"] == "attached"
@@ -144,7 +118,7 @@ async def test_attach_shows_the_real_text_while_the_store_is_redacted(daemon: Da
 async def test_attach_while_input_streams_has_no_gap_and_no_duplicate(daemon: Daemon) -> None:
     sid = daemon.launch("--fake-mode=echo")["id"]
     daemon.wait_output(sid, "ready")
-    async with _client(daemon) as http:
+    async with unix_http(daemon) as http:
         writer = await _attach(http, sid)
         await writer.read_until(lambda c: "live" in c.types())
 
@@ -176,7 +150,7 @@ async def test_attach_while_input_streams_has_no_gap_and_no_duplicate(daemon: Da
 async def test_two_clients_see_the_same_live_output_and_the_exit_frame(daemon: Daemon) -> None:
     sid = daemon.launch("--fake-mode=echo")["id"]
     daemon.wait_output(sid, "ready")
-    async with _client(daemon) as http:
+    async with unix_http(daemon) as http:
         first, second = await _attach(http, sid), await _attach(http, sid)
         for client in (first, second):
             await client.read_until(lambda c: "live" in c.types())
@@ -196,7 +170,7 @@ async def test_two_clients_see_the_same_live_output_and_the_exit_frame(daemon: D
 async def test_resize_over_the_socket_reaches_the_harness(daemon: Daemon) -> None:
     sid = daemon.launch("--fake-mode=winch")["id"]
     daemon.wait_output(sid, "ready")
-    async with _client(daemon) as http:
+    async with unix_http(daemon) as http:
         client = await _attach(http, sid)
         await client.read_until(lambda c: "live" in c.types())
         await client.ws.send_str(json.dumps({"type": "resize", "rows": 50, "cols": 160}))
@@ -208,7 +182,7 @@ async def test_resize_over_the_socket_reaches_the_harness(daemon: Daemon) -> Non
 async def test_attach_to_a_finished_session_replays_then_exits(daemon: Daemon) -> None:
     sid = daemon.launch("--fake-mode=exit")["id"]
     daemon.wait_status(sid, {"completed"})
-    async with _client(daemon) as http:
+    async with unix_http(daemon) as http:
         client = await _attach(http, sid)
         await client.read_until(lambda c: "exit" in c.types())
         assert b"ready\r\n" in client.data
@@ -216,7 +190,7 @@ async def test_attach_to_a_finished_session_replays_then_exits(daemon: Daemon) -
 
 
 async def test_attach_to_an_unknown_session_is_404_before_upgrade(daemon: Daemon) -> None:
-    async with _client(daemon) as http:
+    async with unix_http(daemon) as http:
         with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
             await http.ws_connect("http://coven/api/v1/sessions/nope/attach")
         assert caught.value.status == 404
@@ -230,7 +204,7 @@ async def test_attach_during_a_flood_has_no_gap_and_no_duplicate(tmp_path: Path)
         sid = daemon.launch("--fake-mode=flood")["id"]
         daemon.wait_output(sid, "ready")
         await asyncio.sleep(0.2)  # let part of the flood reach the store first
-        async with _client(daemon) as http:
+        async with unix_http(daemon) as http:
             client = await _attach(http, sid)
             await client.read_until(lambda c: "exit" in c.types(), timeout=60)
         assert "overflow" not in client.types()
@@ -288,7 +262,7 @@ async def test_a_resize_as_the_session_ends_does_not_cut_the_attach_stream(
         for sid in ids:
             daemon.wait_output(sid, "ready")
 
-        async def watch(http: aiohttp.ClientSession, sid: str) -> Attached:
+        async def watch(http: aiohttp.ClientSession, sid: str) -> AttachClient:
             client = await _attach(http, sid)
 
             async def resize() -> None:
@@ -307,7 +281,7 @@ async def test_a_resize_as_the_session_ends_does_not_cut_the_attach_stream(
                 resizing.cancel()
             return client
 
-        async with _client(daemon) as http:
+        async with unix_http(daemon) as http:
             watching = [asyncio.ensure_future(watch(http, sid)) for sid in ids]
             await asyncio.sleep(0.3)
             for sid in ids:

@@ -135,11 +135,14 @@ def read_url(proc: subprocess.Popen[str], timeout: float = 15.0) -> str:
 
 
 @contextlib.contextmanager
-def running_cockpit(daemon: Daemon, *args: str) -> Iterator[Cockpit]:
-    project = daemon.env["COVEN_TEST_PROJECT"]
+def serving(
+    argv: list[str], env: Mapping[str, str], home: Path, cwd: Path | None = None
+) -> Iterator[Cockpit]:
+    """Run a cockpit command line until it prints its address; stop it afterwards."""
     proc = subprocess.Popen(
-        cockpit_command(daemon.home, "--project-root", project, *args),
-        env=daemon.env,
+        argv,
+        cwd=cwd,
+        env=dict(env),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -147,7 +150,7 @@ def running_cockpit(daemon: Daemon, *args: str) -> Iterator[Cockpit]:
         start_new_session=True,
     )
     try:
-        cockpit = Cockpit(proc, read_url(proc), daemon.home)
+        cockpit = Cockpit(proc, read_url(proc), home)
     except BaseException:
         proc.kill()
         proc.wait()
@@ -156,6 +159,14 @@ def running_cockpit(daemon: Daemon, *args: str) -> Iterator[Cockpit]:
         yield cockpit
     finally:
         cockpit.stop()
+
+
+@contextlib.contextmanager
+def running_cockpit(daemon: Daemon, *args: str) -> Iterator[Cockpit]:
+    project = daemon.env["COVEN_TEST_PROJECT"]
+    argv = cockpit_command(daemon.home, "--project-root", project, *args)
+    with serving(argv, daemon.env, daemon.home) as cockpit:
+        yield cockpit
 
 
 def chromium_path() -> str:

@@ -205,24 +205,18 @@ def _painted(line: str, status: str, widths: list[int]) -> str:
 
     from coven.schema.vocabulary import SessionStatus
 
-    if status == WAITING:  # the ones that need you stand out
-        start = widths[0] + 2
-        return (
-            line[:start]
-            + click.style(line[start : start + widths[1]], fg="yellow", bold=True)
-            + line[start + widths[1] :]
-        )
-    colours: dict[str, str] = {
-        SessionStatus.RUNNING: "green",
-        SessionStatus.FAILED: "red",
-        SessionStatus.KILLED: "red",
-        SessionStatus.ORPHANED: "yellow",
+    styles: dict[str, dict[str, Any]] = {
+        WAITING: {"fg": "yellow", "bold": True},  # the ones that need you stand out
+        SessionStatus.RUNNING: {"fg": "green"},
+        SessionStatus.FAILED: {"fg": "red"},
+        SessionStatus.KILLED: {"fg": "red"},
+        SessionStatus.ORPHANED: {"fg": "yellow"},
     }
-    if status not in colours:
+    if status not in styles:
         return line
     start = widths[0] + 2
     end = start + widths[1]
-    return line[:start] + click.style(line[start:end], fg=colours[status]) + line[end:]
+    return line[:start] + click.style(line[start:end], **styles[status]) + line[end:]
 
 
 def _status_cell(record: ListedSession) -> str:
