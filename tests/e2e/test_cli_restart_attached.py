@@ -21,10 +21,15 @@ def test_an_attached_terminal_rides_out_a_daemon_restart(cli: Cli, term: Tmux) -
     term.send("Enter")
     term.wait_for("echo: one")
     old = cli.daemon_pid()
+    cursor = term.cursor()
     assert cli.run("daemon", "restart", ok=True).stdout.startswith("Coven daemon: restarted")
     assert cli.daemon_pid() != old
     screen = term.wait_for("the daemon restarted", timeout=30)
     assert screen.count("the daemon restarted") == 1
+    # On the bottom row, and the agent's cursor is where it was: its drawing stays put.
+    rows = screen.splitlines()
+    assert len(rows) == 30 and "the daemon restarted" in rows[-1], screen
+    assert term.cursor() == cursor
     term.send_text("two")
     term.send("Enter")
     screen = term.wait_for("echo: two")

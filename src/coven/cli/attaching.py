@@ -63,7 +63,11 @@ _INPUT_HOLD = 0.15
 # (``COVEN_RECONNECT_SECONDS`` overrides it).
 RECONNECT_SECONDS = 60.0
 _RECONNECT_POLL = 0.2
-RESTARTED_LINE = b"\r\n[coven: the daemon restarted; still attached]\r\n"
+# Written on the bottom row with the cursor saved and restored (DECSC/DECRC): a line
+# printed at the cursor moved it, and an agent drawing its screen relative to the cursor
+# (Claude Code does) then drew the rest of its screen a line or two off. The agent's
+# next redraw of that row replaces the notice.
+RESTARTED_LINE = b"\x1b7\x1b[999;1H\x1b[0m\x1b[2K[coven: the daemon restarted; still attached]\x1b8"
 
 
 class _Lost:
