@@ -132,6 +132,33 @@ def test_restart_keeps_interactive_sessions_and_their_input(tmp_path: Path) -> N
 
 
 @pytest.mark.timeout(60)
+def test_an_adopted_session_keeps_its_screen_and_who_it_is_waiting_for(tmp_path: Path) -> None:
+    """The next daemon's screen model starts from the stored output, not blank: a
+    full-screen agent that is quietly waiting is shown, and seen waiting, at once."""
+    daemon = _daemon(tmp_path)
+    daemon.start()
+    try:
+        drawn = daemon.launch("--fake-mode=screen", rows=30, cols=100)["id"]
+        asking = daemon.launch("--fake-mode=ask")["id"]
+        daemon.wait_output(drawn, "status: ready")
+        before = daemon.call("GET", f"/api/v1/sessions/{drawn}/screen").json()["text"]
+        assert before.startswith("FAKE SCREEN")
+        _wait(lambda: _attention(daemon, asking) == "awaiting_input", 20, "the question")
+        daemon.stop_keeping_sessions()
+        daemon.start()
+        screen = daemon.call("GET", f"/api/v1/sessions/{drawn}/screen").json()
+        assert (screen["live"], screen["text"]) == (True, before)
+        _wait(lambda: _attention(daemon, asking) == "awaiting_input", 20, "the question again")
+    finally:
+        daemon.stop()
+
+
+def _attention(daemon: Daemon, sid: str) -> str | None:
+    value: str | None = daemon.call("GET", f"/api/v1/sessions/{sid}").json()["attention"]
+    return value
+
+
+@pytest.mark.timeout(60)
 def test_kill_9_of_a_holder_orphans_its_session_and_leaves_no_process(tmp_path: Path) -> None:
     daemon = _daemon(tmp_path)
     daemon.start()

@@ -36,6 +36,7 @@ from coven.pty.holder_spawner import HolderRecord
 from coven.runtime import lifecycle
 from coven.runtime.launcher import Launcher
 from coven.runtime.spawner import HeldProcess
+from coven.runtime.transcript import read_tail
 from coven.schema import EventKind
 from coven.store import SessionRow, StoreReader, StoreWriter, UpdateSession
 
@@ -148,6 +149,9 @@ def _adopt(
                 conversation=False,
                 byte_base=process.offset,
                 committed_seq=seq,
+                # The screen as the last daemon left it, so an attach, `coven screen`
+                # and the attention detectors see it before the agent next redraws.
+                screen_seed=read_tail(reader, row.id)[0],
             )
             if launcher.attention is not None:
                 launcher.attention.watch(session, row.harness, row.title)

@@ -27,7 +27,7 @@ import contextlib
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -388,15 +388,19 @@ class Launcher:
         conversation: bool,
         byte_base: int = 0,
         committed_seq: int = 0,
+        screen_seed: Sequence[bytes] = (),
     ) -> LiveSession:
-        """Build, register and start the live session that drives ``child`` (its output
-        stream starting at ``byte_base``; the store holding up to ``committed_seq``)."""
+        """Build, register and start the live session that drives ``child`` (output from
+        ``byte_base`` on, stored up to ``committed_seq``, the screen seeded with earlier output)."""
         flow, sessions = ReadFlow(), list[LiveSession]()
         pipeline = self.sink.output_pipeline(
             session_id, flow, rows, cols, byte_base=byte_base,
             on_offset=lambda seq, offset: sessions[0].acknowledge(seq, offset),
         )  # fmt: skip
         pipeline.committed_seq = committed_seq
+        if pipeline.screen is not None:
+            for chunk in screen_seed:  # before any live output: the model stays in order
+                pipeline.screen.feed(chunk)
         typed = self.sink.typed_input(session_id)
         session = LiveSession(
             self.ledger.loop, session_id, child, pipeline, flow, self.finished,
