@@ -292,3 +292,56 @@ def test_random_splits_never_leak_a_secret(
 def test_secret_free_text_passes_through_byte_exact(text: str, cuts: list[int]) -> None:
     assume(redact_text(text) == text)  # secret-looking text is covered above
     assert _stream(_split(text, cuts)) == text
+
+
+# Text built from pieces of the triggers themselves, so triggers overlap, nest and repeat
+# (``keyj`` holds both ``key`` and ``eyj``; ``authorization=`` holds ``auth``, ``auth=``...).
+_TRIGGER_PIECES = st.sampled_from(
+    [
+        "key",
+        "ey",
+        "eyj",
+        "auth",
+        "orization",
+        "=",
+        "sk",
+        "-",
+        "pass",
+        "word",
+        "token",
+        "x",
+        "ox",
+        "://",
+        "gh",
+        "p_",
+        "secret",
+        "sig",
+        "nature=",
+        "K",
+        "\u212a",
+        "é",
+        " ",
+        "\n",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pieces=st.lists(_TRIGGER_PIECES, max_size=40))
+def test_trigger_scan_finds_exactly_the_triggers_present(pieces: list[str]) -> None:
+    # The fast scan reports non-overlapping matches and rescans around them; whatever
+    # the overlaps, it must find the same triggers as testing each one on its own.
+    from coven.redaction.patterns import BUILTIN_RULES, _gates, _present
+
+    lower = "".join(pieces).lower()
+    gates = _gates(BUILTIN_RULES)
+    assert _present(lower, gates) == {t for t in gates.triggers if t in lower}
+
+
+def test_trigger_scan_finds_overlapping_triggers() -> None:
+    from coven.redaction.patterns import BUILTIN_RULES, _gates, _present
+
+    gates = _gates(BUILTIN_RULES)
+    assert _present("a keyj b", gates) == {"key", "eyj"}
+    assert _present("authorization=", gates) >= {"auth", "authorization"}
+    assert _present("plain output, nothing here", gates) == set()

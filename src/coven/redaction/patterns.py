@@ -1,7 +1,7 @@
 """Secret patterns and the span finder shared by whole-text and streaming redaction.
 
-Each rule is gated by cheap substring triggers (C-speed ``in`` tests) so plain
-output never runs a regex. Rules report the span to replace and the start of
+Each rule is gated by substring triggers, all found in one Aho-Corasick pass, so
+plain output never runs a regex. Rules report the span to replace and the start of
 the whole match (the context a streaming caller must keep together). Every
 built-in rule except PEM blocks stays within one line (never crosses ``\\r`` or
 ``\\n``); ``StreamRedactor`` relies on that.
@@ -182,15 +182,63 @@ BUILTIN_RULES: tuple[Rule, ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Gates:
+    """Every rule's gate and two automatons over all their triggers (lower-cased, UTF-8)."""
+
+    per_rule: tuple[frozenset[str], ...]
+    triggers: tuple[str, ...]
+    # Leftmost-first, non-overlapping: with bytes it runs a SIMD prefilter, about three
+    # times faster than an overlapping scan, and plain output spends its time here.
+    first: ahocorasick_rs.BytesAhoCorasick | None
+    # Standard semantics for the overlapping rescans of the windows ``first`` reports.
+    every: ahocorasick_rs.BytesAhoCorasick | None
+    reach: int  # longest trigger - 1: how far past a match an overlapping one can end
+
+
 @functools.lru_cache(maxsize=16)
-def _gates(
-    rules: tuple[Rule, ...],
-) -> tuple[tuple[frozenset[str], ...], frozenset[str], ahocorasick_rs.AhoCorasick]:
-    gates = tuple(rule.gate for rule in rules)
-    triggers = frozenset().union(*gates)
-    # One Aho-Corasick pass finds every trigger present: several times faster than one
-    # substring scan per trigger, and this gate is where plain output spends its time.
-    return gates, triggers, ahocorasick_rs.AhoCorasick(sorted(triggers))
+def _gates(rules: tuple[Rule, ...]) -> _Gates:
+    per_rule = tuple(rule.gate for rule in rules)
+    triggers = tuple(sorted(frozenset().union(*per_rule)))
+    if not triggers:
+        return _Gates(per_rule, triggers, None, None, 0)
+    encoded = [t.encode("utf-8") for t in triggers]
+    return _Gates(
+        per_rule,
+        triggers,
+        ahocorasick_rs.BytesAhoCorasick(encoded, matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_FIRST),
+        ahocorasick_rs.BytesAhoCorasick(encoded),
+        max(len(e) for e in encoded) - 1,
+    )
+
+
+def _present(lower: str, gates: _Gates) -> set[str]:
+    """The triggers that occur anywhere in ``lower`` (overlaps included).
+
+    A leftmost non-overlapping scan reports a match at the earliest start at or
+    after where it resumed, so every occurrence it does not report starts inside
+    a reported match: rescanning each reported match's window (its span plus
+    ``reach``) with overlaps finds them all. Plain output has no match and pays
+    for the fast scan alone.
+    """
+    if gates.first is None or gates.every is None:
+        return set()
+    data = lower.encode("utf-8", "surrogatepass")
+    matches = gates.first.find_matches_as_indexes(data)
+    if not matches:
+        return set()
+    every, reach, names = gates.every, gates.reach, gates.triggers
+    found: set[int] = set()
+    lo, hi = matches[0][1], matches[0][2] + reach
+    for _index, start, end in matches[1:]:
+        if start > hi:  # disjoint windows are rescanned apart, joined ones at once
+            found.update(
+                i for i, _s, _e in every.find_matches_as_indexes(data[lo:hi], overlapping=True)
+            )
+            lo = start
+        hi = end + reach
+    found.update(i for i, _s, _e in every.find_matches_as_indexes(data[lo:hi], overlapping=True))
+    return {names[i] for i in found}
 
 
 def find_hits(text: str, rules: tuple[Rule, ...]) -> list[Hit]:
@@ -201,11 +249,9 @@ def find_hits(text: str, rules: tuple[Rule, ...]) -> list[Hit]:
         # every rule rather than trusting triggers on misaligned text.
         lower = ""
     hits: list[Hit] = []
-    # Scan the text once per distinct trigger rather than once per rule and trigger:
-    # on plain output this gate is where nearly all redaction time goes.
-    gates, _triggers, automaton = _gates(rules)
-    present = set(automaton.find_matches_as_strings(lower, overlapping=True)) if lower else set()
-    for rule, gate in zip(rules, gates, strict=True):
+    gates = _gates(rules)
+    present = _present(lower, gates) if lower else set()
+    for rule, gate in zip(rules, gates.per_rule, strict=True):
         if not lower or not gate or not gate.isdisjoint(present):
             hits.extend(rule.hits(text))
     hits.sort(key=lambda h: (h.start, h.end))
