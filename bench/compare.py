@@ -171,6 +171,8 @@ def run_bench_tool(impl: Impl, out: Path, args: argparse.Namespace, rep: int) ->
         cmd += ["--scenarios", args.scenarios]
     if args.list_sessions:
         cmd += ["--list-sessions", str(args.list_sessions)]
+    if args.concurrent_sessions:
+        cmd += ["--concurrent-sessions", str(args.concurrent_sessions)]
     log(f"{impl.name} rep {rep}: {bench_tool().name} -> {out}")
     with open(out.with_suffix(".log"), "wb") as logf:
         p = subprocess.run(cmd, stdout=logf, stderr=subprocess.STDOUT, timeout=3600, check=False)
@@ -307,6 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("both", "ours", "ref"), default="both")
     ap.add_argument("--scenarios", default="", help="passed to the driver (default all)")
     ap.add_argument("--list-sessions", type=int, default=0, help="sessions for the list scenario")
+    ap.add_argument(
+        "--concurrent-sessions",
+        type=int,
+        default=0,
+        help="live sessions for the concurrency scenario",
+    )
     ap.add_argument("--no-extras", action="store_true")
     ap.add_argument(
         "--no-limits", action="store_true", help="skip the PTY ceilings run between reps"

@@ -56,6 +56,33 @@ def helpers(d: Daemon) -> list[int]:
     return out
 
 
+def holders(d: Daemon) -> list[int]:
+    """Session holders (our daemon's; the reference has none): the harnesses' parents
+    that are not the daemon's own descendants (a holder leaves the daemon's tree)."""
+    own = set(helpers(d))
+    parents = set()
+    for pid in d.b.harness_pids():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parents.add(int(f.read().rsplit(")", 1)[1].split()[1]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return sorted(p for p in parents - own if p > 1)
+
+
+def private_kib(pid: int) -> int:
+    """Memory only this process uses (private clean + dirty pages, ``smaps_rollup``)."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
 def rss_kib(d: Daemon) -> int:
     return sum(proc_rss_kib(p) for p in helpers(d))
 
@@ -163,7 +190,15 @@ def sc_concurrency(b: Bench, r: Results, d: Daemon) -> None:
     for sid in sids:
         first_output(d.c, sid, clock() + 60, "READY")
     rss = rss_kib(d)
+    held = holders(d)
+    holder_rss = sum(proc_rss_kib(p) for p in held)
+    holder_private = sum(private_kib(p) for p in held)
+    tick = os.sysconf("SC_CLK_TCK")
+    holder_ticks = sum(proc_cpu_ticks(p) for p in held)
     cpu = cpu_percent(d, idle)
+    holder_cpu = round(
+        100.0 * (sum(proc_cpu_ticks(p) for p in held) - holder_ticks) / tick / idle, 2
+    )
     t0 = clock()
     for sid in sids:
         d.c.kill(sid)
@@ -180,6 +215,17 @@ def sc_concurrency(b: Bench, r: Results, d: Daemon) -> None:
         "% of 1 core",
         f"0 sessions: {cpu0}%",
     )
+    if held:
+        r.fig("concurrency", f"session holders, {n} live", len(held), "processes")
+        r.fig("concurrency", f"holders RSS, {n} live (sum)", round(holder_rss / 1024, 1), "MiB")
+        r.fig(
+            "concurrency",
+            f"holders private memory, {n} live (sum)",
+            round(holder_private / 1024, 1),
+            "MiB",
+            "what they cost beyond the pages they share",
+        )
+        r.fig("concurrency", f"holders CPU idle, {n} live (sum)", holder_cpu, "% of 1 core")
     r.fig("concurrency", f"launch {n} (sequential POSTs)", round(launched, 2), "s")
     r.fig(
         "concurrency",

@@ -74,10 +74,7 @@ def seed_output(db: Path, mib: int, project: str) -> str:
         conn.executemany(
             "INSERT INTO events (id, session_id, kind, payload_json, created_at,"
             " redaction_status) VALUES (?,?,?,?,?,?)",
-            (
-                (str(uuid.uuid4()), sid, "output", payload, stamp(n), "clean")
-                for n in range(events)
-            ),
+            ((str(uuid.uuid4()), sid, "output", payload, stamp(n), "clean") for n in range(events)),
         )
         exit_payload = json.dumps({"exitCode": 0, "status": "completed"})
         conn.execute(
@@ -168,7 +165,9 @@ def output_curve(mib: int, runs: int) -> dict[str, Any]:
             return {
                 "output MiB": mib,
                 "first events page": timed(lambda: get(daemon, events), runs),
-                "last events page": timed(lambda: get(daemon, f"{events}&afterSeq={last_seq}"), runs),
+                "last events page": timed(
+                    lambda: get(daemon, f"{events}&afterSeq={last_seq}"), runs
+                ),
                 "whole log through pages MB/s": round(read / whole / 1e6, 1),
                 "final screen (history 1000)": timed(
                     lambda: get(daemon, f"/api/v1/sessions/{sid}/screen?history=1000"), 5
