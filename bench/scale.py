@@ -11,7 +11,9 @@ API would take the benchmark's whole budget), and the daemon is started on it:
 * ``output``: one session whose output is X MiB in 64 KiB events (as the reader hands
   them over); the first and the last events page (``afterSeq``), the whole log read
   through the pages (MB/s), and ``GET /sessions/:id/screen?history=1000`` (the final
-  screen rebuilt from the stored tail).
+  screen rebuilt from the stored tail); then the time the background index takes to
+  catch up with that output (it starts when the daemon does) and ``GET /search``
+  p50/p99 for a word with one hit and for a word found in every event.
 
 Flat means a figure does not move with N or X; linear means it grows with it. Our
 daemon only: the reference's store and pages differ (see ``bench/compare.py``).
@@ -63,7 +65,6 @@ def seed_output(db: Path, mib: int, project: str) -> str:
     sid = str(uuid.uuid4())
     line = "".join(f"\x1b[32m{n:06d}\x1b[0m lorem ipsum dolor sit amet\r\n" for n in range(100))
     chunk = (line * (EVENT_BYTES // len(line) + 1))[:EVENT_BYTES]
-    payload = json.dumps({"data": chunk})
     events = mib * MiB // EVENT_BYTES
     with sqlite3.connect(db) as conn:
         conn.execute(
@@ -74,7 +75,12 @@ def seed_output(db: Path, mib: int, project: str) -> str:
         conn.executemany(
             "INSERT INTO events (id, session_id, kind, payload_json, created_at,"
             " redaction_status) VALUES (?,?,?,?,?,?)",
-            ((str(uuid.uuid4()), sid, "output", payload, stamp(n), "clean") for n in range(events)),
+            # Each event carries one word of its own (``marker<n>``), so a search can ask
+            # for a term with exactly one hit as well as one found in every event.
+            (
+                (str(uuid.uuid4()), sid, "output", _output_payload(chunk, n), stamp(n), "clean")
+                for n in range(events)
+            ),
         )
         exit_payload = json.dumps({"exitCode": 0, "status": "completed"})
         conn.execute(
@@ -83,6 +89,33 @@ def seed_output(db: Path, mib: int, project: str) -> str:
             (str(uuid.uuid4()), sid, "exit", exit_payload, stamp(events), "clean"),
         )
     return sid
+
+
+def _output_payload(chunk: str, n: int) -> str:
+    word = f"\nmarker{n:08d} "  # its own line: the previous event ends mid-line
+    return json.dumps({"data": word + chunk[len(word) :]})
+
+
+def index_then_search(daemon: Daemon, events: int, runs: int) -> dict[str, Any]:
+    """Wait for the index to catch up with the seeded output, then time searches."""
+
+    def search(query: str) -> Any:
+        return get(daemon, f"/api/v1/search?q={query}&limit=20")
+
+    started = time.perf_counter()
+    while not search("lorem")["complete"]:
+        if time.perf_counter() - started > 3600:
+            raise SystemExit("the index did not catch up within an hour")
+        time.sleep(1.0)
+    caught_up = time.perf_counter() - started
+    rare = f"marker{events // 2:08d}"
+    hits = search(rare)["hits"]
+    assert len(hits) == 1, f"{rare}: {len(hits)} hits"
+    return {
+        "index catch-up after start [s]": round(caught_up, 1),
+        "search, 1 hit (p50/p99 ms)": timed(lambda: search(rare), runs),
+        "search, a word in every event (p50/p99 ms)": timed(lambda: search("lorem"), runs),
+    }
 
 
 def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
@@ -172,6 +205,7 @@ def output_curve(mib: int, runs: int) -> dict[str, Any]:
                 "final screen (history 1000)": timed(
                     lambda: get(daemon, f"/api/v1/sessions/{sid}/screen?history=1000"), 5
                 ),
+                **index_then_search(daemon, mib * MiB // EVENT_BYTES, runs),
             }
         finally:
             daemon.stop()

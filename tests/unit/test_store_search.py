@@ -129,11 +129,37 @@ def test_small_segments_of_a_session_merge_and_large_output_splits(
     index_all(writer)
     conn = connect(str(tmp_path / "coven.sqlite3"))
     try:
-        count = conn.execute("SELECT COUNT(*) FROM output_segments").fetchone()[0]
+        sizes = [row[0] for row in conn.execute("SELECT length(text) FROM output_segments")]
     finally:
         conn.close()
-    assert count == 2
+    # alpha..gamma stay one segment; the long filler is cut into two full segments and a
+    # rest, which the next output (needle) continues.
+    assert len(sizes) == 4 and max(sizes) <= SEGMENT_CHARS
     assert find(reader, "needle")[0].seq != hits[0].seq
+
+
+def test_flood_output_is_cut_into_segments_that_name_their_own_events(
+    store: tuple[StoreWriter, StoreReader], tmp_path: Path
+) -> None:
+    writer, reader = store
+    run(writer, InsertSession(session("s1")))
+    lines = "".join(f"line {n} lorem ipsum\r\n" for n in range(4000))  # ~88 KiB, one event
+    first = run(writer, AppendEvents([output("s1", lines)]))[0].seq
+    second = run(
+        writer, AppendEvents([output("s1", lines.replace("line 3999 ", "line 3999 zebra "))])
+    )
+    index_all(writer)
+    conn = connect(str(tmp_path / "coven.sqlite3"))
+    try:
+        rows = conn.execute("SELECT first_seq, last_seq, text FROM output_segments").fetchall()
+    finally:
+        conn.close()
+    assert max(len(text) for _f, _l, text in rows) <= SEGMENT_CHARS
+    # Pieces are cut at line ends: every line is whole in exactly one segment.
+    assert sum(text.count("lorem ipsum") for _f, _l, text in rows) == 8000
+    assert find(reader, "zebra")[0].seq == second[0].seq  # the event it is in, not the first
+    assert find(reader, '"line 0"')[0].seq == first
+    assert len(find(reader, "lorem", limit=50)) == len(rows) > 2
 
 
 def test_titles_are_indexed_by_triggers_and_ranked_with_output(
@@ -237,3 +263,20 @@ def test_a_later_store_without_the_search_tables_gets_them(tmp_path: Path) -> No
     finally:
         writer.stop()
         reader.close()
+
+
+def test_a_word_found_everywhere_is_ranked_among_its_newest_matches(
+    store: tuple[StoreWriter, StoreReader], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coven.store import search as search_mod
+
+    writer, reader = store
+    run(writer, InsertSession(session("s1")))
+    seqs = []
+    for n in range(10):  # each event is a segment of its own (each fills one)
+        text = f"common word{n} " + "x" * (SEGMENT_CHARS - 30) + "\n"
+        seqs.append(run(writer, AppendEvents([output("s1", text)]))[0].seq)
+    index_all(writer)
+    monkeypatch.setattr(search_mod, "RANKED_MATCHES", 3)
+    assert sorted(hit.seq for hit in find(reader, "common")) == seqs[-3:]
+    assert [hit.seq for hit in find(reader, "word0")] == [seqs[0]]  # a rare word: all of it

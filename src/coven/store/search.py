@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from coven.schema.vocabulary import ACTIVE_STATUSES, EventKind
@@ -34,12 +34,17 @@ from coven.store.ops import Op
 Clean = Callable[[str], str]
 
 SEGMENT_CHARS = 8 * 1024
-"""A segment is closed once it holds this much text (cleaned); a flood row may exceed it."""
+"""A segment is closed once it holds this much text, and longer text (a flood row) is
+cut into segments of at most this much: FTS5's ``snippet()`` costs about the square of
+a term's occurrences in one document (a word repeated through 64 KiB: 90 ms per hit;
+through 8 KiB: 0.6 ms)."""
 INDEX_STEP_CHARS = 512 * 1024
 """Source text one ``IndexOutput`` step reads at most (bounds its time on the writer)."""
 PRUNE_STEP_EVENTS = 2000
 """Events one ``PruneSession`` step deletes at most."""
 
+RANKED_MATCHES = 2000
+"""At most this many matching output segments, the newest, are ranked for one search."""
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"
 """Markers ``snippet()`` puts around matched terms; cleaned text never contains controls."""
@@ -155,20 +160,56 @@ def _insert(
     events: Sequence[SourceEvent],
     clean: Clean,
 ) -> int:
-    # The prefix is clean already; cleaning it again is a no-op that lets redaction see
-    # a secret that continues across the join.
-    text = clean(prefix + "".join(e.data for e in events))
-    if not text.strip():
-        return 0
-    if first_seq < 0:
-        first_seq, created_at = events[0].seq, events[0].created_at
-    last_seq = events[-1].seq if events else first_seq
-    conn.execute(
+    # The prefix (a segment's text, clean already) belongs to ``first_seq``; cleaning it
+    # again is a no-op that lets redaction see a secret continuing across the join.
+    parts: list[tuple[str, int, str]] = [(prefix, first_seq, created_at)] if prefix else []
+    parts += [(e.data, e.seq, e.created_at) for e in events]
+    rows = []
+    for piece in _pieces(parts, SEGMENT_CHARS):
+        text = clean("".join(part for part, _seq, _at in piece))
+        if text.strip():
+            rows.append((session_id, piece[0][1], piece[-1][1], piece[0][2], text))
+    conn.executemany(
         "INSERT INTO output_segments (session_id, first_seq, last_seq, created_at, text)"
         " VALUES (?, ?, ?, ?, ?)",
-        (session_id, first_seq, last_seq, created_at, text),
+        rows,
     )
-    return 1
+    return len(rows)
+
+
+Part = tuple[str, int, str]  # text, the seq of the event it comes from, that event's time
+
+
+def _pieces(parts: Sequence[Part], size: int) -> Iterator[list[Part]]:
+    """``parts`` regrouped into pieces of at most ``size`` characters each.
+
+    A part that does not fit is cut after its last line end that fits (then after a
+    space, then anywhere), so each piece names exactly the events its text comes
+    from. Secrets never span lines, so cleaning pieces cut at line ends apart
+    redacts what cleaning them together would.
+    """
+    group: list[Part] = []
+    room = size
+    for text, seq, at in parts:
+        start = 0
+        while len(text) - start > room:
+            end = start + room
+            cut = text.rfind("\n", start, end)
+            if cut < 0 and group:  # keep this part's line whole: start a new piece
+                yield group
+                group, room = [], size
+                continue
+            if cut < 0:
+                cut = text.rfind(" ", start + room // 2, end)
+            end = cut + 1 if cut >= 0 else end
+            group.append((text[start:end], seq, at))
+            yield group
+            group, room, start = [], size, end
+        if start < len(text):
+            group.append((text[start:], seq, at))
+            room -= len(text) - start
+    if group:
+        yield group
 
 
 def _read_output(
@@ -243,13 +284,20 @@ def fts_query(text: str) -> str:
 def search(conn: sqlite3.Connection, query: str, limit: int) -> list[SearchHit]:
     """The best ``limit`` hits for an ``fts_query`` over output segments and titles."""
     marks = (HIGHLIGHT_START, HIGHLIGHT_END, _ELLIPSIS, SNIPPET_TOKENS)
+    # Rank first, then build snippets for the best ``limit`` only (a snippet re-reads its
+    # segment; made in the ranking query, it was made for every match). A word found all
+    # over the store is ranked among its newest ``RANKED_MATCHES`` segments, so a search
+    # costs the same at 100 MiB as at 1 GiB (ranking every match grew with the store).
     output = conn.execute(
         "SELECT s.session_id, snippet(output_index, 0, ?, ?, ?, ?), bm25(output_index),"
         " s.first_seq, e.id, s.created_at"
         " FROM output_index JOIN output_segments s ON s.id = output_index.rowid"
         " LEFT JOIN events e ON e.seq = s.first_seq"
-        " WHERE output_index MATCH ? ORDER BY bm25(output_index) LIMIT ?",
-        (*marks, query, limit),
+        " WHERE output_index MATCH ? AND output_index.rowid IN"
+        " (SELECT rowid FROM (SELECT rowid, bm25(output_index) AS score FROM output_index"
+        "  WHERE output_index MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score LIMIT ?)"
+        " ORDER BY bm25(output_index)",
+        (*marks, query, query, RANKED_MATCHES, limit),
     ).fetchall()
     titles = conn.execute(
         "SELECT t.session_id, snippet(title_index, 1, ?, ?, ?, ?), bm25(title_index),"
