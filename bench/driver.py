@@ -56,7 +56,7 @@ from driver_core import (
     read_all,
     wait_exit,
 )
-from driver_scale import sc_concurrency, sc_list
+from driver_scale import CpuMeter, sc_concurrency, sc_list
 
 __all__ = [
     "Bench",
@@ -195,10 +195,20 @@ def emit_and_wait(b: Bench, d: Daemon, mib: int, k: int) -> tuple[float, list[st
     return clock() - t0, sids
 
 
+def cpu_figures(r: Results, label: str, cpu: CpuMeter) -> None:
+    # CPU time hardly moves with the machine's load, where MiB/s do: it shows what each
+    # implementation spends per drain, and with the harnesses' share, how much of the
+    # two cores was left to it.
+    note = "daemon + its helpers (our session holders included)"
+    r.fig("output", f"{label} daemon-side CPU during the drain", cpu.seconds("daemon"), "s", note)
+    r.fig("output", f"{label} harnesses' CPU during the drain", cpu.seconds("harness"), "s")
+
+
 def sc_output(b: Bench, r: Results, d: Daemon) -> None:
     mib = b.args.output_mib or (16 if b.quick else 64)
     blob = b.ensure_blob(mib)
-    took, (sid,) = emit_and_wait(b, d, mib, 1)
+    with CpuMeter(d) as cpu:
+        took, (sid,) = emit_and_wait(b, d, mib, 1)
     rd = read_all(d.c, sid, PAGE)
     ver = verify(rd.pop("text"), blob)
     rd.pop("page_seconds")
@@ -217,8 +227,11 @@ def sc_output(b: Bench, r: Results, d: Daemon) -> None:
         "bytes",
     )
     r.fig("output", "1x output events stored", rd["kinds"].get("output", 0), "events")
+    cpu_figures(r, "1x", cpu)
     k = 4
-    took, sids = emit_and_wait(b, d, mib, k)
+    with CpuMeter(d) as cpu:
+        took, sids = emit_and_wait(b, d, mib, k)
+    cpu_figures(r, f"{k}x", cpu)
     per = []
     for s in sids:
         one = read_all(d.c, s, PAGE)

@@ -235,3 +235,91 @@ def sc_concurrency(b: Bench, r: Results, d: Daemon) -> None:
         f"{len(pending)} still running",
     )
     r.fig("concurrency", "daemon RSS after kill", round(rss_kib(d) / 1024, 1), "MiB")
+
+
+class CpuMeter:
+    """CPU seconds (user + system) used while it runs: by the daemon side (the daemon,
+    its non-harness descendants and our session holders) and by the harnesses.
+
+    A pass over ``/proc`` every ``interval`` s keeps the last reading of every process
+    (holders and harnesses exit before the end, and their time would be lost with them).
+    Each new pid's environment is read once to tell the driver's harnesses apart.
+    """
+
+    def __init__(self, d: Daemon, interval: float = 0.1) -> None:
+        self.d = d
+        self.interval = interval
+        self.base: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self.side: dict[int, str] = {}  # pid -> "daemon" | "harness"
+        self.harness: dict[int, bool] = {}
+        self.marker = f"COVEN_DRIVER_RUN={d.b.run}".encode()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _is_harness(self, pid: int) -> bool:
+        if pid not in self.harness:
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    self.harness[pid] = self.marker in f.read().split(b"\0")
+            except OSError:
+                self.harness[pid] = False
+        return self.harness[pid]
+
+    def _pass(self) -> dict[int, int]:
+        parent: dict[int, int] = {}
+        ticks: dict[int, int] = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid = int(name)
+            parent[pid] = int(fields[1])
+            ticks[pid] = int(fields[11]) + int(fields[12])
+        root = self.d.pid
+        for pid in ticks:
+            if pid in self.side:
+                continue
+            if self._is_harness(pid):
+                self.side[pid] = "harness"
+                holder = parent.get(pid, 0)
+                if holder > 1 and holder not in self.side:
+                    self.side[holder] = "daemon"  # our holder, or the reference's daemon
+                continue
+            p, seen = pid, 0
+            while p > 1 and seen < 64:  # the daemon's own tree
+                if p == root:
+                    self.side[pid] = "daemon"
+                    break
+                p, seen = parent.get(p, 0), seen + 1
+        return ticks
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            for pid, t in self._pass().items():
+                if pid in self.side:
+                    self.last[pid] = t
+
+    def __enter__(self) -> CpuMeter:
+        ticks = self._pass()
+        self.base = {pid: ticks[pid] for pid in self.side if pid in ticks}
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        for pid, t in self._pass().items():
+            if pid in self.side:
+                self.last[pid] = t
+
+    def seconds(self, side: str) -> float:
+        tick = os.sysconf("SC_CLK_TCK")
+        used = sum(
+            t - self.base.get(pid, 0) for pid, t in self.last.items() if self.side[pid] == side
+        )
+        return round(used / tick, 2)
