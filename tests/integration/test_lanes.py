@@ -8,7 +8,9 @@ sacrifice refusing to lose work; resuming exactly the recorded harness conversat
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -301,7 +303,7 @@ def test_codex_thread_id_is_read_back_and_resumed(daemon: Daemon, repo: Path) ->
     assert daemon.call("GET", f"/api/v1/sessions/{sid}").json()["conversation_id"] is None
     # What Codex does once its thread starts: a rollout file in the session's HOME whose
     # first record names the thread and the directory it runs in.
-    rollout = Path(daemon.env["HOME"]) / ".codex" / "sessions" / "2025" / "01" / "01"
+    rollout = Path(daemon.env["HOME"]) / ".codex" / "sessions" / time.strftime("%Y/%m/%d")
     rollout.mkdir(parents=True, exist_ok=True)
     meta = {"type": "session_meta", "payload": {"id": thread, "cwd": str(repo)}}
     (rollout / f"rollout-x-{thread}.jsonl").write_text(json.dumps(meta) + "\n")
@@ -315,6 +317,31 @@ def test_codex_thread_id_is_read_back_and_resumed(daemon: Daemon, repo: Path) ->
     argv = argv_of(daemon, again["id"])
     assert argv[argv.index("resume") + 1] == thread and again["continues"] == sid
     finish(daemon, again["id"])
+
+
+def test_codex_sessions_started_together_each_get_their_own_thread(
+    daemon: Daemon, repo: Path
+) -> None:
+    first = launch(daemon, repo)["id"]
+    second = launch(daemon, repo)["id"]
+    day = Path(daemon.env["HOME"]) / ".codex" / "sessions" / time.strftime("%Y/%m/%d")
+    day.mkdir(parents=True, exist_ok=True)
+    for n, thread in enumerate(("thread-a", "thread-b")):  # thread-a's file is the older
+        meta = {"type": "session_meta", "payload": {"id": thread, "cwd": str(repo)}}
+        path = day / f"rollout-{thread}.jsonl"
+        path.write_text(json.dumps(meta) + "\n")
+        os.utime(path, (time.time() + n, time.time() + n))
+
+    def recorded() -> Any:
+        ids = [
+            daemon.call("GET", f"/api/v1/sessions/{sid}").json()["conversation_id"]
+            for sid in (first, second)
+        ]
+        return ids if all(ids) else None
+
+    assert wait_until(recorded, 10, "both codex thread ids") == ["thread-a", "thread-b"]
+    finish(daemon, first)
+    finish(daemon, second)
 
 
 def test_resume_refusals(daemon: Daemon, repo: Path) -> None:

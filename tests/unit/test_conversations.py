@@ -13,7 +13,7 @@ import pytest
 from coven.errors import InvalidRequest
 from coven.harness import LaunchOptions, build_argv
 from coven.harness.builtins import CLAUDE, CODEX
-from coven.runtime.conversations import codex_sessions_dir, find_codex_thread
+from coven.runtime.conversations import codex_rollouts, codex_sessions_dir, find_codex_thread
 from coven.store import SCHEMA_VERSION, open_store
 from coven.store.database import _MIGRATIONS
 
@@ -56,7 +56,7 @@ def _rollout(folder: Path, thread: str, cwd: str, age: float = 0.0) -> Path:
 
 
 def test_find_codex_thread_matches_cwd_and_time_and_skips_claimed(tmp_path: Path) -> None:
-    day = tmp_path / "sessions" / "2025" / "06" / "01"
+    day = tmp_path / "sessions" / time.strftime("%Y/%m/%d")
     since = time.time() - 5
     _rollout(day, "old", "/repo", age=3600)
     _rollout(day, "elsewhere", "/other")
@@ -67,6 +67,20 @@ def test_find_codex_thread_matches_cwd_and_time_and_skips_claimed(tmp_path: Path
     assert find_codex_thread(tmp_path / "sessions", "/repo", since) == "mine"
     assert find_codex_thread(tmp_path / "sessions", "/repo", since, frozenset({"mine"})) is None
     assert find_codex_thread(tmp_path / "missing", "/repo", since) is None
+
+
+def test_rollouts_of_days_before_the_start_are_not_read(tmp_path: Path) -> None:
+    # A long Codex history is never walked: only the days around the session's start.
+    sessions = tmp_path / "sessions"
+    since = time.time() - 5
+    _rollout(sessions / "2020" / "01" / "01", "ancient", "/repo")  # fresh file, old day
+    last_year = str(int(time.strftime("%Y")) - 1)
+    _rollout(sessions / last_year / "12" / "30", "last-year", "/repo")  # >= 2 days before
+    _rollout(sessions / "imported", "undated", "/repo")  # not a date: walked
+    found = {r.thread for r in codex_rollouts(sessions, since)}
+    assert found == {"undated"}
+    _rollout(sessions / time.strftime("%Y/%m/%d"), "today", "/repo")
+    assert {r.thread for r in codex_rollouts(sessions, since)} == {"undated", "today"}
 
 
 def test_codex_home_wins_over_home() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,39 +97,80 @@ def codex_sessions_dir(env: dict[str, str]) -> Path | None:
     return Path(base) / "sessions" if base else None
 
 
+@dataclass(frozen=True, order=True, slots=True)
+class Rollout:
+    """A Codex rollout file's thread: when the file was last written, the id, the cwd."""
+
+    mtime: float
+    thread: str
+    cwd: str
+
+
 def find_codex_thread(
     sessions_dir: Path, cwd: str, since: float, claimed: frozenset[str] = frozenset()
 ) -> str | None:
     """The thread id of the Codex run that started in ``cwd`` at or after ``since``.
 
-    Reads the first record (``session_meta``: ``payload.id``, ``payload.cwd``) of
-    rollout files modified since then; ids in ``claimed`` (recorded by other
-    sessions) are skipped. When several unclaimed runs match, the oldest file wins.
-    Blocking (filesystem); never raises for unreadable or foreign files.
+    Ids in ``claimed`` (recorded by other sessions) are skipped. When several
+    unclaimed runs match, the oldest file wins. Blocking (filesystem).
     """
-    candidates: list[tuple[float, str]] = []
-    try:
-        walker = list(os.walk(sessions_dir))
-    except OSError:
-        return None
-    for dirpath, _dirs, names in walker:
+    mine = [
+        r for r in codex_rollouts(sessions_dir, since) if r.cwd == cwd and r.thread not in claimed
+    ]
+    return min(mine).thread if mine else None
+
+
+def codex_rollouts(sessions_dir: Path, since: float) -> list[Rollout]:
+    """The threads of rollout files under ``sessions_dir`` modified at or after ``since``.
+
+    Reads each such file's first record (``session_meta``: ``payload.id``,
+    ``payload.cwd``). Codex files them by day (``YYYY/MM/DD``): days, months and
+    years before ``since`` (with a day's margin for time zones) are not walked, so
+    a long history costs nothing. Blocking (filesystem); never raises for
+    unreadable or foreign files.
+    """
+    found: list[Rollout] = []
+    oldest = time.gmtime(max(0.0, since - 86_400.0))
+    floor = (oldest.tm_year, oldest.tm_mon, oldest.tm_mday)
+    # Walked lazily (pruning ``dirs`` in place skips them); a missing directory yields nothing.
+    for dirpath, dirs, names in os.walk(sessions_dir):
+        dated = _date_parts(Path(dirpath).relative_to(sessions_dir).parts)
+        dirs[:] = [d for d in dirs if not _before((*dated, d), floor)]
         for name in names:
             if not name.endswith(".jsonl"):
                 continue
-            path = os.path.join(dirpath, name)
-            try:
-                mtime = os.stat(path).st_mtime
-                if mtime < since:
-                    continue
-                with open(path, "rb") as fh:
-                    first = fh.readline(_FIRST_LINE_LIMIT)
-                record = json.loads(first)
-            except (OSError, ValueError):
-                continue
-            payload = record.get("payload") if isinstance(record, dict) else None
-            if not isinstance(payload, dict):
-                continue
-            thread, where = payload.get("id"), payload.get("cwd")
-            if isinstance(thread, str) and where == cwd and thread not in claimed:
-                candidates.append((mtime, thread))
-    return min(candidates)[1] if candidates else None
+            rollout = _read_rollout(os.path.join(dirpath, name), since)
+            if rollout is not None:
+                found.append(rollout)
+    return found
+
+
+def _date_parts(parts: tuple[str, ...]) -> tuple[str, ...]:
+    return parts if all(p.isdigit() for p in parts) else ("x",)
+
+
+def _before(parts: tuple[str, ...], floor: tuple[int, int, int]) -> bool:
+    """Whether a ``YYYY[/MM[/DD]]`` directory holds only days before ``floor``."""
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        return False
+    numbers = tuple(int(p) for p in parts)
+    return numbers < floor[: len(numbers)]
+
+
+def _read_rollout(path: str, since: float) -> Rollout | None:
+    try:
+        mtime = os.stat(path).st_mtime
+        if mtime < since:
+            return None
+        with open(path, "rb") as fh:
+            first = fh.readline(_FIRST_LINE_LIMIT)
+        record = json.loads(first)
+    except (OSError, ValueError):
+        return None
+    payload = record.get("payload") if isinstance(record, dict) else None
+    if not isinstance(payload, dict):
+        return None
+    thread, where = payload.get("id"), payload.get("cwd")
+    if isinstance(thread, str) and isinstance(where, str):
+        return Rollout(mtime, thread, where)
+    return None

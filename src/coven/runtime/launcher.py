@@ -22,15 +22,13 @@ When the harness exits, ``Launcher.finished`` records the ``exit`` transition
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from coven import authority
 from coven.errors import (
@@ -58,11 +56,11 @@ from coven.harness import (
 from coven.pty import PtyReader
 from coven.runtime import lifecycle
 from coven.runtime.attention_service import AttentionService
+from coven.runtime.codex_threads import CodexThreads
 from coven.runtime.conversations import (
     CODEX_HARNESS,
     ConversationPlan,
     codex_sessions_dir,
-    find_codex_thread,
     plan_conversation,
 )
 from coven.runtime.coven_calls import CovenCalls
@@ -75,14 +73,12 @@ from coven.runtime.spawner import SessionProcess, Spawner
 from coven.runtime.transcript import terminal_payload
 from coven.runtime.work import Work, lane_of
 from coven.schema import EventKind, SessionRecord, SessionStatus
-from coven.store import InsertSession, SessionRow, UpdateSession, now_rfc3339
+from coven.store import InsertSession, SessionRow, now_rfc3339
 from coven.workspace import Lane, RepoFacts
 
 INSERT_ACK_TIMEOUT = 5.0
 HOOKS_ENV = "COVEN_HARNESS_HOOKS"
 # Codex writes its rollout file soon after start; look for it this long.
-CODEX_THREAD_WAIT = 30.0
-CODEX_THREAD_POLL = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +139,6 @@ class Launcher:
     ) -> None:
         self.work = work
         self.attention = attention
-        self._claimed_threads: set[str] = set()
-        self._watchers: set[asyncio.Task[None]] = set()
         self.ledger = ledger
         self.sink = sink
         self.table = table
@@ -156,6 +150,7 @@ class Launcher:
         self.instance_id = instance_id
         self.roster = roster or FamiliarRoster(home)
         self.calls = calls or CovenCalls(home)
+        self.codex_threads = CodexThreads(ledger, lambda sid: sid in table)
 
     async def launch(self, body: object) -> SessionRecord:
         """Validate and start a launch body; the new session's record once it is recorded."""
@@ -375,7 +370,7 @@ class Launcher:
         if adapter.id == CODEX_HARNESS and row.conversation_id is None:
             where = codex_sessions_dir(plan.env)  # the HOME the harness runs with
             if where is not None:
-                self._watch(self._find_codex_thread(session, where, str(place.cwd), started))
+                self.codex_threads.watch(session_id, where, str(place.cwd), started)
         return to_record(row)
 
     def live(
@@ -413,31 +408,7 @@ class Launcher:
 
     def close(self) -> None:
         """Stop looking for harness conversation ids (the daemon is stopping)."""
-        for task in list(self._watchers):
-            task.cancel()
-
-    def _watch(self, work: Coroutine[Any, Any, None]) -> None:
-        task = self.ledger.loop.create_task(work)
-        self._watchers.add(task)
-        task.add_done_callback(self._watchers.discard)
-
-    async def _find_codex_thread(
-        self, session: LiveSession, sessions_dir: Path, cwd: str, since: float
-    ) -> None:
-        """Record the thread id Codex chose, once its rollout file appears (while it runs)."""
-        deadline = time.monotonic() + CODEX_THREAD_WAIT
-        # File times can be coarser than our clock: accept files from just before the spawn.
-        while time.monotonic() < deadline and session.session_id in self.table:
-            thread = await self.ledger.read(
-                find_codex_thread, sessions_dir, cwd, since - 2.0, frozenset(self._claimed_threads)
-            )
-            if thread is not None:
-                self._claimed_threads.add(thread)
-                fields = {"conversation_id": thread}
-                await self.ledger.write(UpdateSession(session.session_id, fields))
-                self.ledger.changes.notify(session.session_id)
-                return
-            await asyncio.sleep(CODEX_THREAD_POLL)
+        self.codex_threads.close()
 
     async def finished(self, session: LiveSession, outcome: Outcome) -> None:
         """Record the ``exit`` transition (after the session's last output) and forget it."""
