@@ -327,7 +327,7 @@ _TRIGGER_PIECES = st.sampled_from(
 
 
 @settings(max_examples=500, deadline=None)
-@given(pieces=st.lists(_TRIGGER_PIECES, max_size=40))
+@given(pieces=st.lists(_TRIGGER_PIECES, max_size=120))  # past FULL_RESCAN_MATCHES too
 def test_trigger_scan_finds_exactly_the_triggers_present(pieces: list[str]) -> None:
     # The fast scan reports non-overlapping matches and rescans around them; whatever
     # the overlaps, it must find the same triggers as testing each one on its own.
@@ -345,3 +345,59 @@ def test_trigger_scan_finds_overlapping_triggers() -> None:
     assert _present("a keyj b", gates) == {"key", "eyj"}
     assert _present("authorization=", gates) >= {"auth", "authorization"}
     assert _present("plain output, nothing here", gates) == set()
+    many = "token " * 40 + "a keyj b"  # more matches than windows are rescanned for
+    assert _present(many, gates) == {"token", "key", "eyj"}
+
+
+_CASE_PIECES = st.sampled_from(
+    [
+        "Authorization",
+        "AUTH",
+        "auth_Token",
+        "Cookie",
+        "set-COOKIE",
+        "Bearer ",
+        "Password",
+        "pass",
+        "Secret",
+        "KEY",
+        "key",
+        "Token",
+        "sig",
+        "https://",
+        "Internal",
+        "GATEWAY",
+        "?token",
+        "&Key",
+        "=",
+        ": ",
+        " ",
+        "\t",
+        "'",
+        '"',
+        "abcDEF0123456789ghiJKL",
+        "x-Y_z.",
+        "\u212a",
+        "é",
+        "\n",
+        "/",
+        "\u0130",
+    ]  # Kelvin sign lowers to k; dotted I changes length
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(pieces=st.lists(_CASE_PIECES, max_size=30))
+def test_lowered_rules_find_what_case_insensitive_rules_find(pieces: list[str]) -> None:
+    # Each built-in case-insensitive rule also runs as a case-sensitive pattern over the
+    # lower-cased text (much faster); both must give the same hits on any text whose
+    # lower-cased form keeps its length (otherwise find_hits never uses the fast form).
+    from coven.redaction.patterns import BUILTIN_RULES
+
+    text = "".join(pieces)
+    lower = text.lower()
+    assume(len(lower) == len(text))
+    fast = [rule for rule in BUILTIN_RULES if rule.lowered is not None]
+    assert len(fast) == 6
+    for rule in fast:
+        assert list(rule.hits(text, lower)) == list(rule.hits(text)), rule.name
