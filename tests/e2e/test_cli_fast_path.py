@@ -90,6 +90,15 @@ def test_listing_json_is_the_full_clis_own(cli: Cli, tmp_path: Path, baseline: s
     while _record(cli, asking)["attention"] != "awaiting_input":
         assert time.monotonic() < deadline, _record(cli, asking)
         time.sleep(0.2)
+    # The others settle too (working -> idle after a quiet spell): both runs of each
+    # comparison below must see the same states, however slow the machine.
+    deadline = time.monotonic() + 30
+    while any(
+        r["status"] == "running" and r["attention"] == "working"
+        for r in cli.json("sessions", "--json")["sessions"]
+    ):
+        assert time.monotonic() < deadline, cli.json("sessions", "--json")
+        time.sleep(0.2)
     for args in (
         ("sessions", "--json"),
         ("sessions", "--json", "--all"),
@@ -151,6 +160,20 @@ def test_anything_else_goes_to_the_full_cli(
     cli.run("daemon", "start", ok=True)
     _, loaded = both(cli, tmp_path, *args)
     assert "click" in loaded
+
+
+@pytest.mark.parametrize("columns", ["", "80", "200", "79", "60"])
+def test_help_is_the_full_clis_own(
+    cli: Cli, tmp_path: Path, baseline: set[str], columns: str
+) -> None:
+    # Off a terminal click lays help out for $COLUMNS (80 when unset); from 80 columns
+    # on, the fast path prints it, and below that it leaves it to click.
+    if columns:
+        cli.env["COLUMNS"] = columns
+    for flag in ("--help", "-h"):
+        proc, loaded = both(cli, tmp_path, flag)
+        assert proc.returncode == 0 and proc.stdout.startswith("Usage: coven [OPTIONS]")
+        assert ("click" in loaded) == (columns in ("79", "60")), (columns, flag)
 
 
 def test_without_a_daemon_the_full_cli_says_so(

@@ -50,6 +50,11 @@ FAST = frozenset(
 )
 FAST_COVEN = frozenset({"coven", "coven.cli", "coven.cli.entry"})
 
+# ``coven --help`` answered without click adds the command table and text wrapping.
+# (typing for the table's NamedTuple, which loads contextlib and warnings.)
+FAST_HELP = FAST | {"textwrap", "re", "typing", "contextlib", "warnings"}
+FAST_HELP_COVEN = FAST_COVEN | {"coven.cli.commands", "coven.cli.fast_help"}
+
 # The session listing as a table adds the ages' datetime and the renderer.
 LISTING = FAST | {"datetime"}
 LISTING_COVEN = FAST_COVEN | {"coven.cli.listing"}
@@ -84,7 +89,7 @@ HELP = FAST | {
     "weakref",
     "zlib",
 }
-HELP_COVEN = FAST_COVEN | {"coven.cli.main"}
+HELP_COVEN = FAST_HELP_COVEN | {"coven.cli.main"}
 
 
 def loaded_modules(

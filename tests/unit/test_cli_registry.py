@@ -36,6 +36,13 @@ def test_the_table_and_the_eager_commands_do_not_overlap() -> None:
     assert set(cli.commands) == {"version", "doctor", "completion", "completions"}
 
 
+def test_the_fast_helps_copies_of_the_eager_commands_help_agree() -> None:
+    from coven.cli.commands import INLINE_HELP
+
+    visible = {name: c for name, c in cli.commands.items() if not c.hidden}
+    assert {name: c.get_short_help_str(10**6) for name, c in visible.items()} == INLINE_HELP
+
+
 def _fresh_help(columns: int) -> str:
     """``coven --help`` in a new interpreter, where no command module is loaded yet."""
     code = (

@@ -11,7 +11,9 @@ command lines itself:
   stdout is not a terminal (no browser, no colours), against a daemon of this
   very Coven version (whose records are already the shape the full CLI prints);
 * ``daemon status [--json]`` when the daemon answers health, or when no trace of
-  a daemon exists at all.
+  a daemon exists at all;
+* ``--help``, ``-h`` at the top level (``coven.cli.fast_help``), on a terminal of
+  80 columns or more or off a terminal.
 
 Everything else — any other argument, ``--host``/``$COVEN_HOST``, shell
 completion, and every case where the fast path has the slightest doubt (an
@@ -222,6 +224,11 @@ def answer(args: list[str]) -> tuple[str, str | None] | None:
         return f"coven v{__version__}", None
     if COMPLETE_VAR in os.environ or os.environ.get(HOST_ENV, "").strip():
         return None
+    if args in (["--help"], ["-h"]):
+        from coven.cli import fast_help
+
+        text = fast_help.render()
+        return None if text is None else (text, None)
     try:
         if args and args[0] in _LISTINGS:
             return _listing(args[1:])

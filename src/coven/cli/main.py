@@ -4,120 +4,26 @@ Exit statuses: 0 ok, 1 runtime error (``Error: <sentence>`` on stderr), 2 usage
 error, and under ``coven run`` the harness's own code. Data goes to stdout,
 hints to stderr.
 
-Commands are registered lazily: ``COMMANDS`` names each one's module and the
-one-line help shown in ``coven --help``, and a command's module is imported only
-when that command runs (or its own help is asked for), so ``coven sessions``
-never pays for ``run``'s imports. To add a command, add one row to ``COMMANDS``
-(``tests/unit/test_cli_registry.py`` checks the row against the command itself).
+Commands are registered lazily: ``COMMANDS`` (``coven.cli.commands``) names each
+one's module and the one-line help shown in ``coven --help``, and a command's module
+is imported only when that command runs (or its own help is asked for), so ``coven
+sessions`` never pays for ``run``'s imports. To add a command, add one row to
+``COMMANDS`` (``tests/unit/test_cli_registry.py`` checks the row against the command
+itself).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import NamedTuple
 
 import click
 from click.shell_completion import CompletionItem
 
 from coven import __version__
+from coven.cli.commands import COMMANDS, HOST_HELP, ROOT_HELP
 
 HOST_ENV = "COVEN_HOST"
 SHELLS = ("bash", "zsh", "fish")
-
-
-class Entry(NamedTuple):
-    """Where a command lives and what ``coven --help`` says about it (its short help)."""
-
-    target: str  # "module:attribute", imported when the command is needed
-    help: str
-    hidden: bool = False
-    short: bool = False  # ``help`` is the command's own ``short_help``: never shortened
-
-
-COMMANDS: dict[str, Entry] = {
-    "adapter": Entry(
-        "coven.cli.adapter_cmd:adapter_group",
-        "Harness adapters: built-ins and trusted manifests.",
-    ),
-    "archive": Entry(
-        "coven.cli.rituals_cmd:archive_cmd", "Hide a finished session; its events are kept."
-    ),
-    "attach": Entry(
-        "coven.cli.run_cmd:attach_cmd",
-        "Show a live session's screen, then follow it with input.",
-    ),
-    "cast": Entry(
-        "coven.cli.cast_cmd:cast_cmd",
-        "Carry out a Cast Code (~? ~>name ~name: task …).",
-        short=True,
-    ),
-    "changes": Entry("coven.cli.work_cmd:changes_cmd", "Show the files a session changed."),
-    "cockpit": Entry(
-        "coven.cli.cockpit_cmd:cockpit_cmd", "Open the web cockpit in the browser.", short=True
-    ),
-    "daemon": Entry(
-        "coven.cli.daemon_cmd:daemon_group", "Manage the Coven daemon that owns every session."
-    ),
-    "diff": Entry("coven.cli.work_cmd:diff_cmd", "Show the unified diff of a session's work."),
-    "discard": Entry(
-        "coven.cli.work_cmd:discard_cmd",
-        "Remove a session's lane (worktree and branch).",
-    ),
-    "export": Entry(
-        "coven.cli.export_cmd:export_cmd", "Export a session as an asciicast v2 file.", short=True
-    ),
-    "familiars": Entry(
-        "coven.cli.familiars_cmd:familiars_group",
-        "List familiars (with live state), or add and remove them.",
-    ),
-    "hook": Entry(
-        "coven.cli.hook_cmd:hook_cmd",
-        "Report a harness hook to the daemon (run by the harness, not by people).",
-        hidden=True,
-    ),
-    "hosts": Entry("coven.cli.hosts_cmd:hosts_group", "Name other machines for coven --host NAME."),
-    "kill": Entry("coven.cli.rituals_cmd:kill_cmd", "Kill a live session; its event log is kept."),
-    "logs": Entry(
-        "coven.cli.search_cmd:logs_group",
-        "Maintain the event log (prune old events).",
-        short=True,
-    ),
-    "ls": Entry("coven.cli.sessions_cmd:ls_cmd", "List sessions as a table (never the browser)."),
-    "merge": Entry("coven.cli.work_cmd:merge_cmd", "Merge a session's lane into your branch."),
-    "ps": Entry("coven.cli.sessions_cmd:ps_cmd", "List sessions as a table (never the browser)."),
-    "run": Entry(
-        "coven.cli.run_cmd:run_cmd",
-        "Launch HARNESS through the daemon and attach to it.",
-    ),
-    "sacrifice": Entry(
-        "coven.cli.rituals_cmd:sacrifice_cmd",
-        "Delete a finished session and its events for good.",
-    ),
-    "screen": Entry("coven.cli.sessions_cmd:screen_cmd", "Print a session's screen as text."),
-    "send": Entry(
-        "coven.cli.attention_cmd:send_cmd",
-        "Type TEXT into a live session, as if typed at its terminal.",
-    ),
-    "sessions": Entry(
-        "coven.cli.sessions_cmd:sessions_group", "List sessions; on a terminal, a live browser."
-    ),
-    "status": Entry(
-        "coven.cli.status_cmd:status_cmd",
-        "Show the daemon, its sessions and familiars.",
-        short=True,
-    ),
-    "summon": Entry(
-        "coven.cli.run_cmd:summon_cmd", "Restore an archived session, then attach to it."
-    ),
-    "wait": Entry(
-        "coven.cli.attention_cmd:wait_cmd",
-        "Wait until a session needs you (or ends); print its state.",
-    ),
-    "watch": Entry(
-        "coven.cli.attention_cmd:watch_cmd",
-        "Print one line per attention change or exit of any session.",
-    ),
-}
 
 
 def load(target: str) -> click.Command:
@@ -203,11 +109,14 @@ class CovenGroup(click.Group):
     "--host",
     envvar=HOST_ENV,
     metavar="HOST",
-    help="Work with the daemon on another machine over your own ssh: "
-    "ssh://user@box[:port] or a name from coven hosts. Also read from $COVEN_HOST.",
+    help=HOST_HELP,
 )
 def cli(host: str | None) -> None:
-    """Coven: run coding-agent CLIs as supervised, recorded sessions."""
+    # The help text is ROOT_HELP (set below): the fast ``--help`` prints it without click.
+    del host
+
+
+cli.help = ROOT_HELP
 
 
 @cli.command("version")
