@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from coven.errors import StorageUnavailable
 from coven.store import database
+from coven.store.checkpoint import WAL_KEEP_BYTES, Checkpointer
 from coven.store.clock import now_rfc3339
 from coven.store.ops import Op, op_failure
 
@@ -31,9 +32,6 @@ MAX_BATCH_OPS = 256
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 BACKOFF_INITIAL = 0.010
 BACKOFF_MAX = 0.500
-
-
-WAL_AUTOCHECKPOINT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +73,11 @@ class StoreWriter:
     def __init__(self, path: str, *, max_page_count: int | None = None) -> None:
         self._path = path
         self._conn = database.connect(path)
-        # Checkpoint in fewer, larger steps: each one fsyncs and copies WAL pages into the
-        # database, and at the default (1,000 pages) a 64 MiB flood checkpoints every
-        # few MiB. The WAL may grow to about WAL_AUTOCHECKPOINT_BYTES meanwhile.
-        page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
-        pages = max(1000, WAL_AUTOCHECKPOINT_BYTES // page_size)
-        self._conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+        # This connection never checkpoints (a checkpoint inside a commit stalled it for
+        # up to a third of a second): the Checkpointer's thread does, beside it.
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self._conn.execute(f"PRAGMA journal_size_limit = {WAL_KEEP_BYTES}")
+        self._checkpointer = Checkpointer(path)
         self._cond = threading.Condition()
         self._queue: deque[_Pending] = deque()
         self._queued_ops = 0
@@ -115,6 +112,7 @@ class StoreWriter:
                 return
             self._started = True
         self._thread.start()
+        self._checkpointer.start()
 
     def submit(self, op: Op[Any]) -> Future[Any]:
         """Queue ``op``; the future resolves after commit (or with the op's own error).
@@ -189,6 +187,7 @@ class StoreWriter:
             drained = drained and not self._abandoned and self._queued_ops == 0
             self._closed = True
             self._state = "stopped"
+        self._checkpointer.stop()
         if not self._thread.is_alive():
             self._conn.close()
         return drained
@@ -244,6 +243,7 @@ class StoreWriter:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             self._resolve(batch, outcomes)
+            self._checkpointer.wrote(sum(item.size for item in batch))
             return
 
     def _run_batch(self, batch: list[_Pending]) -> list[tuple[bool, Any]]:

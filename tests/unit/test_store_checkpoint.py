@@ -1,0 +1,104 @@
+"""Checkpoints of the write-ahead log run beside the writer, never inside its commits."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from coven.store import AppendEvents, InsertSession, NewEvent, SessionRow, StoreWriter, now_rfc3339
+from coven.store import checkpoint as checkpoint_mod
+from coven.store.database import initialize
+
+ROW = json.dumps({"data": "x" * (256 * 1024)})
+
+
+def _session() -> SessionRow:
+    now = now_rfc3339()
+    return SessionRow(
+        id="s1", project_root="/p", harness="codex", title="t", status="running",
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+
+
+def _wait(predicate: object, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> StoreWriter:
+    path = str(tmp_path / "coven.sqlite3")
+    initialize(path)
+    w = StoreWriter(path)
+    w.start()
+    yield w  # type: ignore[misc]
+    w.stop()
+
+
+def test_the_writer_never_checkpoints_in_a_commit(writer: StoreWriter) -> None:
+    assert writer._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+
+
+def test_a_passive_checkpoint_follows_enough_committed_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoint_mod, "PASSIVE_AT_BYTES", 1024 * 1024)
+    path = str(tmp_path / "coven.sqlite3")
+    initialize(path)
+    writer = StoreWriter(path)
+    writer.start()
+    try:
+        writer.submit(InsertSession(_session())).result(10)
+        checkpointer = writer._checkpointer
+        assert checkpointer.checkpoints == 0
+        for _ in range(8):  # 2 MiB: past the threshold
+            writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
+        _wait(lambda: checkpointer.checkpoints >= 1)
+        assert checkpointer.last_at is not None and checkpointer.last_error is None
+    finally:
+        writer.stop()
+
+
+def test_a_log_past_its_bound_is_emptied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A reader on an old snapshot (or a writer that never pauses) keeps passive
+    # checkpoints from resetting the log; past FORCE_AT_BYTES a truncating checkpoint
+    # makes the writer wait once and empties the file.
+    monkeypatch.setattr(checkpoint_mod, "PASSIVE_AT_BYTES", 1024 * 1024)
+    monkeypatch.setattr(checkpoint_mod, "FORCE_AT_BYTES", 2 * 1024 * 1024)
+    monkeypatch.setattr(checkpoint_mod, "IDLE_SECONDS", 0.2)
+    path = str(tmp_path / "coven.sqlite3")
+    initialize(path)
+    writer = StoreWriter(path)
+    writer.start()
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.submit(InsertSession(_session())).result(10)
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM events").fetchone()  # holds its snapshot
+        for _ in range(16):  # 4 MiB of log that cannot be reset meanwhile
+            writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
+        assert os.path.getsize(path + "-wal") > 2 * 1024 * 1024
+        reader.execute("COMMIT")
+        writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
+        _wait(lambda: os.path.getsize(path + "-wal") == 0)
+    finally:
+        reader.close()
+        writer.stop()
+    assert writer._checkpointer.last_error is None
+
+
+def test_nothing_written_nothing_checkpointed(tmp_path: Path) -> None:
+    path = str(tmp_path / "coven.sqlite3")
+    initialize(path)
+    checkpointer = checkpoint_mod.Checkpointer(path)
+    checkpointer.start()
+    checkpointer.wrote(0)
+    checkpointer.stop()
+    assert checkpointer.checkpoints == 0
