@@ -20,6 +20,9 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 (default ``echo``), printing ``ready`` once it is set up:
 
 - ``echo``: read lines from stdin, print ``echo: <line>``; exit 0 on ``exit`` or EOF.
+  A line ``rollout <id>`` first does what Codex does once its thread starts: writes a
+  rollout file (first record ``session_meta`` with ``id`` and this ``cwd``) under
+  ``$CODEX_HOME/sessions`` (else ``$HOME/.codex/sessions``) of its own environment.
 - ``exit``: exit with code ``FAKE_EXIT`` (default 0).
 - ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0
   (with ``FAKE_FLOOD_THEN_SLEEP`` set: print ``flood done`` and sleep instead).
@@ -203,7 +206,18 @@ def mode_echo() -> int:
             line = raw.rstrip(b"\r").decode(errors="replace")
             if line == "exit":
                 return 0
+            if line.startswith("rollout "):
+                write_rollout(line.split(" ", 1)[1])
             out(f"echo: {line}")
+
+
+def write_rollout(thread: str) -> None:
+    base = os.environ.get("CODEX_HOME") or os.path.join(os.environ["HOME"], ".codex")
+    where = os.path.join(base, "sessions", time.strftime("%Y/%m/%d"))  # Codex files by day
+    os.makedirs(where, exist_ok=True)
+    meta = {"type": "session_meta", "payload": {"id": thread, "cwd": os.getcwd()}}
+    with open(os.path.join(where, f"rollout-fake-{thread}.jsonl"), "w") as fh:
+        fh.write(json.dumps(meta) + "\n")
 
 
 def mode_flood(*, after_enter: bool = False) -> int:
