@@ -23,6 +23,7 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
   A line ``rollout <id>`` first does what Codex does once its thread starts: writes a
   rollout file (first record ``session_meta`` with ``id`` and this ``cwd``) under
   ``$CODEX_HOME/sessions`` (else ``$HOME/.codex/sessions``) of its own environment.
+  A line ``later <seconds> <text>`` also prints ``late: <text>`` that many seconds later.
 - ``exit``: exit with code ``FAKE_EXIT`` (default 0).
 - ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0
   (with ``FAKE_FLOOD_THEN_SLEEP`` set: print ``flood done`` and sleep instead).
@@ -90,6 +91,7 @@ import signal
 import struct
 import sys
 import termios
+import threading
 import time
 from collections.abc import Iterator
 
@@ -208,6 +210,11 @@ def mode_echo() -> int:
                 return 0
             if line.startswith("rollout "):
                 write_rollout(line.split(" ", 1)[1])
+            if line.startswith("later "):
+                _, delay, text = line.split(" ", 2)
+                timer = threading.Timer(float(delay), out, (f"late: {text}",))
+                timer.daemon = True
+                timer.start()
             out(f"echo: {line}")
 
 
