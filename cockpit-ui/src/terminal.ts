@@ -4,6 +4,12 @@
 // text frames are control ({type: attached|live|exit|overflow}); binary frames in
 // are input bytes; text {type: "resize", rows, cols} resizes the session's PTY.
 // A finished session replays its whole log and ends, so it shows its final output.
+//
+// When the daemon goes away while the session runs (`coven daemon restart`, a crash),
+// the pane waits for the next daemon, writes the output it missed from the stored
+// events (skipping the bytes it already showed after the last known seq), attaches
+// again after that seq, and writes one line saying the daemon restarted — as the
+// `coven attach` command does. Keys typed meanwhile are kept and sent on reattaching.
 
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
@@ -15,8 +21,31 @@ import { isLive, shortId, type SessionRecord } from "./model";
 // the daemon from the stored output: instant at any size, where replaying the whole
 // raw log through the browser grows with it.
 const FINAL_HISTORY = 2000;
+// How long a pane that lost its daemon waits for the next one, and how often it looks.
+const RECONNECT_MS = 60_000;
+const RECONNECT_POLL_MS = 200;
+// Keys typed while reconnecting are kept up to this many bytes.
+const MAX_HELD_INPUT = 64 * 1024;
+// The CLI's line, on the bottom row with the cursor saved and restored, so an agent
+// that draws relative to the cursor stays put; its next redraw of that row replaces it.
+const RESTARTED_LINE = "\x1b7\x1b[999;1H\x1b[0m\x1b[2K[coven: the daemon restarted; still attached]\x1b8";
 
-export type PaneState = "connecting" | "replaying" | "live" | "ended" | "disconnected" | "closed";
+export type PaneState =
+  | "connecting"
+  | "replaying"
+  | "live"
+  | "reconnecting"
+  | "ended"
+  | "disconnected"
+  | "closed";
+
+/** Where the pane is in the session's output: `delivered` bytes after event `seq`. */
+interface Position {
+  seq: number;
+  delivered: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface PaneHooks {
   close(pane: TerminalPane): void;
@@ -39,6 +68,11 @@ export class TerminalPane {
   private ws: WebSocket | null = null;
   private size = { rows: 0, cols: 0 };
   private resizeQueued = false;
+  private position: Position = { seq: 0, delivered: 0 };
+  /** While waiting for a daemon that went away: when to give up (epoch ms). */
+  private resumeBy: number | null = null;
+  private heldInput: Uint8Array[] = [];
+  private heldBytes = 0;
 
   constructor(
     public session: SessionRecord,
@@ -130,6 +164,7 @@ export class TerminalPane {
 
   private ended(status: string, exitCode: number | null | undefined): void {
     this.state = "ended";
+    this.resumeBy = null;
     const code = exitCode === null || exitCode === undefined ? "" : `, exit code ${exitCode}`;
     this.update({ ...this.session, status });
     this.term.options.disableStdin = true;
@@ -172,8 +207,10 @@ export class TerminalPane {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.state = "connecting";
+    this.position = { seq: afterSeq, delivered: 0 };
     ws.onmessage = (event) => {
       if (event.data instanceof ArrayBuffer) {
+        this.position.delivered += event.data.byteLength;
         this.term.write(new Uint8Array(event.data));
       } else {
         this.control(String(event.data));
@@ -182,14 +219,78 @@ export class TerminalPane {
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (this.state === "replaying" || this.state === "live" || this.state === "connecting") {
-        this.state = "disconnected";
-        this.showBanner("Disconnected from the session. ", "Reconnect", () => {
-          this.term.reset();
-          this.connect(0);
-        });
+      const attached = this.state === "replaying" || this.state === "live";
+      if (attached || (this.state === "connecting" && this.resumeBy !== null)) {
+        // The stream ended while the session had not: the daemon went away.
+        void this.resume();
+      } else if (this.state === "connecting") {
+        this.disconnected();
       }
     };
+  }
+
+  private disconnected(): void {
+    this.state = "disconnected";
+    this.resumeBy = null;
+    this.showBanner("Disconnected from the session. ", "Reconnect", () => {
+      this.term.reset();
+      this.connect(0);
+    });
+  }
+
+  /** Wait for the next daemon, write what the pane missed, and attach again after it. */
+  private async resume(): Promise<void> {
+    const retry = this.resumeBy !== null;
+    this.resumeBy ??= Date.now() + RECONNECT_MS;
+    this.state = "reconnecting";
+    this.showBanner("The Coven daemon went away; waiting for it to come back…");
+    if (retry) await sleep(RECONNECT_POLL_MS);
+    const { seq: after, delivered } = this.position;
+    let seq = after;
+    let skip = delivered;
+    let page: any;
+    for (;;) {
+      if (this.state !== "reconnecting") return; // closed meanwhile
+      try {
+        page = await daemonGet(sessionPath(this.session.id, `/events?afterSeq=${seq}`));
+        break;
+      } catch {
+        if (Date.now() > (this.resumeBy ?? 0)) {
+          this.disconnected();
+          return;
+        }
+        await sleep(RECONNECT_POLL_MS);
+      }
+    }
+    try {
+      for (;;) {
+        if (this.state !== "reconnecting") return;
+        for (const event of page?.events ?? []) {
+          seq = Number(event.seq);
+          const doc = JSON.parse(String(event.payload_json));
+          if (event.kind === "exit") {
+            this.ended(String(doc.status), doc.exitCode ?? null);
+            return;
+          }
+          if (event.kind !== "output") continue;
+          const data = this.encoder.encode(String(doc.data ?? ""));
+          if (skip >= data.length) {
+            skip -= data.length;
+            continue;
+          }
+          this.term.write(data.subarray(skip));
+          skip = 0;
+        }
+        // What was written is now behind `seq`: a failure from here resumes after it.
+        this.position = { seq, delivered: 0 };
+        if (!page?.hasMore || !page?.nextCursor) break;
+        page = await daemonGet(sessionPath(this.session.id, `/events?afterSeq=${seq}`));
+      }
+    } catch {
+      void this.resume(); // the daemon went away again: wait for the next one
+      return;
+    }
+    this.connect(seq);
   }
 
   private control(text: string): void {
@@ -204,10 +305,18 @@ export class TerminalPane {
         this.state = "replaying";
         if (doc.session) this.update(doc.session as SessionRecord);
         this.hideBanner();
-        this.sendSize(true);
+        if (this.resumeBy !== null) {
+          this.resumeBy = null;
+          this.term.write(RESTARTED_LINE);
+          this.sendSize(true);
+          this.sendHeldInput();
+        } else {
+          this.sendSize(true);
+        }
         break;
       case "live":
         this.state = "live";
+        this.position = { seq: Number(doc.seq) || this.position.seq, delivered: 0 };
         break;
       case "exit":
         this.ended(String(doc.status), doc.exitCode);
@@ -224,9 +333,24 @@ export class TerminalPane {
   }
 
   private send(data: Uint8Array): void {
+    if (this.resumeBy !== null) {
+      // Reconnecting: keep what is typed for the next daemon (bounded).
+      if (this.heldBytes + data.length <= MAX_HELD_INPUT) {
+        this.heldInput.push(data);
+        this.heldBytes += data.length;
+      }
+      return;
+    }
     if (this.ws && this.ws.readyState === WebSocket.OPEN && this.state !== "ended") {
       this.ws.send(data);
     }
+  }
+
+  private sendHeldInput(): void {
+    const held = this.heldInput;
+    this.heldInput = [];
+    this.heldBytes = 0;
+    for (const data of held) this.send(data);
   }
 
   private queueResize(): void {

@@ -20,6 +20,10 @@ then runs the mode given by ``--fake-mode=<mode>`` in argv or env ``FAKE_MODE``
 (default ``echo``), printing ``ready`` once it is set up:
 
 - ``echo``: read lines from stdin, print ``echo: <line>``; exit 0 on ``exit`` or EOF.
+  A line ``rollout <id>`` first does what Codex does once its thread starts: writes a
+  rollout file (first record ``session_meta`` with ``id`` and this ``cwd``) under
+  ``$CODEX_HOME/sessions`` (else ``$HOME/.codex/sessions``) of its own environment.
+  A line ``later <seconds> <text>`` also prints ``late: <text>`` that many seconds later.
 - ``exit``: exit with code ``FAKE_EXIT`` (default 0).
 - ``flood``: write ``FAKE_BYTES`` bytes of ``flood_chunks()`` text as fast as it can, exit 0
   (with ``FAKE_FLOOD_THEN_SLEEP`` set: print ``flood done`` and sleep instead).
@@ -87,6 +91,7 @@ import signal
 import struct
 import sys
 import termios
+import threading
 import time
 from collections.abc import Iterator
 
@@ -203,7 +208,23 @@ def mode_echo() -> int:
             line = raw.rstrip(b"\r").decode(errors="replace")
             if line == "exit":
                 return 0
+            if line.startswith("rollout "):
+                write_rollout(line.split(" ", 1)[1])
+            if line.startswith("later "):
+                _, delay, text = line.split(" ", 2)
+                timer = threading.Timer(float(delay), out, (f"late: {text}",))
+                timer.daemon = True
+                timer.start()
             out(f"echo: {line}")
+
+
+def write_rollout(thread: str) -> None:
+    base = os.environ.get("CODEX_HOME") or os.path.join(os.environ["HOME"], ".codex")
+    where = os.path.join(base, "sessions", time.strftime("%Y/%m/%d"))  # Codex files by day
+    os.makedirs(where, exist_ok=True)
+    meta = {"type": "session_meta", "payload": {"id": thread, "cwd": os.getcwd()}}
+    with open(os.path.join(where, f"rollout-fake-{thread}.jsonl"), "w") as fh:
+        fh.write(json.dumps(meta) + "\n")
 
 
 def mode_flood(*, after_enter: bool = False) -> int:

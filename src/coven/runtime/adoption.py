@@ -29,11 +29,14 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from coven.errors import CovenError
 from coven.pty.holder_spawner import HolderRecord
 from coven.runtime import lifecycle
+from coven.runtime.codex_threads import harness_sessions_dir
+from coven.runtime.conversations import CODEX_HARNESS
 from coven.runtime.launcher import Launcher
 from coven.runtime.spawner import HeldProcess
 from coven.runtime.transcript import read_tail
@@ -92,6 +95,11 @@ def adopt_sessions(
     started = time.monotonic()
     report = AdoptionReport()
     rows = [r for r in reader.running_sessions() if r.daemon_instance != instance_id]
+    if launcher is not None:
+        # Threads recorded before the restart are taken: no adopted session gets one.
+        for row in rows:
+            if row.harness == CODEX_HARNESS and row.conversation_id is not None:
+                launcher.codex_threads.claim(row.conversation_id)
     reasons: dict[str, list[str]] = {}
     for row in rows:
         reason = _adopt(writer, reader, finder, launcher, instance_id, row)
@@ -155,8 +163,29 @@ def _adopt(
             )
             if launcher.attention is not None:
                 launcher.attention.watch(session, row.harness, row.title)
+            _watch_codex_thread(launcher, row, process.pid)
             log.info("adopted session %s from holder %d", row.id, process.holder_pid)
             return None
     killed = row.pid is not None and finder.reap_orphan(row.pid, row.proc_start)
     finder.forget(row.id)
     return why + ("; its leftover processes were killed" if killed else "")
+
+
+def _watch_codex_thread(launcher: Launcher, row: SessionRow, pid: int) -> None:
+    """Look again for the thread id of an adopted Codex session that has none yet.
+
+    Its launch's watch ended with the daemon that launched it; Codex may write its
+    rollout file only now (often on its first turn)."""
+    if row.harness != CODEX_HARNESS or row.conversation_id is not None or row.cwd is None:
+        return
+    where = harness_sessions_dir(pid, launcher.env)
+    if where is not None:
+        launcher.codex_threads.watch(row.id, where, row.cwd, _epoch(row.created_at))
+
+
+def _epoch(stamp: str) -> float:
+    """Seconds since the epoch of an RFC 3339 time the store wrote (now, if unreadable)."""
+    try:
+        return datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return time.time()

@@ -9,6 +9,11 @@ directory, and stops when nobody waits. (One poll per session cost the idle daem
 
 The oldest unclaimed rollout whose ``cwd`` matches and that was written after the
 session started is the session's; ids recorded by other sessions are never taken.
+
+A launch starts the watch; so does adoption by the next daemon (a restart must not
+end it) for a Codex session with no thread id yet, finding the harness's sessions
+directory in the harness's own environment (``harness_sessions_dir``), since the
+launch's environment is never stored.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coven.errors import SessionNotFound
-from coven.runtime.conversations import Rollout, codex_rollouts
+from coven.runtime.conversations import Rollout, codex_rollouts, codex_sessions_dir
 from coven.runtime.ledger import Ledger
 from coven.store import UpdateSession
 
@@ -59,6 +64,10 @@ class CodexThreads:
         self._waiting[session_id] = _Waiting(session_id, sessions_dir, cwd, since, deadline)
         if self._task is None or self._task.done():
             self._task = self.ledger.loop.create_task(self._run(), name="coven-codex-threads")
+
+    def claim(self, thread: str) -> None:
+        """A thread id a session already recorded (before a restart): never another's."""
+        self._claimed.add(thread)
 
     @property
     def waiting(self) -> int:
@@ -113,3 +122,29 @@ def _choose(rollouts: list[Rollout], wait: _Waiting, claimed: set[str]) -> str |
         r for r in rollouts if r.cwd == wait.cwd and r.mtime >= since and r.thread not in claimed
     ]
     return min(mine).thread if mine else None
+
+
+# The variables of a harness's environment that locate its sessions directory.
+_LOCATING = ("CODEX_HOME", "HOME")
+
+
+def harness_sessions_dir(pid: int, fallback: dict[str, str]) -> Path | None:
+    """Where the running harness ``pid`` writes its Codex rollout files.
+
+    Read from the variables that locate it (``CODEX_HOME``, ``HOME``) in the
+    process's environment as it was exec'd; nothing else of that environment is
+    kept. ``fallback`` (the daemon's own environment) answers when it cannot be read.
+    Blocking (procfs).
+    """
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return codex_sessions_dir(fallback)
+    found: dict[str, str] = {}
+    for entry in raw.split(b"\0"):
+        name, sep, value = entry.partition(b"=")
+        key = name.decode("ascii", "replace")
+        if sep and key in _LOCATING:
+            found[key] = value.decode("utf-8", "surrogateescape")
+    return codex_sessions_dir(found)

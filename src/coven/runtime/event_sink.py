@@ -110,11 +110,11 @@ class EventSink:
         status = RedactionStatus.REDACTED if piece.redacted else RedactionStatus.CLEAN
         return self.append(session_id, EventKind.INPUT, {"data": piece.text}, status)
 
-    def release_held_input(self, session_id: str, typed: TypedInput) -> None:
-        """Store what is still held of a session's typed input: it is ending (kill, exit)."""
+    def release_held_input(self, session_id: str, typed: TypedInput) -> Future[int] | None:
+        """Store what is still held of a session's typed input: it is ending (kill, exit)
+        or this daemon is handing it over. The queued event, or ``None`` if nothing was held."""
         rest = typed.close()
-        if rest.text:
-            self.record_typed(session_id, rest)
+        return self.record_typed(session_id, rest) if rest.text else None
 
     def typed_input(self, session_id: str) -> TypedInput:
         """The holder of one session's typed input until it can be judged."""

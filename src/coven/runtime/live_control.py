@@ -137,6 +137,14 @@ class LiveControl:
             await self.ledger.wait_committed(recorded, KILL_ACK_TIMEOUT)
         return await asyncio.shield(session.finished)
 
+    async def _hand_over(self, session: LiveSession) -> None:
+        held = self.sink.release_held_input(session.session_id, session.typed_input)
+        await session.hand_over()
+        if held is not None:
+            # The writer drains before the daemon exits; waiting says so in the order.
+            with contextlib.suppress(TimeoutError):
+                await self.ledger.wait_committed(held, INPUT_ACK_TIMEOUT)
+
     async def resize(self, session_id: str, rows: int, cols: int) -> None:
         """Resize a live session's terminal (``SessionNotLive`` otherwise)."""
         session = self._session(await self.require_live(session_id))
@@ -162,14 +170,16 @@ class LiveControl:
 
         With ``keep_sessions``, sessions served by a holder are handed over instead
         (left running, their output committed up to what was read) for the next
-        daemon to adopt; only daemon-owned ones are killed.
+        daemon to adopt; only daemon-owned ones are killed. Typed input this daemon
+        still held back (``runtime.typed_input``) is stored first: the harness has
+        those keys, and the next daemon never sees them.
         """
         self.table.accepting = False
         sessions = list(self.table.sessions.values())
         kept = [s for s in sessions if keep_sessions and s.held is not None and s.live]
         ending = [s for s in sessions if s not in kept]
         await asyncio.gather(
-            *(s.hand_over() for s in kept),
+            *(self._hand_over(s) for s in kept),
             *(self.kill_live(s, "daemon shutdown") for s in ending),
             return_exceptions=True,
         )
