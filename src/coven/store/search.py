@@ -273,10 +273,11 @@ def fts_query(text: str) -> str:
     """The user's words as an FTS5 query: every word must match, as a quoted phrase.
 
     Punctuation and FTS5 syntax in the words are taken literally; a trailing ``*``
-    keeps its prefix meaning (``deploy*``). Empty for a blank ``text``.
+    keeps its prefix meaning (``deploy*``). Empty for a blank ``text``. A NUL separates
+    words (SQLite would end the query string at it; indexed text holds no controls).
     """
     terms: list[str] = []
-    for word in text.split():
+    for word in text.replace("\x00", " ").split():
         prefix = word.endswith("*") and len(word) > 1
         core = word[:-1] if prefix else word
         terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
