@@ -1,5 +1,6 @@
 """The cockpit surface against a real daemon: familiars, Cast Codes, the cast ledger,
-overview, Coven Calls, the empty feature routes, and the Cave/CastCodes call sets."""
+overview, Coven Calls and the empty feature routes (the Cave and CastCodes call sets are
+replayed in order in test_client_call_sets.py)."""
 
 from __future__ import annotations
 
@@ -263,49 +264,6 @@ def test_empty_feature_routes_answer_their_documented_shapes(daemon: Daemon) -> 
         "nodesTotal": 0,
         "nodesAvailable": 0,
     }
-
-
-# Every route the Cave cockpit and CastCodes/Cast Agent call (the reference's client
-# notes), with a body where the route takes one.
-CAVE_AND_CASTCODES_CALLS: list[tuple[str, str, Any]] = [
-    ("GET", "/api/v1/health", None),
-    ("GET", "/api/v1/capabilities", None),
-    ("POST", "/api/v1/actions", {"action": "coven.capabilities.refresh"}),
-    ("GET", "/api/v1/sessions", None),
-    ("GET", "/api/v1/sessions?limit=10&includeArchived=true", None),
-    ("GET", "/api/v1/overview", None),
-    ("GET", "/api/v1/familiars", None),
-    ("GET", "/api/v1/skills", None),
-    ("GET", "/api/v1/memory", None),
-    ("GET", "/api/v1/memory/overview", None),
-    ("GET", "/api/v1/research", None),
-    ("GET", "/api/v1/coven-calls", None),
-    ("GET", "/api/v1/cast-codes", None),
-    ("POST", "/api/v1/cast", {"code": "~?"}),
-    ("GET", "/api/v1/threads/weaves", None),
-    ("GET", "/api/v1/threads/proposals", None),
-    ("GET", "/api/v1/afs/sessions", None),
-]
-
-
-def test_cave_and_castcodes_call_sets_meet_no_404(daemon: Daemon) -> None:
-    for method, path, body in CAVE_AND_CASTCODES_CALLS:
-        reply = daemon.call(method, path, body)
-        assert 200 <= reply.status < 300, (method, path, reply.status, reply.body[:200])
-    # The per-session calls, against a real session.
-    record = daemon.launch("cast agent turn", launchMode="nonInteractive")
-    sid = record["id"]
-    for method, path, body in [
-        ("GET", f"/api/v1/sessions/{sid}", None),
-        ("GET", f"/api/v1/events?sessionId={sid}&afterSeq=0", None),
-        ("GET", f"/api/v1/sessions/{sid}/log", None),
-        ("POST", f"/api/v1/sessions/{sid}/input", {"data": "hi\n"}),
-        ("POST", "/api/v1/cast", {"code": "~<handoff", "target": sid}),
-        ("POST", f"/api/v1/sessions/{sid}/kill", {}),
-    ]:
-        reply = daemon.call(method, path, body)
-        assert reply.status != 404, (method, path, reply.body[:200])
-        assert 200 <= reply.status < 300, (method, path, reply.status, reply.body[:200])
 
 
 def test_unreadable_roster_is_a_clear_500_naming_file_and_line(tmp_path: Any) -> None:

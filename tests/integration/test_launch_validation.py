@@ -205,14 +205,17 @@ def test_reserved_binding_members_are_refused(daemon: Daemon, member: str) -> No
     assert session_count(daemon) == rows_before
 
 
-@pytest.mark.parametrize("prompt", [None, 12, ["hi"]])
-def test_missing_or_non_string_prompt_is_refused(daemon: Daemon, prompt: Any) -> None:
-    body = _base(daemon)
-    if prompt is None:
+@pytest.mark.parametrize("prompt", [12, ["hi"]])
+def test_a_non_string_prompt_is_refused(daemon: Daemon, prompt: Any) -> None:
+    _assert_refused(daemon, {**_base(daemon), "prompt": prompt}, "prompt")
+
+
+@pytest.mark.parametrize("prompt", [None, "missing"])
+def test_a_missing_prompt_is_refused_for_a_one_shot_launch(daemon: Daemon, prompt: Any) -> None:
+    body = {**_base(daemon), "prompt": prompt, "launchMode": "nonInteractive"}
+    if prompt == "missing":
         del body["prompt"]
-    else:
-        body["prompt"] = prompt
-    _assert_refused(daemon, body, "prompt")
+    _assert_refused(daemon, body, "requires string field `prompt`")
 
 
 @pytest.mark.parametrize("prompt", ["", "   \n"])

@@ -142,8 +142,8 @@ def test_fields_are_checked_in_reference_order(root: Path, home: Path) -> None:
         ("launchMode", 1, "got `number`"),
         ("launchMode", "stream", "launchMode `stream` is not supported by this daemon"),
         ("model", 3, "`model` must be a string"),
-        ("prompt", None, "requires string field `prompt`"),
         ("prompt", ["x"], "requires string field `prompt`"),
+        ("prompt", 3, "requires string field `prompt`"),
         ("prompt", "x" * (MAX_PROMPT_BYTES + 1), "at most"),
         ("prompt", "é" * (MAX_PROMPT_BYTES // 2 + 1), "at most"),
         ("prompt", "ok \ud800", "unpaired surrogate"),
@@ -196,11 +196,19 @@ def test_a_blank_prompt_is_refused_for_a_one_shot_launch(root: Path, home: Path)
 def test_a_blank_prompt_starts_an_interactive_agent_titled_by_its_harness(
     root: Path, home: Path
 ) -> None:
-    for body in (base(root, prompt=" \n "), base(root, prompt="", launchMode="interactive")):
+    missing = base(root)
+    del missing["prompt"]
+    for body in (
+        base(root, prompt=" \n "),
+        base(root, prompt="", launchMode="interactive"),
+        base(root, prompt=None),
+        missing,  # how CastCodes opens a lane
+    ):
         req = launch(body, home)
         assert (req.prompt, req.title, req.launch_mode) == ("", "codex", "interactive")
-    with pytest.raises(InvalidRequest, match="requires string field `prompt`"):
-        launch(base(root, prompt=None), home)
+    for body in (base(root, prompt=None, launchMode="nonInteractive"), base(root, prompt=[])):
+        with pytest.raises(InvalidRequest, match="requires string field `prompt`"):
+            launch(body, home)
 
 
 def test_add_dir_inside_home_is_refused(root: Path, home: Path) -> None:

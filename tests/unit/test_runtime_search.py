@@ -96,12 +96,6 @@ async def test_bad_searches(service: SearchService, text: str, limit: int | None
         await service.search(text, limit)
 
 
-async def test_bad_prune_days(service: SearchService) -> None:
-    for days in (0, -1, 36501):
-        with pytest.raises(InvalidRequest):
-            await service.prune(days, dry_run=True)
-
-
 def test_split_highlights() -> None:
     assert split_highlights("a \x02bc\x03 d \x02e\x03") == ("a bc d e", [(2, 4), (7, 8)])
     assert split_highlights("\x02\x03x") == ("x", [])

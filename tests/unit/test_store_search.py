@@ -280,3 +280,13 @@ def test_a_word_found_everywhere_is_ranked_among_its_newest_matches(
     monkeypatch.setattr(search_mod, "RANKED_MATCHES", 3)
     assert sorted(hit.seq for hit in find(reader, "common")) == seqs[-3:]
     assert [hit.seq for hit in find(reader, "word0")] == [seqs[0]]  # a rare word: all of it
+
+
+def test_a_nul_in_a_query_separates_words(store: tuple[StoreWriter, StoreReader]) -> None:
+    writer, reader = store
+    run(writer, InsertSession(session("s1")))
+    run(writer, AppendEvents([output("s1", "alpha beta\n")]))
+    index_all(writer)
+    assert fts_query("alpha\x00beta") == '"alpha" "beta"'
+    assert len(find(reader, "alpha\x00beta")) == 1  # no "unterminated string" from SQLite
+    assert find(reader, '\x00"\x00') == []

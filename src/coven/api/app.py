@@ -161,7 +161,7 @@ class Api(CockpitRoutes):
 
     async def on_prune(self, request: BaseRequest, match: router.Match) -> web.Response:
         body = requests.prune(await self.read_body(request))
-        return json_response(200, await self.runtime.search.prune(body.eventDays, body.dryRun))
+        return json_response(200, await self.runtime.retention.prune(body.eventDays, body.dryRun))
 
     async def on_search(self, request: BaseRequest, match: router.Match) -> web.Response:
         text, limit = requests.search_query(match.query)

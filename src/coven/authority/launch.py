@@ -145,13 +145,16 @@ def _launch_mode(body: Mapping[str, Any]) -> LaunchMode:
 
 
 def _prompt(body: Mapping[str, Any], launch_mode: LaunchMode) -> str:
-    """The prompt; blank is allowed for interactive launches and comes back as ``""``.
+    """The prompt; blank or absent (missing, null) is allowed for interactive launches
+    and comes back as ``""``.
 
     An interactive agent started without a prompt shows its own UI; whether the
-    harness can start that way is the adapter's to say (``build_argv``).
+    harness can start that way is the adapter's to say (``build_argv``). (CastCodes
+    opens a lane with ``{title, projectRoot, harness}`` and no prompt at all.)
     """
     raw = body.get("prompt")
-    if isinstance(raw, str) and not raw.strip() and launch_mode == "interactive":
+    blank = raw is None or (isinstance(raw, str) and not raw.strip())
+    if blank and launch_mode == "interactive":
         return ""
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidRequest("request body requires string field `prompt`", {"field": "prompt"})

@@ -77,12 +77,14 @@ def logs_group() -> None:
 @click.option(
     "--event-days",
     type=click.IntRange(1, PRUNE_MAX_EVENT_DAYS),
-    default=PRUNE_DEFAULT_EVENT_DAYS,
-    show_default=True,
-    help="Delete events older than this many days.",
+    default=None,
+    help=(
+        "Delete events older than this many days (default: the daemon's retention, "
+        f"{PRUNE_DEFAULT_EVENT_DAYS} unless it was started with COVEN_LOG_RETENTION_DAYS)."
+    ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def prune_cmd(dry_run: bool, event_days: int, as_json: bool) -> None:
+def prune_cmd(dry_run: bool, event_days: int | None, as_json: bool) -> None:
     """Delete old events of sessions that are not running.
 
     Live sessions are never touched; session records stay listed (with their

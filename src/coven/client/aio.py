@@ -30,6 +30,7 @@ from coven.client.errors import (
 from coven.client.safety import check_endpoint, check_peer
 from coven.client.sync import LaunchOptions, default_home, launch_body
 from coven.schema.home import SOCKET_NAME
+from coven.schema.search import PruneResult, SearchResult
 from coven.schema.vocabulary import EventKind
 from coven.schema.wire import EventsPage, SessionRecord
 
@@ -162,6 +163,14 @@ class AsyncCovenClient:
 
     async def resize(self, session_id: str, rows: int, cols: int) -> None:
         await self._send(calls.resize(session_id, rows, cols))
+
+    async def search(self, text: str, limit: int | None = None) -> SearchResult:
+        """Sessions whose output or title holds every word of ``text``, best hits first."""
+        return await self._send(calls.search(text, limit))
+
+    async def prune(self, event_days: int | None = None, dry_run: bool = False) -> PruneResult:
+        """Delete (``dry_run``: count) events older than ``event_days`` of finished sessions."""
+        return await self._send(calls.prune(event_days, dry_run))
 
     def attach(
         self,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from coven import __version__
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveTable
 from coven.runtime.output import DropStats
+from coven.runtime.retention import LOW_FREE_DISK_BYTES, MIN_FREE_DISK_BYTES, Retention, age_seconds
 from coven.schema.meta import (
     Capability,
     CapabilityCatalog,
@@ -54,16 +56,36 @@ CATALOG = CapabilityCatalog(
 FLAGS = CapabilityFlags()
 
 
+StorageStatus = Literal["ok", "warning", "critical", "degraded"]
+
+
+def storage_status(writer_state: str, free_disk: int | None) -> StorageStatus:
+    """``degraded`` while the writer cannot commit, else by free disk (see ``StorageHealth``)."""
+    if writer_state != "healthy":
+        return "degraded"
+    if free_disk is not None and free_disk < MIN_FREE_DISK_BYTES:
+        return "critical"
+    if free_disk is not None and free_disk < LOW_FREE_DISK_BYTES:
+        return "warning"
+    return "ok"
+
+
 class HealthReport:
     """Builds ``GET /health``; disk figures are refreshed at most once a second (health is hot)."""
 
     def __init__(
-        self, ledger: Ledger, table: LiveTable, drops: DropStats, daemon: DaemonIdentity
+        self,
+        ledger: Ledger,
+        table: LiveTable,
+        drops: DropStats,
+        daemon: DaemonIdentity,
+        retention: Retention,
     ) -> None:
         self.ledger = ledger
         self.table = table
         self.drops = drops
         self.daemon = daemon
+        self.retention = retention
         self._disk_checked = 0.0
         self._disk: dict[str, int | None] = {}
 
@@ -71,19 +93,26 @@ class HealthReport:
         now = time.monotonic()
         if now - self._disk_checked > 1.0:
             self._disk = self.ledger.reader.stats()
+            # The reading the prune tick uses, so health and the tick never disagree.
+            self._disk["free_disk_bytes"] = self.retention.free_disk()
             self._disk_checked = now
         return self._disk
 
     def document(self) -> Health:
         stats = self.ledger.writer.stats()
         disk = self._disk_stats()
+        free = disk.get("free_disk_bytes")
+        last_prune = self.retention.last_prune_at
         storage = StorageHealth(
             databaseBytes=disk.get("database_bytes") or 0,
             walBytes=disk.get("wal_bytes") or 0,
-            freeDiskBytes=disk.get("free_disk_bytes"),
-            status="ok" if stats.state == "healthy" else "degraded",
+            freeDiskBytes=free,
+            status=storage_status(stats.state, free),
             writerBacklogEvents=stats.queued_ops,
             writerBacklogBytes=stats.queued_bytes,
+            lastPruneAt=last_prune,
+            pruneAgeSeconds=age_seconds(last_prune),
+            maintenanceBlocked=free is not None and free < MIN_FREE_DISK_BYTES,
         )
         writer = EventWriterHealth(
             state=stats.state,

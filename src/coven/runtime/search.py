@@ -1,4 +1,4 @@
-"""Search over sessions (output and titles) and pruning of old events.
+"""Search over sessions (output and titles); pruning lives in ``coven.runtime.retention``.
 
 Indexing policy (why the drain does not slow down): output events are written
 as they are, and the index follows them in bounded steps (``IndexOutput``, at
@@ -30,11 +30,8 @@ from coven.runtime.ledger import Ledger
 from coven.schema.search import (
     HIT_OUTPUT,
     HIT_TITLE,
-    PRUNE_MAX_EVENT_DAYS,
     SEARCH_DEFAULT_LIMIT,
     SEARCH_MAX_LIMIT,
-    PrunedSession,
-    PruneResult,
     SearchHitRecord,
     SearchResult,
 )
@@ -43,11 +40,9 @@ from coven.store import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
     IndexOutput,
-    PruneSession,
     SearchHit,
     fts_query,
 )
-from coven.store.clock import format_rfc3339_ns
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +51,6 @@ CATCH_UP_TICK_SECONDS = 0.05
 MAX_DEFER_SECONDS = 5.0
 SEARCH_CATCH_UP_SECONDS = 3.0
 MAX_QUERY_CHARS = 1000
-_DAY_NS = 86_400 * 1_000_000_000
 
 
 def split_highlights(marked: str) -> tuple[str, list[tuple[int, int]]]:
@@ -79,7 +73,7 @@ def split_highlights(marked: str) -> tuple[str, list[tuple[int, int]]]:
 
 
 class SearchService:
-    """The index's background upkeep, searches and prunes; methods run on the event loop."""
+    """The index's background upkeep and searches; methods run on the event loop."""
 
     def __init__(self, ledger: Ledger, redactor: Redactor) -> None:
         self.ledger = ledger
@@ -219,37 +213,4 @@ class SearchService:
             title=row.title,
             status=row.status,
             harness=row.harness,
-        )
-
-    # -- prune ---------------------------------------------------------------------------
-
-    async def prune(self, event_days: int, dry_run: bool) -> PruneResult:
-        """Delete (or with ``dry_run`` count) events older than ``event_days`` of finished sessions."""
-        if not 1 <= event_days <= PRUNE_MAX_EVENT_DAYS:
-            raise InvalidRequest(
-                f"`eventDays` must be a whole number of days from 1 to {PRUNE_MAX_EVENT_DAYS}.",
-                {"eventDays": event_days},
-            )
-        cutoff = format_rfc3339_ns(max(0, time.time_ns() - event_days * _DAY_NS))
-        candidates = await self.ledger.read(self.ledger.reader.prune_candidates, cutoff)
-        sessions: list[PrunedSession] = []
-        for candidate in candidates:
-            count = candidate.events
-            if not dry_run:
-                self.ledger.require_storage()
-                count = 0
-                while True:
-                    step = PruneSession(candidate.session_id, candidate.max_seq, cutoff, self.clean)
-                    deleted = await self.ledger.write(step)
-                    count += deleted
-                    if deleted == 0:
-                        break
-            if count:
-                sessions.append(PrunedSession(sessionId=candidate.session_id, events=count))
-        return PruneResult(
-            dryRun=dry_run,
-            eventDays=event_days,
-            eventCutoff=cutoff,
-            events=sum(s.events for s in sessions),
-            sessions=sessions,
         )

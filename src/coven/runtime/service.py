@@ -11,7 +11,8 @@ the API layer, which calls these services with typed values:
 * ``work`` — changes, diffs, lanes (merge, discard).
 * ``reviews`` — the review state of each session's work.
 * ``attention`` — who is waiting: per-session state, hook reports, notifications.
-* ``search`` — full-text search over output and titles (indexed in the background), pruning.
+* ``search`` — full-text search over output and titles (indexed in the background).
+* ``retention`` — pruning old events, on request and by a background tick.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from coven.runtime.live import LiveTable
 from coven.runtime.live_control import LiveControl
 from coven.runtime.notify import Notifier
 from coven.runtime.queries import Queries
+from coven.runtime.retention import Retention, RetentionSettings
 from coven.runtime.review import Reviews
 from coven.runtime.rituals import ExternalSessions, Rituals
 from coven.runtime.roster import FamiliarRoster
@@ -101,12 +103,19 @@ class Runtime:
         self.external = ExternalSessions(self.ledger, self.sink.redactor, registry, home)
         self.queries = Queries(self.ledger, self.attention.view)
         self.attach = AttachService(self.ledger, self.table)
-        self.health = HealthReport(self.ledger, self.table, self.sink.drops, daemon)
         self.actions = Actions(self.control, self.rituals, self.work)
         self.harnesses = HarnessCatalog(self.ledger, registry, env)
         self.cockpit = Cockpit(self.ledger, self.sink, home, roster, calls, self.attention.view)
         self.search = SearchService(self.ledger, self.sink.redactor)
         self.search.start()
+        self.retention = Retention(
+            self.ledger,
+            self.search.clean,
+            RetentionSettings.from_env(env),
+            free_disk=reader.free_disk,
+        )
+        self.retention.start()
+        self.health = HealthReport(self.ledger, self.table, self.sink.drops, daemon, self.retention)
 
     def adopt(self, finder: HolderFinder, instance_id: str) -> AdoptionReport:
         """Adopt the sessions an earlier daemon left to their holders (before serving)."""
@@ -131,6 +140,7 @@ class Runtime:
         With ``keep_sessions`` the sessions served by holders are left running for
         the next daemon (see ``LiveControl.shutdown``)."""
         await self.control.shutdown(keep_sessions)
+        await self.retention.close()
         await self.search.close()
         self.launcher.close()
         self.attention.close()

@@ -110,7 +110,14 @@ class EventWriterHealth(msgspec.Struct, omit_defaults=True):
 
 
 class StorageHealth(msgspec.Struct):
-    """Database and disk figures; ``status`` is ``ok`` or ``degraded`` (writer not healthy)."""
+    """Database and disk figures.
+
+    ``status``: ``degraded`` while the writer cannot commit; else ``critical`` under
+    256 MiB of free disk on the home filesystem (automatic pruning is then skipped:
+    ``maintenanceBlocked``), ``warning`` under 1 GiB, else ``ok``. ``lastPruneAt`` is
+    when old events were last pruned (by the background tick or a request; null:
+    never), ``pruneAgeSeconds`` how long ago.
+    """
 
     databaseBytes: int
     walBytes: int
@@ -118,6 +125,9 @@ class StorageHealth(msgspec.Struct):
     status: Literal["ok", "warning", "critical", "degraded"]
     writerBacklogEvents: int
     writerBacklogBytes: int
+    lastPruneAt: str | None = None
+    pruneAgeSeconds: int | None = None
+    maintenanceBlocked: bool = False
 
 
 class Health(msgspec.Struct):

@@ -47,12 +47,12 @@ class LaunchBody(msgspec.Struct, omit_defaults=True):
     projectRoot: str
     harness: str
     prompt: Annotated[
-        str,
+        str | None,
         msgspec.Meta(
-            description="blank only for an interactive launch of a harness that starts "
-            "without one (it shows its own UI)"
+            description="blank, null or absent only for an interactive launch of a harness "
+            "that starts without one (it shows its own UI)"
         ),
-    ]
+    ] = None
     cwd: str | None = None
     title: str | None = None
     launchMode: LaunchMode | None = None

@@ -61,10 +61,13 @@ class SearchResult(msgspec.Struct, kw_only=True):
 
 
 class PruneBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """``POST /store/prune``: delete events older than ``eventDays`` days of finished sessions."""
+    """``POST /store/prune``: delete events older than ``eventDays`` days of finished sessions.
+
+    Without ``eventDays`` the daemon's retention applies (``COVEN_LOG_RETENTION_DAYS``,
+    else ``PRUNE_DEFAULT_EVENT_DAYS``)."""
 
     dryRun: bool = False
-    eventDays: int = PRUNE_DEFAULT_EVENT_DAYS
+    eventDays: int | None = None
 
 
 class PrunedSession(msgspec.Struct, kw_only=True):

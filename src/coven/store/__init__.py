@@ -11,6 +11,7 @@ from coven.store.cast_ops import AppendToAnchor
 from coven.store.clock import now_rfc3339
 from coven.store.database import SCHEMA_VERSION, initialize
 from coven.store.errors import StoreCorrupt, StoreIncompatible, StoreOpFailed
+from coven.store.maintenance import RecordPrune
 from coven.store.ops import (
     AppendEvents,
     ArchiveSession,
@@ -56,6 +57,7 @@ __all__ = [
     "Op",
     "PruneCandidate",
     "PruneSession",
+    "RecordPrune",
     "ReviewChange",
     "SearchHit",
     "SessionRow",

@@ -21,6 +21,7 @@ from coven.store.errors import StoreCorrupt, StoreIncompatible
 # Each migration's number is named once, here: branches that add migrations at the same
 # time renumber by changing one constant. SCHEMA_VERSION is the highest number.
 REVIEW_STATE_MIGRATION = 4
+MAINTENANCE_MIGRATION = 5
 SEARCH_MIGRATION = 3
 BUSY_TIMEOUT_MS = 100
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -138,6 +139,14 @@ END;
     # The review of each session's work, shared by every client (see coven.runtime.review).
     REVIEW_STATE_MIGRATION: """
 ALTER TABLE sessions ADD COLUMN review_state TEXT NOT NULL DEFAULT 'unreviewed';
+""",
+    # When the store was last pruned (coven.store.maintenance), kept across restarts.
+    MAINTENANCE_MIGRATION: """
+CREATE TABLE IF NOT EXISTS maintenance_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_prune_at TEXT
+);
+INSERT OR IGNORE INTO maintenance_state (id, last_prune_at) VALUES (1, NULL);
 """,
 }
 SCHEMA_VERSION = max(_MIGRATIONS)

@@ -18,6 +18,7 @@ from coven.schema.vocabulary import SessionStatus
 from coven.store import database
 from coven.store import search as fts
 from coven.store.errors import StoreCorrupt
+from coven.store.maintenance import last_prune_at
 from coven.store.rows import (
     EVENT_COLUMNS,
     SESSION_COLUMNS,
@@ -219,6 +220,11 @@ class StoreReader:
         with self._query() as conn:
             return fts.prune_candidates(conn, cutoff)
 
+    def last_prune_at(self) -> str | None:
+        """When events were last pruned, or None."""
+        with self._query() as conn:
+            return last_prune_at(conn)
+
     # -- health ----------------------------------------------------------
 
     def integrity_check(self) -> list[str]:
@@ -231,16 +237,19 @@ class StoreReader:
 
         ``free_disk_bytes`` is ``None`` when the filesystem cannot be asked.
         """
-        try:
-            vfs = os.statvfs(os.path.dirname(os.path.abspath(self._path)))
-            free: int | None = vfs.f_bavail * vfs.f_frsize
-        except OSError:
-            free = None
         return {
             "database_bytes": _size(self._path),
             "wal_bytes": _size(self._path + "-wal"),
-            "free_disk_bytes": free,
+            "free_disk_bytes": self.free_disk(),
         }
+
+    def free_disk(self) -> int | None:
+        """Free bytes (for unprivileged users) on the store's filesystem; None if unknown."""
+        try:
+            vfs = os.statvfs(os.path.dirname(os.path.abspath(self._path)))
+        except OSError:
+            return None
+        return vfs.f_bavail * vfs.f_frsize
 
 
 def _size(path: str) -> int:

@@ -92,11 +92,13 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class PruneCandidate:
-    """A finished session's events older than the cutoff: up to ``max_seq``, ``events`` of them."""
+    """A finished session's events older than the cutoff: up to ``max_seq``, ``events`` of
+    them, the oldest created at ``oldest``."""
 
     session_id: str
     max_seq: int
     events: int
+    oldest: str
 
 
 def _data(payload_json: str) -> str:
@@ -271,10 +273,11 @@ def fts_query(text: str) -> str:
     """The user's words as an FTS5 query: every word must match, as a quoted phrase.
 
     Punctuation and FTS5 syntax in the words are taken literally; a trailing ``*``
-    keeps its prefix meaning (``deploy*``). Empty for a blank ``text``.
+    keeps its prefix meaning (``deploy*``). Empty for a blank ``text``. A NUL separates
+    words (SQLite would end the query string at it; indexed text holds no controls).
     """
     terms: list[str] = []
-    for word in text.split():
+    for word in text.replace("\x00", " ").split():
         prefix = word.endswith("*") and len(word) > 1
         core = word[:-1] if prefix else word
         terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
@@ -321,21 +324,25 @@ def search(conn: sqlite3.Connection, query: str, limit: int) -> list[SearchHit]:
 
 
 def prune_candidates(conn: sqlite3.Connection, cutoff: str) -> list[PruneCandidate]:
-    """Finished sessions with events created before ``cutoff`` (one scan; for the reader)."""
+    """Finished sessions with events created before ``cutoff``, the one holding the oldest
+    such event first (one scan; for the reader)."""
     rows = conn.execute(
-        "SELECT e.session_id, MAX(e.seq), COUNT(*) FROM events e"
+        "SELECT e.session_id, MAX(e.seq), COUNT(*), MIN(e.created_at) FROM events e"
         " JOIN sessions s ON s.id = e.session_id"
         f" WHERE e.created_at < ? AND s.status NOT IN ({', '.join('?' for _ in _ACTIVE)})"
-        " GROUP BY e.session_id ORDER BY e.session_id",
+        " GROUP BY e.session_id ORDER BY MIN(e.created_at), e.session_id",
         (cutoff, *_ACTIVE),
     ).fetchall()
-    return [PruneCandidate(str(sid), int(top), int(count)) for sid, top, count in rows]
+    return [
+        PruneCandidate(str(sid), int(top), int(count), str(oldest))
+        for sid, top, count, oldest in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)
 class PruneSession(Op[int]):
-    """Delete up to ``PRUNE_STEP_EVENTS`` of one finished session's events older than
-    ``cutoff`` with ``seq <= max_seq``; returns how many (0: done, or the session is
+    """Delete up to ``limit`` of one finished session's events older than ``cutoff``
+    with ``seq <= max_seq``, in the order written; returns how many (0: done, or the session is
     live again or gone — nothing of a live session is ever deleted).
 
     Segments holding text of a deleted event go too; the surviving events they also
@@ -346,6 +353,7 @@ class PruneSession(Op[int]):
     max_seq: int
     cutoff: str
     clean: Clean
+    limit: int = PRUNE_STEP_EVENTS
 
     def apply(self, conn: sqlite3.Connection) -> int:
         status = conn.execute(
@@ -358,7 +366,7 @@ class PruneSession(Op[int]):
             for row in conn.execute(
                 "SELECT seq FROM events WHERE session_id = ? AND seq <= ? AND created_at < ?"
                 " ORDER BY seq LIMIT ?",
-                (self.session_id, self.max_seq, self.cutoff, PRUNE_STEP_EVENTS),
+                (self.session_id, self.max_seq, self.cutoff, self.limit),
             )
         ]
         if not seqs:
