@@ -308,6 +308,13 @@ def main() -> int:
 
     bare = {"bare": lambda: timed(command([PY, "-c", "pass"], base_env, cwd))}
     measure("bare `python -c pass`", bare, args.runs)
+    # The floors under the slow figures: what importing the libraries alone costs.
+    for label, code in (
+        ("ceiling: import the daemon's libraries", "import aiohttp.web, msgspec, uvloop, sqlite3"),
+        ("ceiling: import attach's libraries", "import asyncio, aiohttp, click, msgspec"),
+    ):
+        imports = {"bare": lambda code=code: timed(command([PY, "-c", code], base_env, cwd))}
+        measure(label, imports, args.runs)
     try:
         for impl in impls:
             impl.start(cwd)
@@ -455,6 +462,10 @@ def render(doc: dict[str, object]) -> str:
     ]
     for label, row in results.items():
         if label.startswith("bare"):
+            continue
+        if label.startswith("ceiling"):
+            floor = row["bare"]
+            lines.append(f"| {label} | {cell(floor)} | {cell(floor, 'cpu')} |  |  |  |  |")
             continue
         if label == "daemon start -> health":
             for name, stats in row.items():
