@@ -45,6 +45,7 @@ LIMIT_MIB = 64
 LIMIT_NAMES = {
     "pty_minimal": "limit: PTY drain, minimal blocking reader, nothing stored [MiB/s]",
     "recorder": "limit: minimal lossless recorder (reader thread + SQLite) [MiB/s]",
+    "recorder4": "limit: minimal lossless recorder, 4 sessions at once (aggregate) [MiB/s]",
 }
 
 
@@ -266,7 +267,11 @@ def load_raw(raw: Path, stamp: str, name: str) -> list[report.Figures]:
 def run_limits(blob: Path) -> report.Figures:
     """The PTY ceilings once, on the output scenario's blob size (a few seconds)."""
     out: report.Figures = {}
-    for name, fn in (("pty_minimal", limits.pty_minimal), ("recorder", limits.recorder)):
+    for name, fn in (
+        ("pty_minimal", limits.pty_minimal),
+        ("recorder", limits.recorder),
+        ("recorder4", limits.recorder4),
+    ):
         dt, got = fn(blob)
         out[LIMIT_NAMES[name]] = round(got / limits.MIB / dt, 1)
     return out

@@ -16,6 +16,8 @@
   else: one thread reads the PTY (blocking reads), the main thread decodes UTF-8
   and commits 256 KiB rows to SQLite as above. No HTTP, redaction, events or
   backpressure. The daemon's drain rate is judged against this.
+* ``recorder4``: the same for 4 PTYs at once in one process (a reader thread each,
+  one thread storing): the ceiling for the 4 x 64 MiB aggregate.
 
 Stdlib only (plus uvloop when present). Takes about 10-30 s.
 """
@@ -191,6 +193,66 @@ def recorder(blob: Path) -> tuple[float, int]:
     return dt, got
 
 
+def recorder4(blob: Path, sessions: int = 4) -> tuple[float, int]:
+    """Seconds and bytes for ``sessions`` PTYs drained and stored at once by one process.
+
+    One reader thread per PTY (blocking reads), one thread decoding each session's
+    bytes and committing 256 KiB rows, as ``recorder`` does for one: the least a Python
+    recorder has to do for the 4 x 64 MiB aggregate figure.
+    """
+    spawned = [_spawn_cat(blob) for _ in range(sessions)]
+    chunks: queue.SimpleQueue[tuple[int, bytes]] = queue.SimpleQueue()
+
+    def read(index: int, master: int) -> None:
+        while True:
+            try:
+                b = os.read(master, READ)
+            except OSError:  # EIO: end of output
+                b = b""
+            chunks.put((index, b))
+            if not b:
+                return
+
+    got = 0
+    with tempfile.TemporaryDirectory(prefix="covlim") as d:
+        db = _fresh_db(os.path.join(d, "t.sqlite3"))
+        decoders = [codecs.getincrementaldecoder("utf-8")("replace") for _ in spawned]
+        pending: list[list[bytes]] = [[] for _ in spawned]
+        sizes = [0] * sessions
+        readers = [
+            threading.Thread(target=read, args=(i, master))
+            for i, (_proc, master) in enumerate(spawned)
+        ]
+        t0 = time.perf_counter()
+        for reader in readers:
+            reader.start()
+        open_sessions = sessions
+        while open_sessions:
+            i, b = chunks.get()
+            pending[i].append(b)
+            sizes[i] += len(b)
+            if sizes[i] >= RECORDER_ROW or not b:
+                text = decoders[i].decode(b"".join(pending[i]), final=not b)
+                db.execute("BEGIN")
+                db.execute(
+                    "INSERT INTO events (session_id, kind, payload) VALUES (?, 'output', ?)",
+                    (f"s{i}", text),
+                )
+                db.execute("COMMIT")
+                got += sizes[i]
+                pending[i], sizes[i] = [], 0
+            if not b:
+                open_sessions -= 1
+        dt = time.perf_counter() - t0
+        for reader in readers:
+            reader.join()
+        db.close()
+    for proc, master in spawned:
+        os.close(master)
+        proc.wait()
+    return dt, got
+
+
 def sqlite_insert(mib: int, batch: int = 64) -> tuple[float, int]:
     """Seconds to insert ``mib`` MiB as 64 KiB TEXT rows (WAL, NORMAL), and the row count."""
     row = ("x" * 1023 + "\n") * 64
@@ -231,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             ("pty_minimal", pty_minimal),
             ("pty_asyncio", pty_asyncio),
             ("recorder", recorder),
+            ("recorder4", recorder4),
         ):
             rates = []
             for _ in range(args.repeat):
