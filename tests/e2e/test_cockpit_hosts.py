@@ -220,3 +220,30 @@ def test_host_routes_keep_the_guard_and_allow_list_and_stopping_ends_ssh(stack: 
     assert not list(stack.world.runtime.glob("coven/cockpit-*")), "its runtime dir is removed"
     # The other machine's daemon was only ever a client's: still serving.
     assert stack.there.call("GET", "/api/v1/health").status == 200
+
+
+def test_a_host_whose_daemon_stops_says_so_and_this_machine_is_unaffected(stack: Stack) -> None:
+    cockpit = stack.cockpit
+    deadline = time.monotonic() + 30
+    while _box(cockpit)["state"] != "reachable":
+        assert time.monotonic() < deadline, _box(cockpit)
+        time.sleep(0.1)
+    stack.there.stop()
+    deadline = time.monotonic() + 30
+    while _box(cockpit)["state"] != "unreachable":
+        assert time.monotonic() < deadline, _box(cockpit)
+        time.sleep(0.1)
+    reason = _box(cockpit)["reason"]
+    assert reason.startswith("the Coven daemon on box is not running"), reason
+    reply = cockpit.http("GET", "/hosts/box/api/v1/sessions")
+    assert reply.status == 503 and reply.json()["error"]["code"] == "host_unreachable"
+    mine = stack.here.launch(title="still listed")["id"]
+    context = cockpit.http("GET", "/cockpit/context").json()
+    assert context["daemon"]["reachable"] is True
+    assert mine in [s["id"] for s in context["sessions"]]
+    stack.here.call("POST", f"/api/v1/sessions/{mine}/kill")
+
+
+def _box(cockpit: Cockpit) -> dict[str, Any]:
+    hosts: list[dict[str, Any]] = cockpit.http("GET", "/cockpit/hosts").json()["hosts"]
+    return next(h for h in hosts if h["name"] == "box")

@@ -102,6 +102,7 @@ class RemoteHosts:
         self._hosts: dict[str, RemoteHost] = {}
         self._stamp: tuple[int, int, int] | None = None
         self._closed = False
+        self._ending: set[asyncio.Task[None]] = set()  # connections of removed hosts closing
 
     # -- the roster -----------------------------------------------------------------------
     def reload(self) -> None:
@@ -169,7 +170,9 @@ class RemoteHosts:
                 await asyncio.to_thread(ssh.close)
 
         with contextlib.suppress(RuntimeError):  # no loop: nothing was ever connected
-            asyncio.get_running_loop().create_task(end())
+            task = asyncio.get_running_loop().create_task(end())
+            self._ending.add(task)
+            task.add_done_callback(self._ending.discard)
 
     def summary(self) -> dict[str, Any]:
         """What ``/cockpit/context`` says about hosts: how many, and a roster error if any."""
@@ -207,6 +210,9 @@ class RemoteHosts:
             return
         except OSError as exc:
             self._failed(host, f"cannot reach {host.name}: {exc.strerror or exc}")
+            return
+        except Exception as exc:  # never stay "connecting" forever over a surprise
+            self._failed(host, f"cannot reach {host.name}: {exc.__class__.__name__}: {exc}")
             return
         if host.agent is None:
             host.agent = CastAgent(
@@ -292,6 +298,7 @@ class RemoteHosts:
         # An attempt still running on its thread holds the link's lock; close() waits for it.
         links = [h.ssh for h in hosts if h.ssh is not None]
         await asyncio.gather(*(asyncio.to_thread(link.close) for link in links))
+        await asyncio.gather(*self._ending, return_exceptions=True)
         shutil.rmtree(self.runtime, ignore_errors=True)
 
 
