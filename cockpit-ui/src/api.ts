@@ -57,6 +57,7 @@ export interface HostView {
   reason: string | null;
   daemon?: { covenVersion?: string; liveSessions?: number };
   features?: Features;
+  harnesses?: Harness[];
   sessions?: SessionRecord[];
   sessionsDigest?: string;
 }

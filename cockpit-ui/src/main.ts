@@ -69,6 +69,7 @@ class Cockpit {
       this.show("sessions");
       if (open) void this.openPane(session);
       void this.refresh();
+      if (this.hostsWanted) void this.pollHosts();
     });
     this.diagnostics = new DiagnosticsView(byId("view-diagnostics"));
     this.activity = new ActivityView(byId("view-activity"));
@@ -190,6 +191,7 @@ class Cockpit {
     this.hostViews = views;
     this.hostKnown = new Map(views.flatMap((view) => view.sessions ?? []).map((s) => [sessionKey(s), s]));
     this.sessions.setHosts(views, doc.error);
+    this.launch.setHosts(views);
     for (const [key, pane] of this.panes) {
       const fresh = this.hostKnown.get(key);
       if (fresh) pane.update(fresh);

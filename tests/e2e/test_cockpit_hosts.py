@@ -247,3 +247,27 @@ def test_a_host_whose_daemon_stops_says_so_and_this_machine_is_unaffected(stack:
 def _box(cockpit: Cockpit) -> dict[str, Any]:
     hosts: list[dict[str, Any]] = cockpit.http("GET", "/cockpit/hosts").json()["hosts"]
     return next(h for h in hosts if h["name"] == "box")
+
+
+def test_the_launch_form_launches_on_the_chosen_host(stack: Stack, page: Page) -> None:
+    page.keyboard.press("n")
+    page.locator('#launch-machine option[value="box"]').wait_for(state="attached", timeout=WAIT_MS)
+    page.select_option("#launch-machine", "box")
+    assert page.input_value("#launch-root") == ""  # this machine's default means nothing there
+    page.select_option("#launch-harness", "codex")
+    page.fill("#launch-root", str(stack.world.remote_project))
+    page.fill("#launch-title", "launched on box")
+    page.fill("#launch-prompt", "hello from afar")
+    page.click("#launch-submit")
+    pane = page.locator('.pane[data-host="box"]').filter(has_text="launched on box")
+    pane.wait_for(timeout=WAIT_MS)
+    key = pane.get_attribute("data-session")
+    assert key is not None and key.startswith("box/")
+    theirs = key.removeprefix("box/")
+    page.wait_for_function(
+        "key => window.__cockpit.paneText(key).includes('ready')", arg=key, timeout=WAIT_MS
+    )
+    assert _record(stack.there, theirs)["title"] == "launched on box"
+    assert stack.here.call("GET", f"/api/v1/sessions/{theirs}").status == 404
+    page.locator(f'.machine[data-host="box"] .row[data-session="{key}"]').wait_for(timeout=WAIT_MS)
+    stack.there.call("POST", f"/api/v1/sessions/{theirs}/kill")

@@ -275,7 +275,8 @@ class RemoteHosts:
                     "covenVersion": health.get("covenVersion"),
                     "liveSessions": health.get("liveSessions"),
                 }
-                doc.update(features=ctx["features"], sessionsDigest=ctx["sessionsDigest"])
+                doc.update(features=ctx["features"], harnesses=ctx["harnesses"])
+                doc["sessionsDigest"] = ctx["sessionsDigest"]
                 if "sessions" in ctx:
                     doc["sessions"] = ctx["sessions"]
                 return doc
