@@ -107,7 +107,7 @@ export class DiagnosticsView {
     const exit = h("div");
     const log = h("pre", { class: "log" });
     this.session.append(
-      h("h3", {}, "Session ", h("code", {}, session.id)),
+      h("h3", {}, "Session ", h("code", {}, session.id), session.host ? ` on ${session.host}` : ""),
       facts([
         ["title", session.title],
         ["harness", session.harness],

@@ -176,6 +176,12 @@ def test_both_machines_side_by_side_a_remote_terminal_and_an_unreachable_host(
     assert _record(stack.here, mine)["status"] == "running"
     page.locator(f'.row[data-session="{key}"] .status.s-killed').wait_for(timeout=WAIT_MS)
 
+    # Its events come from box's store too.
+    page.locator(f'.row[data-session="{key}"] .title').click()
+    page.keyboard.press("e")
+    page.locator("#diag-events tr.k-exit").wait_for(timeout=WAIT_MS)
+    assert "on box" in page.locator("#view-diagnostics h3").first.inner_text()
+
     activity = stack.cockpit.http("GET", "/cockpit/context").json()["activity"]
     done = [(e["host"], e["operation"], e["sessionId"], e["outcome"]) for e in activity]
     assert ("box", "attach", theirs, "ok") in done
