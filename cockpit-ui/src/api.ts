@@ -46,7 +46,7 @@ export interface Context {
   activity: Activity[];
   activitySeq: number;
   /** Whether other machines are named (hosts.toml); with none the UI shows nothing more. */
-  hosts?: { configured: number; error: string | null };
+  hosts?: { configured: number; rosterError: string | null };
 }
 
 /** One machine from hosts.toml as /cockpit/hosts reports it. */
@@ -64,7 +64,8 @@ export interface HostView {
 
 export interface HostsDoc {
   hosts: HostView[];
-  error: string | null;
+  /** Why hosts.toml could not be read (the last good roster stays in use), or null. */
+  rosterError: string | null;
 }
 
 export class ApiError extends Error {

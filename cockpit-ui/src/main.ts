@@ -143,14 +143,14 @@ class Cockpit {
     this.diagnostics.update(ctx);
     this.activity.add(ctx.activity);
     this.activitySeq = ctx.activitySeq;
-    const wanted = (ctx.hosts?.configured ?? 0) > 0 || Boolean(ctx.hosts?.error);
+    const wanted = (ctx.hosts?.configured ?? 0) > 0 || Boolean(ctx.hosts?.rosterError);
     if (wanted && !this.hostsWanted) {
       this.hostsWanted = true;
       void this.pollHosts();
     } else if (!wanted && this.hostsWanted) {
       this.hostsWanted = false;
       window.clearTimeout(this.hostsTimer);
-      this.applyHosts({ hosts: [], error: null });
+      this.applyHosts({ hosts: [], rosterError: null });
     }
   }
 
@@ -190,7 +190,7 @@ class Cockpit {
     }
     this.hostViews = views;
     this.hostKnown = new Map(views.flatMap((view) => view.sessions ?? []).map((s) => [sessionKey(s), s]));
-    this.sessions.setHosts(views, doc.error);
+    this.sessions.setHosts(views, doc.rosterError);
     this.launch.setHosts(views);
     for (const [key, pane] of this.panes) {
       const fresh = this.hostKnown.get(key);

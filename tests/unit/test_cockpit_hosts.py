@@ -190,7 +190,7 @@ async def test_an_unreachable_host_says_why_and_is_not_retried_at_once(served: S
                 "reason": f"cannot reach box over ssh: {REFUSED}",
             }
         ],
-        "error": None,
+        "rosterError": None,
     }
     status, doc = await served.call("GET", "/hosts/box/api/v1/health")
     assert status == 503
@@ -198,7 +198,7 @@ async def test_an_unreachable_host_says_why_and_is_not_retried_at_once(served: S
 
     status, doc = await served.call("GET", "/cockpit/context")
     assert status == 200
-    assert doc["hosts"] == {"configured": 1, "error": None}
+    assert doc["hosts"] == {"configured": 1, "rosterError": None}
     assert doc["daemon"]["reachable"] is False  # this machine's state is its own
 
 
@@ -207,21 +207,21 @@ async def test_without_hosts_toml_nothing_is_listed_and_edits_are_picked_up(
 ) -> None:
     (served.home / "hosts.toml").unlink()
     status, doc = await served.call("GET", "/cockpit/hosts")
-    assert (status, doc) == (200, {"hosts": [], "error": None})
+    assert (status, doc) == (200, {"hosts": [], "rosterError": None})
     status, doc = await served.call("GET", "/cockpit/context")
-    assert doc["hosts"] == {"configured": 0, "error": None}
+    assert doc["hosts"] == {"configured": 0, "rosterError": None}
 
     (served.home / "hosts.toml").write_text("[hosts.two words]\n")
     status, doc = await served.call("GET", "/cockpit/context")
     assert doc["hosts"]["configured"] == 0
-    assert "hosts.toml" in doc["hosts"]["error"] and "line 1" in doc["hosts"]["error"]
+    assert "hosts.toml" in doc["hosts"]["rosterError"] and "line 1" in doc["hosts"]["rosterError"]
     status, doc = await served.call("GET", "/cockpit/hosts")
-    assert doc["hosts"] == [] and "hosts.toml" in doc["error"]
+    assert doc["hosts"] == [] and "hosts.toml" in doc["rosterError"]
 
     (served.home / "hosts.toml").write_text('[hosts.later]\ntarget = "ssh://later.example"\n')
     status, doc = await served.call("GET", "/cockpit/hosts")
     assert [h["name"] for h in doc["hosts"]] == ["later"]
     assert doc["hosts"][0]["state"] in ("connecting", "unreachable")
-    assert doc["error"] is None
+    assert doc["rosterError"] is None
     status, doc = await served.call("GET", "/hosts/box/api/v1/sessions")
     assert (status, doc["error"]["code"]) == (404, "unknown_host")  # box is gone now

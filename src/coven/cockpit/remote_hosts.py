@@ -52,7 +52,7 @@ class HostUnavailable(Exception):
 
 
 class State(enum.Enum):
-    IDLE = "idle"  # never asked about yet (shown as connecting)
+    IDLE = "new"  # never asked about yet (shown as connecting)
     CONNECTING = "connecting"
     REACHABLE = "reachable"
     UNREACHABLE = "unreachable"
@@ -177,7 +177,7 @@ class RemoteHosts:
     def summary(self) -> dict[str, Any]:
         """What ``/cockpit/context`` says about hosts: how many, and a roster error if any."""
         self.reload()
-        return {"configured": len(self._hosts), "error": self.error}
+        return {"configured": len(self._hosts), "rosterError": self.error}
 
     def get(self, name: str) -> RemoteHost | None:
         self.reload()
@@ -254,7 +254,7 @@ class RemoteHosts:
         self.reload()
         hosts = list(self._hosts.values())
         docs = await asyncio.gather(*(self._one(h, known.get(h.name, "")) for h in hosts))
-        return {"hosts": docs, "error": self.error}
+        return {"hosts": docs, "rosterError": self.error}
 
     async def _one(self, host: RemoteHost, digest: str) -> dict[str, Any]:
         self._ensure(host)

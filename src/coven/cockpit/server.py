@@ -162,7 +162,9 @@ class Handlers:
         )
         # Only whether to ask /cockpit/hosts: with no hosts.toml the UI shows nothing more.
         doc["hosts"] = (
-            self.hosts.summary() if self.hosts is not None else {"configured": 0, "error": None}
+            self.hosts.summary()
+            if self.hosts is not None
+            else {"configured": 0, "rosterError": None}
         )
         # msgspec, not json.dumps: with a thousand sessions this is most of the answer's cost.
         return web.Response(
@@ -181,7 +183,7 @@ class Handlers:
         for value in request.query.getall("known", []):
             name, _, digest = value.partition(":")
             known[name] = digest
-        doc: dict[str, Any] = {"hosts": [], "error": None}
+        doc: dict[str, Any] = {"hosts": [], "rosterError": None}
         if self.hosts is not None:
             doc = await self.hosts.overview(known)
         return web.Response(
