@@ -34,7 +34,12 @@ export class ActivityView {
           { class: `o-${entry.outcome}` },
           h("td", {}, entry.at.replace("T", " ").replace("Z", "")),
           h("td", {}, entry.operation),
-          h("td", {}, entry.sessionId ? h("code", { title: entry.sessionId }, shortId(entry.sessionId)) : ""),
+          h(
+            "td",
+            {},
+            entry.host ? h("span", { class: "host-tag", title: `on ${entry.host}` }, entry.host) : "",
+            entry.sessionId ? h("code", { title: entry.sessionId }, shortId(entry.sessionId)) : "",
+          ),
           h("td", {}, entry.outcome + (entry.status ? ` ${entry.status}` : "")),
           h("td", {}, (entry.detail ?? "") + said),
         ),

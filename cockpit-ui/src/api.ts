@@ -25,6 +25,7 @@ export interface Harness {
 
 export interface Activity {
   seq: number;
+  host?: string | null;
   at: string;
   operation: string;
   sessionId: string | null;
@@ -44,6 +45,27 @@ export interface Context {
   sessionsDigest: string;
   activity: Activity[];
   activitySeq: number;
+  /** Whether other machines are named (hosts.toml); with none the UI shows nothing more. */
+  hosts?: { configured: number; rosterError: string | null };
+}
+
+/** One machine from hosts.toml as /cockpit/hosts reports it. */
+export interface HostView {
+  name: string;
+  target: string;
+  state: "connecting" | "reachable" | "unreachable";
+  reason: string | null;
+  daemon?: { covenVersion?: string; liveSessions?: number };
+  features?: Features;
+  harnesses?: Harness[];
+  sessions?: SessionRecord[];
+  sessionsDigest?: string;
+}
+
+export interface HostsDoc {
+  hosts: HostView[];
+  /** Why hosts.toml could not be read (the last good roster stays in use), or null. */
+  rosterError: string | null;
 }
 
 export class ApiError extends Error {
@@ -85,13 +107,26 @@ export async function getContext(sessionsDigest: string, activityAfter: number):
   return parse(await fetch(url, { credentials: "same-origin" }));
 }
 
-export async function daemonGet(path: string): Promise<any> {
-  return parse(await fetch(`/api/v1${path}`, { credentials: "same-origin" }));
+/** Each host's sessions are sent again only when their digest (``known``) changed. */
+export async function getHosts(known: Map<string, string>): Promise<HostsDoc> {
+  const query = new URLSearchParams();
+  for (const [name, digest] of known) query.append("known", `${name}:${digest}`);
+  const text = query.toString();
+  return parse(await fetch(`/cockpit/hosts${text ? `?${text}` : ""}`, { credentials: "same-origin" }));
 }
 
-export async function daemonPost(path: string, body: unknown = {}): Promise<any> {
+/** Where a daemon's API is proxied: this machine's, or a named host's. */
+export function apiRoot(host?: string | null): string {
+  return host ? `/hosts/${encodeURIComponent(host)}/api/v1` : "/api/v1";
+}
+
+export async function daemonGet(path: string, host?: string | null): Promise<any> {
+  return parse(await fetch(`${apiRoot(host)}${path}`, { credentials: "same-origin" }));
+}
+
+export async function daemonPost(path: string, body: unknown = {}, host?: string | null): Promise<any> {
   return parse(
-    await fetch(`/api/v1${path}`, {
+    await fetch(`${apiRoot(host)}${path}`, {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
@@ -102,6 +137,16 @@ export async function daemonPost(path: string, body: unknown = {}): Promise<any>
 
 export function sessionPath(id: string, suffix = ""): string {
   return `/sessions/${encodeURIComponent(id)}${suffix}`;
+}
+
+/** A GET on the session's own daemon (this machine's, or its host's). */
+export function sessionGet(session: SessionRecord, suffix: string): Promise<any> {
+  return daemonGet(sessionPath(session.id, suffix), session.host);
+}
+
+/** A POST to the session's own daemon (this machine's, or its host's). */
+export function sessionPost(session: SessionRecord, suffix: string, body: unknown = {}): Promise<any> {
+  return daemonPost(sessionPath(session.id, suffix), body, session.host);
 }
 
 /** The user-facing sentence for an error, with the daemon's stable code when there is one. */

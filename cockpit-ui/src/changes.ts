@@ -9,10 +9,10 @@
 // live agent as input. Discard asks the daemon to discard the lane; a refusal for
 // work that would be lost offers a forced discard, after an explicit confirmation.
 
-import { ApiError, daemonGet, daemonPost, describe, type Features, sessionPath } from "./api";
+import { ApiError, describe, type Features, sessionGet, sessionPost } from "./api";
 import { confirmForcedDiscard } from "./dialogs";
 import { clear, h } from "./dom";
-import { isLive, shortId, type SessionRecord } from "./model";
+import { isLive, sessionKey, shortId, type SessionRecord } from "./model";
 import {
   agentMessage,
   commentTarget,
@@ -94,7 +94,7 @@ export class ChangesPane {
       : null;
     this.element = h(
       "article",
-      { class: "pane changes-pane", "data-changes": session.id, "aria-label": `Changes: ${session.title}` },
+      { class: "pane changes-pane", "data-changes": sessionKey(session), "aria-label": `Changes: ${session.title}` },
       h(
         "header",
         { class: "pane-head" },
@@ -130,7 +130,7 @@ export class ChangesPane {
 
   /** A fresh record from the daemon: its review state and which actions still apply. */
   update(session: SessionRecord): void {
-    this.session = session;
+    this.session = { ...session, host: this.session.host };
     const state = String(session.review_state ?? "unreviewed");
     this.stateEl.textContent = this.features.review ? reviewLabel(state) : "";
     this.stateEl.className = `review r-${state}`;
@@ -151,7 +151,7 @@ export class ChangesPane {
   /** (Re)load the changed files and show the chosen file's diff (the first, at first). */
   async load(quiet = false): Promise<void> {
     try {
-      const doc = await daemonGet(sessionPath(this.session.id, "/changes"));
+      const doc = await sessionGet(this.session, "/changes");
       this.files = (doc.files ?? []) as ChangedFile[];
       const base = String(doc.baseCommit ?? "").slice(0, 10);
       const count = `${this.files.length} changed file${this.files.length === 1 ? "" : "s"}`;
@@ -191,7 +191,7 @@ export class ChangesPane {
       button.setAttribute("aria-current", String(button.dataset.path === path));
     }
     try {
-      const answer = await daemonGet(`${sessionPath(this.session.id, "/diff")}?path=${encodeURIComponent(path)}`);
+      const answer = await sessionGet(this.session, `/diff?path=${encodeURIComponent(path)}`);
       if (this.current !== path) return; // another file was chosen meanwhile
       clear(this.diffEl);
       for (const line of parseDiff(String(answer.diff ?? ""))) {
@@ -311,8 +311,8 @@ export class ChangesPane {
   private async approve(): Promise<void> {
     const lane = hasLane(this.session) && this.features.lanes;
     const refusal = await this.act(lane ? "Approve and merge" : "Approve", async () => {
-      if (this.features.review) await daemonPost(sessionPath(this.session.id, "/review"), { state: "approved" });
-      if (lane) await daemonPost(sessionPath(this.session.id, "/merge"), {});
+      if (this.features.review) await sessionPost(this.session, "/review", { state: "approved" });
+      if (lane) await sessionPost(this.session, "/merge", {});
     });
     // Uncommitted work: committing it is the reviewer's second, explicit choice (the
     // daemon refuses that too while the agent still runs, and says so).
@@ -322,7 +322,7 @@ export class ChangesPane {
 
   private async commitAndMerge(): Promise<void> {
     const message = `${this.session.title || "Coven session"} (coven session ${shortId(this.session.id)})`;
-    await this.act("Commit and merge", () => daemonPost(sessionPath(this.session.id, "/merge"), { commitMessage: message }));
+    await this.act("Commit and merge", () => sessionPost(this.session, "/merge", { commitMessage: message }));
     await this.load(true);
   }
 
@@ -337,8 +337,8 @@ export class ChangesPane {
     }
     const live = isLive(this.session);
     const refusal = await this.act("Request changes", async () => {
-      await daemonPost(sessionPath(this.session.id, "/review"), { state: "changes_requested", comments });
-      if (live) await daemonPost(sessionPath(this.session.id, "/input"), { data: `${agentMessage(comments)}\r` });
+      await sessionPost(this.session, "/review", { state: "changes_requested", comments });
+      if (live) await sessionPost(this.session, "/input", { data: `${agentMessage(comments)}\r` });
     });
     if (refusal) return;
     this.pending = [];
@@ -358,7 +358,7 @@ export class ChangesPane {
       return;
     }
     const refusal = await this.act(force ? "Forced discard" : "Discard", () =>
-      daemonPost(sessionPath(this.session.id, "/discard"), force ? { force: true } : {}),
+      sessionPost(this.session, "/discard", force ? { force: true } : {}),
     );
     if (refusal instanceof ApiError && (refusal.code === "lane_dirty" || refusal.code === "lane_unmerged")) {
       this.forceButton.hidden = false;

@@ -1,7 +1,7 @@
 // Diagnostics: the daemon's health and store state, what it can do, its harnesses, and
 // per session its events (kinds, times), exit details, log and attention history.
 
-import { type Context, daemonGet, describe, sessionPath } from "./api";
+import { type Context, describe, sessionGet } from "./api";
 import { clear, h } from "./dom";
 import type { SessionRecord } from "./model";
 
@@ -107,7 +107,7 @@ export class DiagnosticsView {
     const exit = h("div");
     const log = h("pre", { class: "log" });
     this.session.append(
-      h("h3", {}, "Session ", h("code", {}, session.id)),
+      h("h3", {}, "Session ", h("code", {}, session.id), session.host ? ` on ${session.host}` : ""),
       facts([
         ["title", session.title],
         ["harness", session.harness],
@@ -129,7 +129,7 @@ export class DiagnosticsView {
     let after = 0;
     const load = async () => {
       try {
-        const page = await daemonGet(`${sessionPath(session.id, "/events")}?afterSeq=${after}&limit=200`);
+        const page = await sessionGet(session, `/events?afterSeq=${after}&limit=200`);
         if (this.selected !== session) return;
         for (const event of page.events as EventRecord[]) {
           table.append(h("tr", { class: `k-${event.kind}` }, h("td", {}, String(event.seq)), h("td", {}, event.kind), h("td", {}, event.created_at), h("td", {}, summary(event))));
@@ -148,7 +148,7 @@ export class DiagnosticsView {
     this.session.scrollIntoView({ block: "start" });
     await load();
     try {
-      const lines = (await daemonGet(sessionPath(session.id, "/log"))) as { ts: string; level: string; message: string }[];
+      const lines = (await sessionGet(session, "/log")) as { ts: string; level: string; message: string }[];
       log.textContent = lines.map((l) => `${l.ts} ${l.level.padEnd(5)} ${l.message}`).join("\n") || "(empty)";
     } catch (error) {
       log.textContent = describe(error);

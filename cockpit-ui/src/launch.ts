@@ -1,7 +1,8 @@
 // The launch form: harness (from the daemon's availability), familiar (from its roster),
-// project root, cwd, lane, title, prompt.
+// project root, cwd, lane, title, prompt. With hosts in hosts.toml, a Machine choice
+// comes first: the form then offers that machine's harnesses and launches there.
 
-import { daemonGet, daemonPost, describe, type Features, type Harness } from "./api";
+import { daemonGet, daemonPost, describe, type Features, type Harness, type HostView } from "./api";
 
 interface Familiar {
   id: string;
@@ -24,6 +25,12 @@ export class LaunchView {
   private harnesses: Harness[] = [];
   private familiars: Familiar[] = [];
   private rootTouched = false;
+  private readonly machine: HTMLSelectElement;
+  private readonly machineRow: HTMLElement;
+  private local: { harnesses: Harness[]; features: Features; root: string } | null = null;
+  private hosts: HostView[] = [];
+  private roots = new Map<string, string>(); // what was typed per machine ("" is this one)
+  private shownMachine = "";
 
   constructor(
     container: HTMLElement,
@@ -47,11 +54,16 @@ export class LaunchView {
     this.laneBox = h("input", { type: "checkbox", id: "launch-lane", name: "lane" });
     this.lane = h("label", { class: "check" }, this.laneBox, " Run in its own worktree lane");
     this.error = h("p", { class: "error", id: "launch-error", role: "alert" });
+    this.machine = h("select", { id: "launch-machine", name: "machine" });
+    this.machine.addEventListener("change", () => this.switchMachine());
+    this.machineRow = h("div", { class: "launch-machine" }, h("label", { for: "launch-machine" }, "Machine"), this.machine);
+    this.machineRow.hidden = true;
     const openTerminal = h("input", { type: "checkbox", id: "launch-open", checked: true });
     this.form = h(
       "form",
       { class: "launch", id: "launch-form", "aria-label": "Launch a session" },
       h("h2", {}, "Launch a session"),
+      this.machineRow,
       h("label", { for: "launch-harness" }, "Harness"),
       this.harness,
       this.harnessNote,
@@ -77,7 +89,46 @@ export class LaunchView {
     container.append(this.form);
   }
 
+  /** This machine's harnesses and features (from Cast Agent's context). */
   update(harnesses: Harness[], features: Features, defaultRoot: string): void {
+    this.local = { harnesses, features, root: defaultRoot };
+    if (!this.machine.value) this.show(harnesses, features, defaultRoot);
+  }
+
+  /** The named hosts; the reachable ones are offered in the Machine choice. */
+  setHosts(hosts: HostView[]): void {
+    this.hosts = hosts.filter((host) => host.state === "reachable" && host.features);
+    this.machineRow.hidden = hosts.length === 0;
+    const wanted = ["", ...this.hosts.map((host) => host.name)];
+    const have = Array.from(this.machine.options).map((option) => option.value);
+    if (JSON.stringify(wanted) !== JSON.stringify(have)) {
+      const previous = this.machine.value;
+      clear(this.machine);
+      this.machine.append(h("option", { value: "" }, "This machine"));
+      for (const host of this.hosts) this.machine.append(h("option", { value: host.name }, `${host.name} (${host.target})`));
+      this.machine.value = wanted.includes(previous) ? previous : "";
+      if (this.machine.value !== previous) this.switchMachine();
+    }
+    const chosen = this.hosts.find((host) => host.name === this.machine.value);
+    if (chosen?.features) this.show(chosen.harnesses ?? [], chosen.features, "");
+  }
+
+  private switchMachine(): void {
+    this.roots.set(this.shownMachine, this.root.value);
+    this.shownMachine = this.machine.value;
+    this.root.value = this.roots.get(this.machine.value) ?? "";
+    this.rootTouched = this.root.value !== "";
+    this.harnesses = []; // the next show() rebuilds the choice for this machine
+    clear(this.harness);
+    this.familiars = [];
+    const chosen = this.hosts.find((host) => host.name === this.machine.value);
+    this.root.placeholder = chosen ? `a directory on ${chosen.name}` : "";
+    if (chosen?.features) this.show(chosen.harnesses ?? [], chosen.features, "");
+    else if (this.local) this.show(this.local.harnesses, this.local.features, this.local.root);
+    void this.loadFamiliars();
+  }
+
+  private show(harnesses: Harness[], features: Features, defaultRoot: string): void {
     if (!this.rootTouched && !this.root.value) this.root.value = defaultRoot;
     this.lane.hidden = !features.lanes;
     if (!features.lanes) this.laneBox.checked = false;
@@ -105,7 +156,7 @@ export class LaunchView {
   private async loadFamiliars(): Promise<void> {
     let familiars: Familiar[];
     try {
-      familiars = (await daemonGet("/familiars")) as Familiar[];
+      familiars = (await daemonGet("/familiars", this.machine.value)) as Familiar[];
     } catch {
       familiars = []; // an unreadable roster: launching without a familiar still works
     }
@@ -149,7 +200,9 @@ export class LaunchView {
     const button = this.form.querySelector<HTMLButtonElement>("#launch-submit");
     if (button) button.disabled = true;
     try {
-      const session = (await daemonPost("/sessions", body)) as SessionRecord;
+      const host = this.machine.value;
+      const made = (await daemonPost("/sessions", body, host)) as SessionRecord;
+      const session = host ? { ...made, host } : made;
       (this.form.querySelector("#launch-prompt") as HTMLTextAreaElement).value = "";
       (this.form.querySelector("#launch-title") as HTMLInputElement).value = "";
       this.launched(session, openTerminal);

@@ -1,15 +1,25 @@
 // The cockpit app: wires Cast Agent's context to the views and the terminal panes.
 // One poll of /cockpit/context every POLL_MS keeps the list, health and activity live;
-// sessions are sent again only when their digest changed.
+// sessions are sent again only when their digest changed. With machines named in
+// hosts.toml, /cockpit/hosts is polled beside it and each host's sessions get a section.
 
 import { ActivityView } from "./activity";
-import { type Context, daemonPost, describe, getContext, sessionPath } from "./api";
+import {
+  type Context,
+  describe,
+  type Features,
+  getContext,
+  getHosts,
+  type HostsDoc,
+  type HostView,
+  sessionPost,
+} from "./api";
 import { confirmKill, confirmSacrifice } from "./dialogs";
 import { DiagnosticsView } from "./diagnostics";
 import { byId, inField } from "./dom";
 import { ChangesPane } from "./changes";
 import { LaunchView } from "./launch";
-import { isLive, newlyFinished, newlyWaiting, type SessionRecord } from "./model";
+import { isLive, newlyFinished, newlyWaiting, type SessionRecord, sessionKey } from "./model";
 import { Notifier } from "./notify";
 import { SessionsView } from "./sessions";
 import type { TerminalPane } from "./terminal";
@@ -25,6 +35,13 @@ class Cockpit {
   private digest = "";
   private activitySeq = 0;
   private known = new Map<string, SessionRecord>();
+  // Other machines: their sessions (tagged with ``host``), digests and features, by host name.
+  private hostsWanted = false;
+  private hostsTimer = 0;
+  private hostViews: HostView[] = [];
+  private hostSessions = new Map<string, SessionRecord[]>();
+  private hostDigests = new Map<string, string>();
+  private hostKnown = new Map<string, SessionRecord>();
   readonly panes = new Map<string, TerminalPane>();
   readonly changes = new Map<string, ChangesPane>();
   private readonly sessions: SessionsView;
@@ -44,7 +61,7 @@ class Cockpit {
       sacrifice: (s) => void this.sacrifice(s),
       events: (s) => {
         this.show("diagnostics");
-        void this.diagnostics.show(s, this.ctx?.features.attention ?? false);
+        void this.diagnostics.show(s, this.featuresFor(s)?.attention ?? false);
       },
       changes: (s) => void this.openChanges(s),
     });
@@ -52,6 +69,7 @@ class Cockpit {
       this.show("sessions");
       if (open) void this.openPane(session);
       void this.refresh();
+      if (this.hostsWanted) void this.pollHosts();
     });
     this.diagnostics = new DiagnosticsView(byId("view-diagnostics"));
     this.activity = new ActivityView(byId("view-activity"));
@@ -125,6 +143,69 @@ class Cockpit {
     this.diagnostics.update(ctx);
     this.activity.add(ctx.activity);
     this.activitySeq = ctx.activitySeq;
+    const wanted = (ctx.hosts?.configured ?? 0) > 0 || Boolean(ctx.hosts?.rosterError);
+    if (wanted && !this.hostsWanted) {
+      this.hostsWanted = true;
+      void this.pollHosts();
+    } else if (!wanted && this.hostsWanted) {
+      this.hostsWanted = false;
+      window.clearTimeout(this.hostsTimer);
+      this.applyHosts({ hosts: [], rosterError: null });
+    }
+  }
+
+  private async pollHosts(): Promise<void> {
+    window.clearTimeout(this.hostsTimer);
+    try {
+      const doc = await getHosts(this.hostDigests);
+      if (this.hostsWanted) this.applyHosts(doc);
+    } catch {
+      // The cockpit itself is unreachable: the pill already says so.
+    } finally {
+      if (this.hostsWanted) this.hostsTimer = window.setTimeout(() => void this.pollHosts(), POLL_MS);
+    }
+  }
+
+  private applyHosts(doc: HostsDoc): void {
+    const views: HostView[] = [];
+    for (const host of doc.hosts) {
+      if (host.state !== "reachable") {
+        this.hostSessions.delete(host.name);
+        this.hostDigests.delete(host.name);
+      } else if (host.sessions) {
+        const tagged = host.sessions.map((s) => ({ ...s, host: host.name }));
+        for (const s of newlyFinished(this.hostKnown, tagged)) this.notifier.finished(s);
+        if (host.features?.attention) for (const s of newlyWaiting(this.hostKnown, tagged)) this.notifier.waiting(s);
+        this.hostSessions.set(host.name, tagged);
+        this.hostDigests.set(host.name, host.sessionsDigest ?? "");
+      }
+      views.push({ ...host, sessions: this.hostSessions.get(host.name) ?? [] });
+    }
+    const names = new Set(views.map((view) => view.name));
+    for (const name of [...this.hostSessions.keys()]) {
+      if (!names.has(name)) {
+        this.hostSessions.delete(name);
+        this.hostDigests.delete(name);
+      }
+    }
+    this.hostViews = views;
+    this.hostKnown = new Map(views.flatMap((view) => view.sessions ?? []).map((s) => [sessionKey(s), s]));
+    this.sessions.setHosts(views, doc.rosterError);
+    this.launch.setHosts(views);
+    for (const [key, pane] of this.panes) {
+      const fresh = this.hostKnown.get(key);
+      if (fresh) pane.update(fresh);
+    }
+    for (const [key, pane] of this.changes) {
+      const fresh = this.hostKnown.get(key);
+      if (fresh) pane.update(fresh);
+    }
+  }
+
+  /** The features of the session's own daemon: this machine's, or its host's. */
+  private featuresFor(session: SessionRecord): Features | undefined {
+    if (!session.host) return this.ctx?.features;
+    return this.hostViews.find((view) => view.name === session.host)?.features;
   }
 
   private pill(ok: boolean, text: string): void {
@@ -134,15 +215,16 @@ class Cockpit {
   }
 
   async openPane(session: SessionRecord): Promise<void> {
-    const existing = this.panes.get(session.id);
+    const key = sessionKey(session);
+    const existing = this.panes.get(key);
     if (existing) {
       existing.focus();
       return;
     }
     const { TerminalPane } = await terminalModule();
-    if (this.panes.has(session.id)) return;
+    if (this.panes.has(key)) return;
     byId("panes-empty").hidden = true;
-    const features = this.ctx?.features;
+    const features = this.featuresFor(session);
     const pane = new TerminalPane(session, {
       close: (p) => this.closePane(p),
       kill: (s) => void this.kill(s),
@@ -151,7 +233,7 @@ class Cockpit {
       },
       changes: features?.changes && session.git_root ? (s) => void this.openChanges(s) : undefined,
     });
-    this.panes.set(session.id, pane);
+    this.panes.set(key, pane);
     this.panesEl.append(pane.element);
     pane.open();
     pane.focus();
@@ -160,34 +242,39 @@ class Cockpit {
   private closePane(pane: TerminalPane): void {
     pane.dispose();
     pane.element.remove();
-    this.panes.delete(pane.session.id);
+    this.panes.delete(sessionKey(pane.session));
     byId("panes-empty").hidden = this.panes.size + this.changes.size > 0;
     this.sessions.focusList();
   }
 
   /** The session's Changes pane beside the terminals (one per session; opening again focuses it). */
   async openChanges(session: SessionRecord): Promise<void> {
-    const features = this.ctx?.features;
+    const features = this.featuresFor(session);
     if (!features?.changes) {
       this.toast("Changes: not available on this daemon");
       return;
     }
-    const existing = this.changes.get(session.id);
+    const key = sessionKey(session);
+    const existing = this.changes.get(key);
     if (existing) {
       existing.focus();
       return;
     }
     byId("panes-empty").hidden = true;
-    const pane = new ChangesPane(this.known.get(session.id) ?? session, features, {
+    const fresh = session.host ? this.hostKnown.get(key) : this.known.get(key);
+    const pane = new ChangesPane(fresh ?? session, features, {
       close: (p) => {
         p.element.remove();
-        this.changes.delete(p.session.id);
+        this.changes.delete(sessionKey(p.session));
         byId("panes-empty").hidden = this.panes.size + this.changes.size > 0;
         this.sessions.focusList();
       },
-      changed: () => void this.refresh(),
+      changed: () => {
+        void this.refresh();
+        if (this.hostsWanted) void this.pollHosts();
+      },
     });
-    this.changes.set(session.id, pane);
+    this.changes.set(key, pane);
     this.panesEl.append(pane.element);
     await pane.load();
     pane.focus();
@@ -201,25 +288,26 @@ class Cockpit {
       this.toast(`${label} refused: ${describe(error)}`);
     }
     await this.refresh();
+    if (this.hostsWanted) await this.pollHosts();
   }
 
   private async kill(session: SessionRecord): Promise<void> {
     if (!isLive(session) || !(await confirmKill(session))) return;
-    await this.ritual("Kill", () => daemonPost(sessionPath(session.id, "/kill")));
+    await this.ritual("Kill", () => sessionPost(session, "/kill"));
   }
 
   private async archive(session: SessionRecord): Promise<void> {
     const summon = Boolean(session.archived_at);
     await this.ritual(summon ? "Summon" : "Archive", () =>
-      daemonPost(sessionPath(session.id, summon ? "/summon" : "/archive")),
+      sessionPost(session, summon ? "/summon" : "/archive"),
     );
   }
 
   private async sacrifice(session: SessionRecord): Promise<void> {
     if (isLive(session) || !(await confirmSacrifice(session))) return;
-    const pane = this.panes.get(session.id);
+    const pane = this.panes.get(sessionKey(session));
     await this.ritual("Sacrifice", async () => {
-      await daemonPost(sessionPath(session.id, "/sacrifice"), { confirm: session.id });
+      await sessionPost(session, "/sacrifice", { confirm: session.id });
       if (pane) this.closePane(pane);
     });
   }

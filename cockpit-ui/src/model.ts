@@ -17,7 +17,14 @@ export interface SessionRecord {
   worktree_path?: string | null;
   review_state?: string | null;
   familiar_id?: string | null;
+  /** Set by the cockpit for a session on a named host (hosts.toml); absent for this machine. */
+  host?: string;
   [key: string]: unknown;
+}
+
+/** A session's key in the UI: its id here, ``host/id`` on another machine (ids never hold "/"). */
+export function sessionKey(session: SessionRecord): string {
+  return session.host ? `${session.host}/${session.id}` : session.id;
 }
 
 export interface SessionGroup {
@@ -113,7 +120,7 @@ export function newlyFinished(
   after: SessionRecord[],
 ): SessionRecord[] {
   return after.filter((s) => {
-    const old = before.get(s.id);
+    const old = before.get(sessionKey(s));
     return old !== undefined && isLive(old) && !isLive(s);
   });
 }
@@ -124,7 +131,7 @@ export function newlyWaiting(
   after: SessionRecord[],
 ): SessionRecord[] {
   return after.filter((s) => {
-    const old = before.get(s.id);
+    const old = before.get(sessionKey(s));
     return old !== undefined && old.attention !== "awaiting_input" && s.attention === "awaiting_input";
   });
 }

@@ -1,10 +1,22 @@
 // The sessions list: grouped by project, live (and waiting) first, with filter and search.
+// With other machines named in hosts.toml, one section per machine: this one first, then
+// each host by name with its state; without any, the list is exactly the plain one.
 // Keyboard: rows use a roving tabindex (one Tab stop for the list); arrows move,
 // Enter opens the terminal, k kills, r archives/summons, Delete sacrifices, e events,
 // c the Changes pane (sessions that started in a git repository).
 
 import { clear, h } from "./dom";
-import { age, type Filter, groupSessions, isLive, projectName, type SessionRecord, shortId } from "./model";
+import type { HostView } from "./api";
+import {
+  age,
+  type Filter,
+  groupSessions,
+  isLive,
+  projectName,
+  type SessionRecord,
+  sessionKey,
+  shortId,
+} from "./model";
 import { reviewLabel } from "./review";
 
 export interface ListActions {
@@ -19,12 +31,26 @@ export interface ListActions {
 const FIRST_ROWS = 80;
 const BATCH_ROWS = 150;
 
+/** One machine's part of the list; ``host`` is null for this machine. */
+interface Machine {
+  host: HostView | null;
+  sessions: SessionRecord[];
+}
+
+const STATE_WORDS: Record<HostView["state"], string> = {
+  connecting: "connecting…",
+  reachable: "reachable",
+  unreachable: "unreachable",
+};
+
 export class SessionsView {
   readonly filter: Filter = { text: "", status: "all", archived: false };
   readonly search: HTMLInputElement;
   private readonly list: HTMLElement;
   private readonly count: HTMLElement;
   private sessions: SessionRecord[] = [];
+  private hosts: HostView[] = [];
+  private hostsError: string | null = null;
   private byId = new Map<string, SessionRecord>();
   private current: string | null = null;
   private renderToken = 0;
@@ -87,8 +113,21 @@ export class SessionsView {
 
   setSessions(sessions: SessionRecord[]): void {
     this.sessions = sessions;
-    this.byId = new Map(sessions.map((s) => [s.id, s]));
+    this.reindex();
     this.render();
+  }
+
+  /** The named hosts, each with its sessions tagged with ``host`` (empty: the plain list). */
+  setHosts(hosts: HostView[], error: string | null): void {
+    this.hosts = hosts;
+    this.hostsError = error;
+    this.reindex();
+    this.render();
+  }
+
+  private reindex(): void {
+    const all = [...this.sessions, ...this.hosts.flatMap((host) => host.sessions ?? [])];
+    this.byId = new Map(all.map((s) => [sessionKey(s), s]));
   }
 
   get(id: string): SessionRecord | undefined {
@@ -109,33 +148,52 @@ export class SessionsView {
     const token = ++this.renderToken;
     const hadFocus = this.list.contains(document.activeElement);
     const now = Date.now();
-    const groups = groupSessions(this.sessions, this.filter);
     const later: [HTMLElement, SessionRecord][] = [];
     const fragment = document.createDocumentFragment();
+    const sectioned = this.hosts.length > 0 || this.hostsError !== null;
+    const machines: Machine[] = [
+      { host: null, sessions: this.sessions },
+      ...this.hosts.map((host) => ({ host, sessions: host.sessions ?? [] })),
+    ];
     let shown = 0;
-    for (const group of groups) {
-      const rows = h("div", { role: "group", "aria-label": group.projectRoot });
-      for (const session of group.sessions) {
-        if (shown < FIRST_ROWS) rows.append(this.row(session, now));
-        else later.push([rows, session]);
-        shown++;
-      }
-      fragment.append(
-        h(
-          "section",
-          { class: "group" },
+    let total = 0;
+    if (this.hostsError) fragment.append(h("p", { class: "error hosts-error" }, this.hostsError));
+    for (const machine of machines) {
+      total += machine.sessions.length;
+      const into = sectioned ? machineSection(machine.host) : fragment;
+      let here = 0;
+      for (const group of groupSessions(machine.sessions, this.filter)) {
+        const rows = h("div", { role: "group", "aria-label": group.projectRoot });
+        for (const session of group.sessions) {
+          if (shown < FIRST_ROWS) rows.append(this.row(session, now));
+          else later.push([rows, session]);
+          shown++;
+          here++;
+        }
+        into.append(
           h(
-            "h3",
-            { title: group.projectRoot },
-            projectName(group.projectRoot),
-            h("span", { class: "muted" }, ` ${group.projectRoot}`),
-            group.live ? h("span", { class: "badge" }, `${group.live} live`) : null,
+            "section",
+            { class: "group" },
+            h(
+              "h3",
+              { title: group.projectRoot },
+              projectName(group.projectRoot),
+              h("span", { class: "muted" }, ` ${group.projectRoot}`),
+              group.live ? h("span", { class: "badge" }, `${group.live} live`) : null,
+            ),
+            rows,
           ),
-          rows,
-        ),
-      );
+        );
+      }
+      if (sectioned) {
+        const reachable = machine.host === null || machine.host.state === "reachable";
+        if (reachable && here === 0) {
+          into.append(h("p", { class: "empty" }, machine.sessions.length ? "No session matches." : "No sessions."));
+        }
+        fragment.append(into);
+      }
     }
-    if (shown === 0) {
+    if (!sectioned && shown === 0) {
       fragment.append(
         h("p", { class: "empty" }, this.sessions.length ? "No session matches." : "No sessions yet. Launch one (n)."),
       );
@@ -143,7 +201,7 @@ export class SessionsView {
     clear(this.list);
     this.list.append(fragment);
     this.list.dataset.complete = later.length ? "0" : "1";
-    this.count.textContent = `${shown} of ${this.sessions.length}`;
+    this.count.textContent = `${shown} of ${total}`;
     const settle = () => {
       if (!this.current || !this.rowFor(this.current)) {
         this.current = this.list.querySelector<HTMLElement>(".row")?.dataset.session ?? null;
@@ -172,13 +230,19 @@ export class SessionsView {
     else settle();
   }
 
+  /** Whether the session's own daemon (this machine's, or its host's) has ``feature``. */
+  private has(session: SessionRecord, feature: "attention" | "changes" | "review"): boolean {
+    if (!session.host) return this[feature];
+    return Boolean(this.hosts.find((host) => host.name === session.host)?.features?.[feature]);
+  }
+
   private row(session: SessionRecord, now: number): HTMLElement {
     const live = isLive(session);
     const waiting = session.attention === "awaiting_input";
     const buttons: HTMLElement[] = [
       h("button", { type: "button", tabindex: -1, "data-act": "open" }, live ? "Open" : "Log"),
     ];
-    const inGit = this.changes && Boolean(session.git_root);
+    const inGit = this.has(session, "changes") && Boolean(session.git_root);
     if (inGit) buttons.push(h("button", { type: "button", tabindex: -1, "data-act": "changes" }, "Changes"));
     if (live) {
       buttons.push(h("button", { type: "button", tabindex: -1, class: "danger", "data-act": "kill" }, "Kill"));
@@ -189,7 +253,7 @@ export class SessionsView {
       );
     }
     const attention =
-      this.attention && live && session.attention
+      this.has(session, "attention") && live && session.attention
         ? h(
             "span",
             { class: `attention a-${session.attention}`, title: session.attention_reason || "" },
@@ -204,7 +268,8 @@ export class SessionsView {
         role: "option",
         tabindex: -1,
         "aria-selected": "false",
-        "data-session": session.id,
+        "data-session": sessionKey(session),
+        "data-host": session.host,
       },
       h(
         "div",
@@ -221,7 +286,7 @@ export class SessionsView {
         h("code", { class: "sid", title: session.id }, shortId(session.id)),
         session.branch ? h("span", { class: "branch" }, String(session.branch)) : null,
         attention,
-        inGit && this.review ? reviewBadge(session) : null,
+        inGit && this.has(session, "review") ? reviewBadge(session) : null,
         h("span", { class: "actions" }, ...buttons),
       ),
     );
@@ -261,7 +326,7 @@ export class SessionsView {
     else if (act === "archive" && !isLive(session)) this.actions.archive(session);
     else if (act === "sacrifice" && !isLive(session)) this.actions.sacrifice(session);
     else if (act === "events") this.actions.events(session);
-    else if (act === "changes" && this.changes && session.git_root) this.actions.changes(session);
+    else if (act === "changes" && this.has(session, "changes") && session.git_root) this.actions.changes(session);
   }
 
   private onKey(event: KeyboardEvent): void {
@@ -288,6 +353,30 @@ export class SessionsView {
       handler();
     }
   }
+}
+
+/** A machine's section with its heading: "This machine", or a host's name, target and state. */
+function machineSection(host: HostView | null): HTMLElement {
+  if (host === null) {
+    return h(
+      "section",
+      { class: "machine", "data-host": "", "aria-label": "This machine" },
+      h("h2", { class: "machine-head" }, "This machine"),
+    );
+  }
+  const why = host.state === "unreachable" && host.reason ? host.reason : "";
+  return h(
+    "section",
+    { class: `machine m-${host.state}`, "data-host": host.name, "aria-label": `Host ${host.name}` },
+    h(
+      "h2",
+      { class: "machine-head", title: host.target },
+      host.name,
+      h("span", { class: "muted" }, ` ${host.target}`),
+      h("span", { class: `host-state h-${host.state}` }, STATE_WORDS[host.state] ?? host.state),
+    ),
+    why ? h("p", { class: "host-reason" }, why) : null,
+  );
 }
 
 function reviewBadge(session: SessionRecord): HTMLElement {

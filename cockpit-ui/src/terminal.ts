@@ -14,8 +14,8 @@
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import { h } from "./dom";
-import { daemonGet, sessionPath } from "./api";
-import { isLive, shortId, type SessionRecord } from "./model";
+import { apiRoot, sessionGet } from "./api";
+import { isLive, sessionKey, shortId, type SessionRecord } from "./model";
 
 // An ended session's pane shows its final screen and the lines above it, rebuilt by
 // the daemon from the stored output: instant at any size, where replaying the whole
@@ -93,13 +93,19 @@ export class TerminalPane {
     this.host = h("div", { class: "pane-term" });
     this.element = h(
       "article",
-      { class: "pane", "data-session": session.id, "aria-label": `Terminal: ${session.title}` },
+      {
+        class: "pane",
+        "data-session": sessionKey(session),
+        "data-host": session.host,
+        "aria-label": `Terminal: ${session.title}${session.host ? ` on ${session.host}` : ""}`,
+      },
       h(
         "header",
         { class: "pane-head" },
         this.statusEl,
         h("strong", { class: "pane-title", title: session.title }, session.title || session.id),
         h("code", {}, shortId(session.id)),
+        session.host ? h("span", { class: "host-tag", title: `on ${session.host}` }, session.host) : null,
         h("span", { class: "muted" }, session.harness),
         h("span", { class: "spacer" }),
         changes,
@@ -152,7 +158,7 @@ export class TerminalPane {
     this.state = "replaying";
     let view: { text?: unknown };
     try {
-      view = await daemonGet(sessionPath(this.session.id, `/screen?ansi=true&history=${FINAL_HISTORY}`));
+      view = await sessionGet(this.session, `/screen?ansi=true&history=${FINAL_HISTORY}`);
     } catch {
       this.connect(0); // a daemon without final screens: replay the raw log
       return;
@@ -186,7 +192,8 @@ export class TerminalPane {
   }
 
   update(session: SessionRecord): void {
-    this.session = session;
+    // The daemon's own records do not say which machine they are on; the pane does.
+    this.session = { ...session, host: this.session.host };
     this.statusEl.textContent = session.status;
     this.statusEl.className = `status s-${session.status}`;
     this.killButton.hidden = !isLive(session);
@@ -203,7 +210,8 @@ export class TerminalPane {
   private connect(afterSeq: number): void {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const id = encodeURIComponent(this.session.id);
-    const ws = new WebSocket(`${scheme}://${location.host}/api/v1/sessions/${id}/attach?afterSeq=${afterSeq}`);
+    const root = apiRoot(this.session.host);
+    const ws = new WebSocket(`${scheme}://${location.host}${root}/sessions/${id}/attach?afterSeq=${afterSeq}`);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.state = "connecting";
@@ -252,7 +260,7 @@ export class TerminalPane {
     for (;;) {
       if (this.state !== "reconnecting") return; // closed meanwhile
       try {
-        page = await daemonGet(sessionPath(this.session.id, `/events?afterSeq=${seq}`));
+        page = await sessionGet(this.session, `/events?afterSeq=${seq}`);
         break;
       } catch {
         if (Date.now() > (this.resumeBy ?? 0)) {
@@ -284,7 +292,7 @@ export class TerminalPane {
         // What was written is now behind `seq`: a failure from here resumes after it.
         this.position = { seq, delivered: 0 };
         if (!page?.hasMore || !page?.nextCursor) break;
-        page = await daemonGet(sessionPath(this.session.id, `/events?afterSeq=${seq}`));
+        page = await sessionGet(this.session, `/events?afterSeq=${seq}`);
       }
     } catch {
       void this.resume(); // the daemon went away again: wait for the next one

@@ -121,6 +121,8 @@ def test_the_token_becomes_an_httponly_cookie_and_leaves_the_address_bar(
 ) -> None:
     page = open_page(browser, cockpit, contexts)
     assert page.url == f"{cockpit.origin}/"
+    # Without hosts.toml the list is the plain one: no per-machine sections.
+    assert page.locator(".machine, .hosts-error").count() == 0
     (cookie,) = page.context.cookies()
     assert cookie["name"] == f"coven-cockpit-{cockpit.port}"
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"

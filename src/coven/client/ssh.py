@@ -90,7 +90,7 @@ def runtime_root(environ: Mapping[str, str]) -> Path:
     return Path(tempfile.gettempdir()) / f"coven-{os.geteuid()}"
 
 
-def _private_dir(path: Path) -> Path:
+def private_dir(path: Path) -> Path:
     """Make ``path`` (0700) if missing; refuse one that is not a private directory of ours."""
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700)
@@ -240,7 +240,7 @@ class SshLink:
 
     def connect(self) -> None:
         """Make sure the control master is up (logging in if needed)."""
-        _private_dir(_private_dir(self._runtime) / self.state_dir.name)
+        private_dir(private_dir(self._runtime) / self.state_dir.name)
         with self._locked():
             self._connect_locked()
 
@@ -356,7 +356,7 @@ class SshLink:
         """
         if self._answers():
             return self.socket_path
-        _private_dir(_private_dir(self._runtime) / self.state_dir.name)
+        private_dir(private_dir(self._runtime) / self.state_dir.name)
         with self._locked():
             if self._answers():  # another coven command set it up while we waited
                 return self.socket_path

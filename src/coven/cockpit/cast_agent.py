@@ -59,10 +59,12 @@ class Activity:
     code: str | None = None
     message: str | None = None
     detail: str | None = None
+    host: str | None = None  # the named host whose daemon was asked; None for this machine
 
     def as_json(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
+            "host": self.host,
             "at": self.at,
             "operation": self.operation,
             "sessionId": self.session_id,
@@ -173,10 +175,20 @@ def _detail(allowed: Allowed, body: bytes | None, upstream: Upstream | None) -> 
 class CastAgent:
     """Workspace context for the UI, and every operation, through ``link`` only."""
 
-    def __init__(self, link: DaemonLink, *, default_project_root: str) -> None:
+    def __init__(
+        self,
+        link: DaemonLink,
+        *,
+        default_project_root: str,
+        activity: ActivityLog | None = None,
+        host: str | None = None,
+    ) -> None:
         self.link = link
         self.default_project_root = default_project_root
-        self.activity = ActivityLog()
+        # One log for the whole cockpit: another host's agent shares this machine's, and
+        # its entries carry ``host``.
+        self.activity = activity if activity is not None else ActivityLog()
+        self.host = host
         self._harnesses: tuple[float, list[dict[str, Any]]] | None = None
 
     # -- operations ---------------------------------------------------------------------------
@@ -194,6 +206,7 @@ class CastAgent:
                     "unreachable",
                     message=str(exc),
                     detail=_detail(allowed, body, None),
+                    host=self.host,
                 )
             raise
         if allowed.mutating:
@@ -207,19 +220,20 @@ class CastAgent:
                 code=code,
                 message=message,
                 detail=_detail(allowed, body, upstream),
+                host=self.host,
             )
             if allowed.operation == "launch":
                 self._harnesses = None  # a refusal may mean availability changed
         return upstream
 
     def terminal_opened(self, session_id: str) -> None:
-        self.activity.record("attach", session_id, "ok", detail="terminal opened")
+        self.activity.record("attach", session_id, "ok", detail="terminal opened", host=self.host)
 
     def terminal_refused(self, session_id: str, message: str) -> None:
-        self.activity.record("attach", session_id, "refused", message=message)
+        self.activity.record("attach", session_id, "refused", message=message, host=self.host)
 
     def terminal_closed(self, session_id: str) -> None:
-        self.activity.record("detach", session_id, "ok", detail="terminal closed")
+        self.activity.record("detach", session_id, "ok", detail="terminal closed", host=self.host)
 
     # -- context ------------------------------------------------------------------------------
     async def context(

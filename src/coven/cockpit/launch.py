@@ -27,9 +27,11 @@ from pathlib import Path
 from aiohttp import web
 
 from coven.client import AsyncCovenClient, default_home
+from coven.client.ssh import runtime_root
 from coven.cockpit.cast_agent import CastAgent
 from coven.cockpit.daemon_link import DaemonLink
 from coven.cockpit.guard import Guard, new_token
+from coven.cockpit.remote_hosts import RemoteHosts
 from coven.cockpit.server import build_app
 from coven.cockpit.state import CockpitState, launch_lock, remove_state, running, write_state
 
@@ -89,10 +91,17 @@ def announce(url: str, *, reused: bool, open_browser: bool) -> None:
 
 
 async def serve(
-    sock: socket.socket, guard: Guard, agent: CastAgent, on_ready: Callable[[], None]
+    sock: socket.socket,
+    guard: Guard,
+    agent: CastAgent,
+    on_ready: Callable[[], None],
+    hosts: RemoteHosts | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM/SIGHUP; ``on_ready`` runs once requests are answered."""
-    app = build_app(guard, agent)
+    """Serve until SIGINT/SIGTERM/SIGHUP; ``on_ready`` runs once requests are answered.
+
+    Stopping closes every SSH connection the cockpit opened to other hosts.
+    """
+    app = build_app(guard, agent, hosts=hosts)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.SockSite(runner, sock)
@@ -145,7 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         link = DaemonLink(AsyncCovenClient.from_home(home).socket_path)
         agent = CastAgent(link, default_project_root=args.project_root or os.getcwd())
-        asyncio.run(serve(sock, Guard(state.token, port), agent, ready))
+        hosts = RemoteHosts(
+            home,
+            activity=agent.activity,
+            environ=os.environ,
+            # Its own control masters, so stopping them never cuts a `coven --host` terminal.
+            runtime=runtime_root(os.environ) / f"cockpit-{os.getpid()}",
+        )
+        asyncio.run(serve(sock, Guard(state.token, port), agent, ready, hosts))
     finally:
         remove_state(home, os.getpid())
     return 0

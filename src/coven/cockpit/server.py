@@ -6,7 +6,12 @@ Routes (all behind ``guard``):
 * ``GET /cockpit/ping``: who is serving (used to reuse a running cockpit);
 * ``GET /cockpit/context``: Cast Agent's workspace context (see ``CastAgent.context``);
 * ``/api/v1/...``: allow-listed daemon routes, JSON and the attach WebSocket,
-  forwarded to the daemon's Unix socket through Cast Agent.
+  forwarded to the daemon's Unix socket through Cast Agent;
+* ``GET /cockpit/hosts``: the machines in ``hosts.toml``, each with its state and,
+  when reachable, its sessions (see ``RemoteHosts.overview``);
+* ``/hosts/<name>/api/v1/...``: the same allow-list, forwarded to that host's
+  daemon over its SSH forward (``remote_hosts``). An unknown or malformed name
+  is ``404 unknown_host``; a host that cannot be reached is ``503 host_unreachable``.
 
 Every response gets a strict Content-Security-Policy (scripts and connections
 only from this origin; inline styles are allowed because xterm.js sets them),
@@ -27,11 +32,13 @@ import msgspec
 from aiohttp import web
 
 from coven import __version__
+from coven.client.hosts import is_host_name
 from coven.cockpit import allowlist
 from coven.cockpit.bundle import CONTENT_TYPES, STATIC, load_manifest
 from coven.cockpit.cast_agent import CastAgent
 from coven.cockpit.daemon_link import DaemonDown, Refused
 from coven.cockpit.guard import Decision, Guard, Incoming, Verdict
+from coven.cockpit.remote_hosts import HostUnavailable, RemoteHost, RemoteHosts
 
 MAX_BODY = 4 * 1024 * 1024
 WS_MAX_MESSAGE = 1024 * 1024
@@ -50,6 +57,7 @@ _SECURITY_HEADERS = {
 
 GUARD_KEY = web.AppKey("guard", Guard)
 AGENT_KEY = web.AppKey("agent", CastAgent)
+HOSTS_PREFIX = "/hosts/"
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -65,7 +73,7 @@ def _error(status: int, code: str, message: str) -> web.Response:
 def _refusal(request: web.Request, decision: Decision) -> web.Response:
     status = 403 if decision.verdict is Verdict.FORBIDDEN else 401
     code = "forbidden" if status == 403 else "unauthorized"
-    if request.path.startswith(("/api/", "/cockpit/")):
+    if request.path.startswith(("/api/", "/cockpit/", HOSTS_PREFIX)):
         return _error(status, code, decision.reason)
     page = (
         "<!doctype html><meta charset=utf-8><title>Coven cockpit</title>"
@@ -112,9 +120,10 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 
 class Handlers:
-    def __init__(self, agent: CastAgent, static: Path) -> None:
+    def __init__(self, agent: CastAgent, static: Path, hosts: RemoteHosts | None) -> None:
         self.agent = agent
         self.static = static
+        self.hosts = hosts
         self.manifest = load_manifest(static)
 
     async def index(self, request: web.Request) -> web.StreamResponse:
@@ -151,6 +160,12 @@ class Handlers:
         doc = await self.agent.context(
             sessions_digest=request.query.get("sessions", ""), activity_after=after
         )
+        # Only whether to ask /cockpit/hosts: with no hosts.toml the UI shows nothing more.
+        doc["hosts"] = (
+            self.hosts.summary()
+            if self.hosts is not None
+            else {"configured": 0, "rosterError": None}
+        )
         # msgspec, not json.dumps: with a thousand sessions this is most of the answer's cost.
         return web.Response(
             body=msgspec.json.encode(doc),
@@ -160,6 +175,40 @@ class Handlers:
 
     async def proxy(self, request: web.Request) -> web.StreamResponse:
         path, _, raw_query = request.raw_path.partition("?")
+        return await self._forward(request, path, raw_query, None)
+
+    async def hosts_overview(self, request: web.Request) -> web.Response:
+        """``GET /cockpit/hosts?known=NAME:DIGEST…``: every named host, side by side."""
+        known = {}
+        for value in request.query.getall("known", []):
+            name, _, digest = value.partition(":")
+            known[name] = digest
+        doc: dict[str, Any] = {"hosts": [], "rosterError": None}
+        if self.hosts is not None:
+            doc = await self.hosts.overview(known)
+        return web.Response(
+            body=msgspec.json.encode(doc),
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def host_proxy(self, request: web.Request) -> web.StreamResponse:
+        """``/hosts/<name>/api/v1/…``: the allow-listed route on that host's daemon."""
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        name, _, rest = raw_path[len(HOSTS_PREFIX) :].partition("/")
+        host = self.hosts.get(name) if self.hosts is not None and is_host_name(name) else None
+        if host is None:
+            return _error(404, "unknown_host", "no host by that name in hosts.toml")
+        return await self._forward(request, "/" + rest, raw_query, host)
+
+    async def _forward(
+        self, request: web.Request, path: str, raw_query: str, host: RemoteHost | None
+    ) -> web.StreamResponse:
+        """One allow-listed call to this machine's daemon, or to ``host``'s.
+
+        The allow-list is applied before anything else, so a refused route never
+        makes the cockpit connect anywhere.
+        """
         allowed = allowlist.resolve(request.method, path)
         if allowed is None:
             return _error(
@@ -167,13 +216,20 @@ class Handlers:
             )
         query = allowlist.forwarded_query(raw_query, allowed.query_keys)
         target = path + (f"?{query}" if query else "")
+        agent = self.agent
+        if host is not None:
+            assert self.hosts is not None
+            try:
+                agent = await self.hosts.agent_for(host)
+            except HostUnavailable as exc:
+                return _error(503, "host_unreachable", str(exc))
         if allowed.websocket:
-            return await self._proxy_websocket(request, allowed, target)
+            return await self._proxy_websocket(request, agent, allowed, target, host)
         body = await request.read() if request.method == "POST" else None
         try:
-            upstream = await self.agent.perform(allowed, request.method, target, body)
+            upstream = await agent.perform(allowed, request.method, target, body)
         except DaemonDown as exc:
-            return _error(503, "daemon_unavailable", str(exc))
+            return self._down(host, exc)
         content_type = upstream.content_type.split(";")[0].strip() or "application/json"
         return web.Response(
             status=upstream.status,
@@ -182,27 +238,41 @@ class Handlers:
             headers={"Cache-Control": "no-store"},
         )
 
+    def _down(self, host: RemoteHost | None, exc: DaemonDown) -> web.Response:
+        if host is None:
+            return _error(503, "daemon_unavailable", str(exc))
+        assert self.hosts is not None
+        self.hosts.lost(host)  # the forward is set up again in the background
+        return _error(
+            503, "host_unreachable", f"lost the connection to {host.name} ({exc}); reconnecting"
+        )
+
     async def _proxy_websocket(
-        self, request: web.Request, allowed: allowlist.Allowed, target: str
+        self,
+        request: web.Request,
+        agent: CastAgent,
+        allowed: allowlist.Allowed,
+        target: str,
+        host: RemoteHost | None,
     ) -> web.StreamResponse:
         session_id = allowed.session_id or ""
         browser = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, autoping=True)
         if not browser.can_prepare(request).ok:
             return _error(400, "invalid_request", "attach is a WebSocket route")
         try:
-            daemon = await self.agent.link.websocket(target)
+            daemon = await agent.link.websocket(target)
         except Refused as exc:
-            self.agent.terminal_refused(session_id, exc.message)
+            agent.terminal_refused(session_id, exc.message)
             return _error(exc.status, "attach_refused", f"the daemon refused: {exc.message}")
         except DaemonDown as exc:
-            self.agent.terminal_refused(session_id, str(exc))
-            return _error(503, "daemon_unavailable", str(exc))
+            agent.terminal_refused(session_id, str(exc))
+            return self._down(host, exc)
         await browser.prepare(request)
-        self.agent.terminal_opened(session_id)
+        agent.terminal_opened(session_id)
         try:
             await _pump(browser, daemon)
         finally:
-            self.agent.terminal_closed(session_id)
+            agent.terminal_closed(session_id)
             with contextlib.suppress(Exception):
                 await daemon.close()
             if not browser.closed:
@@ -268,20 +338,27 @@ async def _pump(browser: web.WebSocketResponse, daemon: aiohttp.ClientWebSocketR
                 await task
 
 
-def build_app(guard: Guard, agent: CastAgent, static: Path = STATIC) -> web.Application:
+def build_app(
+    guard: Guard, agent: CastAgent, static: Path = STATIC, hosts: RemoteHosts | None = None
+) -> web.Application:
+    """The cockpit app; ``hosts`` (the named machines) are closed with it."""
     app = web.Application(middlewares=[guard_middleware], client_max_size=MAX_BODY)
     app[GUARD_KEY] = guard
     app[AGENT_KEY] = agent
-    handlers = Handlers(agent, static)
+    handlers = Handlers(agent, static, hosts)
     app.router.add_get("/", handlers.index)
     app.router.add_get("/static/{name}", handlers.asset)
     app.router.add_get("/cockpit/ping", handlers.ping)
     app.router.add_get("/cockpit/context", handlers.context)
+    app.router.add_get("/cockpit/hosts", handlers.hosts_overview)
     app.router.add_route("*", "/api/v1/{tail:.*}", handlers.proxy)
+    app.router.add_route("*", HOSTS_PREFIX + "{tail:.*}", handlers.host_proxy)
     app.on_response_prepare.append(_security_headers)
 
     async def close_link(app: web.Application) -> None:
         await agent.link.close()
+        if hosts is not None:
+            await hosts.close()
 
     app.on_cleanup.append(close_link)
     return app
