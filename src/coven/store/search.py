@@ -287,21 +287,27 @@ def fts_query(text: str) -> str:
 def search(conn: sqlite3.Connection, query: str, limit: int) -> list[SearchHit]:
     """The best ``limit`` hits for an ``fts_query`` over output segments and titles."""
     marks = (HIGHLIGHT_START, HIGHLIGHT_END, _ELLIPSIS, SNIPPET_TOKENS)
-    # Rank first, then build snippets for the best ``limit`` only (a snippet re-reads its
-    # segment; made in the ranking query, it was made for every match). A word found all
-    # over the store is ranked among its newest ``RANKED_MATCHES`` segments, so a search
-    # costs the same at 100 MiB as at 1 GiB (ranking every match grew with the store).
-    output = conn.execute(
-        "SELECT s.session_id, snippet(output_index, 0, ?, ?, ?, ?), bm25(output_index),"
-        " s.first_seq, e.id, s.created_at"
-        " FROM output_index JOIN output_segments s ON s.id = output_index.rowid"
-        " LEFT JOIN events e ON e.seq = s.first_seq"
-        " WHERE output_index MATCH ? AND output_index.rowid IN"
-        " (SELECT rowid FROM (SELECT rowid, bm25(output_index) AS score FROM output_index"
-        "  WHERE output_index MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score LIMIT ?)"
-        " ORDER BY bm25(output_index)",
-        (*marks, query, query, RANKED_MATCHES, limit),
+    # Rank first, then make snippets for the best ``limit`` only, in a second statement: a
+    # snippet re-reads its segment, and bm25() in the snippets' statement cost ~100 ms
+    # even for 20 rows of a large store. A word found all over the store is ranked among
+    # its newest ``RANKED_MATCHES`` segments, so ranking stays bounded as the store grows.
+    ranked = conn.execute(
+        "SELECT rowid, bm25(output_index) FROM output_index WHERE output_index MATCH ?"
+        " ORDER BY rowid DESC LIMIT ?",
+        (query, RANKED_MATCHES),
     ).fetchall()
+    best = dict(sorted(ranked, key=lambda row: (row[1], -row[0]))[:limit])
+    output = []
+    if best:
+        marks_in = ", ".join("?" for _ in best)
+        output = conn.execute(
+            "SELECT output_index.rowid, s.session_id, snippet(output_index, 0, ?, ?, ?, ?),"
+            " s.first_seq, e.id, s.created_at"
+            " FROM output_index JOIN output_segments s ON s.id = output_index.rowid"
+            " LEFT JOIN events e ON e.seq = s.first_seq"
+            f" WHERE output_index MATCH ? AND output_index.rowid IN ({marks_in})",
+            (*marks, query, *best),
+        ).fetchall()
     titles = conn.execute(
         "SELECT t.session_id, snippet(title_index, 1, ?, ?, ?, ?), bm25(title_index),"
         " s.created_at"
@@ -310,8 +316,8 @@ def search(conn: sqlite3.Connection, query: str, limit: int) -> list[SearchHit]:
         (*marks, query, limit),
     ).fetchall()
     hits = [
-        SearchHit(EventKind.OUTPUT, str(sid), str(snip), float(rank), int(seq), eid, str(at))
-        for sid, snip, rank, seq, eid, at in output
+        SearchHit(EventKind.OUTPUT, str(sid), str(snip), float(best[rowid]), int(seq), eid, str(at))
+        for rowid, sid, snip, seq, eid, at in output
     ] + [
         SearchHit("title", str(sid), str(snip), float(rank), None, None, str(at))
         for sid, snip, rank, at in titles
