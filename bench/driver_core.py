@@ -434,8 +434,9 @@ def first_output(c: Client, sid: str, deadline: float, needle: str = "") -> floa
     raise DriverError(f"no output from {sid} in time")
 
 
-def exit_readable(c: Client, sid: str, deadline: float) -> float:
-    """Seconds until an exit event is readable in the session's log."""
+def exit_readable(c: Client, sid: str, deadline: float, idle_sleep: float = 0.002) -> float:
+    """Seconds until an exit event is readable in the session's log (reading every page;
+    ``idle_sleep`` between polls that found nothing new)."""
     t0 = clock()
     after = None
     while clock() < deadline:
@@ -444,5 +445,5 @@ def exit_readable(c: Client, sid: str, deadline: float) -> float:
             return clock() - t0
         after = nxt
         if not evs:
-            time.sleep(0.002)
+            time.sleep(idle_sleep)
     raise DriverError(f"no exit event from {sid} in time")
