@@ -14,9 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.support.cockpit import Cockpit, chromium_path, running_cockpit, screenshot
+from tests.support.cockpit import (
+    Cockpit,
+    headless_chromium,
+    running_cockpit,
+    screenshot,
+    wait_pane,
+)
 from tests.support.daemon import Daemon, running_daemon
 
 WAIT_MS = 15_000
@@ -24,12 +30,8 @@ WAIT_MS = 15_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture(scope="module")
@@ -79,19 +81,6 @@ def open_page(
     page.wait_for_selector("body[data-ready]", timeout=WAIT_MS)
     assert errors == []
     return page
-
-
-def pane_text(page: Page, session_id: str) -> str:
-    text: str = page.evaluate("id => window.__cockpit.paneText(id)", session_id)
-    return text
-
-
-def wait_pane(page: Page, session_id: str, needle: str) -> None:
-    page.wait_for_function(
-        "([id, needle]) => window.__cockpit.paneText(id).includes(needle)",
-        arg=[session_id, needle],
-        timeout=WAIT_MS,
-    )
 
 
 def row(page: Page, session_id: str) -> Any:
@@ -150,11 +139,11 @@ def test_launch_from_the_form_then_type_into_the_terminal_and_see_the_echo(
     pane.wait_for(timeout=WAIT_MS)
     session_id = pane.get_attribute("data-session")
     assert session_id
-    wait_pane(page, session_id, "ready")
+    wait_pane(page, session_id, "ready", WAIT_MS)
     assert record(daemon, session_id)["title"] == "launched from the browser"
     page.keyboard.type("typed in chromium")
     page.keyboard.press("Enter")
-    wait_pane(page, session_id, "echo: typed in chromium")
+    wait_pane(page, session_id, "echo: typed in chromium", WAIT_MS)
     daemon.wait_output(session_id, "echo: typed in chromium")
     screenshot(page, "terminal")
     operations = [(e["operation"], e["sessionId"], e["outcome"]) for e in activity(cockpit)]
@@ -183,11 +172,11 @@ def test_resizing_the_window_resizes_the_session_terminal(
     session_id = daemon.launch("--fake-mode=winch", title="resize me")["id"]
     page = open_page(browser, cockpit, contexts, width=1400, height=900)
     wait_row(page, session_id).locator("button[data-act=open]").click()
-    wait_pane(page, session_id, "ready")
+    wait_pane(page, session_id, "ready", WAIT_MS)
     size = page.evaluate(
         "id => [window.__cockpit.terminal(id).rows, window.__cockpit.terminal(id).cols]", session_id
     )
-    wait_pane(page, session_id, f"winch: {size[0]} {size[1]}")
+    wait_pane(page, session_id, f"winch: {size[0]} {size[1]}", WAIT_MS)
     page.set_viewport_size({"width": 1000, "height": 600})
     page.wait_for_function(
         "([id, cols]) => window.__cockpit.terminal(id).cols < cols",
@@ -197,7 +186,7 @@ def test_resizing_the_window_resizes_the_session_terminal(
     smaller = page.evaluate(
         "id => [window.__cockpit.terminal(id).rows, window.__cockpit.terminal(id).cols]", session_id
     )
-    wait_pane(page, session_id, f"winch: {smaller[0]} {smaller[1]}")
+    wait_pane(page, session_id, f"winch: {smaller[0]} {smaller[1]}", WAIT_MS)
     daemon.wait_output(session_id, f"winch: {smaller[0]} {smaller[1]}")
     daemon.call("POST", f"/api/v1/sessions/{session_id}/kill")
 
@@ -210,19 +199,19 @@ def test_panes_side_by_side_and_two_browsers_on_one_session(
     page = open_page(browser, cockpit, contexts, width=1600)
     for session_id in (first, second):
         wait_row(page, session_id).locator("button[data-act=open]").click()
-        wait_pane(page, session_id, "ready")
+        wait_pane(page, session_id, "ready", WAIT_MS)
     left = page.locator(f'.pane[data-session="{first}"]').bounding_box()
     right = page.locator(f'.pane[data-session="{second}"]').bounding_box()
     assert left and right and left["x"] + left["width"] <= right["x"] + 1
     assert abs(left["y"] - right["y"]) < 2
     other = open_page(browser, cockpit, contexts)
     wait_row(other, first).locator("button[data-act=open]").click()
-    wait_pane(other, first, "ready")
+    wait_pane(other, first, "ready", WAIT_MS)
     page.locator(f'.pane[data-session="{first}"] .xterm').click()
     page.keyboard.type("seen by both")
     page.keyboard.press("Enter")
-    wait_pane(page, first, "echo: seen by both")
-    wait_pane(other, first, "echo: seen by both")
+    wait_pane(page, first, "echo: seen by both", WAIT_MS)
+    wait_pane(other, first, "echo: seen by both", WAIT_MS)
     screenshot(page, "two-panes")
     for session_id in (first, second):
         daemon.call("POST", f"/api/v1/sessions/{session_id}/kill")
@@ -283,7 +272,7 @@ def test_a_finished_session_shows_its_log_and_how_it_ended(
     page.on("websocket", lambda ws: sockets.append(ws.url))
     wait_row(page, session_id).locator("button[data-act=open]").click()
     # Its final screen, drawn by cursor moves, as the daemon's terminal model shows it ...
-    wait_pane(page, session_id, "Welcome to Fake Code")
+    wait_pane(page, session_id, "Welcome to Fake Code", WAIT_MS)
     # ... fetched as a screen, not by replaying its whole output through an attach.
     assert not [url for url in sockets if session_id in url], sockets
     pane = page.locator(f'.pane[data-session="{session_id}"]')
@@ -299,7 +288,7 @@ def test_a_narrow_window_stacks_the_list_above_the_terminals(
     session_id = daemon.launch(title="narrow")["id"]
     page = open_page(browser, cockpit, contexts, width=700, height=900)
     wait_row(page, session_id).locator("button[data-act=open]").click()
-    wait_pane(page, session_id, "ready")
+    wait_pane(page, session_id, "ready", WAIT_MS)
     side = page.locator("#side").bounding_box()
     pane = page.locator(f'.pane[data-session="{session_id}"]').bounding_box()
     assert side and pane
@@ -324,11 +313,11 @@ def test_everything_works_from_the_keyboard_alone(
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.dataset.session") == session_id
     page.keyboard.press("Enter")
-    wait_pane(page, session_id, "ready")
+    wait_pane(page, session_id, "ready", WAIT_MS)
     assert page.evaluate("!!document.activeElement.closest('.xterm')")
     page.keyboard.type("no mouse")
     page.keyboard.press("Enter")
-    wait_pane(page, session_id, "echo: no mouse")
+    wait_pane(page, session_id, "echo: no mouse", WAIT_MS)
     page.keyboard.press("Control+]")
     assert page.evaluate("document.activeElement.dataset.session") == session_id
     page.keyboard.press("e")

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.support.cockpit import Cockpit, chromium_path, cockpit_command, screenshot, serving
+from tests.support.cockpit import Cockpit, cockpit_command, headless_chromium, screenshot, serving
 from tests.support.daemon import Daemon, daemon_env
 from tests.support.ssh import SshWorld
 
@@ -73,21 +73,15 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 @pytest.fixture
 def page(stack: Stack) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900})
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(stack.cockpit.url)
-            page.wait_for_selector("body[data-ready]", timeout=WAIT_MS)
-            yield page
-            assert errors == []
-        finally:
-            browser.close()
+    with headless_chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(stack.cockpit.url)
+        page.wait_for_selector("body[data-ready]", timeout=WAIT_MS)
+        yield page
+        assert errors == []
 
 
 def _master_pids(world: SshWorld) -> list[int]:

@@ -14,9 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.support.cockpit import chromium_path, running_cockpit, screenshot
+from tests.support.cockpit import (
+    headless_chromium,
+    running_cockpit,
+    screenshot,
+    wait_pane,
+)
 from tests.support.daemon import Daemon, running_daemon
 
 pytestmark = pytest.mark.timeout(120)
@@ -27,26 +32,8 @@ NOTICE = "the daemon restarted; still attached"
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def _pane_text(page: Page, session_id: str) -> str:
-    text: str = page.evaluate("id => window.__cockpit.paneText(id)", session_id)
-    return text
-
-
-def _wait_pane(page: Page, session_id: str, needle: str) -> str:
-    page.wait_for_function(
-        "([id, needle]) => window.__cockpit.paneText(id).includes(needle)",
-        arg=[session_id, needle],
-        timeout=WAIT_MS,
-    )
-    return _pane_text(page, session_id)
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 def _inputs(daemon: Daemon, session_id: str) -> str:
@@ -68,16 +55,16 @@ def test_the_terminal_pane_reconnects_after_a_daemon_restart(
         page.goto(cockpit.url)
         page.wait_for_selector("body[data-ready]", timeout=WAIT_MS)
         page.locator(f'.row[data-session="{sid}"] button[data-act=open]').click(timeout=WAIT_MS)
-        _wait_pane(page, sid, "ready")
+        wait_pane(page, sid, "ready", WAIT_MS)
         pane = page.locator(f'.pane[data-session="{sid}"]')
         pane.locator(".xterm").click()
         page.keyboard.type("before")
         page.keyboard.press("Enter")
-        _wait_pane(page, sid, "echo: before")
+        wait_pane(page, sid, "echo: before", WAIT_MS)
         # Output the harness writes while no daemon runs (its holder keeps it).
         page.keyboard.type("later 1 while away")
         page.keyboard.press("Enter")
-        _wait_pane(page, sid, "echo: later 1 while away")
+        wait_pane(page, sid, "echo: later 1 while away", WAIT_MS)
         started = time.monotonic()
         daemon.stop_keeping_sessions()
         banner = pane.locator(".pane-banner")
@@ -88,13 +75,13 @@ def test_the_terminal_pane_reconnects_after_a_daemon_restart(
         page.keyboard.press("Enter")
         time.sleep(max(0.0, 1.5 - (time.monotonic() - started)))
         daemon.start()
-        text = _wait_pane(page, sid, NOTICE)
+        text = wait_pane(page, sid, NOTICE, WAIT_MS)
         resumed = time.monotonic() - started
-        text = _wait_pane(page, sid, "echo: typed meanwhile")
+        text = wait_pane(page, sid, "echo: typed meanwhile", WAIT_MS)
         banner.wait_for(state="hidden", timeout=WAIT_MS)
         page.keyboard.type("after")
         page.keyboard.press("Enter")
-        text = _wait_pane(page, sid, "echo: after")
+        text = wait_pane(page, sid, "echo: after", WAIT_MS)
         screenshot(page, "terminal-after-restart")
         # Each line once: nothing the pane had shown is shown again, nothing is missing.
         for line in ("echo: before", "late: while away", "echo: typed meanwhile", "echo: after"):

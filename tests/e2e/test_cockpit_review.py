@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from tests.support.cockpit import Cockpit, chromium_path, running_cockpit, screenshot
+from tests.support.cockpit import Cockpit, headless_chromium, running_cockpit, screenshot
 from tests.support.daemon import Daemon
 from tests.support.gitrepo import GitSandbox, fingerprint, sandbox_daemon
 
@@ -36,12 +36,8 @@ def stack(sandbox: GitSandbox) -> Iterator[tuple[Daemon, Cockpit]]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -179,6 +179,35 @@ def chromium_path() -> str:
     return found
 
 
+@contextlib.contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright; closed on the way out."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def pane_text(page: Any, session_id: str) -> str:
+    """What the session's terminal pane shows (the app's test hook)."""
+    text: str = page.evaluate("id => window.__cockpit.paneText(id)", session_id)
+    return text
+
+
+def wait_pane(page: Any, session_id: str, needle: str, timeout_ms: int) -> str:
+    """Wait until the session's pane shows ``needle``; answer what it shows then."""
+    page.wait_for_function(
+        "([id, needle]) => window.__cockpit.paneText(id).includes(needle)",
+        arg=[session_id, needle],
+        timeout=timeout_ms,
+    )
+    return pane_text(page, session_id)
+
+
 def screenshot(page: Any, name: str) -> Path:
     """Save a PNG of ``page`` under the artifacts directory (not part of the repository)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coven.errors import SessionNotFound
-from coven.runtime.conversations import Rollout, codex_rollouts, codex_sessions_dir
+from coven.runtime.conversations import (
+    Rollout,
+    choose_codex_thread,
+    codex_rollouts,
+    codex_sessions_dir,
+)
 from coven.runtime.ledger import Ledger
 from coven.store import UpdateSession
 
@@ -105,7 +110,8 @@ class CodexThreads:
             found[where] = await self.ledger.read(codex_rollouts, where, since)
         # Sessions that started first choose first: each takes the oldest file it can.
         for wait in sorted(self._waiting.values(), key=lambda w: w.since):
-            thread = _choose(found[wait.sessions_dir], wait, self._claimed)
+            since = wait.since - CLOCK_SLACK
+            thread = choose_codex_thread(found[wait.sessions_dir], wait.cwd, since, self._claimed)
             if thread is None:
                 continue
             self._claimed.add(thread)
@@ -114,14 +120,6 @@ class CodexThreads:
                 fields = {"conversation_id": thread}
                 await self.ledger.write(UpdateSession(wait.session_id, fields))
                 self.ledger.changes.notify(wait.session_id)
-
-
-def _choose(rollouts: list[Rollout], wait: _Waiting, claimed: set[str]) -> str | None:
-    since = wait.since - CLOCK_SLACK
-    mine = [
-        r for r in rollouts if r.cwd == wait.cwd and r.mtime >= since and r.thread not in claimed
-    ]
-    return min(mine).thread if mine else None
 
 
 # The variables of a harness's environment that locate its sessions directory.

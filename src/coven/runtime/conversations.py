@@ -14,6 +14,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,9 +115,15 @@ def find_codex_thread(
     Ids in ``claimed`` (recorded by other sessions) are skipped. When several
     unclaimed runs match, the oldest file wins. Blocking (filesystem).
     """
-    mine = [
-        r for r in codex_rollouts(sessions_dir, since) if r.cwd == cwd and r.thread not in claimed
-    ]
+    return choose_codex_thread(codex_rollouts(sessions_dir, since), cwd, since, claimed)
+
+
+def choose_codex_thread(
+    rollouts: Iterable[Rollout], cwd: str, since: float, claimed: Collection[str]
+) -> str | None:
+    """The oldest of ``rollouts`` written in ``cwd`` at or after ``since`` whose thread
+    is not in ``claimed`` (recorded by another session); ``None`` when there is none."""
+    mine = [r for r in rollouts if r.cwd == cwd and r.mtime >= since and r.thread not in claimed]
     return min(mine).thread if mine else None
 
 

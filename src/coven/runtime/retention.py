@@ -25,7 +25,6 @@ One pruner serves both. What callers rely on:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from coven.errors import InvalidRequest
+from coven.runtime.background import Background
 from coven.runtime.ledger import Ledger
 from coven.schema.search import (
     PRUNE_DEFAULT_EVENT_DAYS,
@@ -126,7 +126,7 @@ class Retention:
         self.free_disk = free_disk
         self._clean = clean
         self._lock = asyncio.Lock()  # one prune at a time (a request waits for a tick)
-        self._task: asyncio.Task[None] | None = None
+        self._loop_task = Background(ledger.loop, "coven-retention", self._run)
         self.blocked = False
         """Whether the last tick found too little free disk to run."""
         self.last_prune_at: str | None = None
@@ -136,15 +136,10 @@ class Retention:
             log.debug("could not read the last prune time", exc_info=True)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = self.ledger.loop.create_task(self._run(), name="coven-retention")
+        self._loop_task.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop_task.close()
 
     async def _run(self) -> None:
         await asyncio.sleep(self.settings.first_delay)

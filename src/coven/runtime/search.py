@@ -20,12 +20,12 @@ the two halves of a secret, so it is redacted once more.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 from coven.errors import InvalidRequest
 from coven.redaction import Redactor
+from coven.runtime.background import Background
 from coven.runtime.ledger import Ledger
 from coven.schema.search import (
     HIT_OUTPUT,
@@ -83,7 +83,7 @@ class SearchService:
         self._deferred_since: float | None = None
         self._started = False  # the watermark was read once
         self._last_committed = -1
-        self._task: asyncio.Task[None] | None = None
+        self._loop_task = Background(ledger.loop, "coven-search-index", self._run)
 
     def clean(self, text: str) -> str:
         """Stored output text as it is indexed: plain text, redacted again."""
@@ -91,15 +91,10 @@ class SearchService:
 
     def start(self) -> None:
         """Start the background indexer (it also backfills a migrated store)."""
-        if self._task is None:
-            self._task = self.ledger.loop.create_task(self._run(), name="coven-search-index")
+        self._loop_task.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop_task.close()
 
     async def _run(self) -> None:
         delay = TICK_SECONDS
