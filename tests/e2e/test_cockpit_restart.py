@@ -82,6 +82,8 @@ def test_the_terminal_pane_reconnects_after_a_daemon_restart(
         page.keyboard.type("after")
         page.keyboard.press("Enter")
         text = wait_pane(page, sid, "echo: after", WAIT_MS)
+        # The session list and the daemon pill come back too, not only the pane.
+        page.locator(f'.row[data-session="{sid}"]').wait_for(state="visible", timeout=WAIT_MS)
         screenshot(page, "terminal-after-restart")
         # Each line once: nothing the pane had shown is shown again, nothing is missing.
         for line in ("echo: before", "late: while away", "echo: typed meanwhile", "echo: after"):
