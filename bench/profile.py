@@ -91,6 +91,11 @@ def workload(cb: Any, bench: Any, d: Any, name: str, mib: int, state: dict[str, 
         cb.wait_exit(c, sid, time.perf_counter() + 600)
         dt = time.perf_counter() - t0
         return f"{mib} MiB emitted, exit readable after {dt:.2f}s ({blob['bytes'] / 2**20 / dt:.1f} MiB/s)"
+    if name == "output4":
+        blob = bench.ensure_blob(mib)
+        took, _ = cb.emit_and_wait(bench, d, mib, 4)
+        rate = 4 * blob["bytes"] / 2**20 / took
+        return f"4 x {mib} MiB emitted at once, every exit readable after {took:.2f}s ({rate:.1f} MiB/s)"
     if name == "health":
         for _ in range(3000):
             c.raw("GET", "/api/v1/health")
@@ -115,10 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("workload", choices=("output", "health", "list", "events"))
+    ap.add_argument("workload", choices=("output", "output4", "health", "list", "events"))
     ap.add_argument("--mib", type=int, default=64)
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL")
+    ap.add_argument("--native", action="store_true", help="include native (C) frames")
     ap.add_argument("--out", default=str(HERE / "results" / "profiles"))
     args = ap.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -129,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     cb = compare.load_bench_tool()
     impl = compare.our_impl(argparse.Namespace(ours_start="", ours_stop="", ours_cli_daemon=False))
     bench = compare.make_bench(cb, impl, quick=True)
-    raw = out / f"{args.workload}{'-gil' if args.gil else ''}.raw"
+    raw = out / f"{args.workload}{'-gil' if args.gil else ''}{'-native' if args.native else ''}.raw"
     try:
         d = cb.Daemon(bench, "profile")
         d.start()
@@ -146,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                 "raw",
                 "--output",
                 str(raw),
-                "--nonblocking",
+                *([] if args.native else ["--nonblocking"]),
                 *(["--gil"] if args.gil else []),
+                *(["--native"] if args.native else []),
                 "--threads",
             ],
             stdout=subprocess.DEVNULL,

@@ -86,39 +86,19 @@ def read_events(
     """Up to ``limit`` events (all if None) within the response budget; also "has more".
 
     A page that reaches the budget (about 4 MiB) ends there with "has more" set,
-    whether or not a limit was given; only an event too big for any page is 413.
-
-    Rows are fetched in growing batches and reading stops as soon as the page is
-    full, so a page of a log made of large events costs what it returns, not the
-    whole ``limit`` (64 MiB of output in 64 KiB events would otherwise be read for
-    every 4 MiB page).
+    whether or not a limit was given (the reference answered 413 without a limit;
+    every big log then failed); only an event too big for any page is 413. A page
+    costs what it returns, not the whole ``limit`` (see ``StoreReader.events_page``).
     """
-    out: list[EventRow] = []
-    budget = RESPONSE_BUDGET
-    cursor = after_seq
-    batch_size = 16
-    while True:
-        # With a limit, fetch at most one row past it: that row only answers "more?".
-        n = batch_size if limit is None else min(batch_size, limit - len(out) + 1)
-        batch = reader.list_events(session_id, after_seq=cursor, limit=n)
-        for row in batch:
-            if limit is not None and len(out) == limit:
-                return out, True
-            budget -= _event_size(row)
-            if budget < 0:
-                # With or without a limit, a full page ends here and says there is more
-                # (the reference answered 413 without a limit; every big log then failed).
-                if not out:
-                    raise EventResponseTooLarge(
-                        "The next event does not fit in one response.",
-                        {"seq": row.seq, "eventId": row.id},
-                    )
-                return out, True
-            out.append(row)
-        if len(batch) < n:
-            return out, False
-        cursor = batch[-1].seq
-        batch_size = min(batch_size * 4, READ_BATCH)
+    rows, more, too_big = reader.events_page(
+        session_id, after_seq, limit, _event_size, RESPONSE_BUDGET
+    )
+    if too_big is not None:
+        raise EventResponseTooLarge(
+            "The next event does not fit in one response.",
+            {"seq": too_big.seq, "eventId": too_big.id},
+        )
+    return rows, more
 
 
 # -- log preview --------------------------------------------------------------------------------
