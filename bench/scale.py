@@ -13,7 +13,8 @@ API would take the benchmark's whole budget), and the daemon is started on it:
   through the pages (MB/s), and ``GET /sessions/:id/screen?history=1000`` (the final
   screen rebuilt from the stored tail); then the time the background index takes to
   catch up with that output (it starts when the daemon does) and ``GET /search``
-  p50/p99 for a word with one hit and for a word found in every event.
+  p50/p99 for a word with one hit and for a word found in every event; and the two
+  reads of an automatic prune tick (``prune_tick_reads``).
 
 Flat means a figure does not move with N or X; linear means it grows with it. Our
 daemon only: the reference's store and pages differ (see ``bench/compare.py``).
@@ -118,6 +119,26 @@ def index_then_search(daemon: Daemon, events: int, runs: int) -> dict[str, Any]:
     }
 
 
+def prune_tick_reads(db: Path, runs: int) -> dict[str, Any]:
+    """The two reads of an automatic prune tick, on the seeded store: the first-event
+    check every tick makes (enough when the first event is newer than the cutoff), and
+    the search for old events a tick makes otherwise (and once an hour)."""
+    from coven.runtime.retention import cutoff_for
+    from coven.store.reader import StoreReader
+
+    reader = StoreReader(str(db))
+    cutoff = cutoff_for(30)
+    try:
+        return {
+            "prune tick, first-event check (p50/p99 ms)": timed(reader.first_event_at, runs),
+            "prune tick, search for old events (p50/p99 ms)": timed(
+                lambda: reader.prune_candidates(cutoff), max(3, runs // 10)
+            ),
+        }
+    finally:
+        reader.close()
+
+
 def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
     times = []
     for _ in range(runs):
@@ -206,6 +227,7 @@ def output_curve(mib: int, runs: int) -> dict[str, Any]:
                     lambda: get(daemon, f"/api/v1/sessions/{sid}/screen?history=1000"), 5
                 ),
                 **index_then_search(daemon, mib * MiB // EVENT_BYTES, runs),
+                **prune_tick_reads(Path(tmp) / "home" / "coven.sqlite3", runs),
             }
         finally:
             daemon.stop()

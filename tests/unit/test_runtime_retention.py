@@ -16,7 +16,9 @@ from coven.runtime.health import HealthReport, storage_status
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveTable
 from coven.runtime.output import DropStats
+from coven.runtime import retention as retention_module
 from coven.runtime.retention import (
+    FULL_SCAN_SECONDS,
     MIN_FREE_DISK_BYTES,
     TICK_ROUND_EVENTS,
     TICK_ROUNDS,
@@ -98,6 +100,42 @@ async def test_a_tick_prunes_old_events_of_finished_sessions_in_bounded_rounds(
     assert await count(ledger, "fresh") == 10  # nor recent events
     assert (await ledger.session("done")).title == "t"  # the session row stays
     assert await keeper.tick() == 0
+
+
+async def test_a_tick_reads_one_row_while_the_first_event_is_recent_and_searches_hourly(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(retention_module.time, "monotonic", lambda: clock[0])
+    await add_session(ledger, "fresh", "completed", 10, now_rfc3339())
+    keeper = retention(ledger, Disk())
+    assert await keeper.tick() == 0
+    assert keeper.searches == 1  # the first tick searches
+    # Old events written after newer ones (a clock set back): the first event is recent,
+    # so the next ticks do not search...
+    await add_session(ledger, "skewed", "completed", 7, OLD)
+    clock[0] += 60
+    assert await keeper.tick() == 0
+    assert keeper.searches == 1
+    assert await count(ledger, "skewed") == 7
+    assert keeper.last_prune_at is not None  # a tick that did not search still ran
+    # ...until a full scan is due again.
+    clock[0] += FULL_SCAN_SECONDS
+    assert await keeper.tick() == 7
+    assert keeper.searches == 2
+    assert await count(ledger, "skewed") == 0
+    assert await count(ledger, "fresh") == 10
+
+
+async def test_a_tick_searches_while_the_first_event_is_old(ledger: Ledger) -> None:
+    await add_session(ledger, "live", "running", 3, OLD)  # never pruned, always first
+    keeper = retention(ledger, Disk())
+    for _ in range(3):
+        assert await keeper.tick() == 0
+    assert keeper.searches == 3
+    await add_session(ledger, "done", "completed", 4, OLD)
+    assert await keeper.tick() == 4
+    assert await count(ledger, "live") == 3
 
 
 async def test_under_the_free_disk_floor_a_tick_does_nothing_and_health_says_so(

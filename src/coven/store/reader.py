@@ -259,6 +259,11 @@ class StoreReader:
         with self._query() as conn:
             return fts.unindexed_output(conn, after_seq)
 
+    def first_event_at(self) -> str | None:
+        """``created_at`` of the first event by ``seq``, None when there is none."""
+        with self._query() as conn:
+            return fts.first_event_at(conn)
+
     def prune_candidates(self, cutoff: str) -> list[PruneCandidate]:
         """Finished sessions with events created before ``cutoff``, with counts."""
         with self._query() as conn:

@@ -345,6 +345,17 @@ def prune_candidates(conn: sqlite3.Connection, cutoff: str) -> list[PruneCandida
     ]
 
 
+def first_event_at(conn: sqlite3.Connection) -> str | None:
+    """``created_at`` of the store's first event by ``seq`` (None: no events).
+
+    Events are appended in time order, so while this is newer than a cutoff nothing
+    is older: one row read, however large the store (finding old events by
+    ``created_at`` scans the whole table, which has no index on it).
+    """
+    row = conn.execute("SELECT created_at FROM events ORDER BY seq LIMIT 1").fetchone()
+    return None if row is None else str(row[0])
+
+
 @dataclass(frozen=True, slots=True)
 class PruneSession(Op[int]):
     """Delete up to ``limit`` of one finished session's events older than ``cutoff``
