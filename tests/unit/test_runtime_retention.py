@@ -12,11 +12,11 @@ import pytest
 
 from coven.errors import InvalidRequest
 from coven.redaction import Redactor
+from coven.runtime import retention as retention_module
 from coven.runtime.health import HealthReport, storage_status
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveTable
 from coven.runtime.output import DropStats
-from coven.runtime import retention as retention_module
 from coven.runtime.retention import (
     FULL_SCAN_SECONDS,
     MIN_FREE_DISK_BYTES,
