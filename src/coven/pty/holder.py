@@ -55,6 +55,7 @@ import time
 from coven.errors import CovenError
 from coven.pty import holder_protocol as wire
 from coven.pty.child import ExitStatus, PtyChild
+from coven.pty.holder_buffer import OutputBuffer
 from coven.pty.holder_link import DaemonLink
 from coven.pty.process_group import signal_session
 from coven.pty.procfs import proc_start_time
@@ -108,9 +109,8 @@ class Holder:
         self.holder_start = proc_start_time(os.getpid()) or 0
         self.ep = select.epoll()
         self.link = DaemonLink(self, self.ep)
-        # Output kept for the daemon: offsets [base, base + len(buf)).
-        self.buf = bytearray()
-        self.base = 0
+        # Output kept for the daemon: offsets [out.base, out.end).
+        self.out = OutputBuffer()
         self.eof = False
         self.hup = False  # the harness side of the terminal is closed
         self.exit: ExitStatus | None = None
@@ -126,8 +126,12 @@ class Holder:
         self.done = False
 
     @property
+    def base(self) -> int:
+        return self.out.base
+
+    @property
     def end(self) -> int:
-        return self.base + len(self.buf)
+        return self.out.end
 
     @property
     def finished(self) -> bool:
@@ -184,7 +188,7 @@ class Holder:
     def _update_master(self) -> None:
         want = 0
         if not self.eof:
-            if len(self.buf) < self.limit:
+            if len(self.out) < self.limit:
                 want |= _IN
             if self.input and not self.hup:
                 want |= _OUT
@@ -211,9 +215,8 @@ class Holder:
     def discard(self, offset: int) -> None:
         """Everything below ``offset`` is committed by the daemon: forget it."""
         if offset > self.base:
-            was_full = len(self.buf) >= self.limit
-            del self.buf[: offset - self.base]
-            self.base = offset
+            was_full = len(self.out) >= self.limit
+            self.out.discard(offset)
             if was_full and Timer.LINGER in self.deadlines:
                 # The linger period counts only time the holder could read: start over.
                 self.deadlines[Timer.LINGER] = time.monotonic() + LINGER_SECONDS
@@ -264,8 +267,8 @@ class Holder:
         if mask & _GONE:
             self.hup = True
             self._drop_input()
-        if mask & (_IN | _GONE) and len(self.buf) < self.limit:
-            self._read_pty(self.limit - len(self.buf))
+        if mask & (_IN | _GONE) and len(self.out) < self.limit:
+            self._read_pty(self.limit - len(self.out))
             if self.abandoned:
                 self.discard(self.end)  # nobody can ever take it
             self.link.push()
@@ -274,23 +277,22 @@ class Holder:
 
     def _read_pty(self, room: int) -> None:
         fd = self.child.master_fd
-        buf = self.buf
+        out = self.out
         got = 0
         want = min(room, ROUND_BYTES)
         while got < want:
             try:
-                data = os.read(fd, READ_CHUNK)
+                size = out.read_from(fd, READ_CHUNK)
             except BlockingIOError:
                 return
             except OSError:
                 # EIO: every slave fd is closed, i.e. end of output (any other error
                 # leaves nothing readable either).
-                data = b""
-            if not data:
+                size = 0
+            if not size:
                 self._set_eof()
                 return
-            buf += data
-            got += len(data)
+            got += size
 
     def _set_eof(self) -> None:
         self.eof = True
@@ -332,7 +334,7 @@ class Holder:
                 continue
             del self.deadlines[timer]
             if timer is Timer.LINGER:
-                if len(self.buf) >= self.limit:
+                if len(self.out) >= self.limit:
                     # No end of output because the holder stopped reading, not because
                     # a descendant holds the terminal: nothing to end yet.
                     self.deadlines[Timer.LINGER] = now + LINGER_SECONDS
@@ -347,6 +349,7 @@ class Holder:
                 self.done = True
             elif timer is Timer.ABANDON_CHECK:
                 self._check_socket()
+                self.out.shrink_if_idle()
                 self.deadlines[Timer.ABANDON_CHECK] = now + ABANDON_CHECK_SECONDS
 
     def _force_eof(self) -> None:
@@ -359,12 +362,10 @@ class Holder:
             return
         while True:
             try:
-                data = os.read(self.child.master_fd, READ_CHUNK)
+                if not self.out.read_from(self.child.master_fd, READ_CHUNK):
+                    break
             except OSError:
                 break
-            if not data:
-                break
-            self.buf += data
         self._set_eof()
 
     def _check_socket(self) -> None:

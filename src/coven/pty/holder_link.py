@@ -280,16 +280,15 @@ class DaemonLink:
 
     def _send_output(self, conn: socket.socket) -> None:
         holder = self.holder
-        start = self.sent - holder.base
         size = min(holder.end - self.sent, wire.MAX_OUTPUT_FRAME)
         header = wire.HEADER.pack(wire.OUTPUT, wire.OFFSET.size + size) + wire.OFFSET.pack(
             self.sent
         )
-        with memoryview(holder.buf) as view:
-            n = conn.sendmsg([header, view[start : start + size]])
+        with holder.out.view(self.sent, size) as view:
+            n = conn.sendmsg([header, view])
+            # The frame is committed once any byte of it left: keep the rest to send first.
+            if n < len(header):
+                self.partial = header[n:] + bytes(view)
+            elif n < len(header) + size:
+                self.partial = bytes(view[n - len(header) :])
         self.sent += size
-        # The frame is committed once any byte of it left: keep the rest to send first.
-        if n < len(header):
-            self.partial = header[n:] + bytes(holder.buf[start : start + size])
-        elif n < len(header) + size:
-            self.partial = bytes(holder.buf[start + n - len(header) : start + size])
