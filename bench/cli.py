@@ -310,7 +310,7 @@ def main() -> int:
     measure("bare `python -c pass`", bare, args.runs)
     # The floors under the slow figures: what importing the libraries alone costs, the
     # way the daemon and attach import them (aiohttp without the system CA store, which
-    # neither uses: coven.client.trust_store).
+    # neither uses: coven.trust_store).
     no_cas = {**base_env, "SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
     for label, code in (
         ("ceiling: import the daemon's libraries", "import aiohttp.web, msgspec, uvloop, sqlite3"),

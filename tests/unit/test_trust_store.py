@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from coven.client.trust_store import no_trust_store
+from coven.trust_store import no_trust_store
 
 
 def test_the_trust_store_is_hidden_inside_and_the_environment_restored_after(

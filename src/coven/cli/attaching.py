@@ -266,7 +266,7 @@ async def attach(
     ``from_screen``: a live session starts from its current screen (with ``history``
     scrollback lines) instead of the raw replay of everything it printed.
     """
-    from coven.client.trust_store import no_trust_store
+    from coven.trust_store import no_trust_store
 
     with no_trust_store():  # attaching speaks over a Unix socket, never TLS
         from coven.client.aio import AsyncCovenClient

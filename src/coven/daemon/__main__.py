@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from coven.client.trust_store import no_trust_store
+from coven.trust_store import no_trust_store
 
 
 def main(argv: list[str] | None = None) -> int:
