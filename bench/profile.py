@@ -1,6 +1,6 @@
 """Profile our daemon under one workload with py-spy and print its hot spots.
 
-    .venv/bin/python bench/profile.py WORKLOAD [--mib N] [--out DIR]
+    .venv/bin/python bench/profile.py WORKLOAD [--mib N] [--out DIR] [--gil] [--native]
 
 WORKLOAD is ``output`` (one session emitting N MiB, wait for the exit event),
 ``health`` (3,000 sequential GET /health), ``list`` (10 unpaginated GET /sessions
@@ -9,6 +9,11 @@ at limit=1000000). Setup (registering, emitting) is not sampled. The daemon is s
 harness (same fake harness and start command as bench/compare.py), py-spy
 samples it at 250 Hz (``--idle`` off: only CPU work counts), and the collapsed
 stacks are summarised as the top functions by self and by inclusive samples.
+``output4`` runs four floods at once with the driver's own waiters, as the 4 x drain
+does. Read the samples as time, not CPU: a thread waiting for the GIL is sampled as
+active (a call that releases it, such as ``epoll.register``, shows as hot), so check
+CPU per thread in ``/proc/<pid>/task`` before believing a hot spot; ``--gil`` samples
+only the thread holding the GIL.
 
 py-spy is not a project dependency; install it for yourself with
 ``uv pip install --python .venv/bin/python py-spy``. Linux, needs ptrace rights.
