@@ -1,10 +1,10 @@
 """The layer rules of the architecture (docs/architecture.md), checked on every import.
 
-Leaves (``schema``, ``errors``, ``castcodes``, ``screen``) import nothing from
-Coven but leaves. ``pty``, ``store``, ``harness`` and ``workspace`` never import
+Leaves (``schema``, ``errors``, ``castcodes``, ``screen``, ``trust_store``) import
+nothing from Coven but leaves. ``pty``, ``store``, ``harness`` and ``workspace`` never import
 each other, ``runtime`` or ``api``. ``runtime`` never imports ``api``; only
-``daemon`` imports both. ``cli`` depends on ``client``, ``schema`` and
-``castcodes`` only; ``cli`` and ``cockpit`` never import ``runtime``, ``store``,
+``daemon`` imports both. ``cli`` depends on ``client``, ``schema``, ``castcodes``
+and the ``trust_store`` helper only; ``cli`` and ``cockpit`` never import ``runtime``, ``store``,
 ``pty`` or ``workspace``. Packages named here that do not exist yet are held to
 the same rules the moment they do.
 """
@@ -18,7 +18,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "coven"
 
-LEAVES = {"schema", "errors", "castcodes", "screen"}
+LEAVES = {"schema", "errors", "castcodes", "screen", "trust_store"}
 LOW = {"pty", "store", "harness", "workspace"}
 ABOVE_LOW = {"runtime", "api", "daemon", "cli", "cockpit", "client"}
 # Everything a package may be: the ones that exist, and the ones the design names.
@@ -147,7 +147,7 @@ def test_nothing_imports_the_composition_root() -> None:
 
 
 def test_cli_depends_on_client_schema_and_castcodes_only() -> None:
-    assert imports("cli") - {"client", "schema", "castcodes"} == set()
+    assert imports("cli") - {"client", "schema", "castcodes", "trust_store"} == set()
 
 
 @pytest.mark.parametrize("layer", ["cli", "cockpit"])

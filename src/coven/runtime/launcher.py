@@ -30,6 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from coven import authority
 from coven.errors import (
     DaemonShuttingDown,
@@ -468,4 +470,4 @@ def _familiar_model(familiar: authority.Familiar | None, harness: str) -> str | 
 
 
 def _replace(row: SessionRow, **changes: object) -> SessionRow:
-    return dataclasses.replace(row, **changes)  # type: ignore[arg-type]
+    return msgspec.structs.replace(row, **changes)

@@ -15,6 +15,12 @@ from coven.store import EventRow, SessionRow
 AttentionLookup = Callable[[str], AttentionView | None]
 
 
+# Enum lookups by value through a dict: ``SessionStatus(raw)`` costs a microsecond,
+# which a 10,000-session listing pays twice a row.
+_STATUSES = {status.value: status for status in SessionStatus}
+_REVIEW_STATES = {state.value: state for state in ReviewState}
+
+
 def to_record(row: SessionRow) -> SessionRecord:
     """The session record (the 16 fields, then ours); internal columns (pid, cwd, …) never leave the daemon."""
     binding = json.loads(row.execution_binding_json) if row.execution_binding_json else None
@@ -23,7 +29,7 @@ def to_record(row: SessionRow) -> SessionRecord:
         project_root=row.project_root,
         harness=row.harness,
         title=row.title,
-        status=SessionStatus(row.status),
+        status=_STATUSES.get(row.status) or SessionStatus(row.status),
         exit_code=row.exit_code,
         archived_at=row.archived_at,
         created_at=row.created_at,
@@ -48,10 +54,7 @@ def to_record(row: SessionRow) -> SessionRecord:
 def _review_state(raw: str) -> ReviewState:
     # Only this daemon writes the column, but a hand-edited value must not make the
     # session unreadable: anything unknown reads as not reviewed yet.
-    try:
-        return ReviewState(raw)
-    except ValueError:
-        return ReviewState.UNREVIEWED
+    return _REVIEW_STATES.get(raw, ReviewState.UNREVIEWED)
 
 
 def with_attention(record: SessionRecord, lookup: AttentionLookup | None) -> SessionRecord:
