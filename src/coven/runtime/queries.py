@@ -165,7 +165,13 @@ class Queries:
         reader = self.ledger.reader
         read = functools.partial(reader.list_sessions, include_archived=query.include_archived)
         if not query.paged:
-            return [self._record(r) for r in await self.ledger.read(read, limit=None, before=None)]
+            # Every session: the rows become records on the reading thread (10,000 of
+            # them would hold the event loop for tens of milliseconds); only the live
+            # attention, which the loop owns, is added here.
+            def records() -> list[SessionRecord]:
+                return [to_record(row) for row in read(limit=None, before=None)]
+
+            return [with_attention(r, self._attention) for r in await self.ledger.read(records)]
         before = decode_cursor(query.cursor) if query.cursor is not None else None
         rows = await self.ledger.read(read, limit=query.limit + 1, before=before)
         more = len(rows) > query.limit
