@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 
 import click
@@ -53,18 +54,44 @@ def detached_line(session_id: str) -> str:
     return f"[detached from session {session_id}; rejoin with: coven attach {short_id(session_id)}]"
 
 
-def ensure_daemon() -> None:
+def ensure_daemon(*, warm_attach: bool = False) -> None:
     """Start the daemon when none is running (one line on stderr says so).
 
     Another machine's daemon is never started implicitly: with ``--host`` the
     forward reports it not running and names ``coven --host … daemon start``.
+    ``warm_attach``: the caller attaches next, so the attach client's libraries are
+    imported on a thread while the new daemon starts (see ``_warm_attach_client``).
     """
     if is_remote():
         return
     status = daemonctl.probe(home())
     if status.state != "running":
-        started = daemonctl.start(home())
+        warming = _warm_attach_client() if warm_attach else None
+        try:
+            started = daemonctl.start(home())
+        finally:
+            if warming is not None:
+                warming.join()
         hint(f"Coven daemon: started (pid {started.pid}, socket {started.socket})")
+
+
+def _warm_attach_client() -> threading.Thread:
+    """Import the attach client (aiohttp: a third of `run`'s start-up) on a thread.
+
+    Starting a daemon leaves this process waiting about a third of a second for it to
+    answer; on another core the import is done by then. The thread changes nothing
+    but ``sys.modules`` (aiohttp keeps the system CA store here: swapping the
+    environment to skip it, as ``attach`` does, could leak into the daemon we are
+    spawning), and it is joined before ``ensure_daemon`` returns.
+    """
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # ``attach`` imports it again and reports
+            import coven.client.aio  # noqa: F401
+
+    thread = threading.Thread(target=load, name="coven-warm-attach", daemon=True)
+    thread.start()
+    return thread
 
 
 def _detach_keys_option(
@@ -271,7 +298,7 @@ def run_cmd(
         raise CliError(f'--print needs a prompt, e.g. coven run {harness} --print "fix the tests"')
     interactive = is_interactive()
     rows, cols = window_size(_terminal_fd())
-    ensure_daemon()
+    ensure_daemon(warm_attach=not detach)
     root = project_root(root_dir)
     options: LaunchOptions = {
         "launch_mode": "nonInteractive" if one_shot else "interactive",
