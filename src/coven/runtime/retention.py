@@ -18,7 +18,7 @@ One pruner serves both. What callers rely on:
   the oldest events first: the writer interleaves them with output, so the drain never
   waits long behind a prune. A tick first reads the store's first event: while it is
   newer than the cutoff there is nothing to prune and the tick costs that one row
-  (the search for old events scans every event: 170 ms a tick at 1 GiB). Events are
+  (the search for old events scans every event: 132 ms at 1 GiB, `bench/scale.py`). Events are
   appended in time order, but a clock set back can break that, so at least every
   ``FULL_SCAN_SECONDS`` a tick searches anyway. Reads run off the event loop and
   off the writer.
