@@ -86,7 +86,10 @@ def test_a_log_past_its_bound_is_emptied(tmp_path: Path, monkeypatch: pytest.Mon
             writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
         assert os.path.getsize(path + "-wal") > 2 * 1024 * 1024
         reader.execute("COMMIT")
-        writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
+        # Nothing is written after the reader lets go: an append here could land just
+        # after the truncation and grow the file again (a passive checkpoint never
+        # shrinks it), which failed this test under load. The pending truncation, or the
+        # idle round that retries it, empties the file.
         _wait(lambda: os.path.getsize(path + "-wal") == 0)
     finally:
         reader.close()
