@@ -136,8 +136,6 @@ class Retention:
         """Whether the last tick found too little free disk to run."""
         self.last_prune_at: str | None = None
         self._full_scan_at = -FULL_SCAN_SECONDS  # monotonic time of the last search
-        self.searches = 0
-        """Ticks that searched the store for old events (not answered by the first event)."""
         try:
             self.last_prune_at = ledger.reader.last_prune_at()
         except Exception:  # an unreadable store is reported elsewhere; health says null
@@ -182,7 +180,6 @@ class Retention:
             first = await self.ledger.read(self.ledger.reader.first_event_at)
             if first is None or first >= cutoff:
                 return False
-        self.searches += 1
         return True
 
     async def prune(self, event_days: int | None, dry_run: bool) -> PruneResult:

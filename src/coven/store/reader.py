@@ -57,6 +57,18 @@ def sessions_page_query(
     return sql, params
 
 
+def _events_after(session_id: str, after_seq: int, limit: int | None) -> tuple[str, list[Any]]:
+    """The SQL of a session's events with ``seq > after_seq``, ascending, at most ``limit``."""
+    if limit is not None and limit < 0:
+        raise ValueError("limit must be >= 0")
+    sql = f"{_EVENT_SELECT} WHERE session_id = ? AND seq > ? ORDER BY seq"
+    params: list[Any] = [session_id, after_seq]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
 class StoreReader:
     """Read access for any thread. ``close()`` closes every thread's connection."""
 
@@ -161,13 +173,7 @@ class StoreReader:
         self, session_id: str, *, after_seq: int = 0, limit: int | None = None
     ) -> list[EventRow]:
         """A session's events with ``seq > after_seq``, ascending, at most ``limit``."""
-        if limit is not None and limit < 0:
-            raise ValueError("limit must be >= 0")
-        sql = f"{_EVENT_SELECT} WHERE session_id = ? AND seq > ? ORDER BY seq"
-        params: list[Any] = [session_id, after_seq]
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+        sql, params = _events_after(session_id, after_seq, limit)
         with self._query() as conn:
             rows = conn.execute(sql, params).fetchall()
         return [event_from_row(row) for row in rows]
@@ -189,13 +195,7 @@ class StoreReader:
         of the daemon's CPU while clients followed several floods). "More" after a full
         ``limit`` is answered from the ``(session_id, seq)`` index, without a payload.
         """
-        if limit is not None and limit < 0:
-            raise ValueError("limit must be >= 0")
-        sql = f"{_EVENT_SELECT} WHERE session_id = ? AND seq > ? ORDER BY seq"
-        params: list[Any] = [session_id, after_seq]
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+        sql, params = _events_after(session_id, after_seq, limit)
         out: list[EventRow] = []
         with self._query() as conn:
             cur = conn.execute(sql, params)
