@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -60,14 +59,19 @@ AGENT_KEY = web.AppKey("agent", CastAgent)
 HOSTS_PREFIX = "/hosts/"
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+def _json(doc: Any, status: int = 200) -> web.Response:
+    """A JSON answer that is never cached (msgspec: with a thousand sessions, encoding
+    is most of the context's cost)."""
     return web.Response(
         status=status,
-        body=body,
+        body=msgspec.json.encode(doc),
         content_type="application/json",
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return _json({"error": {"code": code, "message": message}}, status)
 
 
 def _refusal(request: web.Request, decision: Decision) -> web.Response:
@@ -147,10 +151,7 @@ class Handlers:
         )
 
     async def ping(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {"cockpit": True, "pid": os.getpid(), "version": __version__},
-            headers={"Cache-Control": "no-store"},
-        )
+        return _json({"cockpit": True, "pid": os.getpid(), "version": __version__})
 
     async def context(self, request: web.Request) -> web.Response:
         try:
@@ -166,12 +167,7 @@ class Handlers:
             if self.hosts is not None
             else {"configured": 0, "rosterError": None}
         )
-        # msgspec, not json.dumps: with a thousand sessions this is most of the answer's cost.
-        return web.Response(
-            body=msgspec.json.encode(doc),
-            content_type="application/json",
-            headers={"Cache-Control": "no-store"},
-        )
+        return _json(doc)
 
     async def proxy(self, request: web.Request) -> web.StreamResponse:
         path, _, raw_query = request.raw_path.partition("?")
@@ -186,11 +182,7 @@ class Handlers:
         doc: dict[str, Any] = {"hosts": [], "rosterError": None}
         if self.hosts is not None:
             doc = await self.hosts.overview(known)
-        return web.Response(
-            body=msgspec.json.encode(doc),
-            content_type="application/json",
-            headers={"Cache-Control": "no-store"},
-        )
+        return _json(doc)
 
     async def host_proxy(self, request: web.Request) -> web.StreamResponse:
         """``/hosts/<name>/api/v1/…``: the allow-listed route on that host's daemon."""
