@@ -22,7 +22,7 @@ class Status:
 calls = []
 
 def start(home):
-    calls.append(("start", "coven.client.aio" in sys.modules))
+    calls.append(("start", "coven.client.attach_stream" in sys.modules))
     started = Status()
     started.state, started.pid, started.socket = "running", 4242, "/tmp/x.sock"
     return started
@@ -35,7 +35,7 @@ before = dict(os.environ)
 run_cmd.ensure_daemon(warm_attach=sys.argv[1] == "warm")
 print(json.dumps({
     "calls": calls,
-    "aio": "coven.client.aio" in sys.modules,
+    "attach": "coven.client.attach_stream" in sys.modules,
     "environ_unchanged": dict(os.environ) == before,
 }))
 """
@@ -53,12 +53,12 @@ def _probe(mode: str, tmp_path: Path) -> dict[str, object]:
 
 def test_starting_a_daemon_to_attach_to_loads_the_attach_client_meanwhile(tmp_path: Path) -> None:
     warm = _probe("warm", tmp_path)
-    assert warm["aio"] is True  # loaded (and joined) by the time ensure_daemon returns
+    assert warm["attach"] is True  # loaded (and joined) by the time ensure_daemon returns
     assert warm["environ_unchanged"] is True  # the session's environment is taken after
     assert warm["calls"][-1] == ["hint", "Coven daemon: started (pid 4242, socket /tmp/x.sock)"]
 
 
 def test_other_commands_do_not_load_it(tmp_path: Path) -> None:
     cold = _probe("cold", tmp_path)
-    assert cold["aio"] is False
+    assert cold["attach"] is False
     assert cold["calls"][0] == ["start", False]

@@ -389,6 +389,17 @@ async def test_attach_replays_goes_live_echoes_and_exits(server: ServerThread, h
                 await stream.resize(1, 1)
 
 
+async def test_attach_frames_of_every_length_encoding_cross_an_aiohttp_server(
+    server: ServerThread, home: Path
+) -> None:
+    async with AsyncCovenClient.from_home(home, timeout=5) as client, client.attach("s1") as stream:
+        assert [await anext(stream), await anext(stream)] == [Output(b"replayed"), Live(3)]
+        for size in (1, 125, 126, 65535, 65536, 300_000):
+            data = os.urandom(size)
+            await stream.send_input(data)
+            assert await anext(stream) == Output(b"echo:" + data)
+
+
 async def test_attach_overflow_closes_the_stream(server: ServerThread, home: Path) -> None:
     async with (
         AsyncCovenClient.from_home(home, timeout=5) as client,

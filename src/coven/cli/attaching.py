@@ -51,8 +51,8 @@ from coven.client import (
 from coven.schema.vocabulary import EventKind, SessionStatus
 from coven.schema.wire import SessionRecord
 
-if TYPE_CHECKING:  # aiohttp is imported only when an attach really happens
-    from coven.client.aio import AsyncCovenClient, AttachStream
+if TYPE_CHECKING:  # asyncio streams are set up only when an attach really happens
+    from coven.client.attach_stream import AttachClient, AttachStream
 
 Ending = Literal["exited", "detached", "signalled", "hangup"]
 AttachMode = Literal["interactive", "read-only", "follow"]
@@ -266,10 +266,7 @@ async def attach(
     ``from_screen``: a live session starts from its current screen (with ``history``
     scrollback lines) instead of the raw replay of everything it printed.
     """
-    from coven.trust_store import no_trust_store
-
-    with no_trust_store():  # attaching speaks over a Unix socket, never TLS
-        from coven.client.aio import AsyncCovenClient
+    from coven.client.attach_stream import AttachClient
 
     loop = asyncio.get_running_loop()
     guard = os.isatty(out_fd) and not fresh
@@ -288,34 +285,34 @@ async def attach(
     after_seq = 0
     position = _Position()
     try:
-        async with AsyncCovenClient.from_home(home) as client:
-            while True:
-                replay = "screen" if from_screen and after_seq == 0 else "raw"
-                position.seq, position.delivered = after_seq, 0
-                stream_for = client.attach(session_id, after_seq, replay=replay, history=history)
-                async with stream_for as stream:
-                    if on_attached is not None and stream.session is not None:
-                        on_attached(stream.session)
-                        on_attached = None
-                    if attachment.sends:
-                        await stream.resize(*window_size(out_fd))
-                    result = await _pump(attachment, stream, position)
-                if result is LOST:
-                    caught_up = await _catch_up(client, session_id, attachment, position)
-                    if isinstance(caught_up, Exit):
-                        return AttachOutcome("exited", caught_up, attachment.screen.at_line_start)
-                    after_seq = caught_up
-                    continue
-                if isinstance(result, Overflow):
-                    # We read too slowly and the daemon cut us off: resume exactly there
-                    # (from a fresh screen when showing screens: it replaces the log).
-                    # What follows was never shown to the terminal: it is live output.
-                    after_seq = 0 if from_screen else result.resume_after_seq
-                    continue
-                ends_nl = attachment.screen.at_line_start
-                if isinstance(result, Exit):
-                    return AttachOutcome("exited", result, ends_nl)
-                return AttachOutcome(attachment.ending, None, ends_nl)
+        client = AttachClient(home)
+        while True:
+            replay = "screen" if from_screen and after_seq == 0 else "raw"
+            position.seq, position.delivered = after_seq, 0
+            stream_for = client.attach(session_id, after_seq, replay=replay, history=history)
+            async with stream_for as stream:
+                if on_attached is not None and stream.session is not None:
+                    on_attached(stream.session)
+                    on_attached = None
+                if attachment.sends:
+                    await stream.resize(*window_size(out_fd))
+                result = await _pump(attachment, stream, position)
+            if result is LOST:
+                caught_up = await _catch_up(client, session_id, attachment, position)
+                if isinstance(caught_up, Exit):
+                    return AttachOutcome("exited", caught_up, attachment.screen.at_line_start)
+                after_seq = caught_up
+                continue
+            if isinstance(result, Overflow):
+                # We read too slowly and the daemon cut us off: resume exactly there
+                # (from a fresh screen when showing screens: it replaces the log).
+                # What follows was never shown to the terminal: it is live output.
+                after_seq = 0 if from_screen else result.resume_after_seq
+                continue
+            ends_nl = attachment.screen.at_line_start
+            if isinstance(result, Exit):
+                return AttachOutcome("exited", result, ends_nl)
+            return AttachOutcome(attachment.ending, None, ends_nl)
     finally:
         attachment.close()
         for sig in signals:
@@ -338,7 +335,7 @@ def _reconnect_seconds() -> float:
 
 
 async def _catch_up(
-    client: AsyncCovenClient, session_id: str, attachment: _Attachment, position: _Position
+    client: AttachClient, session_id: str, attachment: _Attachment, position: _Position
 ) -> int | Exit:
     """After losing the daemon: wait for the next one, show what the terminal missed.
 

@@ -76,18 +76,16 @@ def ensure_daemon(*, warm_attach: bool = False) -> None:
 
 
 def _warm_attach_client() -> threading.Thread:
-    """Import the attach client (aiohttp: a third of `run`'s start-up) on a thread.
+    """Import the attach client (asyncio and the attach stream) on a thread.
 
     Starting a daemon leaves this process waiting about a third of a second for it to
     answer; on another core the import is done by then. The thread changes nothing
-    but ``sys.modules`` (aiohttp keeps the system CA store here: swapping the
-    environment to skip it, as ``attach`` does, could leak into the daemon we are
-    spawning), and it is joined before ``ensure_daemon`` returns.
+    but ``sys.modules``, and it is joined before ``ensure_daemon`` returns.
     """
 
     def load() -> None:
         with contextlib.suppress(Exception):  # ``attach`` imports it again and reports
-            import coven.client.aio  # noqa: F401
+            import coven.client.attach_stream  # noqa: F401
 
     thread = threading.Thread(target=load, name="coven-warm-attach", daemon=True)
     thread.start()

@@ -1,7 +1,7 @@
 """Typed client library for the Coven daemon (``coven.daemon.v1`` over a Unix socket).
 
 ``CovenClient`` is blocking and built on the stdlib only, so importing this
-package stays cheap. ``AsyncCovenClient`` and ``AttachStream`` need aiohttp and
+package stays cheap. ``AsyncCovenClient`` (aiohttp) and ``AttachStream`` (asyncio)
 are loaded on first access. The exception tree is drawn in
 ``coven.client.errors``.
 """
@@ -37,7 +37,8 @@ from coven.client.sync import CovenClient, LaunchOptions, default_home
 from coven.client.transport import MockTransport, Request, Response, Transport, UnixTransport
 
 if TYPE_CHECKING:
-    from coven.client.aio import AsyncCovenClient, AttachStream
+    from coven.client.aio import AsyncCovenClient
+    from coven.client.attach_stream import AttachStream
 
 __all__ = [
     "ActionRejected",
@@ -78,13 +79,15 @@ __all__ = [
     "launch_environment",
 ]
 
-_LAZY = frozenset({"AsyncCovenClient", "AttachStream"})
-
 
 def __getattr__(name: str) -> Any:
-    # aiohttp costs tens of milliseconds to import; only async users pay for it.
-    if name in _LAZY:
-        from coven.client import aio
+    # aiohttp costs tens of milliseconds to import, asyncio some: only async users pay.
+    if name == "AsyncCovenClient":
+        from coven.client.aio import AsyncCovenClient
 
-        return getattr(aio, name)
+        return AsyncCovenClient
+    if name == "AttachStream":
+        from coven.client.attach_stream import AttachStream
+
+        return AttachStream
     raise AttributeError(f"module 'coven.client' has no attribute {name!r}")

@@ -1,37 +1,31 @@
-"""``AsyncCovenClient`` over aiohttp's ``UnixConnector``, and the ``AttachStream``.
+"""``AsyncCovenClient`` over aiohttp's ``UnixConnector``.
 
 This is the only client module that imports aiohttp; ``import coven.client``
-does not load it until ``AsyncCovenClient`` is first used.
+does not load it until ``AsyncCovenClient`` is first used. Its ``attach()``
+answers an ``AttachStream`` (``coven.client.attach_stream``), which needs no aiohttp.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
 
 import aiohttp
-import msgspec
 
 from coven.client import calls
-from coven.client.attach import AttachMessage, AttachState, Exit, Live, Output, Overflow
+from coven.client.attach_stream import AttachStream
 from coven.client.calls import Health
 from coven.client.errors import (
-    ApiError,
-    AttachStateError,
     CovenClientError,
     DaemonNotRunning,
-    ProtocolError,
-    RouteNotFound,
     TransportError,
 )
 from coven.client.safety import check_endpoint, check_peer
 from coven.client.sync import LaunchOptions, default_home, launch_body
 from coven.schema.home import SOCKET_NAME
 from coven.schema.search import PruneResult, SearchResult
-from coven.schema.vocabulary import EventKind
 from coven.schema.wire import EventsPage, SessionRecord
 
 T = TypeVar("T")
@@ -185,153 +179,8 @@ class AsyncCovenClient:
         ``replay="raw"`` asks for the whole output log instead of the current screen
         (the daemon's default for a live session); ``history`` bounds the scrollback
         lines sent with the screen."""
-        return AttachStream(self, calls.attach_path(session_id, after_seq, replay, history))
-
-    async def _ws_connect(self, path: str) -> aiohttp.ClientWebSocketResponse:
-        await self.handshake()
-        check_endpoint(self.socket_path)
-        try:
-            ws = await self._session().ws_connect(_BASE + path, autoping=True)
-        except aiohttp.WSServerHandshakeError as exc:
-            if exc.status == 404:
-                raise RouteNotFound(404, "not_found", f"attach refused: {exc.message}") from exc
-            raise ApiError(
-                exc.status, f"http_{exc.status}", f"attach refused: {exc.message}"
-            ) from exc
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _map_aiohttp_error(self.socket_path, exc) from exc
-        return ws
+        path = calls.attach_path(session_id, after_seq, replay, history)
+        return AttachStream(self.socket_path, path, gate=self.handshake, timeout=self.timeout)
 
 
-_session_decoder = msgspec.json.Decoder(SessionRecord)
-
-
-class AttachStream:
-    """One attachment to a session's terminal: output out, input and resizes in.
-
-    States: connecting → replaying (after the ``attached`` frame) → live (after
-    ``Live``) → closed (``Exit``, ``Overflow``, server close or ``close()``).
-    ``async for`` yields ``Output``/``Live``/``Exit``/``Overflow`` and stops when
-    closed. Sending before entering or after closing raises ``AttachStateError``.
-    ``session`` is the record the server sent when the stream opened.
-    """
-
-    def __init__(self, client: AsyncCovenClient, path: str) -> None:
-        self._client = client
-        self._path = path
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._entered = False
-        self.state = AttachState.CONNECTING
-        self.session: SessionRecord | None = None
-
-    async def __aenter__(self) -> AttachStream:
-        if self._entered:
-            raise AttachStateError("an attach stream can be entered only once")
-        self._entered = True
-        self._ws = await self._client._ws_connect(self._path)
-        try:
-            first = await self._receive_text()
-            if first.get("type") != "attached" or "session" not in first:
-                raise ProtocolError(f"attach stream did not start with `attached`: {first!r}")
-            self.session = _session_decoder.decode(json.dumps(first["session"]))
-        except msgspec.DecodeError as exc:
-            await self.close()
-            raise ProtocolError(f"bad session record in `attached`: {exc}") from exc
-        except BaseException:
-            await self.close()
-            raise
-        self.state = AttachState.REPLAYING
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def __aiter__(self) -> AttachStream:
-        return self
-
-    async def __anext__(self) -> AttachMessage:
-        if self.state is AttachState.CONNECTING:
-            raise AttachStateError("enter the attach stream (`async with`) before reading it")
-        while self.state is not AttachState.CLOSED:
-            message = await self._next_message()
-            if message is not None:
-                return message
-        raise StopAsyncIteration
-
-    async def _next_message(self) -> AttachMessage | None:
-        assert self._ws is not None
-        frame = await self._ws.receive()
-        if frame.type is aiohttp.WSMsgType.BINARY:
-            return Output(frame.data)
-        if frame.type is aiohttp.WSMsgType.TEXT:
-            return await self._control(self._parse_text(frame.data))
-        if frame.type is aiohttp.WSMsgType.ERROR:
-            await self.close()
-            raise TransportError(f"attach stream failed: {self._ws.exception()!r}")
-        await self.close()  # CLOSE / CLOSING / CLOSED
-        return None
-
-    async def _control(self, doc: dict[str, Any]) -> AttachMessage | None:
-        kind = doc.get("type")
-        try:
-            if kind == "live":
-                if self.state is not AttachState.REPLAYING:
-                    await self.close()
-                    raise ProtocolError(f"`live` frame while {self.state.value}")
-                self.state = AttachState.LIVE
-                return Live(int(doc["seq"]))
-            if kind == EventKind.EXIT:
-                await self.close()
-                code = doc.get("exitCode")
-                return Exit(str(doc["status"]), None if code is None else int(code))
-            if kind == "overflow":
-                await self.close()
-                return Overflow(int(doc["resumeAfterSeq"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            await self.close()
-            raise ProtocolError(f"bad `{kind}` frame: {doc!r}") from exc
-        return None  # unknown control frames are additive: ignore them
-
-    @staticmethod
-    def _parse_text(data: str) -> dict[str, Any]:
-        try:
-            doc = json.loads(data)
-        except ValueError as exc:
-            raise ProtocolError(f"attach control frame is not JSON: {data[:200]!r}") from exc
-        if not isinstance(doc, dict):
-            raise ProtocolError(f"attach control frame is not an object: {data[:200]!r}")
-        return doc
-
-    async def _receive_text(self) -> dict[str, Any]:
-        assert self._ws is not None
-        frame = await self._ws.receive()
-        if frame.type is not aiohttp.WSMsgType.TEXT:
-            raise ProtocolError(f"expected a text frame, got {frame.type.name}")
-        return self._parse_text(frame.data)
-
-    def _require_open(self) -> aiohttp.ClientWebSocketResponse:
-        if self.state in (AttachState.CONNECTING, AttachState.CLOSED) or self._ws is None:
-            raise AttachStateError(f"cannot send on an attach stream that is {self.state.value}")
-        return self._ws
-
-    async def send_input(self, data: bytes) -> None:
-        """Send raw input bytes to the session's terminal (allowed while replaying or live)."""
-        await self._require_open().send_bytes(data)
-
-    async def resize(self, rows: int, cols: int) -> None:
-        if rows < 1 or cols < 1:
-            raise ValueError(f"terminal size must be positive, got {rows}x{cols}")
-        await self._require_open().send_str(
-            json.dumps({"type": "resize", "rows": rows, "cols": cols})
-        )
-
-    async def close(self) -> None:
-        """Detach; the session keeps running. Idempotent."""
-        self.state = AttachState.CLOSED
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+__all__ = ["AsyncCovenClient", "AttachStream", "PeerCheckedConnector"]
