@@ -1,4 +1,4 @@
-"""The attach stream's WebSocket client (``coven.client.websocket``) at the byte level.
+"""The attach stream's WebSocket client (``coven.client.websocket``, ``ws_frames``) at the byte level.
 
 The client end is real asyncio streams on a socket pair; the test plays the server
 with hand-built frames, so every rule of RFC 6455 the client enforces is exercised,
@@ -24,14 +24,13 @@ from hypothesis import strategies as st
 
 from coven.client import DaemonUnsafe, ProtocolError, RouteNotFound, SessionNotFound
 from coven.client.attach_stream import AttachStream
-from coven.client.websocket import (
+from coven.client.websocket import WebSocket, upgrade
+from coven.client.ws_frames import (
     Opcode,
     UpgradeRefused,
-    WebSocket,
     WebSocketError,
     accept_key,
     apply_mask,
-    upgrade,
 )
 
 

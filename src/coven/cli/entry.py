@@ -13,7 +13,9 @@ command lines itself:
 * ``daemon status [--json]`` when the daemon answers health, or when no trace of
   a daemon exists at all;
 * ``--help``, ``-h`` at the top level (``coven.cli.fast_help``), on a terminal of
-  80 columns or more or off a terminal.
+  80 columns or more or off a terminal;
+* ``attach`` with the options whose meaning is certain (``coven.cli.attach_fast``,
+  which imports what attaching needs, still not click).
 
 Everything else — any other argument, ``--host``/``$COVEN_HOST``, shell
 completion, and every case where the fast path has the slightest doubt (an
@@ -44,11 +46,11 @@ _PEERCRED_FORMAT = "3i"  # struct ucred {pid_t pid; uid_t uid; gid_t gid;}
 _LISTINGS = ("sessions", "ls", "ps")
 
 
-class _Doubt(Exception):
+class Doubt(Exception):
     """The fast path cannot answer with certainty; the full CLI takes over."""
 
 
-def _home() -> str:
+def home_dir() -> str:
     env = os.environ.get("COVEN_HOME")
     return os.path.abspath(env) if env else os.path.join(os.path.expanduser("~"), ".coven")
 
@@ -60,9 +62,9 @@ def _private(path: str, kind: int) -> None:
     try:
         st = os.lstat(path)
     except OSError as exc:
-        raise _Doubt(path) from exc
+        raise Doubt(path) from exc
     if stat.S_IFMT(st.st_mode) != kind or st.st_uid != os.geteuid() or st.st_mode & 0o077:
-        raise _Doubt(path)
+        raise Doubt(path)
 
 
 def _get(home: str, path: str, timeout: float) -> object:
@@ -83,35 +85,35 @@ def _get(home: str, path: str, timeout: float) -> object:
             size = struct.calcsize(_PEERCRED_FORMAT)
             raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size)
             if struct.unpack(_PEERCRED_FORMAT, raw)[1] != os.geteuid():
-                raise _Doubt("peer")
+                raise Doubt("peer")
             request = f"GET {path} HTTP/1.1\r\nHost: coven\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
             sock.sendall(request.encode())
             while chunk := sock.recv(1 << 20):
                 data += chunk
     except OSError as exc:
-        raise _Doubt(str(exc)) from exc
+        raise Doubt(str(exc)) from exc
     head, sep, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     if not sep or lines[0].split(" ", 2)[1:2] != ["200"]:
-        raise _Doubt(lines[0])
+        raise Doubt(lines[0])
     headers = dict(line.lower().split(":", 1) for line in lines[1:] if ":" in line)
     length = headers.get("content-length", "").strip()
     if "transfer-encoding" in headers or not length.isdigit() or int(length) != len(body):
-        raise _Doubt("framing")
+        raise Doubt("framing")
     try:
         return json.loads(body)
     except ValueError as exc:
-        raise _Doubt("json") from exc
+        raise Doubt("json") from exc
 
 
 def _our_daemon(home: str) -> None:
     """Health shows the full client's handshake passes and the daemon is this Coven version."""
     doc = _get(home, "/api/v1/health", _TIMEOUT)
     if not isinstance(doc, dict):
-        raise _Doubt("health")
+        raise Doubt("health")
     caps = doc.get("capabilities")
     if not isinstance(caps, dict):
-        raise _Doubt("health")
+        raise Doubt("health")
     compatible = (
         doc.get("ok") is True
         and doc.get("apiVersion") == API_VERSION
@@ -122,15 +124,16 @@ def _our_daemon(home: str) -> None:
         and caps.get("eventCursor") == "sequence"
     )
     if not compatible:
-        raise _Doubt("handshake")
+        raise Doubt("handshake")
 
 
-def _sessions(home: str, include_archived: bool) -> list[object]:
+def session_records(home: str, include_archived: bool) -> list[object]:
+    """The session records (JSON objects) of the home's daemon, when it is this Coven's."""
     _our_daemon(home)
     if not include_archived:
         listed = _get(home, "/api/v1/sessions", _TIMEOUT)
         if not isinstance(listed, list):
-            raise _Doubt("sessions")
+            raise Doubt("sessions")
         return listed
     records: list[object] = []
     cursor: object = None
@@ -139,15 +142,15 @@ def _sessions(home: str, include_archived: bool) -> list[object]:
         query = f"?limit={PAGE}" + (f"&cursor={cursor}" if cursor else "") + "&includeArchived=true"
         page = _get(home, "/api/v1/sessions" + query, _TIMEOUT)
         if not isinstance(page, dict) or not isinstance(page.get("sessions"), list):
-            raise _Doubt("page")
+            raise Doubt("page")
         records.extend(page["sessions"])
         cursor = page.get("next_cursor")
         if cursor is None:
             return records
         if not isinstance(cursor, str) or not page["sessions"] or cursor in seen:
-            raise _Doubt("cursor")  # the full client names the protocol error
+            raise Doubt("cursor")  # the full client names the protocol error
         if any(c.isspace() or c in "&#" for c in cursor):
-            raise _Doubt("cursor")
+            raise Doubt("cursor")
         seen.add(cursor)
 
 
@@ -157,12 +160,12 @@ def _daemon_status(home: str, as_json: bool) -> tuple[str, str | None]:
 
     try:
         health = _get(home, "/api/v1/health", _PROBE_TIMEOUT)
-    except _Doubt:
+    except Doubt:
         health = None
     if isinstance(health, dict) and health.get("ok") is True:
         info = health.get("daemon")
         if not isinstance(info, dict) or not info:
-            raise _Doubt("no identity in health")  # the full CLI reads daemon.json then
+            raise Doubt("no identity in health")  # the full CLI reads daemon.json then
         pid = info.get("pid")
         pid = pid if isinstance(pid, int) and not isinstance(pid, bool) else None
         sock = info.get("socket")
@@ -180,7 +183,7 @@ def _daemon_status(home: str, as_json: bool) -> tuple[str, str | None]:
         pid_part = "" if pid is None else f"pid {pid}, "
         return f"Coven daemon: running ({pid_part}socket {sock})", None
     if any(os.path.lexists(os.path.join(home, n)) for n in (SOCKET_NAME, STATUS_FILE_NAME)):
-        raise _Doubt("traces of a daemon")  # stale: the full CLI classifies and cleans up
+        raise Doubt("traces of a daemon")  # stale: the full CLI classifies and cleans up
     if as_json:
         doc = {"ok": False, "pid": None, "socket": None, "started_at": None, "status": "stopped"}
         return json.dumps(doc, indent=2, sort_keys=True), None
@@ -196,7 +199,7 @@ def _listing(flags: list[str]) -> tuple[str, str | None] | None:
     as_json = "--json" in flags
     if not as_json and sys.stdout.isatty():
         return None  # a terminal gets colours (or the browser)
-    records = _sessions(_home(), "--all" in flags)
+    records = session_records(home_dir(), "--all" in flags)
     if as_json:
         import json
 
@@ -215,14 +218,19 @@ def _listing(flags: list[str]) -> tuple[str, str | None] | None:
             listing.waiting_first(views), colour=False
         ), listing.NEXT_HINT
     except (TypeError, AttributeError) as exc:
-        raise _Doubt("record shape") from exc
+        raise Doubt("record shape") from exc
+
+
+def _elsewhere() -> bool:
+    """Shell completion, or another machine's daemon (``$COVEN_HOST``): the full CLI's."""
+    return COMPLETE_VAR in os.environ or bool(os.environ.get(HOST_ENV, "").strip())
 
 
 def answer(args: list[str]) -> tuple[str, str | None] | None:
     """(stdout, stderr) text for ``args`` when this path can answer it, else ``None``."""
     if args in (["--version"], ["-V"], ["version"]):
         return f"coven v{__version__}", None
-    if COMPLETE_VAR in os.environ or os.environ.get(HOST_ENV, "").strip():
+    if _elsewhere():
         return None
     if args in (["--help"], ["-h"]):
         from coven.cli import fast_help
@@ -233,8 +241,8 @@ def answer(args: list[str]) -> tuple[str, str | None] | None:
         if args and args[0] in _LISTINGS:
             return _listing(args[1:])
         if args[:2] == ["daemon", "status"] and args[2:] in ([], ["--json"]):
-            return _daemon_status(_home(), args[2:] == ["--json"])
-    except _Doubt:
+            return _daemon_status(home_dir(), args[2:] == ["--json"])
+    except Doubt:
         return None
     return None
 
@@ -251,7 +259,14 @@ def _as_click_echoes(text: str, stream: object) -> str:
 
 def main() -> None:
     """Console-script entry point: the fast answer when there is one, else the full CLI."""
-    answered = answer(sys.argv[1:])
+    args = sys.argv[1:]
+    if args[:1] == ["attach"] and not _elsewhere():
+        from coven.cli.attach_fast import run
+
+        code = run(args[1:])
+        if code is not None:
+            sys.exit(code)
+    answered = answer(args)
     if answered is None:
         from coven.cli.main import main as full
 

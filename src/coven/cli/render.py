@@ -18,7 +18,6 @@ from coven.cli.listing import short_id as short_id
 from coven.cli.listing import short_path as short_path
 from coven.cli.listing import state_of as state_of
 from coven.cli.listing import waiting_first as waiting_first
-from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord
 
 PAYLOAD_WIDTH = 64
@@ -132,12 +131,3 @@ def created_header(record: SessionRecord, cwd: str, mode: str) -> str:
     if record.continues:
         lines.append(f"  continues: {record.continues}")
     return "\n".join(lines)
-
-
-def attached_header(record: SessionRecord, detach_hint: str, *, read_only: bool = False) -> str:
-    """The lines `coven attach` prints (to stderr) when the stream opens, without a final newline."""
-    head = f'attached to session {record.id} ({record.harness}, "{record.title}", status: {record.status})'
-    if record.status == SessionStatus.RUNNING:
-        watching = "read-only: nothing you type reaches the agent" if read_only else "with input"
-        return f"{head}\nfollowing live output, {watching}; {detach_hint}"
-    return f"{head}\nsession is not running; replaying its recorded output"

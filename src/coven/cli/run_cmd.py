@@ -9,17 +9,17 @@ one-shot run; ``--detach`` changes only where it runs, not how.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import click
 
 from coven.cli import daemonctl
-from coven.cli.attaching import AttachMode, AttachOutcome, attach, exit_line, run_exit_code
+from coven.cli.attach_flow import attach_and_report, detach_hint, follow, report_ending
+from coven.cli.attaching import run_exit_code
 from coven.cli.completion import complete_harness, complete_session
 from coven.cli.context import (
     client,
@@ -36,22 +36,13 @@ from coven.cli.detach_keys import (
     ENV_VAR,
     DetachKeysError,
     Key,
-    describe,
     parse_detach_keys,
 )
 from coven.cli.failures import CliError
-from coven.cli.render import attached_header, created_header, short_id
-from coven.cli.terminal import ScreenState, is_interactive, taken_over, window_size
+from coven.cli.render import created_header, short_id
+from coven.cli.terminal import is_interactive, window_size
 from coven.client import ApiError, LaunchOptions, launch_environment
 from coven.schema.wire import SessionRecord
-
-
-def detach_hint(keys: tuple[Key, ...]) -> str:
-    return f"{describe(keys)} detaches (the session keeps running)"
-
-
-def detached_line(session_id: str) -> str:
-    return f"[detached from session {session_id}; rejoin with: coven attach {short_id(session_id)}]"
 
 
 def ensure_daemon(*, warm_attach: bool = False) -> None:
@@ -110,60 +101,6 @@ detach_keys_option = click.option(
     help=f"Keys that detach, docker-style: ctrl-] (the default) or a sequence such as "
     f"ctrl-p,ctrl-q. Also read from ${ENV_VAR}.",
 )
-
-
-def follow(
-    session_id: str,
-    *,
-    keys: tuple[Key, ...],
-    read_only: bool = False,
-    fresh: bool = False,
-    on_attached: Callable[[SessionRecord], None] | None = None,
-    from_screen: bool = False,
-    history: int | None = None,
-) -> AttachOutcome:
-    """Attach this process's terminal (or plain stdio) to a session until it ends or we leave.
-
-    The terminal is taken over (raw mode) only when stdin and stdout are both
-    terminals, and given back on every way out (``terminal.taken_over``).
-
-    ``from_screen`` starts a terminal from the session's current screen; plain stdio
-    (a pipe or file) always gets the raw output log, which is what a reader wants.
-    """
-    interactive = is_interactive()
-    mode: AttachMode = "follow"
-    if interactive:
-        mode = "read-only" if read_only else "interactive"
-    screen = ScreenState()
-    with taken_over(sys.stdin.fileno() if interactive else None, sys.stdout.fileno(), screen):
-        return asyncio.run(
-            attach(
-                socket_home(),
-                session_id,
-                mode=mode,
-                detach_keys=keys,
-                screen=screen,
-                fresh=fresh,
-                on_attached=on_attached,
-                from_screen=from_screen and interactive,
-                history=history,
-            )
-        )
-
-
-def report_ending(session_id: str, outcome: AttachOutcome) -> None:
-    """What the user sees after the terminal is restored (which also started a fresh line)."""
-    fresh_line = outcome.ends_with_newline or sys.stdout.isatty()
-    lead = "" if fresh_line else "\n"
-    if outcome.exit is not None:
-        hint(lead + exit_line(outcome.exit))
-    elif outcome.ending == "detached":
-        hint(lead + detached_line(session_id))
-    elif outcome.ending == "signalled":
-        hint(
-            f"{lead}[left session {session_id} running; rejoin with: "
-            f"coven attach {short_id(session_id)}]"
-        )
 
 
 @contextlib.contextmanager
@@ -350,7 +287,7 @@ def run_cmd(
             _mode_line(one_shot, interactive, detach_keys),
         )
     )
-    outcome = follow(record.id, keys=detach_keys, fresh=True)
+    outcome = follow(socket_home(), record.id, keys=detach_keys, fresh=True)
     report_ending(record.id, outcome)
     if outcome.exit is not None:
         sys.exit(run_exit_code(outcome.exit))
@@ -366,40 +303,6 @@ def _mode_line(one_shot: bool, interactive: bool, keys: tuple[Key, ...]) -> str:
     if interactive:
         return f"{mode}; {detach_hint(keys)}"
     return f"{mode}; stdin is not a terminal, so output is followed without input"
-
-
-def attach_and_report(
-    session_id: str,
-    *,
-    keys: tuple[Key, ...],
-    read_only: bool = False,
-    replay: bool = False,
-    history: int | None = None,
-) -> AttachOutcome:
-    """The attach flow shared by ``attach``, ``summon`` and the browser: header, the
-    current screen of a live session (the raw replay with ``replay``, for a finished
-    session, or when output is not a terminal), live output, report."""
-
-    def header(record: SessionRecord) -> None:
-        text = attached_header(record, detach_hint(keys), read_only=read_only)
-        if is_interactive():
-            # Raw mode: no newline translation, so every line ends with CR LF,
-            # the last one too, or the first replayed line starts mid-screen.
-            sys.stderr.write(text.replace("\n", "\r\n") + "\r\n")
-            sys.stderr.flush()
-        else:
-            hint(text)
-
-    outcome = follow(
-        session_id,
-        keys=keys,
-        read_only=read_only,
-        on_attached=header,
-        from_screen=not replay,
-        history=history,
-    )
-    report_ending(session_id, outcome)
-    return outcome
 
 
 @click.command("attach")
@@ -430,7 +333,12 @@ def attach_cmd(
     A finished session, or output that is not a terminal, is replayed from the start."""
     record = client().resolve_session_ref(session)
     attach_and_report(
-        record.id, keys=detach_keys, read_only=read_only, replay=replay, history=history
+        socket_home(),
+        record.id,
+        keys=detach_keys,
+        read_only=read_only,
+        replay=replay,
+        history=history,
     )
 
 
@@ -444,4 +352,4 @@ def summon_cmd(session: str, detach_keys: tuple[Key, ...]) -> None:
     if record.archived_at is not None:
         api.summon(record.id)
         hint("summoned session from the archive")
-    attach_and_report(record.id, keys=detach_keys)
+    attach_and_report(socket_home(), record.id, keys=detach_keys)

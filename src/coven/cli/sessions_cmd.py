@@ -10,8 +10,9 @@ from collections.abc import Callable
 import click
 import msgspec
 
+from coven.cli.attach_flow import attach_and_report
 from coven.cli.completion import complete_session
-from coven.cli.context import client, hint, out, stdio_are_ttys
+from coven.cli.context import client, hint, out, socket_home, stdio_are_ttys
 from coven.cli.detach_keys import Key
 from coven.cli.listing import empty_listing
 from coven.cli.render import (
@@ -29,7 +30,7 @@ from coven.cli.render import (
     to_json,
     waiting_first,
 )
-from coven.cli.run_cmd import attach_and_report, detach_keys_option
+from coven.cli.run_cmd import detach_keys_option
 from coven.client import CovenClient
 from coven.schema.wire import SessionRecord
 
@@ -97,7 +98,9 @@ def _browser(
         if result.action != "attach" or result.session_id is None:
             return result.exit_code
         include_archived = result.include_archived
-        outcome = attach_and_report(result.session_id, keys=keys, read_only=result.read_only)
+        outcome = attach_and_report(
+            socket_home(), result.session_id, keys=keys, read_only=result.read_only
+        )
         if outcome.ending == "exited":
             click.pause("Press any key to return to the session browser…", err=True)
         status = f"Back from session {short_id(result.session_id)} ({outcome.ending})."

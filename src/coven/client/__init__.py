@@ -1,44 +1,45 @@
 """Typed client library for the Coven daemon (``coven.daemon.v1`` over a Unix socket).
 
-``CovenClient`` is blocking and built on the stdlib only, so importing this
-package stays cheap. ``AsyncCovenClient`` (aiohttp) and ``AttachStream`` (asyncio)
-are loaded on first access. The exception tree is drawn in
-``coven.client.errors``.
+``CovenClient`` is blocking and built on the stdlib only; ``AsyncCovenClient``
+needs aiohttp and ``AttachStream`` asyncio. Every name is loaded on first use
+(PEP 562), so importing one light submodule — ``coven attach`` reads its first
+screen with ``ws_frames`` and ``safety`` before anything else — costs only that
+submodule. The exception tree is drawn in ``coven.client.errors``.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-from coven.client.attach import AttachMessage, AttachState, Exit, Live, Output, Overflow
-from coven.client.calls import Health
-from coven.client.environment import launch_environment
-from coven.client.errors import (
-    ActionRejected,
-    AmbiguousSessionRef,
-    ApiError,
-    ApiVersionMismatch,
-    AttachStateError,
-    AuthorityDenied,
-    Conflict,
-    CovenClientError,
-    DaemonNotRunning,
-    DaemonUnsafe,
-    HarnessUnavailable,
-    PayloadTooLarge,
-    ProtocolError,
-    RouteNotFound,
-    SessionNotFound,
-    SessionNotLive,
-    StorageUnavailable,
-    TransportError,
-)
-from coven.client.sync import CovenClient, LaunchOptions, default_home
-from coven.client.transport import MockTransport, Request, Response, Transport, UnixTransport
 
 if TYPE_CHECKING:
     from coven.client.aio import AsyncCovenClient
+    from coven.client.attach import AttachMessage, AttachState, Exit, Live, Output, Overflow
     from coven.client.attach_stream import AttachStream
+    from coven.client.calls import Health
+    from coven.client.environment import launch_environment
+    from coven.client.errors import (
+        ActionRejected,
+        AmbiguousSessionRef,
+        ApiError,
+        ApiVersionMismatch,
+        AttachStateError,
+        AuthorityDenied,
+        Conflict,
+        CovenClientError,
+        DaemonNotRunning,
+        DaemonUnsafe,
+        HarnessUnavailable,
+        PayloadTooLarge,
+        ProtocolError,
+        RouteNotFound,
+        SessionNotFound,
+        SessionNotLive,
+        StorageUnavailable,
+        TransportError,
+    )
+    from coven.client.sync import CovenClient, LaunchOptions, default_home
+    from coven.client.transport import MockTransport, Request, Response, Transport, UnixTransport
 
 __all__ = [
     "ActionRejected",
@@ -80,14 +81,27 @@ __all__ = [
 ]
 
 
+_HOME = {
+    "AsyncCovenClient": "aio",
+    "AttachStream": "attach_stream",
+    "Health": "calls",
+    "launch_environment": "environment",
+    "CovenClient": "sync",
+    "LaunchOptions": "sync",
+    "default_home": "sync",
+    **dict.fromkeys(
+        ("AttachMessage", "AttachState", "Exit", "Live", "Output", "Overflow"), "attach"
+    ),
+    **dict.fromkeys(
+        ("MockTransport", "Request", "Response", "Transport", "UnixTransport"), "transport"
+    ),
+}
+
+
 def __getattr__(name: str) -> Any:
-    # aiohttp costs tens of milliseconds to import, asyncio some: only async users pay.
-    if name == "AsyncCovenClient":
-        from coven.client.aio import AsyncCovenClient
-
-        return AsyncCovenClient
-    if name == "AttachStream":
-        from coven.client.attach_stream import AttachStream
-
-        return AttachStream
+    if name in __all__:
+        module = import_module(f"coven.client.{_HOME.get(name, 'errors')}")
+        value = getattr(module, name)
+        globals()[name] = value  # once: later lookups are plain attribute reads
+        return value
     raise AttributeError(f"module 'coven.client' has no attribute {name!r}")

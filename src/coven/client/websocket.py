@@ -4,9 +4,10 @@ Why not aiohttp or wsproto: ``coven attach`` must put the session's screen up ab
 as fast as the interpreter starts. aiohttp's import alone costs three times that,
 and wsproto brings h11 and a sans-IO event layer we do not need. The client half of
 RFC 6455 without extensions is small: one upgrade request, then frames of a 2-14
-byte header (server frames unmasked, ours masked). Everything the daemon's aiohttp
-server may send is handled: fragmented messages, pings (answered), pongs, and the
-close handshake. No extension is offered, so none can be negotiated.
+byte header (server frames unmasked, ours masked); the I/O-free half is
+``coven.client.ws_frames``. Everything the daemon's aiohttp server may send is
+handled: fragmented messages, pings (answered), pongs, and the close handshake.
+No extension is offered, so none can be negotiated.
 
 ``upgrade`` does the opening handshake and answers a ``WebSocket``, or raises
 ``UpgradeRefused`` with the server's status and body. Frames that break the RFC
@@ -18,47 +19,31 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import os
 import struct
 from dataclasses import dataclass
-from enum import IntEnum
 
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-MAX_MESSAGE = 64 * 1024 * 1024  # a replay chunk is far smaller; a bound, not a size
-MAX_HEAD = 64 * 1024  # the upgrade answer's status line and headers
-MAX_REFUSAL_BODY = 1024 * 1024
+from coven.client.ws_frames import (
+    EXTENDED_LENGTH,
+    MAX_HEAD,
+    MAX_MESSAGE,
+    MAX_REFUSAL_BODY,
+    Opcode,
+    UpgradeRefused,
+    WebSocketError,
+    check_accepted,
+    check_length,
+    encode_frame,
+    frame_head,
+    parse_upgrade_head,
+    upgrade_request,
+)
+
 CLOSE_WAIT_SECONDS = 2.0  # how long close() waits for the server's close frame
-
-
-class Opcode(IntEnum):
-    CONTINUATION = 0x0
-    TEXT = 0x1
-    BINARY = 0x2
-    CLOSE = 0x8
-    PING = 0x9
-    PONG = 0xA
-
-
-_DATA = frozenset({Opcode.TEXT, Opcode.BINARY})
-_CONTROL = frozenset({Opcode.CLOSE, Opcode.PING, Opcode.PONG})
-_KNOWN = frozenset(Opcode)
 # What ends a closing handshake early (besides a broken frame): the peer left or is slow.
 _GONE = (ConnectionError, asyncio.IncompleteReadError, TimeoutError)
 
-
-class WebSocketError(Exception):
-    """The server broke the protocol (or the upgrade); the connection is unusable."""
-
-
-class UpgradeRefused(WebSocketError):
-    """The server answered the upgrade with ``status`` (not 101) and ``body``."""
-
-    def __init__(self, status: int, reason: str, body: bytes) -> None:
-        super().__init__(f"HTTP {status} {reason}".strip())
-        self.status = status
-        self.reason = reason
-        self.body = body
+__all__ = ["Message", "Opcode", "UpgradeRefused", "WebSocket", "WebSocketError", "upgrade"]
 
 
 @dataclass(frozen=True)
@@ -70,87 +55,14 @@ class Message:
     close_code: int | None = None
 
 
-def accept_key(key: str) -> str:
-    """The ``Sec-WebSocket-Accept`` a server must answer to ``key`` (RFC 6455 §4.2.2)."""
-    return base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
-
-
-def upgrade_request(path: str, key: str, host: str = "coven") -> bytes:
-    return (
-        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode("latin-1")
-
-
-def parse_upgrade_head(head: bytes) -> tuple[int, str, dict[str, str]]:
-    """``(status, reason, headers)`` of an HTTP/1.1 answer's head (lower-cased names)."""
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise WebSocketError(f"not an HTTP answer to the upgrade: {lines[0][:200]!r}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return int(parts[1]), parts[2] if len(parts) > 2 else "", headers
-
-
-def check_accepted(headers: dict[str, str], key: str) -> None:
-    """A 101 answer must name the upgrade and prove it read our key; no extension."""
-    if headers.get("upgrade", "").lower() != "websocket":
-        raise WebSocketError("the server switched protocols, but not to websocket")
-    if "upgrade" not in headers.get("connection", "").lower():
-        raise WebSocketError("the upgrade answer lacks `Connection: Upgrade`")
-    if headers.get("sec-websocket-accept") != accept_key(key):
-        raise WebSocketError("the upgrade answer has the wrong Sec-WebSocket-Accept")
-    if headers.get("sec-websocket-extensions"):
-        raise WebSocketError("the server chose an extension that was not offered")
-
-
-def encode_frame(opcode: Opcode, payload: bytes, mask: bytes, *, fin: bool = True) -> bytes:
-    """A client frame: always masked with the 4-byte ``mask`` (RFC 6455 §5.3)."""
-    size = len(payload)
-    first = (0x80 if fin else 0) | opcode
-    if size < 126:
-        head = struct.pack("!BB", first, 0x80 | size)
-    elif size < 1 << 16:
-        head = struct.pack("!BBH", first, 0x80 | 126, size)
-    else:
-        head = struct.pack("!BBQ", first, 0x80 | 127, size)
-    return head + mask + apply_mask(payload, mask)
-
-
-def apply_mask(data: bytes, mask: bytes) -> bytes:
-    """XOR ``data`` with the repeated 4-byte ``mask`` (its own inverse)."""
-    if not data:
-        return b""
-    size = len(data)
-    repeated = (mask * (size // 4 + 1))[:size]
-    value = int.from_bytes(data, "big") ^ int.from_bytes(repeated, "big")
-    return value.to_bytes(size, "big")
-
-
 async def read_frame(reader: asyncio.StreamReader) -> tuple[bool, Opcode, bytes]:
     """``(fin, opcode, payload)`` of the next server frame; ``IncompleteReadError`` at EOF."""
     first, second = await reader.readexactly(2)
-    if first & 0x70:
-        raise WebSocketError("a frame has reserved bits set (no extension was agreed)")
-    if first & 0x0F not in _KNOWN:
-        raise WebSocketError(f"a frame has the unknown opcode {first & 0x0F:#x}")
-    opcode = Opcode(first & 0x0F)
-    fin = bool(first & 0x80)
-    if second & 0x80:
-        raise WebSocketError("the server masked a frame (RFC 6455 forbids it)")
-    size = second & 0x7F
-    if opcode in _CONTROL and (size > 125 or not fin):
-        raise WebSocketError("a control frame is fragmented or longer than 125 bytes")
-    if size == 126:
-        (size,) = struct.unpack("!H", await reader.readexactly(2))
-    elif size == 127:
-        (size,) = struct.unpack("!Q", await reader.readexactly(8))
-    if size > MAX_MESSAGE:
-        raise WebSocketError(f"a frame of {size} bytes is over the {MAX_MESSAGE}-byte bound")
+    fin, opcode, size = frame_head(first, second)
+    extended = EXTENDED_LENGTH.get(size)
+    if extended is not None:
+        (size,) = extended.unpack(await reader.readexactly(extended.size))
+    check_length(size)
     payload = await reader.readexactly(size) if size else b""
     return fin, opcode, payload
 
