@@ -2,7 +2,8 @@
 
 Outside ``coven.schema`` no module spells a session status or an event kind as
 a string literal; it names the enum member. The few literals below that share
-a spelling but mean something else are listed with what they mean.
+a spelling but mean something else are listed with what they mean, and the
+copies kept by modules that must not load the schema are checked equal to it.
 """
 
 from __future__ import annotations
@@ -58,6 +59,17 @@ OTHER_MEANINGS = {
 }
 
 
+# (module, literal) pairs that are copies of a schema value, for a path that must not
+# import the schema (msgspec): coven attach's first screen. Each copy is compared below.
+COPIES = {("cli/attach_words.py", "running"): "RUNNING"}
+
+
+def test_the_copies_equal_the_schema() -> None:
+    from coven.cli import attach_words
+
+    assert attach_words.RUNNING == SessionStatus.RUNNING
+
+
 def _docstrings(tree: ast.AST) -> set[int]:
     ids: set[int] = set()
     for node in ast.walk(tree):
@@ -89,7 +101,7 @@ def test_no_status_or_event_kind_literal_outside_schema() -> None:
         if rel.startswith("schema/"):
             continue
         for word in literals(path.read_text()):
-            if (rel, word) not in OTHER_MEANINGS:
+            if (rel, word) not in OTHER_MEANINGS and (rel, word) not in COPIES:
                 found.add((rel, word))
     assert found == set()
 
@@ -101,5 +113,5 @@ def test_the_checker_sees_a_literal_and_skips_docstrings() -> None:
 
 def test_every_other_meaning_is_still_needed() -> None:
     # A stale allowance would hide a new literal of the same spelling.
-    for rel, word in OTHER_MEANINGS:
+    for rel, word in [*OTHER_MEANINGS, *COPIES]:
         assert word in literals((SRC / rel).read_text()), (rel, word)

@@ -19,22 +19,54 @@ then on is worded by the full CLI's own ``coven.cli.failures``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from coven.cli import entry
+
+# Not typing's: typing, dataclasses and pathlib would cost the first screen a third of
+# its time (they are imported once it is shown).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from coven.cli.detach_keys import Key
+    from coven.schema.wire import SessionRecord
 
 _FLAGS = ("--read-only", "--replay")
 _VALUED = ("--history", "--detach-keys")
 MAX_HISTORY = 10_000  # the full CLI's `click.IntRange(0, 10_000)`
 
 
-@dataclass(frozen=True)
 class AttachArgs:
-    session: str
-    read_only: bool = False
-    replay: bool = False
-    history: int | None = None
-    detach_keys: str | None = None
+    """What the command line asked for (a plain class: see TYPE_CHECKING above)."""
+
+    __slots__ = ("detach_keys", "history", "read_only", "replay", "session")
+
+    def __init__(
+        self,
+        session: str,
+        *,
+        read_only: bool = False,
+        replay: bool = False,
+        history: int | None = None,
+        detach_keys: str | None = None,
+    ) -> None:
+        self.session = session
+        self.read_only = read_only
+        self.replay = replay
+        self.history = history
+        self.detach_keys = detach_keys
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.session, self.read_only, self.replay, self.history, self.detach_keys)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AttachArgs) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "AttachArgs" + repr(self._fields())
 
 
 def parse(args: list[str]) -> AttachArgs | None:
@@ -109,22 +141,80 @@ def run(args: list[str]) -> int | None:
         return None
     except KeyboardInterrupt:
         return 130
-    from pathlib import Path
-
-    from coven.cli.attach_flow import attach_and_report
+    from coven.cli.terminal import is_interactive
 
     try:
-        attach_and_report(
-            Path(home),
-            session_id,
-            keys=keys,
-            read_only=parsed.read_only,
-            replay=parsed.replay,
-            history=parsed.history,
-        )
+        if is_interactive():
+            _attach_on_terminal(home, session_id, parsed, keys)
+        else:
+            from pathlib import Path
+
+            from coven.cli.attach_flow import attach_and_report
+
+            attach_and_report(
+                Path(home),
+                session_id,
+                keys=keys,
+                read_only=parsed.read_only,
+                replay=parsed.replay,
+                history=parsed.history,
+            )
     except (Exception, KeyboardInterrupt) as exc:
         return _reported(exc)
     return 0
+
+
+def _attach_on_terminal(
+    home: str, session_id: str, parsed: AttachArgs, keys: tuple[Key, ...]
+) -> None:
+    """``attach_flow.attach_and_report`` on a terminal, with the first screen shown from
+    a blocking socket before the attachment's machinery is imported (``attach_prelude``)."""
+    from coven.cli.attach_prelude import paint
+    from coven.cli.attach_words import attached_header, detach_hint, write_header
+    from coven.cli.terminal import ScreenState, taken_over
+
+    keys_hint = detach_hint(keys)
+
+    def header(sid: str, harness: str, title: str, status: str) -> None:
+        text = attached_header(sid, harness, title, status, keys_hint, read_only=parsed.read_only)
+        write_header(text, raw_terminal=True)
+
+    def header_of_json(record: Mapping[str, object]) -> None:
+        header(*(str(record.get(name)) for name in ("id", "harness", "title", "status")))
+
+    def header_of_record(record: SessionRecord) -> None:
+        header(record.id, record.harness, record.title, record.status)
+
+    screen = ScreenState()
+    with taken_over(0, 1, screen):
+        replay = "raw" if parsed.replay else "screen"
+        painted = paint(
+            home,
+            session_id,
+            replay=replay,
+            history=parsed.history,
+            header=header_of_json,
+            screen=screen,
+            out_fd=1,
+        )
+        from pathlib import Path
+
+        from coven.cli.attach_flow import attach_here, attach_mode
+
+        outcome = attach_here(
+            Path(home),
+            session_id,
+            mode=attach_mode(True, parsed.read_only),
+            keys=keys,
+            screen=screen,
+            on_attached=None if painted else header_of_record,
+            from_screen=not parsed.replay,
+            history=parsed.history,
+            painted=painted,
+        )
+    from coven.cli.attach_flow import report_ending
+
+    report_ending(session_id, outcome)
 
 
 def _reported(exc: BaseException) -> int:

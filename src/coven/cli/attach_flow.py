@@ -12,35 +12,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from coven.cli.attach_prelude import Painted
+from coven.cli.attach_words import (
+    attached_header,
+    detach_hint,
+    detached_line,
+    hint,
+    write_header,
+)
 from coven.cli.attaching import AttachMode, AttachOutcome, attach, exit_line
-from coven.cli.detach_keys import Key, describe
+from coven.cli.detach_keys import Key
 from coven.cli.listing import short_id
 from coven.cli.terminal import ScreenState, is_interactive, taken_over
-from coven.schema.vocabulary import SessionStatus
 from coven.schema.wire import SessionRecord
-
-
-def hint(text: str = "") -> None:
-    """A line on stderr (what ``click.echo(err=True)`` writes: these lines have no escapes)."""
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def detach_hint(keys: tuple[Key, ...]) -> str:
-    return f"{describe(keys)} detaches (the session keeps running)"
-
-
-def detached_line(session_id: str) -> str:
-    return f"[detached from session {session_id}; rejoin with: coven attach {short_id(session_id)}]"
-
-
-def attached_header(record: SessionRecord, detach_hint: str, *, read_only: bool = False) -> str:
-    """The lines `coven attach` prints (to stderr) when the stream opens, without a final newline."""
-    head = f'attached to session {record.id} ({record.harness}, "{record.title}", status: {record.status})'
-    if record.status == SessionStatus.RUNNING:
-        watching = "read-only: nothing you type reaches the agent" if read_only else "with input"
-        return f"{head}\nfollowing live output, {watching}; {detach_hint}"
-    return f"{head}\nsession is not running; replaying its recorded output"
 
 
 def follow(
@@ -64,24 +48,55 @@ def follow(
     (a pipe or file) always gets the raw output log, which is what a reader wants.
     """
     interactive = is_interactive()
-    mode: AttachMode = "follow"
-    if interactive:
-        mode = "read-only" if read_only else "interactive"
     screen = ScreenState()
     with taken_over(sys.stdin.fileno() if interactive else None, sys.stdout.fileno(), screen):
-        return asyncio.run(
-            attach(
-                home,
-                session_id,
-                mode=mode,
-                detach_keys=keys,
-                screen=screen,
-                fresh=fresh,
-                on_attached=on_attached,
-                from_screen=from_screen and interactive,
-                history=history,
-            )
+        return attach_here(
+            home,
+            session_id,
+            mode=attach_mode(interactive, read_only),
+            keys=keys,
+            screen=screen,
+            fresh=fresh,
+            on_attached=on_attached,
+            from_screen=from_screen and interactive,
+            history=history,
         )
+
+
+def attach_mode(interactive: bool, read_only: bool) -> AttachMode:
+    if not interactive:
+        return "follow"
+    return "read-only" if read_only else "interactive"
+
+
+def attach_here(
+    home: Path,
+    session_id: str,
+    *,
+    mode: AttachMode,
+    keys: tuple[Key, ...],
+    screen: ScreenState,
+    fresh: bool = False,
+    on_attached: Callable[[SessionRecord], None] | None = None,
+    from_screen: bool = False,
+    history: int | None = None,
+    painted: Painted | None = None,
+) -> AttachOutcome:
+    """``follow`` once the terminal is taken over; ``painted``: the first screen is shown."""
+    return asyncio.run(
+        attach(
+            home,
+            session_id,
+            mode=mode,
+            detach_keys=keys,
+            screen=screen,
+            fresh=fresh,
+            on_attached=on_attached,
+            from_screen=from_screen,
+            history=history,
+            painted=painted,
+        )
+    )
 
 
 def report_ending(session_id: str, outcome: AttachOutcome) -> None:
@@ -113,14 +128,15 @@ def attach_and_report(
     session, or when output is not a terminal), live output, report."""
 
     def header(record: SessionRecord) -> None:
-        text = attached_header(record, detach_hint(keys), read_only=read_only)
-        if is_interactive():
-            # Raw mode: no newline translation, so every line ends with CR LF,
-            # the last one too, or the first replayed line starts mid-screen.
-            sys.stderr.write(text.replace("\n", "\r\n") + "\r\n")
-            sys.stderr.flush()
-        else:
-            hint(text)
+        text = attached_header(
+            record.id,
+            record.harness,
+            record.title,
+            record.status,
+            detach_hint(keys),
+            read_only=read_only,
+        )
+        write_header(text, raw_terminal=is_interactive())
 
     outcome = follow(
         home,

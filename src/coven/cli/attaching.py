@@ -52,6 +52,7 @@ from coven.schema.vocabulary import EventKind, SessionStatus
 from coven.schema.wire import SessionRecord
 
 if TYPE_CHECKING:  # asyncio streams are set up only when an attach really happens
+    from coven.cli.attach_prelude import Painted
     from coven.client.attach_stream import AttachClient, AttachStream
 
 Ending = Literal["exited", "detached", "signalled", "hangup"]
@@ -119,13 +120,14 @@ class _Attachment:
         screen: ScreenState,
         *,
         guard: bool,
+        queries: QueryFilter | None = None,
     ) -> None:
         self.mode = mode
         self.in_fd = in_fd
         self.out_fd = out_fd
         self.screen = screen
         self.matcher = DetachMatcher(keys)
-        self.queries = QueryFilter() if guard else None
+        self.queries = (queries or QueryFilter()) if guard else None
         self.gate = ReplyGate() if guard else None
         self.replaying = guard
         self.outbox: asyncio.Queue[bytes | _Resize] = asyncio.Queue()
@@ -254,6 +256,7 @@ async def attach(
     out_fd: int = 1,
     from_screen: bool = False,
     history: int | None = None,
+    painted: Painted | None = None,
 ) -> AttachOutcome:
     """Follow ``session_id`` until it exits, the user detaches, or a signal/hang-up arrives.
 
@@ -265,12 +268,23 @@ async def attach(
 
     ``from_screen``: a live session starts from its current screen (with ``history``
     scrollback lines) instead of the raw replay of everything it printed.
+
+    ``painted``: the header and the first screen were shown from this connection
+    (``coven.cli.attach_prelude``); the attachment goes on from there.
     """
-    from coven.client.attach_stream import AttachClient
+    from coven.client.attach_stream import AttachClient, AttachStream
 
     loop = asyncio.get_running_loop()
     guard = os.isatty(out_fd) and not fresh
-    attachment = _Attachment(mode, detach_keys, in_fd, out_fd, screen or ScreenState(), guard=guard)
+    attachment = _Attachment(
+        mode,
+        detach_keys,
+        in_fd,
+        out_fd,
+        screen or ScreenState(),
+        guard=guard,
+        queries=painted.queries if painted is not None else None,
+    )
     signals = [signal.SIGHUP, signal.SIGTERM, signal.SIGINT]
     previous = {sig: signal.getsignal(sig) for sig in signals}
     for sig in signals:
@@ -289,7 +303,13 @@ async def attach(
         while True:
             replay = "screen" if from_screen and after_seq == 0 else "raw"
             position.seq, position.delivered = after_seq, 0
-            stream_for = client.attach(session_id, after_seq, replay=replay, history=history)
+            if painted is not None:
+                stream_for = await AttachStream.adopt(
+                    painted.sock, painted.pending, painted.session
+                )
+                position.delivered, painted = painted.delivered, None
+            else:
+                stream_for = client.attach(session_id, after_seq, replay=replay, history=history)
             async with stream_for as stream:
                 if on_attached is not None and stream.session is not None:
                     on_attached(stream.session)

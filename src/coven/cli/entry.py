@@ -32,6 +32,10 @@ import sys
 
 from coven import __version__
 
+TYPE_CHECKING = False  # typing itself costs a --version more than its whole budget
+if TYPE_CHECKING:
+    import socket
+
 # Copies of the schema's constants: importing ``coven.schema`` would load msgspec
 # (tests/unit/test_cli_imports.py checks the copies stay equal).
 API_VERSION = "coven.daemon.v1"
@@ -67,9 +71,9 @@ def _private(path: str, kind: int) -> None:
         raise Doubt(path)
 
 
-def _get(home: str, path: str, timeout: float) -> object:
-    """``GET path`` over the home's socket: the JSON body of a 200 answer, else a doubt."""
-    import json
+def connect(home: str, timeout: float) -> socket.socket:
+    """The home's daemon socket, connected after the client's same-user checks (the
+    home, the socket, the peer: ``coven.client.safety``); any failure is a doubt."""
     import socket
     import stat
     import struct
@@ -77,21 +81,36 @@ def _get(home: str, path: str, timeout: float) -> object:
     sock_path = os.path.join(home, SOCKET_NAME)
     _private(home, stat.S_IFDIR)
     _private(sock_path, stat.S_IFSOCK)
-    data = b""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(sock_path)
-            size = struct.calcsize(_PEERCRED_FORMAT)
-            raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size)
-            if struct.unpack(_PEERCRED_FORMAT, raw)[1] != os.geteuid():
-                raise Doubt("peer")
+        sock.settimeout(timeout)
+        sock.connect(sock_path)
+        size = struct.calcsize(_PEERCRED_FORMAT)
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size)
+        if struct.unpack(_PEERCRED_FORMAT, raw)[1] != os.geteuid():
+            raise Doubt("peer")
+    except OSError as exc:
+        sock.close()
+        raise Doubt(str(exc)) from exc
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _get(home: str, path: str, timeout: float) -> object:
+    """``GET path`` over the home's socket: the JSON body of a 200 answer, else a doubt."""
+    import json
+
+    data = b""
+    with connect(home, timeout) as sock:
+        try:
             request = f"GET {path} HTTP/1.1\r\nHost: coven\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
             sock.sendall(request.encode())
             while chunk := sock.recv(1 << 20):
                 data += chunk
-    except OSError as exc:
-        raise Doubt(str(exc)) from exc
+        except OSError as exc:
+            raise Doubt(str(exc)) from exc
     head, sep, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     if not sep or lines[0].split(" ", 2)[1:2] != ["200"]:

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 import click
 
 from coven.cli import daemonctl
-from coven.cli.attach_flow import attach_and_report, detach_hint, follow, report_ending
+from coven.cli.attach_flow import attach_and_report, follow, report_ending
+from coven.cli.attach_words import detach_hint
 from coven.cli.attaching import run_exit_code
 from coven.cli.completion import complete_harness, complete_session
 from coven.cli.context import (

@@ -10,9 +10,11 @@ submodule. The exception tree is drawn in ``coven.client.errors``.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing's: importing typing costs `coven attach`'s first screen
 if TYPE_CHECKING:
+    from typing import Any
+
     from coven.client.aio import AsyncCovenClient
     from coven.client.attach import AttachMessage, AttachState, Exit, Live, Output, Overflow
     from coven.client.attach_stream import AttachStream

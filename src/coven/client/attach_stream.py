@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -109,7 +110,33 @@ class AttachStream:
         self.state = AttachState.CONNECTING
         self.session: SessionRecord | None = None
 
+    @classmethod
+    async def adopt(cls, sock: socket.socket, pending: bytes, session: object) -> AttachStream:
+        """A stream on a connection already upgraded and past its ``attached`` frame
+        (``coven attach``'s first screen was read from it): ``pending`` is what was
+        received and not yet used, ``session`` the record that frame carried. Enter it
+        with ``async with`` as usual."""
+        try:
+            record = _session_decoder.decode(json.dumps(session))
+        except (msgspec.DecodeError, TypeError) as exc:
+            sock.close()
+            raise ProtocolError(f"bad session record in `attached`: {exc}") from exc
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=_READ_LIMIT, loop=loop)
+        if pending:
+            reader.feed_data(pending)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        transport, _ = await loop.create_unix_connection(lambda: protocol, sock=sock)
+        stream = cls(Path(sock.getpeername() or ""), "")
+        stream._ws = WebSocket(reader, asyncio.StreamWriter(transport, protocol, reader, loop))
+        stream.session = record
+        stream.state = AttachState.REPLAYING
+        return stream
+
     async def __aenter__(self) -> AttachStream:
+        if self._ws is not None and not self._entered:  # adopted: already open
+            self._entered = True
+            return self
         if self._entered:
             raise AttachStateError("an attach stream can be entered only once")
         self._entered = True
