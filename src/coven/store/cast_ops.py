@@ -8,14 +8,14 @@ create exactly one row and an event never lands without its session.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+
+import msgspec
 
 from coven.store.ops import _INSERT_SESSION, _OP_OVERHEAD, Op, _append
 from coven.store.rows import EventRow, NewEvent, SessionRow, session_to_params
 
 
-@dataclass(frozen=True, slots=True)
-class AppendToAnchor(Op[EventRow]):
+class AppendToAnchor(msgspec.Struct, Op[EventRow], frozen=True):
     """Insert ``anchor`` unless a session with its id exists, then append ``event`` to it."""
 
     anchor: SessionRow

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+
+import msgspec
 
 from coven.store.ops import Op
 
@@ -14,8 +15,7 @@ def last_prune_at(conn: sqlite3.Connection) -> str | None:
     return None if row is None or row[0] is None else str(row[0])
 
 
-@dataclass(frozen=True, slots=True)
-class RecordPrune(Op[None]):
+class RecordPrune(msgspec.Struct, Op[None], frozen=True):
     """Remember that a prune finished at ``at`` (a store timestamp)."""
 
     at: str

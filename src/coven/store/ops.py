@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+
+import msgspec
 
 from coven.errors import SessionIdConflict, SessionNotFound
 from coven.schema.vocabulary import ACTIVE_STATUSES, EventKind, RedactionStatus, SessionStatus
@@ -46,16 +46,23 @@ _INSERT_EVENT = (
 UPDATABLE_COLUMNS = frozenset(SESSION_COLUMNS) - {"id", "created_at"}
 
 
-class Op(ABC, Generic[T]):
-    """A write the writer thread can run. ``size`` is its charge in bytes."""
+class Op(Generic[T]):
+    """A write the writer thread can run. ``size`` is its charge in bytes.
+
+    A plain base (not an ``ABC``) with no slots of its own, so the ops can be
+    ``msgspec.Struct`` classes: a Struct is created in a fraction of a dataclass's time
+    (the daemon imports every op at start-up). Subclasses must override ``apply``.
+    """
+
+    __slots__ = ()
 
     @property
     def size(self) -> int:
         return _OP_OVERHEAD
 
-    @abstractmethod
     def apply(self, conn: sqlite3.Connection) -> T:
         """Perform the write on ``conn`` (inside a savepoint) and return the result."""
+        raise NotImplementedError
 
     def committed_events(self, result: T) -> int:
         """How many event rows ``result`` represents (for writer statistics)."""
@@ -106,8 +113,7 @@ def _check_statuses(statuses: frozenset[str] | None) -> None:
         raise ValueError("only_if_status must be None (any status) or non-empty")
 
 
-@dataclass(frozen=True, slots=True)
-class InsertSession(Op[SessionRow]):
+class InsertSession(msgspec.Struct, Op[SessionRow], frozen=True):
     """Insert a new session row. Fails with ``SessionIdConflict`` if the id exists."""
 
     row: SessionRow
@@ -127,8 +133,7 @@ class InsertSession(Op[SessionRow]):
         return self.row
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateSession(Op[bool]):
+class UpdateSession(msgspec.Struct, Op[bool], frozen=True):
     """Set ``fields`` on a session; returns whether a row changed.
 
     With ``only_if_status``, the row changes only when its current status is in
@@ -167,8 +172,7 @@ class UpdateSession(Op[bool]):
         return conn.execute(sql, params).rowcount == 1
 
 
-@dataclass(frozen=True, slots=True)
-class AppendEvents(Op[list[EventRow]]):
+class AppendEvents(msgspec.Struct, Op[list[EventRow]], frozen=True):
     """Append events atomically; the result carries each row's ``seq`` and ``id``.
 
     Fails with ``SessionNotFound`` (and appends nothing) if any event names a
@@ -176,16 +180,11 @@ class AppendEvents(Op[list[EventRow]]):
     """
 
     events: Sequence[NewEvent]
-    _size: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "_size", _OP_OVERHEAD + sum(len(e.payload_json) for e in self.events)
-        )
 
     @property
     def size(self) -> int:
-        return self._size
+        # Read once, when the op is submitted (the writer keeps the charge).
+        return _OP_OVERHEAD + sum(len(e.payload_json) for e in self.events)
 
     def apply(self, conn: sqlite3.Connection) -> list[EventRow]:
         try:
@@ -203,16 +202,14 @@ class AppendEvents(Op[list[EventRow]]):
         return len(result)
 
 
-@dataclass(frozen=True, slots=True)
-class FinishResult:
+class FinishResult(msgspec.Struct, frozen=True):
     """``applied``: the status changed. ``event``: the exit event row, if one was given."""
 
     applied: bool
     event: EventRow | None
 
 
-@dataclass(frozen=True, slots=True)
-class FinishSession(Op[FinishResult]):
+class FinishSession(msgspec.Struct, Op[FinishResult], frozen=True):
     """Append the exit event and set the terminal status in one transaction.
 
     The status and exit code change only if the current status is in
@@ -258,8 +255,7 @@ class FinishSession(Op[FinishResult]):
         return 0 if result.event is None else 1
 
 
-@dataclass(frozen=True, slots=True)
-class MarkOrphaned(Op[list[str]]):
+class MarkOrphaned(msgspec.Struct, Op[list[str]], frozen=True):
     """Mark sessions ``orphaned``: a ``metadata`` event ``{"orphaned": true, "reason"}``
     explains why, then an ``exit`` event ``{"exitCode": null, "reason", "status":
     "orphaned"}`` ends the session's log as every other ending does (clients end
@@ -299,8 +295,7 @@ class MarkOrphaned(Op[list[str]]):
         return 2 * len(result)
 
 
-@dataclass(frozen=True, slots=True)
-class ArchiveSession(Op[bool]):
+class ArchiveSession(msgspec.Struct, Op[bool], frozen=True):
     """Set (``archived=True``) or clear ``archived_at``; returns whether the row exists."""
 
     id: str
@@ -315,8 +310,7 @@ class ArchiveSession(Op[bool]):
         return cursor.rowcount == 1
 
 
-@dataclass(frozen=True, slots=True)
-class DeleteSession(Op[bool]):
+class DeleteSession(msgspec.Struct, Op[bool], frozen=True):
     """Delete a session and (by cascade) its events; returns whether it existed."""
 
     id: str

@@ -7,8 +7,9 @@ The current state is read inside the writer's transaction, so the event's
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from coven.errors import ReviewClosed, SessionNotFound
 from coven.schema.vocabulary import EventKind
@@ -17,8 +18,7 @@ from coven.store.ops import _OP_OVERHEAD, Op, _append
 from coven.store.rows import EventRow, NewEvent, encode_payload
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewChange:
+class ReviewChange(msgspec.Struct, frozen=True):
     """What a ``SetReviewState`` did: ``event`` is None when nothing was recorded."""
 
     previous: str
@@ -26,8 +26,7 @@ class ReviewChange:
     event: EventRow | None
 
 
-@dataclass(frozen=True, slots=True)
-class SetReviewState(Op[ReviewChange]):
+class SetReviewState(msgspec.Struct, Op[ReviewChange], frozen=True):
     """Set a session's review state and append a ``review`` event saying so.
 
     ``payload`` (already redacted) goes into the event with ``state`` and
@@ -39,7 +38,7 @@ class SetReviewState(Op[ReviewChange]):
 
     session_id: str
     state: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = msgspec.field(default_factory=dict)
     redaction_status: str = "clean"
     keep: frozenset[str] = frozenset()
     refuse: frozenset[str] = frozenset()

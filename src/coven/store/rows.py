@@ -7,7 +7,6 @@ tables, so the API layer can map them onto the wire records one to one.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -116,8 +115,7 @@ class EventRow(msgspec.Struct, frozen=True):
     sensitive: bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
+class NewEvent(msgspec.Struct, frozen=True):
     """An event to append. ``payload_json`` must already be redacted compact JSON.
 
     ``created_at`` defaults to the moment this object was built (for coalesced
@@ -128,7 +126,7 @@ class NewEvent:
     kind: str
     payload_json: str
     redaction_status: str = "redacted"
-    created_at: str = field(default_factory=now_rfc3339)
+    created_at: str = msgspec.field(default_factory=now_rfc3339)
     sensitive: bool | None = None
 
     def __post_init__(self) -> None:

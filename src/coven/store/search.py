@@ -26,7 +26,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from coven.schema.vocabulary import ACTIVE_STATUSES, EventKind
 from coven.store.ops import Op
@@ -53,8 +54,7 @@ _ELLIPSIS = "…"
 _ACTIVE = tuple(sorted(ACTIVE_STATUSES))
 
 
-@dataclass(frozen=True, slots=True)
-class SourceEvent:
+class SourceEvent(msgspec.Struct, frozen=True):
     """One stored ``output`` event, as the indexer reads it."""
 
     seq: int
@@ -63,8 +63,7 @@ class SourceEvent:
     data: str
 
 
-@dataclass(frozen=True, slots=True)
-class IndexProgress:
+class IndexProgress(msgspec.Struct, frozen=True):
     """After one step: the watermark, the segments written, whether more text waits."""
 
     indexed_seq: int
@@ -72,8 +71,7 @@ class IndexProgress:
     more: bool
 
 
-@dataclass(frozen=True, slots=True)
-class SearchHit:
+class SearchHit(msgspec.Struct, frozen=True):
     """One match: ``kind`` ``output`` (a segment) or ``title``; ``rank`` lower is better.
 
     ``snippet`` carries ``HIGHLIGHT_START``/``HIGHLIGHT_END`` around matched terms.
@@ -90,8 +88,7 @@ class SearchHit:
     created_at: str
 
 
-@dataclass(frozen=True, slots=True)
-class PruneCandidate:
+class PruneCandidate(msgspec.Struct, frozen=True):
     """A finished session's events older than the cutoff: up to ``max_seq``, ``events`` of
     them, the oldest created at ``oldest``."""
 
@@ -231,8 +228,7 @@ def _read_output(
     return events, False
 
 
-@dataclass(frozen=True, slots=True)
-class IndexOutput(Op[IndexProgress]):
+class IndexOutput(msgspec.Struct, Op[IndexProgress], frozen=True):
     """One bounded indexing step (see the module docstring); run it until ``more`` is false."""
 
     clean: Clean
@@ -356,8 +352,7 @@ def first_event_at(conn: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-@dataclass(frozen=True, slots=True)
-class PruneSession(Op[int]):
+class PruneSession(msgspec.Struct, Op[int], frozen=True):
     """Delete up to ``limit`` of one finished session's events older than ``cutoff``
     with ``seq <= max_seq``, in the order written; returns how many (0: done, or the session is
     live again or gone — nothing of a live session is ever deleted).

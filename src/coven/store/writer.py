@@ -17,8 +17,9 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 from coven.errors import StorageUnavailable
 from coven.store import database
@@ -34,8 +35,7 @@ BACKOFF_INITIAL = 0.010
 BACKOFF_MAX = 0.500
 
 
-@dataclass(frozen=True, slots=True)
-class WriterStats:
+class WriterStats(msgspec.Struct, frozen=True):
     """A consistent snapshot of the writer for health reporting.
 
     ``queued_ops``/``queued_bytes`` count ops submitted but not yet resolved.
@@ -51,8 +51,7 @@ class WriterStats:
     degraded_since: str | None
 
 
-@dataclass(slots=True)
-class _Pending:
+class _Pending(msgspec.Struct):
     op: Op[Any]
     future: Future[Any]
     size: int
