@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -152,7 +152,7 @@ def test_an_interactive_launch_without_a_prompt_starts_the_agents_own_ui(
 
 
 def test_a_harness_that_needs_a_prompt_refuses_to_start_without_one() -> None:
-    needy = dataclasses.replace(CODEX, id="needy", starts_without_prompt=False)
+    needy = msgspec.structs.replace(CODEX, id="needy", starts_without_prompt=False)
     with pytest.raises(InvalidRequest, match="harness `needy` needs a prompt") as info:
         build_argv(needy, LaunchOptions(" "))
     assert info.value.details == {"field": "prompt", "harness": "needy"}
@@ -304,7 +304,7 @@ def test_blank_add_dirs_do_not_warn() -> None:
 
 def test_interactive_falls_back_to_prompt_flag() -> None:
     bound = manifest_adapter("bound.json")
-    only_prompt_flag = dataclasses.replace(bound, interactive_prompt_flag=None)
+    only_prompt_flag = msgspec.structs.replace(bound, interactive_prompt_flag=None)
     assert build_argv(only_prompt_flag, LaunchOptions("hi")).argv == ["boundtool", "--prompt=hi"]
 
 

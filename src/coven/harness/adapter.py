@@ -7,16 +7,16 @@ adapters come from manifests (``manifest.py``). ``argv.py`` turns an adapter plu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+import msgspec
 
 ModelIdTransform = Literal["strip_provider", "preserve"]
 AdapterSource = Literal["builtin", "manifest"]
 
 
-@dataclass(frozen=True, slots=True)
-class Sandbox:
+class Sandbox(msgspec.Struct, frozen=True):
     """How ``--permission full|read-only`` maps onto the harness's own flags.
 
     Exactly one form is populated: the flag form (``flag`` + ``full`` +
@@ -41,8 +41,7 @@ class Sandbox:
         return chosen
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
+class Capabilities(msgspec.Struct, frozen=True):
     """Optional features a harness supports; all default to ``False``."""
 
     stream: bool = False
@@ -51,8 +50,7 @@ class Capabilities:
     speed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class StreamArgs:
+class StreamArgs(msgspec.Struct, frozen=True):
     """Argv used for stream-mode launches (declared, not yet used by ``build_argv``)."""
 
     prefix_args: tuple[str, ...]
@@ -60,8 +58,7 @@ class StreamArgs:
     resume_flag: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ContinuityArgs:
+class ContinuityArgs(msgspec.Struct, frozen=True):
     """How to start a harness conversation under a chosen id, or resume one by id.
 
     Starting: ``[session_id_flag, id]`` before the mode's prefix args, then
@@ -76,8 +73,7 @@ class ContinuityArgs:
     resume_flag: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Adapter:
+class Adapter(msgspec.Struct, frozen=True):
     """One harness: its identity, executable and argv conventions.
 
     ``executable`` is always a bare command name, resolved on PATH at launch;
@@ -107,7 +103,7 @@ class Adapter:
     add_dir_flag: str | None = None
     # Started interactively with no prompt at all, the harness shows its own UI.
     starts_without_prompt: bool = False
-    capabilities: Capabilities = field(default_factory=Capabilities)
+    capabilities: Capabilities = msgspec.field(default_factory=Capabilities)
     stream_args: StreamArgs | None = None
     continuity_args: ContinuityArgs | None = None
     stdin_prompt_args: tuple[str, ...] | None = None

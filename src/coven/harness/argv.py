@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from coven.errors import InvalidRequest
 from coven.harness.adapter import Adapter, ContinuityArgs, ModelIdTransform
@@ -35,8 +36,7 @@ _EXEC_OVERHEAD = 4096
 _POINTER = 8
 
 
-@dataclass(frozen=True, slots=True)
-class LaunchOptions:
+class LaunchOptions(msgspec.Struct, frozen=True):
     """What the caller asked for. ``model`` is trimmed; blank means absent."""
 
     prompt: str
@@ -53,8 +53,7 @@ class LaunchOptions:
     """Resume exactly this harness conversation (``--resume``, ``codex resume``)."""
 
 
-@dataclass(frozen=True, slots=True)
-class BuiltArgv:
+class BuiltArgv(msgspec.Struct, frozen=True):
     """The argv (``argv[0]`` is the adapter's bare executable name) and warnings.
 
     Each warning is one line of text for the user, e.g.
@@ -62,7 +61,7 @@ class BuiltArgv:
     """
 
     argv: list[str]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
     stdin_prompt: str | None = None
     """When set, the prompt is not in ``argv``: feed this text to the harness's stdin."""
 

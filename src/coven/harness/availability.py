@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.harness.adapter import Adapter, AdapterSource
 from coven.harness.registry import HarnessRegistry
 
 
-@dataclass(frozen=True, slots=True)
-class HarnessStatus:
+class HarnessStatus(msgspec.Struct, frozen=True):
     """One line of ``coven doctor`` / ``coven adapter list``."""
 
     id: str

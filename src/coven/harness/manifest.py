@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+
+import msgspec
 
 from coven.errors import ManifestError
 from coven.harness.adapter import (
@@ -33,8 +34,7 @@ _WHITESPACE = re.compile(r"\s")
 _CONFLICT = object()
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestProblem:
+class ManifestProblem(msgspec.Struct, frozen=True):
     """Why a manifest (or one field of it) was rejected.
 
     ``field`` is a path such as ``adapters[0].sandbox.read_only`` (using the key
@@ -59,8 +59,7 @@ class ManifestProblem:
         return ManifestError(str(self), details)
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestLoad:
+class ManifestLoad(msgspec.Struct, frozen=True):
     """The outcome of reading one manifest: adapters, or problems (never both)."""
 
     path: Path

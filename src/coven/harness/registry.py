@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.errors import InvalidRequest
 from coven.harness.adapter import Adapter
@@ -29,8 +30,7 @@ MANIFEST_ENV = "COVEN_HARNESS_ADAPTER_MANIFEST"
 DIRS_ENV = "COVEN_HARNESS_ADAPTER_DIRS"
 
 
-@dataclass(frozen=True, slots=True)
-class HarnessRegistry:
+class HarnessRegistry(msgspec.Struct, frozen=True):
     """An immutable snapshot of the configured harnesses.
 
     ``warnings`` are user-facing lines without a ``warning:`` prefix.

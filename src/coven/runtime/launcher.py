@@ -237,7 +237,7 @@ class Launcher:
             exec_room=exec_budget(env) - sum(len(a) + 9 for a in hooks),
         )
         if hooks:
-            built = dataclasses.replace(built, argv=[built.argv[0], *hooks, *built.argv[1:]])
+            built = msgspec.structs.replace(built, argv=[built.argv[0], *hooks, *built.argv[1:]])
         return LaunchPlan(
             request, adapter, executable, built, env, familiar, conversation, facts, lane
         )
