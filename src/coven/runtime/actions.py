@@ -7,7 +7,6 @@ status of the refusal behind it; the API layer only encodes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -29,14 +28,13 @@ from coven.runtime.work import Work
 from coven.schema.meta import ActionEvent, ActionResult
 
 
-@dataclass(frozen=True, slots=True)
-class ActionCommand:
+class ActionCommand(msgspec.Struct, frozen=True):
     """A decoded action request; ``action`` is trimmed and non-empty."""
 
     action: str
     origin: str | None = None
     intent_id: str | None = None
-    args: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ActionRejected(InvalidRequest):

@@ -28,9 +28,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+import msgspec
 
 from coven.errors import CovenError
 from coven.pty.holder_spawner import HolderRecord
@@ -60,11 +61,10 @@ class HolderFinder(Protocol):
     def reap_orphan(self, pid: int, start_time: int | None) -> bool: ...
 
 
-@dataclass
-class AdoptionReport:
-    adopted: list[str] = field(default_factory=list)
-    orphaned: list[str] = field(default_factory=list)
-    released: list[str] = field(default_factory=list)
+class AdoptionReport(msgspec.Struct):
+    adopted: list[str] = msgspec.field(default_factory=list)
+    orphaned: list[str] = msgspec.field(default_factory=list)
+    released: list[str] = msgspec.field(default_factory=list)
     """Holders of sessions that had already ended: let go."""
     seconds: float = 0.0
 

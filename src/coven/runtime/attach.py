@@ -29,8 +29,9 @@ import enum
 import json
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveSession, LiveState, LiveTable, Outcome
@@ -56,37 +57,32 @@ FOLLOW_POLL_SECONDS = 1.0
 FINISH_WAIT_SECONDS = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayChunk:
+class ReplayChunk(msgspec.Struct, frozen=True):
     """Stored (or committed-soon) output from before the attach."""
 
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Live:
+class Live(msgspec.Struct, frozen=True):
     """The replay is complete up to ``seq``; what follows is live."""
 
     seq: int
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
+class Output(msgspec.Struct, frozen=True):
     """Live terminal output (raw: the attached terminal shows the real bytes)."""
 
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Exit:
+class Exit(msgspec.Struct, frozen=True):
     """The session ended; nothing follows."""
 
     status: str
     exit_code: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Overflow:
+class Overflow(msgspec.Struct, frozen=True):
     """The client fell more than ``SUBSCRIBER_LIMIT`` behind; resume after this seq."""
 
     resume_after_seq: int

@@ -32,8 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from coven.redaction import Redactor
 from coven.schema import AttentionSource, AttentionState, EventKind, RedactionStatus
@@ -50,8 +51,7 @@ IDLE_SECONDS_ENV = "COVEN_ATTENTION_IDLE_SECONDS"
 Record = Callable[[str, EventKind, dict[str, Any], RedactionStatus], object]
 
 
-@dataclass(frozen=True, slots=True)
-class AttentionView:
+class AttentionView(msgspec.Struct, frozen=True):
     """What a session record shows: the state, its one-line reason, and since when."""
 
     state: AttentionState
@@ -59,8 +59,7 @@ class AttentionView:
     since: str
 
 
-@dataclass(frozen=True, slots=True)
-class AttentionChange:
+class AttentionChange(msgspec.Struct, frozen=True):
     """One transition, as notifiers see it (reason already redacted)."""
 
     session_id: str

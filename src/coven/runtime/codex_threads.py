@@ -23,8 +23,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.errors import SessionNotFound
 from coven.runtime.conversations import (
@@ -44,8 +45,7 @@ POLL_SECONDS = 0.5
 CLOCK_SLACK = 2.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Waiting:
+class _Waiting(msgspec.Struct, frozen=True):
     session_id: str
     sessions_dir: Path
     cwd: str

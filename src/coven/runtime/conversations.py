@@ -15,8 +15,9 @@ import os
 import time
 import uuid
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven import authority
 from coven.errors import InvalidRequest
@@ -28,8 +29,7 @@ CODEX_HARNESS = "codex"
 _FIRST_LINE_LIMIT = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class ConversationPlan:
+class ConversationPlan(msgspec.Struct, frozen=True):
     """What a launch does about the harness's conversation.
 
     ``start_id``: the id to start a new conversation under; ``resume_id``: the
@@ -98,8 +98,7 @@ def codex_sessions_dir(env: dict[str, str]) -> Path | None:
     return Path(base) / "sessions" if base else None
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Rollout:
+class Rollout(msgspec.Struct, frozen=True, order=True):
     """A Codex rollout file's thread: when the file was last written, the id, the cwd."""
 
     mtime: float

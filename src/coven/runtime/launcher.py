@@ -23,11 +23,9 @@ When the harness exits, ``Launcher.finished`` records the ``exit`` transition
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -83,8 +81,7 @@ HOOKS_ENV = "COVEN_HARNESS_HOOKS"
 # Codex writes its rollout file soon after start; look for it this long.
 
 
-@dataclass(frozen=True, slots=True)
-class LaunchPlan:
+class LaunchPlan(msgspec.Struct, frozen=True):
     """Everything a launch needs, decided before anything is written or spawned.
 
     ``env`` is the harness's complete environment, holding the new session's id
@@ -95,9 +92,9 @@ class LaunchPlan:
     adapter: Adapter
     executable: str
     built: BuiltArgv
-    env: dict[str, str] = dataclasses.field(repr=False)
+    env: dict[str, str]
     familiar: authority.Familiar | None = None
-    conversation: ConversationPlan = dataclasses.field(default_factory=ConversationPlan)
+    conversation: ConversationPlan = msgspec.field(default_factory=ConversationPlan)
     facts: RepoFacts | None = None
     lane: Lane | None = None
     """The continued session's lane to run in again, if it had one that still exists."""
@@ -106,9 +103,16 @@ class LaunchPlan:
     def session_id(self) -> str:
         return self.env["COVEN_SESSION_ID"]
 
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.__rich_repr__())
+        return f"{type(self).__name__}({shown})"
 
-@dataclass(frozen=True, slots=True)
-class Placement:
+    def __rich_repr__(self) -> list[tuple[str, object]]:
+        # Every field but ``env``, which may hold secrets.
+        return [(name, getattr(self, name)) for name in self.__struct_fields__ if name != "env"]
+
+
+class Placement(msgspec.Struct, frozen=True):
     """Where the harness runs and the git facts the row records."""
 
     root: Path

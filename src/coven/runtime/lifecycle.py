@@ -16,16 +16,16 @@ statuses, so a race between two writers cannot apply a stale transition.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from coven.errors import SessionConflict
 from coven.schema import ACTIVE_STATUSES, EventKind, RedactionStatus, SessionStatus
 from coven.store import FinishSession, MarkOrphaned, NewEvent, encode_payload
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(msgspec.Struct, frozen=True):
     """A named status change: allowed sources, allowed targets and the event recording it."""
 
     name: str

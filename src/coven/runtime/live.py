@@ -21,8 +21,9 @@ import asyncio
 import enum
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from coven.pty import ExitStatus, PtyReader, PtySource
 from coven.runtime.event_sink import ReadFlow
@@ -53,8 +54,7 @@ class LiveState(enum.Enum):
     FINISHED = enum.auto()
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """How the process ended, as recorded in the exit event and the row."""
 
     status: SessionStatus

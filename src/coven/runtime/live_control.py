@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from coven.errors import ExternalNotKillable, InputTooLarge, SessionNotLive
 from coven.runtime.event_sink import EventSink
@@ -26,15 +27,13 @@ INPUT_ACK_TIMEOUT = 5.0
 KILL_ACK_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class LiveRef:
+class LiveRef(msgspec.Struct, frozen=True):
     """A session that was live when checked (``LiveControl.require_live``)."""
 
     session_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class SendInput:
+class SendInput(msgspec.Struct, frozen=True):
     """Input for a live session: ``data`` to type, ``payload`` the body to record."""
 
     data: str

@@ -24,8 +24,9 @@ import subprocess
 import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.schema import AttentionState
 from coven.schema.notify import NOTIFY_FILE, NotifyConfigError, parse_notify_config
@@ -36,8 +37,7 @@ SEND_TIMEOUT = 5.0
 MAX_PENDING = 32
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(msgspec.Struct, frozen=True):
     """One notification: already redacted."""
 
     session_id: str

@@ -25,8 +25,9 @@ import codecs
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from coven.schema import RedactionStatus
 from coven.screen import ScreenModel
@@ -68,8 +69,7 @@ class Subscriber(Protocol):
     def push_output(self, data: bytes, end_offset: int) -> None: ...
 
 
-@dataclass
-class InFlight:
+class InFlight(msgspec.Struct):
     text: str  # the redacted text as it will be stored
     end_offset: int  # raw offset just past this event's source text
     future: Future[int]
@@ -96,8 +96,7 @@ def _raw_size(text: str) -> int | None:
     return len(text.encode("utf-8"))
 
 
-@dataclass
-class DropStats:
+class DropStats(msgspec.Struct):
     """Daemon-wide totals of output that could not be stored (persistence down)."""
 
     bytes: int = 0

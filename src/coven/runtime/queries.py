@@ -11,7 +11,8 @@ import base64
 import binascii
 import functools
 import json
-from dataclasses import dataclass
+
+import msgspec
 
 from coven.errors import EventResponseTooLarge, InvalidRequest
 from coven.redaction import redact_text
@@ -26,8 +27,7 @@ READ_BATCH = MAX_PAGE
 PREVIEW_CHARS = 240
 
 
-@dataclass(frozen=True, slots=True)
-class ListQuery:
+class ListQuery(msgspec.Struct, frozen=True):
     """``GET /sessions``: ``paged`` when any paging parameter was given (then an envelope)."""
 
     paged: bool = False
@@ -36,8 +36,7 @@ class ListQuery:
     cursor: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EventsQuery:
+class EventsQuery(msgspec.Struct, frozen=True):
     """An events page: after ``after_seq`` (else after ``after_event_id``), at most ``limit``."""
 
     after_seq: int | None = None

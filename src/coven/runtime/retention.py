@@ -32,8 +32,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 from coven.errors import InvalidRequest
 from coven.runtime.background import Background
@@ -82,8 +83,7 @@ def _seconds(raw: str | None, default: float) -> float:
     return value if 0.05 <= value <= 86_400 else default
 
 
-@dataclass(frozen=True, slots=True)
-class RetentionSettings:
+class RetentionSettings(msgspec.Struct, frozen=True):
     """How long events are kept and when the tick runs (see the module docstring)."""
 
     event_days: int = PRUNE_DEFAULT_EVENT_DAYS
