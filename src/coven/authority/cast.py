@@ -6,15 +6,14 @@ records what a client cast. Rules and messages are the reference's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from coven.errors import InvalidRequest
 
 _NEEDS_CODE = "request body requires string field `code`"
 
 
-@dataclass(frozen=True, slots=True)
-class CastSubmission:
+class CastSubmission(msgspec.Struct, frozen=True):
     """A cast to record: the trimmed ``code`` and, if one was named, a ``target`` session id."""
 
     code: str

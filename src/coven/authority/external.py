@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.authority.fields import json_type, optional_str, parse_labels, require_object
 from coven.authority.paths import resolve_project_root
@@ -41,8 +42,7 @@ _ROUTE_SUFFIXES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ExternalRegistration:
+class ExternalRegistration(msgspec.Struct, frozen=True):
     """A validated external-session registration; ``project_root`` is canonical."""
 
     id: str

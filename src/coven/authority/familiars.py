@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, NoReturn
 
+import msgspec
+
 from coven.authority.external import is_harness_id
 from coven.authority.roster_layout import RosterLayout
 from coven.errors import InvalidRequest, RosterInvalid, UnknownFamiliar
@@ -84,8 +86,7 @@ class Familiar:
         return f"[Identity: You are {name}. Respond as {name}, not as the underlying tool.]"
 
 
-@dataclass(frozen=True, slots=True)
-class Roster:
+class Roster(msgspec.Struct, frozen=True):
     """The familiars of one roster file, in file order, ids unique."""
 
     path: str

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from coven.authority.environment import parse_environment
 from coven.authority.fields import (
@@ -46,16 +47,14 @@ MAX_PROMPT_BYTES = 4 * 1024 * 1024
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9._-]+")
 
 
-@dataclass(frozen=True, slots=True)
-class Conversation:
+class Conversation(msgspec.Struct, frozen=True):
     """A harness resume hint: start (``init``) or continue (``resume``) conversation ``id``."""
 
     mode: ConversationMode
     id: str
 
 
-@dataclass(frozen=True, slots=True)
-class LaunchRequest:
+class LaunchRequest(msgspec.Struct, frozen=True):
     """A launch body that passed every check; paths are canonical.
 
     ``environment`` is the launching client's environment for the harness
@@ -77,10 +76,18 @@ class LaunchRequest:
     cols: int = DEFAULT_COLS
     rows: int = DEFAULT_ROWS
     labels: tuple[str, ...] = ()
-    environment: dict[str, str] | None = field(default=None, repr=False)
+    environment: dict[str, str] | None = None
     familiar_id: str | None = None
     caller_familiar_id: str | None = None
     isolation: Isolation = "none"
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.__rich_repr__())
+        return f"{type(self).__name__}({shown})"
+
+    def __rich_repr__(self) -> list[tuple[str, object]]:
+        # Every field but ``environment``.
+        return [(n, getattr(self, n)) for n in self.__struct_fields__ if n != "environment"]
 
 
 def default_unsupported_message(harness: str, harness_ids: Collection[str]) -> str:

@@ -9,8 +9,9 @@ names another daemon or API version is a 409 ``daemon_identity_mismatch``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from coven.errors import DaemonIdentityMismatch, InvalidRequest
 
@@ -19,8 +20,7 @@ SHUTDOWN_BODY_LIMIT = 16 * 1024
 _MEMBERS = ("apiVersion", "daemon")
 
 
-@dataclass(frozen=True, slots=True)
-class ShutdownRequest:
+class ShutdownRequest(msgspec.Struct, frozen=True):
     """A well-formed shutdown request; ``require_names`` decides whether it is for us."""
 
     api_version: str

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.errors import CovenError
 
@@ -17,8 +18,7 @@ class RedactionConfigInvalid(CovenError):
     status = 500
 
 
-@dataclass(frozen=True, slots=True)
-class RedactionConfig:
+class RedactionConfig(msgspec.Struct, frozen=True):
     """User patterns whose whole matches are redacted, on top of the built-in rules."""
 
     extra_patterns: tuple[re.Pattern[str], ...] = ()

@@ -12,18 +12,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TypedDict
 
 import ahocorasick_rs
+import msgspec
 
 from coven.redaction.keys import is_secret_key
 
 REDACTED = "[REDACTED]"
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(msgspec.Struct, frozen=True):
     """A found secret: replace ``text[start:end]``; the match began at ``origin``."""
 
     origin: int
@@ -31,8 +30,7 @@ class Hit:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """A regex whose group ``s`` (or whole match) is secret, gated by triggers."""
 
     name: str
@@ -208,8 +206,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
 FULL_RESCAN_MATCHES = 32
 
 
-@dataclass(frozen=True, slots=True)
-class _Gates:
+class _Gates(msgspec.Struct, frozen=True):
     """Every rule's gate and two automatons over all their triggers (lower-cased, UTF-8)."""
 
     per_rule: tuple[frozenset[str], ...]
