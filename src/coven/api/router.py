@@ -9,22 +9,21 @@ clients were written against it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from coven.errors import NotFound, UnsupportedApiVersion
 
 SUPPORTED_API_VERSIONS = ("v1",)
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(msgspec.Struct, frozen=True):
     """A resolved route: a handler name plus the raw session id, if any."""
 
     name: str
     session_id: str | None = None
     harness_id: str | None = None
     item_id: str | None = None  # a familiar or Coven Call id, raw
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def parse_query(raw: str) -> dict[str, str]:

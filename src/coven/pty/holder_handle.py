@@ -22,7 +22,8 @@ import signal
 import socket
 import struct
 import threading
-from dataclasses import dataclass
+
+import msgspec
 
 from coven.errors import HolderUnavailable, InvalidRequest
 from coven.pty import holder_protocol as wire
@@ -33,8 +34,7 @@ from coven.pty.procfs import proc_start_time
 _MAX_WINDOW = 0xFFFF
 
 
-@dataclass(frozen=True, slots=True)
-class HolderIdentity:
+class HolderIdentity(msgspec.Struct, frozen=True):
     """What the daemon records with a session to find its holder again."""
 
     session_id: str

@@ -28,8 +28,9 @@ import json
 import os
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.errors import HolderUnavailable
 from coven.pty import holder_protocol as wire
@@ -51,8 +52,7 @@ def session_key(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True, slots=True)
-class HolderRecord:
+class HolderRecord(msgspec.Struct, frozen=True):
     """What the daemon recorded to find a session's holder again."""
 
     identity: HolderIdentity

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 SOCKET_NAME = "coven.sock"
 STATUS_FILE_NAME = "daemon.json"
@@ -23,8 +24,7 @@ PROMPTS_DIR_NAME = "prompts"
 WORKTREES_DIR_NAME = "worktrees"
 
 
-@dataclass(frozen=True, slots=True)
-class HomePaths:
+class HomePaths(msgspec.Struct, frozen=True):
     """Where each file of the home at ``home`` lives."""
 
     home: Path

@@ -15,9 +15,10 @@ import ctypes
 import importlib.util
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 # GhosttyResult
 SUCCESS = 0
@@ -105,8 +106,7 @@ def cell_wide(cell: int) -> int:
 Color = tuple[int] | tuple[int, int, int] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Style:
+class Style(msgspec.Struct, frozen=True):
     fg: Color = None
     bg: Color = None
     underline_color: Color = None

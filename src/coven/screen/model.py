@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
 
 import msgspec
 
@@ -41,22 +40,19 @@ class ScreenSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     exact: bool
 
 
-@dataclass(slots=True)
-class _Chunk:
+class _Chunk(msgspec.Struct):
     data: bytes
     offset: int  # stream offset of data[0]
     lead_in: bytes  # the end of the previous chunk that begins a sequence finished here
     modes: TerminalModes  # modes before lead_in
 
 
-@dataclass(slots=True)
-class _Resize:
+class _Resize(msgspec.Struct):
     cols: int
     rows: int
 
 
-@dataclass(slots=True)
-class _ResetPoint:
+class _ResetPoint(msgspec.Struct):
     chunk: _Chunk
     index: int  # into chunk.lead_in + chunk.data
     kind: Reset
@@ -67,8 +63,7 @@ class _ResetPoint:
         return self.chunk.offset - len(self.chunk.lead_in) + self.index
 
 
-@dataclass(slots=True)
-class _Skip:
+class _Skip(msgspec.Struct):
     """Output was dropped unread: what the emulator needs to continue after the gap."""
 
     modes: TerminalModes  # the modes where the kept output starts

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 TAIL_LINES = 24
 """How many of the screen's last non-blank lines a detector reads."""
@@ -38,8 +39,7 @@ _YES_NO = re.compile(r"[\[(]\s*y(?:es)?\s*/\s*n(?:o)?\s*[\])]\s*[:?]?\s*$", re.I
 _QUESTION_MARK = re.compile(r"^(.*?\?)")
 
 
-@dataclass(frozen=True, slots=True)
-class PromptMatch:
+class PromptMatch(msgspec.Struct, frozen=True):
     """A question on the screen: who saw it, the question line, and the prompt block."""
 
     detector: str

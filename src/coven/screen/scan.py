@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
 
 import ahocorasick_rs
+import msgspec
 
 from .modes import ModeTracker, TerminalModes
 
@@ -79,8 +79,7 @@ _ALT_ENTER = 1049
 _HOME = b"\x1b[H"
 
 
-@dataclass(frozen=True, slots=True)
-class ScanResult:
+class ScanResult(msgspec.Struct, frozen=True):
     """What one chunk held. Offsets index ``lead_in + chunk``."""
 
     lead_in: bytes

@@ -30,8 +30,9 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.errors import GitFailed, GitTimeout, GitUnavailable
 
@@ -85,8 +86,7 @@ STDERR_KEEP = 4096
 _READ_CHUNK = 65536
 
 
-@dataclass(frozen=True, slots=True)
-class GitResult:
+class GitResult(msgspec.Struct, frozen=True):
     """What a finished command produced. ``stdout`` is empty when a sink consumed it."""
 
     returncode: int

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.workspace.git import Git
 
@@ -49,8 +50,7 @@ def status_paths(git: Git, tree: str | Path) -> tuple[str, ...]:
     return tuple(sorted(set(paths)))
 
 
-@dataclass(frozen=True, slots=True)
-class Worktree:
+class Worktree(msgspec.Struct, frozen=True):
     """One entry of ``git worktree list``: its path, HEAD and branch ref (None: detached)."""
 
     path: str

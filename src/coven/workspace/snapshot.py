@@ -17,8 +17,9 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from coven.errors import GitFailed, NotAGitRepository
 from coven.workspace.facts import says_no_work_tree
@@ -26,8 +27,7 @@ from coven.workspace.git import Git
 from coven.workspace.porcelain import split_z
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
+class Snapshot(msgspec.Struct, frozen=True):
     """A snapshot index: run git with ``env`` in ``top`` to read (or write-tree) it."""
 
     top: Path  # the work tree's top level: every command runs there, paths are relative to it
