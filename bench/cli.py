@@ -309,12 +309,16 @@ def main() -> int:
     bare = {"bare": lambda: timed(command([PY, "-c", "pass"], base_env, cwd))}
     measure("bare `python -c pass`", bare, args.runs)
     # The floors under the slow figures: what importing the libraries alone costs, the
-    # way the daemon and attach import them (aiohttp without the system CA store, which
-    # neither uses: coven.trust_store).
+    # way the daemon imports them (aiohttp without the system CA store, which it does
+    # not use: coven.trust_store); and what attach's first screen imports (the standard
+    # library's socket, json, select and termios modules: coven.cli.attach_prelude).
     no_cas = {**base_env, "SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
     for label, code in (
         ("ceiling: import the daemon's libraries", "import aiohttp.web, msgspec, uvloop, sqlite3"),
-        ("ceiling: import attach's libraries", "import asyncio, aiohttp, click, msgspec"),
+        (
+            "ceiling: import attach's first-screen modules",
+            "import socket, json, select, termios, tty, signal, re, base64, hashlib, enum",
+        ),
     ):
         imports = {"bare": lambda code=code: timed(command([PY, "-c", code], no_cas, cwd))}
         measure(label, imports, args.runs)
