@@ -208,3 +208,32 @@ def test_host_and_completion_go_to_the_full_cli(
     proc, loaded = both(cli, tmp_path, "sessions", "--json")
     assert "click" in loaded
     assert "sessions" in proc.stdout
+
+
+def test_attach_is_the_full_clis_own_without_click(cli: Cli, tmp_path: Path) -> None:
+    # Off a terminal attach replays and follows; both ways print the same header,
+    # output and closing line, and the fast way never loads click. (On a terminal the
+    # first screen comes from attach_prelude: tests/unit/test_attach_prelude.py and the
+    # tmux tests in test_cli_attach_terminal.py.)
+    cli.run("daemon", "start", ok=True)
+    done = cli.detached("--fake-mode=exit")
+    cli.wait_status(done, {"completed"})
+    for args in (
+        ("attach", done[:8]),
+        ("attach", done),
+        ("attach", "--replay", done[:6]),
+        ("attach", done[:8], "--history=5", "--read-only"),
+        ("attach", done[:8], "--detach-keys", "ctrl-p,ctrl-q"),
+    ):
+        proc, loaded = both(cli, tmp_path, *args)
+        assert proc.returncode == 0 and "FAKE[codex]" in proc.stdout, args
+        assert "[coven session completed (exit code 0)]" in proc.stderr, args
+        assert "click" not in loaded, args
+    for args in (
+        ("attach", "nope"),
+        ("attach", done[:8], "--history", "10001"),
+        ("attach", done[:8], "--detach-keys", "ctrl-["),
+        ("attach", "--help"),
+    ):
+        proc, loaded = both(cli, tmp_path, *args)  # refused in the full CLI's words
+        assert "click" in loaded, args
