@@ -229,6 +229,15 @@ def test_attach_is_the_full_clis_own_without_click(cli: Cli, tmp_path: Path) -> 
         assert proc.returncode == 0 and "FAKE[codex]" in proc.stdout, args
         assert "[coven session completed (exit code 0)]" in proc.stderr, args
         assert "click" not in loaded, args
+    # A title with escape sequences: off a terminal they are dropped, as click does.
+    title = ("--title", "\x1b[31mred\x1b[0m")
+    red = cli.run(
+        "run", "codex", "--detach", *title, "--", "--fake-mode=exit", ok=True
+    ).stdout.strip()
+    cli.wait_status(red, {"completed"})
+    proc, loaded = both(cli, tmp_path, "attach", red[:8])
+    assert '(codex, "red", status: completed)' in proc.stderr and "\x1b" not in proc.stderr
+    assert "click" not in loaded
     for args in (
         ("attach", "nope"),
         ("attach", done[:8], "--history", "10001"),

@@ -16,8 +16,11 @@ RUNNING = "running"  # SessionStatus.RUNNING, without importing the schema (msgs
 
 
 def hint(text: str = "") -> None:
-    """A line on stderr (what ``click.echo(err=True)`` writes: these lines have no escapes)."""
-    sys.stderr.write(text + "\n")
+    """A line on stderr as ``click.echo(err=True)`` writes it: escape sequences (a
+    session title may hold some) are dropped unless stderr is a terminal."""
+    from coven.cli.entry import as_click_echoes
+
+    sys.stderr.write(as_click_echoes(text, sys.stderr))
     sys.stderr.flush()
 
 

@@ -266,7 +266,7 @@ def answer(args: list[str]) -> tuple[str, str | None] | None:
     return None
 
 
-def _as_click_echoes(text: str, stream: object) -> str:
+def as_click_echoes(text: str, stream: object) -> str:
     """``text`` and a newline, without escape sequences unless ``stream`` is a terminal (click.echo)."""
     isatty = getattr(stream, "isatty", None)
     if "\x1b" in text and not (callable(isatty) and isatty()):
@@ -295,7 +295,7 @@ def main() -> None:
     try:
         # Encoded whole before a byte is written: a stream that cannot take the text
         # (an ASCII-only locale) gets the full CLI, which replaces what it cannot print.
-        data = _as_click_echoes(text, sys.stdout)
+        data = as_click_echoes(text, sys.stdout)
         data.encode(sys.stdout.encoding or "utf-8")
     except (UnicodeEncodeError, LookupError):
         from coven.cli.main import main as full
@@ -306,7 +306,7 @@ def main() -> None:
         sys.stdout.write(data)
         sys.stdout.flush()
         if hint is not None:
-            sys.stderr.write(_as_click_echoes(hint, sys.stderr))
+            sys.stderr.write(as_click_echoes(hint, sys.stderr))
     except BrokenPipeError:
         # The reader went away (`| head`): nothing left to say, as in the full CLI.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
