@@ -112,6 +112,19 @@ def loaded_modules(
     return proc, modules
 
 
+def modules_after_importing(*names: str) -> set[str]:
+    """What a fresh interpreter has loaded after importing ``names`` (from this checkout)."""
+    code = f"import sys; import {', '.join(names)}; print(' '.join(sys.modules))"
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert set(names) <= loaded, "the probe saw no imports"
+    return loaded
+
+
 def beyond_budget(
     modules: set[str], baseline: set[str], allowed: frozenset[str], coven: frozenset[str]
 ) -> set[str]:

@@ -1,7 +1,10 @@
-"""Fixtures shared by the unit tests that spawn fake harnesses on real PTYs."""
+"""Fixtures shared by the unit tests: fake harnesses on real PTYs, a private home."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,3 +21,13 @@ def spawner(tmp_path: Path) -> Iterator[Spawner]:
         yield sp
     finally:
         sp.cleanup()
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A private (0700) Coven home for a daemon's socket, or a stand-in's. Under /tmp,
+    not ``tmp_path``: AF_UNIX socket paths stop at 108 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="cvn-"))
+    os.chmod(path, 0o700)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -11,15 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
-import struct
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +27,11 @@ from coven.client import AttachState, Exit, Live, Output
 from coven.client.attach_stream import AttachStream
 from coven.client.calls import attach_path as client_attach_path
 from coven.client.ws_frames import Opcode, accept_key, apply_mask
+from tests.support.imports import modules_after_importing
 from tests.unit.test_client import record
+from tests.unit.test_websocket_client import frame
 
 SID = "5e55e55e-0000-4000-8000-000000000001"
-
-
-def frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
-    first = (0x80 if fin else 0) | opcode
-    if len(payload) < 126:
-        return struct.pack("!BB", first, len(payload)) + payload
-    return struct.pack("!BBH", first, 126, len(payload)) + payload
 
 
 def text(doc: dict[str, Any]) -> bytes:
@@ -49,14 +39,6 @@ def text(doc: dict[str, Any]) -> bytes:
 
 
 ATTACHED = text({"type": "attached", "session": record(SID)})
-
-
-@pytest.fixture
-def home() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="cvn-"))  # short: AF_UNIX paths stop at 108 bytes
-    os.chmod(path, 0o700)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 class Server:
@@ -249,17 +231,13 @@ def test_the_first_screen_loads_no_heavy_module() -> None:
     # What runs before the screen is shown: typing, dataclasses and pathlib alone cost
     # it 26 ms on the development machine, asyncio 52 ms (a list, not a time: see
     # tests/support/imports.py).
-    code = (
-        "import sys; import coven.cli.attach_fast, coven.cli.attach_prelude, "
-        "coven.cli.attach_words, coven.cli.detach_keys; print(' '.join(sys.modules))"
+    loaded = modules_after_importing(
+        "coven.cli.attach_fast",
+        "coven.cli.attach_flow",
+        "coven.cli.attach_prelude",
+        "coven.cli.attach_words",
+        "coven.cli.detach_keys",
     )
-    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    loaded = set(out.stdout.split())
-    assert "coven.cli.attach_prelude" in loaded  # the probe saw the imports
     heavy = {"typing", "dataclasses", "pathlib", "asyncio", "msgspec", "click", "inspect"}
     assert loaded & heavy == set()
     assert {m for m in loaded if m.startswith("coven.schema")} == set()

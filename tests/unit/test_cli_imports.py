@@ -24,6 +24,7 @@ from tests.support.imports import (
     HELP_COVEN,
     beyond_budget,
     loaded_modules,
+    modules_after_importing,
 )
 
 NOTHING: frozenset[str] = frozenset()
@@ -107,17 +108,6 @@ def test_the_console_script_is_the_entry_point() -> None:
 def test_the_daemon_loads_neither_the_client_nor_the_cli() -> None:
     # Both are for programs that talk to a daemon; the client package alone cost the
     # daemon's start-up 14 ms (it was loaded for the trust-store helper).
-    import subprocess
-
-    code = (
-        "import sys; import coven.daemon.__main__, coven.daemon.serve; "
-        "print('\\n'.join(m for m in sys.modules if m.startswith('coven.')))"
-    )
-    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    loaded = set(out.stdout.split())
-    assert "coven.daemon.serve" in loaded  # the probe saw the daemon's imports
-    assert {m for m in loaded if m.split(".")[1] in ("client", "cli")} == set()
+    loaded = modules_after_importing("coven.daemon.__main__", "coven.daemon.serve")
+    coven = {m for m in loaded if m.startswith("coven.")}
+    assert {m for m in coven if m.split(".")[1] in ("client", "cli")} == set()

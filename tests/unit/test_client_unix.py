@@ -162,15 +162,6 @@ class ServerThread:
 
 
 @pytest.fixture
-def home() -> Iterator[Path]:
-    # Short path: AF_UNIX paths are limited to 108 bytes.
-    path = Path(tempfile.mkdtemp(prefix="cvn-"))
-    os.chmod(path, 0o700)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
 def server(home: Path) -> Iterator[ServerThread]:
     srv = ServerThread(home / "coven.sock")
     srv.start()

@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import struct
-import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -281,14 +279,6 @@ async def _attach_against(home: Path, answer: bytes) -> None:
     finally:
         listener.close()
         await server
-
-
-@pytest.fixture
-def home() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="cvn-"))  # short: AF_UNIX paths stop at 108 bytes
-    os.chmod(path, 0o700)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 async def test_attaching_to_an_unknown_session_names_it(home: Path) -> None:

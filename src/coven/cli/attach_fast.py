@@ -12,8 +12,9 @@ all sessions, archived included) against a daemon of this very Coven version.
 Anything else — ``--help``, an unknown or repeated option, a value out of range,
 keys that do not parse, an id that names no session or several, no daemon, any
 other daemon — answers ``None`` and the full CLI redoes the work and words the
-refusal. Once attached, both paths run ``coven.cli.attach_flow``; a failure from
-then on is worded by the full CLI's own ``coven.cli.failures``.
+refusal. Once resolved, both paths run ``coven.cli.attach_flow`` (which shows the
+first screen before the rest is imported); a failure from then on is worded by
+the full CLI's own ``coven.cli.failures``.
 """
 
 from __future__ import annotations
@@ -22,22 +23,14 @@ import os
 
 from coven.cli import entry
 
-# Not typing's: typing, dataclasses and pathlib would cost the first screen a third of
-# its time (they are imported once it is shown).
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from coven.cli.detach_keys import Key
-    from coven.schema.wire import SessionRecord
-
 _FLAGS = ("--read-only", "--replay")
 _VALUED = ("--history", "--detach-keys")
 MAX_HISTORY = 10_000  # the full CLI's `click.IntRange(0, 10_000)`
 
 
 class AttachArgs:
-    """What the command line asked for (a plain class: see TYPE_CHECKING above)."""
+    """What the command line asked for. A plain class: dataclasses would cost the first
+    screen 18 ms (``coven.cli.attach_prelude``)."""
 
     __slots__ = ("detach_keys", "history", "read_only", "replay", "session")
 
@@ -141,80 +134,20 @@ def run(args: list[str]) -> int | None:
         return None
     except KeyboardInterrupt:
         return 130
-    from coven.cli.terminal import is_interactive
+    from coven.cli.attach_flow import attach_and_report
 
     try:
-        if is_interactive():
-            _attach_on_terminal(home, session_id, parsed, keys)
-        else:
-            from pathlib import Path
-
-            from coven.cli.attach_flow import attach_and_report
-
-            attach_and_report(
-                Path(home),
-                session_id,
-                keys=keys,
-                read_only=parsed.read_only,
-                replay=parsed.replay,
-                history=parsed.history,
-            )
+        attach_and_report(
+            home,
+            session_id,
+            keys=keys,
+            read_only=parsed.read_only,
+            replay=parsed.replay,
+            history=parsed.history,
+        )
     except (Exception, KeyboardInterrupt) as exc:
         return _reported(exc)
     return 0
-
-
-def _attach_on_terminal(
-    home: str, session_id: str, parsed: AttachArgs, keys: tuple[Key, ...]
-) -> None:
-    """``attach_flow.attach_and_report`` on a terminal, with the first screen shown from
-    a blocking socket before the attachment's machinery is imported (``attach_prelude``)."""
-    from coven.cli.attach_prelude import paint
-    from coven.cli.attach_words import attached_header, detach_hint, write_header
-    from coven.cli.terminal import ScreenState, taken_over
-
-    keys_hint = detach_hint(keys)
-
-    def header(sid: str, harness: str, title: str, status: str) -> None:
-        text = attached_header(sid, harness, title, status, keys_hint, read_only=parsed.read_only)
-        write_header(text, raw_terminal=True)
-
-    def header_of_json(record: Mapping[str, object]) -> None:
-        header(*(str(record.get(name)) for name in ("id", "harness", "title", "status")))
-
-    def header_of_record(record: SessionRecord) -> None:
-        header(record.id, record.harness, record.title, record.status)
-
-    screen = ScreenState()
-    with taken_over(0, 1, screen):
-        replay = "raw" if parsed.replay else "screen"
-        painted = paint(
-            home,
-            session_id,
-            replay=replay,
-            history=parsed.history,
-            header=header_of_json,
-            screen=screen,
-            out_fd=1,
-        )
-        from pathlib import Path
-
-        from coven.cli.attach_flow import attach_here, attach_mode
-
-        outcome = attach_here(
-            Path(home),
-            session_id,
-            mode=attach_mode(True, parsed.read_only),
-            keys=keys,
-            screen=screen,
-            on_attached=None if painted else header_of_record,
-            from_screen=not parsed.replay,
-            history=parsed.history,
-            painted=painted,
-        )
-    from coven.cli.attach_flow import report_ending
-
-    report_ending(session_id, outcome)
 
 
 def _reported(exc: BaseException) -> int:

@@ -1,18 +1,18 @@
 """What ``coven attach`` (and ``run``, ``summon``, the browser) shows around an attachment.
 
-Click-free on purpose: ``coven.cli.attach_fast`` attaches without loading click,
-and both it and the full CLI go through these functions, so the header, the
-screen and the closing line are the same whichever path ran.
+Light to import on purpose: ``coven.cli.attach_fast`` attaches without loading
+click, and on a terminal ``follow`` shows the header and the first screen
+(``coven.cli.attach_prelude``) before asyncio, the schema or the client are
+imported; the attachment proper (``coven.cli.attaching``) loads after. Every
+attach goes through here, so the header, the screen and the closing line are
+the same whichever command ran.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Callable
-from pathlib import Path
 
-from coven.cli.attach_prelude import Painted
+from coven.cli.attach_prelude import paint
 from coven.cli.attach_words import (
     attached_header,
     detach_hint,
@@ -20,21 +20,32 @@ from coven.cli.attach_words import (
     hint,
     write_header,
 )
-from coven.cli.attaching import AttachMode, AttachOutcome, attach, exit_line
-from coven.cli.detach_keys import Key
-from coven.cli.listing import short_id
 from coven.cli.terminal import ScreenState, is_interactive, taken_over
-from coven.schema.wire import SessionRecord
+
+TYPE_CHECKING = False  # typing would cost the first screen (see attach_prelude)
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Mapping
+
+    from coven.cli.attach_prelude import Painted
+    from coven.cli.attaching import AttachMode, AttachOutcome
+    from coven.cli.detach_keys import Key
+    from coven.schema.wire import SessionRecord
+
+    # Prints the header from the session's id, harness, title and status.
+    Header = Callable[[str, str, str, str], None]
+
+_HEADER_FIELDS = ("id", "harness", "title", "status")
 
 
 def follow(
-    home: Path,
+    home: str | os.PathLike[str],
     session_id: str,
     *,
     keys: tuple[Key, ...],
     read_only: bool = False,
     fresh: bool = False,
-    on_attached: Callable[[SessionRecord], None] | None = None,
+    header: Header | None = None,
     from_screen: bool = False,
     history: int | None = None,
 ) -> AttachOutcome:
@@ -42,50 +53,81 @@ def follow(
 
     ``home`` holds the daemon's socket. The terminal is taken over (raw mode) only
     when stdin and stdout are both terminals, and given back on every way out
-    (``terminal.taken_over``).
+    (``terminal.taken_over``). On a terminal the header and the first screen are
+    shown before the attachment's machinery is imported (``attach_prelude``), unless
+    the session is ``fresh`` (just launched: nothing of it was ever on a screen).
 
     ``from_screen`` starts a terminal from the session's current screen; plain stdio
     (a pipe or file) always gets the raw output log, which is what a reader wants.
     """
     interactive = is_interactive()
+    from_screen = from_screen and interactive
     screen = ScreenState()
     with taken_over(sys.stdin.fileno() if interactive else None, sys.stdout.fileno(), screen):
-        return attach_here(
+        painted = None
+        if interactive and not fresh:
+
+            def header_of_json(doc: Mapping[str, object]) -> None:
+                if header is not None:
+                    header(*(str(doc.get(name)) for name in _HEADER_FIELDS))
+
+            painted = paint(
+                str(home),
+                session_id,
+                replay="screen" if from_screen else "raw",
+                history=history,
+                header=header_of_json,
+                screen=screen,
+                out_fd=sys.stdout.fileno(),
+            )
+        on_attached = None
+        if header is not None and painted is None:
+
+            def on_attached(record: SessionRecord) -> None:
+                header(record.id, record.harness, record.title, record.status)
+
+        return _attach(
             home,
             session_id,
-            mode=attach_mode(interactive, read_only),
+            mode=_attach_mode(interactive, read_only),
             keys=keys,
             screen=screen,
             fresh=fresh,
             on_attached=on_attached,
-            from_screen=from_screen and interactive,
+            from_screen=from_screen,
             history=history,
+            painted=painted,
         )
 
 
-def attach_mode(interactive: bool, read_only: bool) -> AttachMode:
+def _attach_mode(interactive: bool, read_only: bool) -> AttachMode:
     if not interactive:
         return "follow"
     return "read-only" if read_only else "interactive"
 
 
-def attach_here(
-    home: Path,
+def _attach(
+    home: str | os.PathLike[str],
     session_id: str,
     *,
     mode: AttachMode,
     keys: tuple[Key, ...],
     screen: ScreenState,
-    fresh: bool = False,
-    on_attached: Callable[[SessionRecord], None] | None = None,
-    from_screen: bool = False,
-    history: int | None = None,
-    painted: Painted | None = None,
+    fresh: bool,
+    on_attached: Callable[[SessionRecord], None] | None,
+    from_screen: bool,
+    history: int | None,
+    painted: Painted | None,
 ) -> AttachOutcome:
-    """``follow`` once the terminal is taken over; ``painted``: the first screen is shown."""
+    """The attachment proper, on asyncio: imported only now that the screen is shown."""
+    import asyncio
+    from pathlib import Path
+
+    from coven.cli.attaching import attach
+
     return asyncio.run(
         attach(
-            home,
+            Path(home),
             session_id,
             mode=mode,
             detach_keys=keys,
@@ -101,6 +143,9 @@ def attach_here(
 
 def report_ending(session_id: str, outcome: AttachOutcome) -> None:
     """What the user sees after the terminal is restored (which also started a fresh line)."""
+    from coven.cli.attaching import exit_line
+    from coven.cli.listing import short_id
+
     fresh_line = outcome.ends_with_newline or sys.stdout.isatty()
     lead = "" if fresh_line else "\n"
     if outcome.exit is not None:
@@ -115,7 +160,7 @@ def report_ending(session_id: str, outcome: AttachOutcome) -> None:
 
 
 def attach_and_report(
-    home: Path,
+    home: str | os.PathLike[str],
     session_id: str,
     *,
     keys: tuple[Key, ...],
@@ -126,16 +171,10 @@ def attach_and_report(
     """The attach flow shared by ``attach``, ``summon`` and the browser: header, the
     current screen of a live session (the raw replay with ``replay``, for a finished
     session, or when output is not a terminal), live output, report."""
+    keys_hint = detach_hint(keys)
 
-    def header(record: SessionRecord) -> None:
-        text = attached_header(
-            record.id,
-            record.harness,
-            record.title,
-            record.status,
-            detach_hint(keys),
-            read_only=read_only,
-        )
+    def header(sid: str, harness: str, title: str, status: str) -> None:
+        text = attached_header(sid, harness, title, status, keys_hint, read_only=read_only)
         write_header(text, raw_terminal=is_interactive())
 
     outcome = follow(
@@ -143,7 +182,7 @@ def attach_and_report(
         session_id,
         keys=keys,
         read_only=read_only,
-        on_attached=header,
+        header=header,
         from_screen=not replay,
         history=history,
     )

@@ -21,9 +21,7 @@ usual words.
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import select
 
 from coven.cli import entry
@@ -34,10 +32,10 @@ from coven.client.ws_frames import (
     MAX_HEAD,
     Opcode,
     WebSocketError,
-    check_accepted,
     check_length,
     frame_head,
-    parse_upgrade_head,
+    new_key,
+    upgrade_answer,
     upgrade_request,
 )
 
@@ -111,7 +109,7 @@ def _open(home: str, path: str) -> tuple[socket.socket, bytearray, dict[str, Any
     frame; the buffer holds what follows it."""
     sock = entry.connect(home, CONNECT_SECONDS)
     try:
-        key = base64.b64encode(os.urandom(16)).decode()
+        key = new_key()
         sock.sendall(upgrade_request(path, key))
         buf = bytearray()
         while (end := buf.find(b"\r\n\r\n")) < 0:
@@ -119,10 +117,9 @@ def _open(home: str, path: str) -> tuple[socket.socket, bytearray, dict[str, Any
             if not chunk or len(buf) > MAX_HEAD:
                 raise WebSocketError("no upgrade answer")
             buf += chunk
-        status, _reason, headers = parse_upgrade_head(bytes(buf[:end]))
+        status, _reason, _headers = upgrade_answer(bytes(buf[:end]), key)
         if status != 101:
             raise WebSocketError(f"upgrade refused: HTTP {status}")
-        check_accepted(headers, key)
         del buf[: end + 4]
         while (frame := _frame_at(buf)) is None:
             chunk = sock.recv(_RECV)

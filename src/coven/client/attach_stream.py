@@ -11,7 +11,6 @@ streams plus the blocking client's handshake and event pages.
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import socket
 from collections.abc import Awaitable, Callable
@@ -27,13 +26,13 @@ from coven.client.errors import (
     ApiError,
     AttachStateError,
     CovenClientError,
-    DaemonNotRunning,
     ProtocolError,
     RouteNotFound,
     TransportError,
 )
 from coven.client.safety import check_endpoint, check_peer
 from coven.client.sync import CovenClient
+from coven.client.transport import map_os_error
 from coven.client.websocket import Opcode, UpgradeRefused, WebSocket, WebSocketError, upgrade
 from coven.schema.home import SOCKET_NAME
 from coven.schema.vocabulary import EventKind
@@ -43,7 +42,14 @@ _session_decoder = msgspec.json.Decoder(SessionRecord)
 # The stream buffer: a replay arrives in chunks of up to a few hundred KiB, and a
 # larger buffer means fewer pauses of the socket while the terminal writes.
 _READ_LIMIT = 1024 * 1024
-_NOT_RUNNING_ERRNOS = frozenset({errno.ENOENT, errno.ECONNREFUSED})
+
+
+def _session_record(doc: object) -> SessionRecord:
+    """The record an ``attached`` frame carries; ``ProtocolError`` when it is not one."""
+    try:
+        return _session_decoder.decode(json.dumps(doc))
+    except (msgspec.DecodeError, TypeError) as exc:
+        raise ProtocolError(f"bad session record in `attached`: {exc}") from exc
 
 
 async def _connect(socket_path: Path, path: str, timeout: float | None) -> WebSocket:
@@ -62,12 +68,8 @@ async def _connect(socket_path: Path, path: str, timeout: float | None) -> WebSo
         raise _refused(exc) from exc
     except WebSocketError as exc:
         raise ProtocolError(f"attach stream: {exc}") from exc
-    except TimeoutError as exc:
-        raise TransportError(f"the Coven daemon did not answer in time ({socket_path})") from exc
-    except OSError as exc:
-        if exc.errno in _NOT_RUNNING_ERRNOS:
-            raise DaemonNotRunning(str(socket_path), exc.strerror or str(exc)) from exc
-        raise TransportError(f"error talking to the Coven daemon: {exc!r}") from exc
+    except OSError as exc:  # timeouts too
+        raise map_os_error(socket_path, exc) from exc
 
 
 def _refused(exc: UpgradeRefused) -> CovenClientError:
@@ -117,17 +119,17 @@ class AttachStream:
         received and not yet used, ``session`` the record that frame carried. Enter it
         with ``async with`` as usual."""
         try:
-            record = _session_decoder.decode(json.dumps(session))
-        except (msgspec.DecodeError, TypeError) as exc:
+            record = _session_record(session)
+        except ProtocolError:
             sock.close()
-            raise ProtocolError(f"bad session record in `attached`: {exc}") from exc
+            raise
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=_READ_LIMIT, loop=loop)
         if pending:
             reader.feed_data(pending)
         protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
         transport, _ = await loop.create_unix_connection(lambda: protocol, sock=sock)
-        stream = cls(Path(sock.getpeername() or ""), "")
+        stream = cls(Path(), "")  # no path to connect to: the connection is given
         stream._ws = WebSocket(reader, asyncio.StreamWriter(transport, protocol, reader, loop))
         stream.session = record
         stream.state = AttachState.REPLAYING
@@ -147,10 +149,7 @@ class AttachStream:
             first = await self._receive_text()
             if first.get("type") != "attached" or "session" not in first:
                 raise ProtocolError(f"attach stream did not start with `attached`: {first!r}")
-            self.session = _session_decoder.decode(json.dumps(first["session"]))
-        except msgspec.DecodeError as exc:
-            await self.close()
-            raise ProtocolError(f"bad session record in `attached`: {exc}") from exc
+            self.session = _session_record(first["session"])
         except BaseException:
             await self.close()
             raise

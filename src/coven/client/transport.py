@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from coven.client.errors import DaemonNotRunning, ProtocolError, TransportError
+from coven.client.errors import CovenClientError, DaemonNotRunning, ProtocolError, TransportError
 from coven.client.safety import check_endpoint, check_peer
 
 _STREAM_CHUNK = 64 * 1024
@@ -168,8 +168,13 @@ class UnixTransport:
             raise ProtocolError(f"malformed HTTP stream from the daemon: {exc!r}") from exc
 
     def _map_os_error(self, exc: OSError) -> Exception:
-        if isinstance(exc, TimeoutError):
-            return TransportError(f"the Coven daemon did not answer in time ({self.socket_path})")
-        if exc.errno in _NOT_RUNNING_ERRNOS:
-            return DaemonNotRunning(str(self.socket_path), exc.strerror or str(exc))
-        return TransportError(f"socket error talking to the Coven daemon: {exc}")
+        return map_os_error(self.socket_path, exc)
+
+
+def map_os_error(socket_path: Path, exc: OSError) -> CovenClientError:
+    """The client error for a socket failure talking to the daemon at ``socket_path``."""
+    if isinstance(exc, TimeoutError):
+        return TransportError(f"the Coven daemon did not answer in time ({socket_path})")
+    if exc.errno in _NOT_RUNNING_ERRNOS:
+        return DaemonNotRunning(str(socket_path), exc.strerror or str(exc))
+    return TransportError(f"socket error talking to the Coven daemon: {exc}")

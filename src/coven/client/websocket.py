@@ -17,7 +17,6 @@ raise ``WebSocketError``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import os
 import struct
@@ -31,11 +30,11 @@ from coven.client.ws_frames import (
     Opcode,
     UpgradeRefused,
     WebSocketError,
-    check_accepted,
     check_length,
     encode_frame,
     frame_head,
-    parse_upgrade_head,
+    new_key,
+    upgrade_answer,
     upgrade_request,
 )
 
@@ -169,7 +168,7 @@ async def upgrade(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str
 ) -> WebSocket:
     """Send the opening handshake for ``path``; a ``WebSocket`` once the server accepts."""
-    key = base64.b64encode(os.urandom(16)).decode()
+    key = new_key()
     writer.write(upgrade_request(path, key))
     await writer.drain()
     try:
@@ -180,10 +179,9 @@ async def upgrade(
         raise WebSocketError("the server closed the connection during the upgrade") from exc
     if len(head) > MAX_HEAD:
         raise WebSocketError("the upgrade answer's head is too long")
-    status, reason, headers = parse_upgrade_head(head[:-4])
+    status, reason, headers = upgrade_answer(head[:-4], key)
     if status != 101:
         raise UpgradeRefused(status, reason, await _refusal_body(reader, headers))
-    check_accepted(headers, key)
     return WebSocket(reader, writer)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import struct
 from enum import IntEnum
 
@@ -69,6 +70,20 @@ def parse_upgrade_head(head: bytes) -> tuple[int, str, dict[str, str]]:
         if sep:
             headers[name.strip().lower()] = value.strip()
     return int(parts[1]), parts[2] if len(parts) > 2 else "", headers
+
+
+def new_key() -> str:
+    """A fresh ``Sec-WebSocket-Key``: 16 random bytes, base64 (RFC 6455 §4.1)."""
+    return base64.b64encode(os.urandom(16)).decode()
+
+
+def upgrade_answer(head: bytes, key: str) -> tuple[int, str, dict[str, str]]:
+    """``(status, reason, headers)`` of the answer to an upgrade sent with ``key``; a
+    101 must also prove it read the key (``check_accepted``)."""
+    status, reason, headers = parse_upgrade_head(head)
+    if status == 101:
+        check_accepted(headers, key)
+    return status, reason, headers
 
 
 def check_accepted(headers: dict[str, str], key: str) -> None:
