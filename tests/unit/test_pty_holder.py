@@ -623,3 +623,24 @@ def test_the_pty_reader_thread_drains_a_holder_like_a_pty_master(holders: Holder
     assert_flood(b"".join(parts), total)
     assert handle.poll_exit() == ExitStatus(code=0, signal=None)
     finish(holders, handle)
+
+
+def test_a_fork_server_started_early_serves_the_first_launch_or_is_replaced(
+    holders: Holders,
+) -> None:
+    forkserver = holders.forkserver
+    assert forkserver is not None
+    early = forkserver.start()  # what the daemon does before its own imports
+    assert early is not None and forkserver.start() is None  # one server at a time
+    first = holders.spawn("echo")
+    assert forkserver.pid == early  # the first launch waited for it, not for a new one
+    read_until(first, b"ready")
+    forkserver.close()
+    assert wait_dead(early)
+    # An early server that dies before anyone asked it for a holder is replaced.
+    doomed = forkserver.start()
+    assert doomed is not None
+    os.kill(doomed, signal.SIGKILL)
+    second = holders.spawn("echo")
+    assert forkserver.pid not in (None, doomed)
+    read_until(second, b"ready")

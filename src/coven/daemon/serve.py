@@ -52,6 +52,7 @@ from coven import authority
 from coven.api.app import Api, make_server
 from coven.errors import CovenError, HomeRefused
 from coven.pty import PtySpawner
+from coven.pty.holder_client import HolderForkServer
 from coven.pty.holder_spawner import HolderSpawner
 from coven.redaction import Redactor, load_redaction_config
 from coven.runtime import Runtime, lifecycle
@@ -147,8 +148,9 @@ def recover(writer: StoreWriter, reader: StoreReader, spawner: Spawner, instance
 
 
 class Daemon:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, forkserver: HolderForkServer | None = None) -> None:
         self.home = home
+        self.forkserver = forkserver  # started early by ``coven.daemon.__main__``, or None
         self.paths = authority.HomePaths(home)
         self.instance_id = str(uuid.uuid4())
         self.stopping: asyncio.Event | None = None
@@ -170,7 +172,9 @@ class Daemon:
             spawner = PtySpawner(stdin_dir=str(paths.prompts))
             orphaned = recover(writer, reader, spawner, self.instance_id)
         else:
-            spawner = HolderSpawner(str(self.home), stdin_dir=str(paths.prompts))
+            spawner = HolderSpawner(
+                str(self.home), stdin_dir=str(paths.prompts), forkserver=self.forkserver
+            )
             orphaned = 0
         # Prompt files are unlinked as soon as they are opened; only a crash in between leaves one.
         spawner.discard_leftovers()
@@ -270,8 +274,10 @@ def _install_loop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def serve(argv: list[str] | None = None) -> int:
-    """Run the daemon until it is asked to stop; the process exit status."""
+def serve(argv: list[str] | None = None, forkserver: HolderForkServer | None = None) -> int:
+    """Run the daemon until it is asked to stop; the process exit status.
+
+    ``forkserver``: the holders' fork server when the caller started it already."""
     parser = argparse.ArgumentParser(prog="coven-daemon")
     parser.add_argument("--home", required=True)
     parser.add_argument("--ready-fd", type=int, default=None)
@@ -306,7 +312,7 @@ def serve(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     _install_loop()
     try:
-        return asyncio.run(Daemon(home).run(ready_fd))
+        return asyncio.run(Daemon(home, forkserver).run(ready_fd))
     except StartupError as exc:
         return fail(str(exc))
     except CovenError as exc:

@@ -284,7 +284,26 @@ class HolderForkServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
+        self._serving = False  # its SERVING report has been read
         self.pid: int | None = None
+
+    def start(self) -> int | None:
+        """Start the server now without waiting for it; the first request waits instead.
+        The new process's pid (``None`` when one was started already or none could be).
+
+        Why: a daemon calls this before its own imports, so the server's interpreter
+        starts on another core meanwhile and the first launch finds it ready (a cold
+        ``coven run`` otherwise waits ~50 ms for it). A server that fails to start is
+        retried, and reported, by that first request.
+        """
+        with self._lock:
+            if self._process is not None:
+                return None
+            try:
+                self._process = _popen([*_interpreter(), "--forkserver"])
+            except LaunchFailed:
+                return None
+            return self._process.pid
 
     def request(self, start_frame: bytes, deadline: float) -> tuple[int, bytes] | None:
         """Send one ``START`` frame; the new holder's report, or ``None`` (time out)."""
@@ -306,18 +325,28 @@ class HolderForkServer:
             return report
 
     def _running(self, deadline: float) -> subprocess.Popen[bytes]:
-        if self._process is not None and self._process.poll() is None:
-            return self._process
+        process = self._process
+        if process is not None and self._serving and process.poll() is None:
+            return process
+        # Started early by ``start`` and not heard from yet: its report may be waiting.
+        if process is not None and not self._serving and self._confirm(process, deadline):
+            return process
         self._stop()
-        process = _popen([*_interpreter(), "--forkserver"])
-        self._process = process
+        process = self._process = _popen([*_interpreter(), "--forkserver"])
+        if not self._confirm(process, deadline):
+            self._stop()
+            raise LaunchFailed("the holder fork server did not start", {"reason": "holder_failed"})
+        return process
+
+    def _confirm(self, process: subprocess.Popen[bytes], deadline: float) -> bool:
+        """Read the server's SERVING report: is it up?"""
         assert process.stdout is not None
         report = _read_report(process.stdout.fileno(), deadline)
         if report is None or report[0] != wire.SERVING:
-            self._stop()
-            raise LaunchFailed("the holder fork server did not start", {"reason": "holder_failed"})
+            return False
         self.pid = wire.SERVING_BODY.unpack_from(report[1])[0]
-        return process
+        self._serving = True
+        return True
 
     def close(self) -> None:
         """Stop the server (its holders keep running). Idempotent."""
@@ -326,6 +355,7 @@ class HolderForkServer:
 
     def _stop(self) -> None:
         process, self._process, self.pid = self._process, None, None
+        self._serving = False
         if process is None:
             return
         assert process.stdin is not None and process.stdout is not None

@@ -200,14 +200,16 @@ class HolderSpawner:
 
     ``home`` is ``COVEN_HOME``; ``stdin_dir`` as for ``PtySpawner`` (the holder
     writes a prompt for stdin there). Holders are forked
-    from one ``HolderForkServer`` (started on first use; ``close`` stops it, never
-    the holders).
+    from one ``HolderForkServer`` (``forkserver``, else one started on first use;
+    ``close`` stops it, never the holders).
     """
 
-    def __init__(self, home: str, stdin_dir: str | None = None) -> None:
+    def __init__(
+        self, home: str, stdin_dir: str | None = None, forkserver: HolderForkServer | None = None
+    ) -> None:
         self.dir = os.path.join(home, HOLDERS_DIR)
         self.fallback = PtySpawner(stdin_dir)
-        self.forkserver = HolderForkServer()
+        self.forkserver = forkserver if forkserver is not None else HolderForkServer()
 
     def _paths(self, session_id: str) -> tuple[str, str, str]:
         stem = os.path.join(self.dir, session_key(session_id))

@@ -175,6 +175,8 @@ def forkserver() -> int:
 
     _name("coven-forksrv")
     os.chdir("/")
+    # The daemon may start us before it sets its own private umask: holders keep theirs.
+    os.umask(0o077)
     # Objects that exist now are never traversed by the collector again, so forked
     # holders do not copy the pages holding them just to mark them.
     gc.freeze()
