@@ -14,32 +14,40 @@ encoded records look the same byte for byte where clients might care.
   catalog and ledger, overview, Coven Calls, the empty feature shapes, familiars).
 """
 
-from coven.schema.familiars import FamiliarView, is_familiar_id
-from coven.schema.home import HomePaths
-from coven.schema.vocabulary import (
-    ACTIVE_STATUSES,
-    LIVE_STATUSES,
-    MAX_DIMENSION,
-    SESSION_STATUSES,
-    TERMINAL_STATUSES,
-    AttentionSource,
-    AttentionState,
-    EventKind,
-    LaunchMode,
-    Permission,
-    RedactionStatus,
-    ReviewState,
-    SessionStatus,
-)
-from coven.schema.wire import (
-    API_VERSION,
-    Cursor,
-    EventRecord,
-    EventsPage,
-    LogLine,
-    SessionRecord,
-    SessionsPage,
-)
+from __future__ import annotations
+
+from importlib import import_module
+
+TYPE_CHECKING = False  # not typing's: the CLI's light paths must not pay for it
+if TYPE_CHECKING:
+    from typing import Any
+
+    from coven.schema.familiars import FamiliarView, is_familiar_id
+    from coven.schema.home import HomePaths
+    from coven.schema.vocabulary import (
+        ACTIVE_STATUSES,
+        LIVE_STATUSES,
+        MAX_DIMENSION,
+        SESSION_STATUSES,
+        TERMINAL_STATUSES,
+        AttentionSource,
+        AttentionState,
+        EventKind,
+        LaunchMode,
+        Permission,
+        RedactionStatus,
+        ReviewState,
+        SessionStatus,
+    )
+    from coven.schema.wire import (
+        API_VERSION,
+        Cursor,
+        EventRecord,
+        EventsPage,
+        LogLine,
+        SessionRecord,
+        SessionsPage,
+    )
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -66,3 +74,39 @@ __all__ = [
     "SessionsPage",
     "is_familiar_id",
 ]
+
+_HOME = {
+    "ACTIVE_STATUSES": "vocabulary",
+    "API_VERSION": "wire",
+    "AttentionSource": "vocabulary",
+    "AttentionState": "vocabulary",
+    "Cursor": "wire",
+    "EventKind": "vocabulary",
+    "EventRecord": "wire",
+    "EventsPage": "wire",
+    "FamiliarView": "familiars",
+    "HomePaths": "home",
+    "LIVE_STATUSES": "vocabulary",
+    "LaunchMode": "vocabulary",
+    "LogLine": "wire",
+    "MAX_DIMENSION": "vocabulary",
+    "Permission": "vocabulary",
+    "RedactionStatus": "vocabulary",
+    "ReviewState": "vocabulary",
+    "SESSION_STATUSES": "vocabulary",
+    "SessionRecord": "wire",
+    "SessionStatus": "vocabulary",
+    "SessionsPage": "wire",
+    "TERMINAL_STATUSES": "vocabulary",
+    "is_familiar_id": "familiars",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load each name on first use (PEP 562): ``coven.schema.home`` alone must stay light."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'coven.schema' has no attribute {name!r}")
+    value = getattr(import_module(f"coven.schema.{module}"), name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value

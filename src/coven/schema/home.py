@@ -10,8 +10,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import msgspec
-
 SOCKET_NAME = "coven.sock"
 STATUS_FILE_NAME = "daemon.json"
 DATABASE_NAME = "coven.sqlite3"
@@ -24,10 +22,25 @@ PROMPTS_DIR_NAME = "prompts"
 WORKTREES_DIR_NAME = "worktrees"
 
 
-class HomePaths(msgspec.Struct, frozen=True):
-    """Where each file of the home at ``home`` lives."""
+class HomePaths:
+    """Where each file of the home at ``home`` lives.
 
-    home: Path
+    A plain class, not a Struct: the CLI finds its lock files here before it has any
+    use for msgspec (a cold ``coven run`` starts the daemon from this module)."""
+
+    __slots__ = ("home",)
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HomePaths) and other.home == self.home
+
+    def __hash__(self) -> int:
+        return hash(self.home)
+
+    def __repr__(self) -> str:
+        return f"HomePaths(home={self.home!r})"
 
     @property
     def socket(self) -> Path:
