@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import COVEN, Cli, cli
+from tests.support.cli import COVEN, Cli, cli, daemon_pids
 
 __all__ = ["cli"]
 
@@ -129,6 +129,7 @@ def test_print_runs_one_shot_and_needs_a_prompt(cli: Cli) -> None:
     proc = cli.run("run", "codex", "--print")
     assert proc.returncode == 1
     assert proc.stderr.startswith("Error: --print needs a prompt")
+    assert daemon_pids(cli.home) == []  # refused before anything was started
     proc = cli.run("run", "codex", "--non-interactive", "--detach", "fix", ok=True)
     assert "(one-shot (--print))" in proc.stderr
     output = cli.wait_output(proc.stdout.strip(), "ready")
@@ -169,6 +170,41 @@ def test_usage_errors_exit_2(cli: Cli, args: tuple[str, ...]) -> None:
     proc = cli.run(*args)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "Usage:" in proc.stderr or "Error:" in proc.stderr
+    # A refused command line starts nothing (a cold `run` starts the daemon early only
+    # for command lines click accepts).
+    assert daemon_pids(cli.home) == []
+    assert not (cli.home / "coven.sock").exists()
+
+
+def test_a_cold_run_hands_the_lifecycle_lock_over_while_it_stays_attached(cli: Cli) -> None:
+    """The daemon a cold `run` starts before the CLI loads holds `daemon.lock` only until
+    it answers: a `daemon stop` from another terminal is not kept waiting by the run."""
+    run = subprocess.Popen(
+        [*COVEN, "run", "codex", "hello"],
+        cwd=cli.project,
+        env=cli.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert run.stdout is not None
+        seen = b""
+        while b"ready" not in seen:
+            line = run.stdout.readline()
+            assert line, seen
+            seen += line
+        assert len(daemon_pids(cli.home)) == 1
+        stop = cli.run("daemon", "stop", "--yes", timeout=30)
+        assert stop.returncode == 0, stop.stderr
+        assert "lifecycle lock" not in stop.stderr
+        _, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert err.decode().count("Coven daemon: started") == 1
+    assert daemon_pids(cli.home) == []
 
 
 def test_commands_without_a_daemon_say_so(cli: Cli) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import socket
 import stat
 import subprocess
@@ -26,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from coven.cli import home_files
+from coven.cli import daemon_spawn, home_files, run_early
+from coven.cli.daemon_spawn import DaemonControlError as DaemonControlError
 from coven.client import CovenClient, CovenClientError, Request, UnixTransport
 from coven.schema.home import LOG_NAME, SOCKET_NAME, STATUS_FILE_NAME
 from coven.schema.wire import API_VERSION
@@ -40,10 +40,6 @@ _CLEANUP_LOCK_WAIT = 1.0
 _SHUTDOWN_PATH = "/api/v1/internal/lifecycle/shutdown"
 
 DaemonState = Literal["running", "stale", "stopped"]
-
-
-class DaemonControlError(Exception):
-    """Starting or stopping the daemon failed; the message is a user-facing sentence."""
 
 
 def daemon_tool(
@@ -226,62 +222,30 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
     """Start a daemon for ``home`` unless one is running; answer its status.
 
     The home is created (0700) or verified first (``HomeUnusable``), and the
-    lifecycle lock is held until the new daemon answers. The daemon is fully
-    detached (own session, cwd ``/``, stdin/stdout on /dev/null) and inherits
-    this process's environment, so its PATH decides which harnesses exist. It
-    reports ``ready`` or ``error: <msg>`` on a pipe; an error becomes
-    ``DaemonControlError(msg)``. Until it has checked the home its stderr comes
-    back to us on a pipe; from then on it goes to ``daemon.log``.
+    lifecycle lock is held until the new daemon answers. How the daemon is started
+    and says it is ready: ``coven.cli.daemon_spawn``; an ``error: <msg>`` it reports
+    becomes ``DaemonControlError(msg)``. A daemon this process already started for
+    ``home`` (``coven.cli.run_early``) is waited for instead of starting another.
     """
     home = home_files.prepare_home(home)
+    early = run_early.take(home)
+    if early is not None:
+        try:
+            return _ready(early, budget)
+        finally:
+            early.release()
     with home_files.lifecycle_lock(home):
         current = probe(home)
         if current.state == "running":
             return current
-        return _spawn(home, budget)
+        return _ready(daemon_spawn.spawn(home), budget)
 
 
-def _spawn(home: Path, budget: float) -> DaemonStatus:
+def _ready(spawned: daemon_spawn.Spawned, budget: float) -> DaemonStatus:
+    """The status of a daemon just spawned, once it reports ready; else why it is not."""
+    home, process = spawned.home, spawned.process
     log = home / LOG_NAME
-    read_fd, write_fd = os.pipe()
-    err_read, err_write = os.pipe()
-    try:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "coven.daemon",
-                "--home",
-                str(home),
-                "--ready-fd",
-                str(write_fd),
-                "--stderr-to-log",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err_write,
-            start_new_session=True,
-            pass_fds=(write_fd,),
-            cwd="/",
-        )
-    except OSError as exc:
-        os.close(read_fd)
-        os.close(err_read)
-        raise DaemonControlError(
-            f"could not start the Coven daemon: {exc.strerror or exc}"
-        ) from exc
-    finally:
-        os.close(write_fd)
-        os.close(err_write)
-    try:
-        line = _read_ready_line(read_fd, budget)
-        if line == "":  # the daemon is exiting (or exited) without a word
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=2)
-        early = _drain(err_read)
-    finally:
-        os.close(read_fd)
-        os.close(err_read)
+    line, early = spawned.wait(budget)
     if line.startswith("error:"):
         raise DaemonControlError(line.removeprefix("error:").strip())
     if line != "ready":
@@ -302,17 +266,6 @@ def _spawn(home: Path, budget: float) -> DaemonStatus:
     return status
 
 
-def _drain(fd: int) -> bytes:
-    """What is readable on ``fd`` now (a daemon that died early said it here)."""
-    data = b""
-    while select.select([fd], [], [], 0)[0]:
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 def _last_said(data: bytes) -> str | None:
     said = [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
     return said[-1] if said else None
@@ -326,23 +279,6 @@ def _last_line(path: Path) -> str:
         return "it left no log"
     said = [line.strip() for line in lines if line.strip()]
     return said[-1] if said else "it left no log"
-
-
-def _read_ready_line(fd: int, budget: float) -> str:
-    deadline = time.monotonic() + budget
-    data = b""
-    while b"\n" not in data:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 4096)
-        if not chunk:  # the daemon exited (or closed the pipe) without a line
-            break
-        data += chunk
-    return data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
 
 
 def stop(

@@ -279,6 +279,10 @@ def as_click_echoes(text: str, stream: object) -> str:
 def main() -> None:
     """Console-script entry point: the fast answer when there is one, else the full CLI."""
     args = sys.argv[1:]
+    if args[:1] == ["run"] and not _elsewhere():
+        from coven.cli import run_early
+
+        run_early.start(args[1:], home_dir())  # then the full CLI runs it
     if args[:1] == ["attach"] and not _elsewhere():
         from coven.cli.attach_fast import run
 

@@ -93,6 +93,18 @@ def _open_lock(path: Path) -> int:
     return fd
 
 
+def try_lifecycle_lock(home: Path) -> int | None:
+    """Take ``daemon.lock`` of a verified ``home`` if it is free now: the open fd that
+    holds it (closing it releases the lock), else ``None``."""
+    fd = _open_lock(home / LIFECYCLE_LOCK)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 @contextlib.contextmanager
 def lifecycle_lock(home: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
     """Hold ``daemon.lock`` of a verified ``home``; ``LifecycleBusy`` after ``wait`` seconds."""

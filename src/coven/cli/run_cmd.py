@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import click
 
-from coven.cli import daemonctl
+from coven.cli import daemonctl, run_early
 from coven.cli.attach_flow import attach_and_report, follow, report_ending
 from coven.cli.attach_words import detach_hint
 from coven.cli.attaching import run_exit_code
@@ -56,8 +56,9 @@ def ensure_daemon(*, warm_attach: bool = False) -> None:
     """
     if is_remote():
         return
-    status = daemonctl.probe(home())
-    if status.state != "running":
+    # A daemon this process started early (``run_early``) is always waited for here, so
+    # its lifecycle lock is released however soon it answered.
+    if run_early.pending() or daemonctl.probe(home()).state != "running":
         warming = _warm_attach_client() if warm_attach else None
         try:
             started = daemonctl.start(home())

@@ -1,0 +1,124 @@
+"""A cold ``coven run`` starts the daemon before the CLI loads (``coven.cli.run_early``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coven.cli import daemon_spawn, daemonctl, home_files, run_early
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["codex"],
+        ["codex", "fix", "the", "tests"],
+        ["codex", "--", "-v", "--help"],  # after --, words are the prompt
+        ["--worktree", "claude", "--title", "t", "hello"],  # options before HARNESS too
+        ["codex", "--title=x", "--model", "m", "--labels=a,b", "--add-dir", "d", "--add-dir=e"],
+        ["codex", "--root", "/r", "--cwd", "sub", "--continue", "abc", "--familiar", "f"],
+        ["codex", "--permission", "read-only", "--detach"],
+        ["codex", "--print", "a prompt"],
+        ["codex", "--non-interactive", "--", "a prompt"],
+        ["codex", "--detach-keys", "ctrl-p,ctrl-q"],
+        ["codex", "-"],
+    ],
+)
+def test_command_lines_that_surely_reach_the_daemon_start_it(args: list[str]) -> None:
+    assert run_early.certain(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],  # click: missing HARNESS
+        ["--detach"],
+        ["--help"],
+        ["codex", "--help"],
+        ["codex", "-h"],
+        ["codex", "--bogus"],
+        ["codex", "--work"],  # click does not expand abbreviations
+        ["codex", "--title"],  # a value is missing
+        ["codex", "--worktree=yes"],  # a flag takes no value
+        ["codex", "--permission", "root"],  # not one of run's choices
+        ["codex", "--print"],  # --print needs a prompt
+        ["codex", "--print", "  "],
+        ["codex", "--detach-keys", "ctrl-["],  # keys that do not parse
+        ["codex", "-1"],
+    ],
+)
+def test_anything_click_might_refuse_leaves_the_start_to_the_full_cli(args: list[str]) -> None:
+    assert not run_early.certain(args)
+
+
+def test_detach_keys_from_the_environment_must_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COVEN_DETACH_KEYS", "ctrl-[")
+    assert not run_early.certain(["codex"])
+    monkeypatch.setenv("COVEN_DETACH_KEYS", "")  # click ignores an empty variable
+    assert run_early.certain(["codex"])
+
+
+@pytest.fixture
+def coven_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A home of our own; whatever daemon a test started there is stopped after it."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("COVEN_HOME", str(home))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    try:
+        yield home
+    finally:
+        leftover = run_early.take(home)
+        if leftover is not None:
+            leftover.wait(10.0)
+            leftover.release()
+        daemonctl.stop(home)
+        for process in daemon_spawn._started:  # reaped: no "still running" warning at exit
+            process.poll()
+
+
+def test_the_early_daemon_holds_the_lock_until_daemonctl_takes_it_over(coven_home: Path) -> None:
+    run_early.start(["codex", "hello"], str(coven_home))
+    assert run_early.pending()
+    busy = home_files.try_lifecycle_lock(coven_home)  # a `coven daemon stop` would wait
+    assert busy is None
+    status = daemonctl.start(coven_home)  # what `run`'s ensure_daemon does next
+    assert status.state == "running"
+    assert not run_early.pending()
+    free = home_files.try_lifecycle_lock(coven_home)  # released once it answered
+    assert free is not None
+    os.close(free)
+    # It is the daemon the early start spawned, not a second one.
+    assert status.pid is not None and daemonctl.probe(coven_home).pid == status.pid
+
+
+def test_nothing_is_started_for_a_doubtful_command_line_or_a_home_with_traces(
+    coven_home: Path,
+) -> None:
+    run_early.start(["codex", "--bogus"], str(coven_home))
+    assert not run_early.pending()
+    assert not coven_home.exists()  # not even the home is created
+    coven_home.mkdir(mode=0o700)
+    (coven_home / "daemon.json").write_text("{}")  # a daemon's traces: the full CLI probes
+    run_early.start(["codex"], str(coven_home))
+    assert not run_early.pending()
+    assert daemonctl.probe(coven_home).state == "stale"
+
+
+def test_nothing_is_started_while_another_command_holds_the_lock(coven_home: Path) -> None:
+    coven_home.mkdir(mode=0o700)
+    with home_files.lifecycle_lock(coven_home):
+        run_early.start(["codex"], str(coven_home))
+    assert not run_early.pending()
+    assert daemonctl.probe(coven_home).state == "stopped"
+
+
+def test_an_unusable_home_is_left_to_the_full_cli_to_report(coven_home: Path) -> None:
+    coven_home.write_text("not a directory")
+    run_early.start(["codex"], str(coven_home))
+    assert not run_early.pending()
