@@ -115,7 +115,8 @@ class Daemon:
     def socket(self) -> Path:
         return self.home / "coven.sock"
 
-    def start(self, timeout: float = 15.0) -> None:
+    def start(self, timeout: float = 15.0, umask: int = -1) -> None:
+        """Start it and wait for ``ready``; ``umask``: the one it starts with (-1: ours)."""
         read_fd, write_fd = os.pipe()
         self.proc = subprocess.Popen(
             [
@@ -133,6 +134,7 @@ class Daemon:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            umask=umask,
         )
         os.close(write_fd)
         deadline = time.monotonic() + timeout

@@ -644,3 +644,26 @@ def test_a_fork_server_started_early_serves_the_first_launch_or_is_replaced(
     second = holders.spawn("echo")
     assert forkserver.pid not in (None, doomed)
     read_until(second, b"ready")
+
+
+@pytest.mark.parametrize(
+    ("text", "mask"),
+    [
+        ("22", 0o022),
+        ("0027", 0o027),
+        ("0", 0),
+        (None, None),
+        ("", None),
+        ("8", None),
+        ("-22", None),
+        ("0o22", None),
+        ("77777", None),
+        (" 22", None),
+    ],
+)
+def test_the_harness_umask_in_a_spec_is_octal_digits_or_ignored(
+    text: str | None, mask: int | None
+) -> None:
+    from coven.pty.holder_start import _umask
+
+    assert _umask(text) == mask

@@ -2,7 +2,8 @@
 
 Start-up order, each step refusing clearly rather than guessing:
 
-1. private umask; ``COVEN_HOME`` checked (no symlink, ours, 0700) before anything is
+1. private umask (harnesses get the one the daemon was started with, as a shell's
+   children would); ``COVEN_HOME`` checked (no symlink, ours, 0700) before anything is
    created in it; then ``daemon.log`` (0600, no symlink), which also takes stderr
    when ``--stderr-to-log`` is given;
 2. the serve lock ``daemon-serve.lock``, held for life (one daemon per home; a live
@@ -148,9 +149,15 @@ def recover(writer: StoreWriter, reader: StoreReader, spawner: Spawner, instance
 
 
 class Daemon:
-    def __init__(self, home: Path, forkserver: HolderForkServer | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        forkserver: HolderForkServer | None = None,
+        harness_umask: int | None = None,
+    ) -> None:
         self.home = home
         self.forkserver = forkserver  # started early by ``coven.daemon.__main__``, or None
+        self.harness_umask = harness_umask
         self.paths = authority.HomePaths(home)
         self.instance_id = str(uuid.uuid4())
         self.stopping: asyncio.Event | None = None
@@ -169,11 +176,14 @@ class Daemon:
         writer, reader = open_store(str(paths.db))
         spawner: HolderSpawner | PtySpawner
         if os.environ.get("COVEN_HOLDERS", "1") == "0":
-            spawner = PtySpawner(stdin_dir=str(paths.prompts))
+            spawner = PtySpawner(str(paths.prompts), self.harness_umask)
             orphaned = recover(writer, reader, spawner, self.instance_id)
         else:
             spawner = HolderSpawner(
-                str(self.home), stdin_dir=str(paths.prompts), forkserver=self.forkserver
+                str(self.home),
+                stdin_dir=str(paths.prompts),
+                forkserver=self.forkserver,
+                umask=self.harness_umask,
             )
             orphaned = 0
         # Prompt files are unlinked as soon as they are opened; only a crash in between leaves one.
@@ -287,7 +297,8 @@ def serve(argv: list[str] | None = None, forkserver: HolderForkServer | None = N
         help="once the home is checked, send stderr to daemon.log too (for detached starts)",
     )
     args = parser.parse_args(argv)
-    os.umask(0o077)
+    # Everything the daemon creates is private; the user's mask is kept for the harnesses.
+    harness_umask = os.umask(0o077)
     ready_fd: int | None = args.ready_fd
 
     def fail(message: str) -> int:
@@ -312,7 +323,7 @@ def serve(argv: list[str] | None = None, forkserver: HolderForkServer | None = N
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     _install_loop()
     try:
-        return asyncio.run(Daemon(home, forkserver).run(ready_fd))
+        return asyncio.run(Daemon(home, forkserver, harness_umask).run(ready_fd))
     except StartupError as exc:
         return fail(str(exc))
     except CovenError as exc:

@@ -211,6 +211,7 @@ def spawn(
     cols: int,
     stdin_data: bytes | None = None,
     stdin_dir: str | None = None,
+    umask: int | None = None,
 ) -> PtyChild:
     """Start ``argv`` on a new PTY as a session leader with that PTY as controlling terminal.
 
@@ -234,6 +235,10 @@ def spawn(
     stay on the PTY. Such a harness has no controlling terminal (``setsid
     --ctty`` takes it from stdin), like the reference daemon's piped launches:
     input typed into the PTY does not reach it and ``/dev/tty`` cannot be opened.
+
+    ``umask`` is the harness's file-creation mask (``None``: this process's own). The
+    daemon runs with a private one and passes the user's, so files an agent creates get
+    the permissions they would get had the user run it from their shell.
     """
     if isinstance(argv, str | bytes) or not argv:
         raise InvalidRequest("argv must be a non-empty list of strings")
@@ -262,7 +267,7 @@ def spawn(
                 {"reason": "stdin_file_failed", "path": stdin_dir},
             ) from exc
     try:
-        return _spawn_on_pty(argv, setsid, executable, cwd, env, rows, cols, stdin_fd)
+        return _spawn_on_pty(argv, setsid, executable, cwd, env, rows, cols, stdin_fd, umask)
     finally:
         if stdin_fd is not None:
             os.close(stdin_fd)  # the harness has its own copy
@@ -277,6 +282,7 @@ def _spawn_on_pty(
     rows: int,
     cols: int,
     stdin_fd: int | None,
+    umask: int | None,
 ) -> PtyChild:
     try:
         master, slave = os.openpty()  # both O_CLOEXEC (non-inheritable)
@@ -296,6 +302,7 @@ def _spawn_on_pty(
                 cwd=cwd,
                 env=dict(env),
                 close_fds=True,
+                umask=-1 if umask is None else umask,
             )
         except OSError as exc:
             raise SpawnError(

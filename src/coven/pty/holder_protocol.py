@@ -63,7 +63,8 @@ holder_start u64 | harness_pid u32 | harness_start u64 | session_id``) or ``FAIL
 A harness that reads a prompt on stdin (``coven.pty.spawn``'s ``stdin_data``) gets it
 through two reserved entries of the ``SPEC`` environment, which the holder removes
 before starting it: ``STDIN_VARIABLE`` (the bytes, UTF-8 with surrogate escapes) and
-``STDIN_DIR_VARIABLE`` (the private directory for the prompt file).
+``STDIN_DIR_VARIABLE`` (the private directory for the prompt file). The harness's umask
+travels the same way, in ``UMASK_VARIABLE`` (octal digits).
 
 Through the fork server (``coven.pty.holder``'s ``--forkserver`` mode), over its stdin
 and stdout pipes: it announces ``SERVING`` (``pid u32 | start u64``) once, then for
@@ -123,6 +124,7 @@ INPUT_QUEUE_LIMIT = 2 * INPUT_WINDOW
 
 STDIN_VARIABLE = "COVEN_HOLDER_STDIN"
 STDIN_DIR_VARIABLE = "COVEN_HOLDER_STDIN_DIR"
+UMASK_VARIABLE = "COVEN_HOLDER_UMASK"  # octal; the harness's umask (coven.pty.spawn)
 
 EXIT_CODE = 0
 EXIT_SIGNAL = 1

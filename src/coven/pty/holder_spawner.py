@@ -199,16 +199,21 @@ class HolderSpawner:
     """Starts each harness under a holder and finds holders an earlier daemon left.
 
     ``home`` is ``COVEN_HOME``; ``stdin_dir`` as for ``PtySpawner`` (the holder
-    writes a prompt for stdin there). Holders are forked
+    writes a prompt for stdin there), ``umask`` the harnesses' (see ``coven.pty.spawn``).
+    Holders are forked
     from one ``HolderForkServer`` (``forkserver``, else one started on first use;
     ``close`` stops it, never the holders).
     """
 
     def __init__(
-        self, home: str, stdin_dir: str | None = None, forkserver: HolderForkServer | None = None
+        self,
+        home: str,
+        stdin_dir: str | None = None,
+        forkserver: HolderForkServer | None = None,
+        umask: int | None = None,
     ) -> None:
         self.dir = os.path.join(home, HOLDERS_DIR)
-        self.fallback = PtySpawner(stdin_dir)
+        self.fallback = PtySpawner(stdin_dir, umask)
         self.forkserver = forkserver if forkserver is not None else HolderForkServer()
 
     def _paths(self, session_id: str) -> tuple[str, str, str]:
@@ -231,6 +236,8 @@ class HolderSpawner:
         if stdin is not None and self.fallback.stdin_dir is not None:
             held_env[wire.STDIN_VARIABLE] = stdin.decode("utf-8", "surrogateescape")
             held_env[wire.STDIN_DIR_VARIABLE] = self.fallback.stdin_dir
+        if self.fallback.umask is not None:
+            held_env[wire.UMASK_VARIABLE] = f"{self.fallback.umask:o}"
         if (
             not session_id
             or len(os.fsencode(sock)) > _SOCKET_PATH_MAX

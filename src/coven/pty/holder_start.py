@@ -66,6 +66,16 @@ def _listen(path: str) -> socket.socket:
     return listener
 
 
+def _umask(text: str | None) -> int | None:
+    """The harness's umask from the spec (``None``: absent, the holder's own private one).
+
+    Anything but octal digits for a mask is a daemon bug; the harness then keeps the
+    holder's private mask, which loses nothing."""
+    if text is None or not text or len(text) > 4 or text.strip("01234567"):
+        return None
+    return int(text, 8)
+
+
 def _report(fd: int, data: bytes) -> None:
     with contextlib.suppress(OSError):
         while data:
@@ -107,6 +117,7 @@ def _start(
     stdin_text = env.pop(wire.STDIN_VARIABLE, None)
     stdin_dir = env.pop(wire.STDIN_DIR_VARIABLE, None)
     stdin_data = None if stdin_text is None else stdin_text.encode("utf-8", "surrogateescape")
+    umask = _umask(env.pop(wire.UMASK_VARIABLE, None))
     try:
         child = spawn(
             spec.argv,
@@ -116,6 +127,7 @@ def _start(
             cols=spec.cols,
             stdin_data=stdin_data,
             stdin_dir=stdin_dir,
+            umask=umask,
         )
     except CovenError as exc:
         listener.close()

@@ -14,11 +14,13 @@ class PtySpawner:
 
     ``stdin_dir`` is the private directory (inside ``COVEN_HOME``) where a
     prompt passed on stdin is written and at once unlinked (``stdin_file``);
-    without it, a launch with ``stdin`` fails.
+    without it, a launch with ``stdin`` fails. ``umask``: the harnesses' file-creation
+    mask (``None``: the daemon's own; see ``coven.pty.spawn``).
     """
 
-    def __init__(self, stdin_dir: str | None = None) -> None:
+    def __init__(self, stdin_dir: str | None = None, umask: int | None = None) -> None:
         self.stdin_dir = stdin_dir
+        self.umask = umask
 
     def spawn(
         self,
@@ -33,7 +35,14 @@ class PtySpawner:
         if stdin is not None and self.stdin_dir is None:
             raise SpawnError("no directory for stdin files", {"reason": "stdin_file_failed"})
         return spawn(
-            argv, cwd=cwd, env=env, rows=rows, cols=cols, stdin_data=stdin, stdin_dir=self.stdin_dir
+            argv,
+            cwd=cwd,
+            env=env,
+            rows=rows,
+            cols=cols,
+            stdin_data=stdin,
+            stdin_dir=self.stdin_dir,
+            umask=self.umask,
         )
 
     def discard_leftovers(self) -> int:
