@@ -158,6 +158,7 @@ def test_detach_runs_the_interactive_agent(cli: Cli) -> None:
         ("sessions", "events", "abc", "--limit", "0"),
         ("frobnicate",),
         ("daemon", "explode"),
+        ("daemon", "start", "--bogus"),
         ("adapter", "install", "nope"),
         ("completions", "tcsh"),
         ("completion", "tcsh"),

@@ -1,6 +1,6 @@
 """Spawning the daemon process and waiting for its word: standard library only.
 
-``daemonctl.start`` spawns through here, and so does ``coven.cli.run_early``, which
+``daemonctl.start`` spawns through here, and so does ``coven.cli.early_start``, which
 starts the daemon for a cold ``coven run`` before the CLI has loaded click. The
 daemon is fully detached (own session, cwd ``/``, stdin/stdout on /dev/null) and
 inherits this process's environment, so its PATH decides which harnesses exist. It

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from coven.cli import daemon_spawn, home_files, run_early
+from coven.cli import daemon_spawn, early_start, home_files
 from coven.cli.daemon_spawn import DaemonControlError as DaemonControlError
 from coven.client import CovenClient, CovenClientError, Request, UnixTransport
 from coven.schema.home import LOG_NAME, SOCKET_NAME, STATUS_FILE_NAME
@@ -225,10 +225,10 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
     lifecycle lock is held until the new daemon answers. How the daemon is started
     and says it is ready: ``coven.cli.daemon_spawn``; an ``error: <msg>`` it reports
     becomes ``DaemonControlError(msg)``. A daemon this process already started for
-    ``home`` (``coven.cli.run_early``) is waited for instead of starting another.
+    ``home`` (``coven.cli.early_start``) is waited for instead of starting another.
     """
     home = home_files.prepare_home(home)
-    early = run_early.take(home)
+    early = early_start.take(home)
     if early is not None:
         try:
             return _ready(early, budget)

@@ -17,6 +17,10 @@ command lines itself:
 * ``attach`` with the options whose meaning is certain (``coven.cli.attach_fast``,
   which imports what attaching needs, still not click).
 
+``run`` and ``daemon start`` are not answered here, but when no daemon runs and their
+command line is certain this module starts one first (``coven.cli.early_start``), so
+the daemon starts while the full CLI loads.
+
 Everything else — any other argument, ``--host``/``$COVEN_HOST``, shell
 completion, and every case where the fast path has the slightest doubt (an
 unsafe home or socket, an error status, an incompatible or other daemon) — goes
@@ -279,10 +283,10 @@ def as_click_echoes(text: str, stream: object) -> str:
 def main() -> None:
     """Console-script entry point: the fast answer when there is one, else the full CLI."""
     args = sys.argv[1:]
-    if args[:1] == ["run"] and not _elsewhere():
-        from coven.cli import run_early
+    if (args[:1] == ["run"] or args == ["daemon", "start"]) and not _elsewhere():
+        from coven.cli import early_start
 
-        run_early.start(args[1:], home_dir())  # then the full CLI runs it
+        early_start.start(args, home_dir())  # then the full CLI runs the command
     if args[:1] == ["attach"] and not _elsewhere():
         from coven.cli.attach_fast import run
 

@@ -1,14 +1,16 @@
-"""A cold ``coven run`` starts the daemon before the CLI has loaded.
+"""``coven run`` and ``coven daemon start`` start the daemon before the CLI has loaded.
 
-With no daemon running, ``coven run`` used to import the whole CLI (click and the
+With no daemon running, these commands used to import the whole CLI (click and the
 rest, ~0.1 s), then start the daemon (~0.25 s), one after the other. For a command
 line whose meaning is certain, ``coven.cli.entry`` calls ``start`` first thing: the
 daemon starts on another core while the CLI loads, and ``daemonctl.start`` (called
-by ``run``'s ``ensure_daemon``) finishes it with ``take`` instead of spawning one.
+by ``run``'s ``ensure_daemon`` and by ``daemon start``) finishes it with ``take``
+instead of spawning one.
 
-Certain means the full CLI is sure to reach ``ensure_daemon``, so nothing is started
-that ``coven run`` would not have started itself:
+Certain means the full CLI is sure to reach ``daemonctl.start``, so nothing is
+started that the command would not have started itself:
 
+    coven daemon start
     coven run HARNESS [PROMPT...] [OPTIONS]
 
 where every option is one ``run`` has and its value is one click accepts, ``--print``
@@ -41,6 +43,13 @@ _started: daemon_spawn.Spawned | None = None
 
 
 def certain(args: list[str]) -> bool:
+    """Does ``coven ARGS`` surely reach ``daemonctl.start``?"""
+    if args == ["daemon", "start"]:
+        return True
+    return args[:1] == ["run"] and _certain_run(args[1:])
+
+
+def _certain_run(args: list[str]) -> bool:
     """Does ``coven run ARGS`` surely reach ``ensure_daemon``? (The words after ``run``.)"""
     positional: list[str] = []
     one_shot = False
@@ -84,7 +93,7 @@ def _keys_parse(spec: str | None) -> bool:
 
 
 def start(args: list[str], home: str) -> None:
-    """Start the daemon of ``home`` now if ``coven run ARGS`` will need one; never raises.
+    """Start the daemon of ``home`` now if ``coven ARGS`` will start one; never raises.
 
     The lifecycle lock is taken as ``daemonctl.start`` takes it and held until
     ``take``'s caller releases it (or this process ends)."""

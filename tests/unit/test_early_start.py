@@ -1,4 +1,5 @@
-"""A cold ``coven run`` starts the daemon before the CLI loads (``coven.cli.run_early``)."""
+"""A cold ``coven run`` or ``coven daemon start`` starts the daemon before the CLI loads
+(``coven.cli.early_start``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coven.cli import daemon_spawn, daemonctl, home_files, run_early
+from coven.cli import daemon_spawn, daemonctl, early_start, home_files
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.timeout(60)
     ],
 )
 def test_command_lines_that_surely_reach_the_daemon_start_it(args: list[str]) -> None:
-    assert run_early.certain(args)
+    assert early_start.certain(["run", *args])
 
 
 @pytest.mark.parametrize(
@@ -53,14 +54,30 @@ def test_command_lines_that_surely_reach_the_daemon_start_it(args: list[str]) ->
     ],
 )
 def test_anything_click_might_refuse_leaves_the_start_to_the_full_cli(args: list[str]) -> None:
-    assert not run_early.certain(args)
+    assert not early_start.certain(["run", *args])
+
+
+def test_daemon_start_exactly_is_certain_and_nothing_else_is() -> None:
+    assert early_start.certain(["daemon", "start"])
+    for args in (
+        ["daemon", "start", "--help"],
+        ["daemon", "start", "x"],
+        ["daemon"],
+        ["daemon", "stop"],
+        ["daemon", "restart"],
+        ["daemon", "status"],
+        ["sessions"],
+        ["attach", "x"],
+        [],
+    ):
+        assert not early_start.certain(args), args
 
 
 def test_detach_keys_from_the_environment_must_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COVEN_DETACH_KEYS", "ctrl-[")
-    assert not run_early.certain(["codex"])
+    assert not early_start.certain(["run", "codex"])
     monkeypatch.setenv("COVEN_DETACH_KEYS", "")  # click ignores an empty variable
-    assert run_early.certain(["codex"])
+    assert early_start.certain(["run", "codex"])
 
 
 @pytest.fixture
@@ -73,7 +90,7 @@ def coven_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     try:
         yield home
     finally:
-        leftover = run_early.take(home)
+        leftover = early_start.take(home)
         if leftover is not None:
             leftover.wait(10.0)
             leftover.release()
@@ -83,13 +100,13 @@ def coven_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 
 def test_the_early_daemon_holds_the_lock_until_daemonctl_takes_it_over(coven_home: Path) -> None:
-    run_early.start(["codex", "hello"], str(coven_home))
-    assert run_early.pending()
+    early_start.start(["run", "codex", "hello"], str(coven_home))
+    assert early_start.pending()
     busy = home_files.try_lifecycle_lock(coven_home)  # a `coven daemon stop` would wait
     assert busy is None
     status = daemonctl.start(coven_home)  # what `run`'s ensure_daemon does next
     assert status.state == "running"
-    assert not run_early.pending()
+    assert not early_start.pending()
     free = home_files.try_lifecycle_lock(coven_home)  # released once it answered
     assert free is not None
     os.close(free)
@@ -100,25 +117,25 @@ def test_the_early_daemon_holds_the_lock_until_daemonctl_takes_it_over(coven_hom
 def test_nothing_is_started_for_a_doubtful_command_line_or_a_home_with_traces(
     coven_home: Path,
 ) -> None:
-    run_early.start(["codex", "--bogus"], str(coven_home))
-    assert not run_early.pending()
+    early_start.start(["run", "codex", "--bogus"], str(coven_home))
+    assert not early_start.pending()
     assert not coven_home.exists()  # not even the home is created
     coven_home.mkdir(mode=0o700)
     (coven_home / "daemon.json").write_text("{}")  # a daemon's traces: the full CLI probes
-    run_early.start(["codex"], str(coven_home))
-    assert not run_early.pending()
+    early_start.start(["daemon", "start"], str(coven_home))
+    assert not early_start.pending()
     assert daemonctl.probe(coven_home).state == "stale"
 
 
 def test_nothing_is_started_while_another_command_holds_the_lock(coven_home: Path) -> None:
     coven_home.mkdir(mode=0o700)
     with home_files.lifecycle_lock(coven_home):
-        run_early.start(["codex"], str(coven_home))
-    assert not run_early.pending()
+        early_start.start(["daemon", "start"], str(coven_home))
+    assert not early_start.pending()
     assert daemonctl.probe(coven_home).state == "stopped"
 
 
 def test_an_unusable_home_is_left_to_the_full_cli_to_report(coven_home: Path) -> None:
     coven_home.write_text("not a directory")
-    run_early.start(["codex"], str(coven_home))
-    assert not run_early.pending()
+    early_start.start(["daemon", "start"], str(coven_home))
+    assert not early_start.pending()
