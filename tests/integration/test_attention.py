@@ -265,3 +265,23 @@ def test_coven_watch_prints_one_line_per_change(world: tuple[Daemon, Path]) -> N
         ("working", "input", "running"),
         (None, None, "completed"),
     ]
+
+
+def test_an_exit_is_notified_but_not_a_kill_someone_asked_for(
+    world: tuple[Daemon, Path],
+) -> None:
+    daemon, sent = world
+    killed = daemon.launch("--fake-mode=echo", harness="codex")["id"]
+    daemon.wait_output(killed, "ready")
+    reply = daemon.call("POST", f"/api/v1/sessions/{killed}/kill", {})
+    assert reply.status in (200, 202), reply.body
+    daemon.wait_status(killed, {"killed"})
+    ended = daemon.launch("--fake-mode=echo", harness="codex")["id"]
+    daemon.wait_output(ended, "ready")
+    type_line(daemon, ended, "exit")
+    daemon.wait_status(ended, {"completed"})
+    # One worker sends notices in order: the completed session's comes after any for the kill.
+    wait_until(lambda: sent.exists() and ended in sent.read_text(), 10, "the exit's notice")
+    notices = sent.read_text()
+    assert "completed" in notices.split(ended, 1)[1].splitlines()[0]
+    assert killed not in notices

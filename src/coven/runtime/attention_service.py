@@ -92,7 +92,13 @@ class AttentionService:
         )
 
     def finished(self, session_id: str, harness: str, title: str, status: str) -> None:
-        """The session exited: tell the user (title already redacted)."""
+        """The session exited: tell the user (title already redacted).
+
+        Not when it was killed: someone asked for that (a ``coven kill``, the cockpit,
+        a daemon stop ending every session), and a notice per session would only echo
+        it back, by the dozen on a stop."""
+        if status == SessionStatus.KILLED:
+            return
         self.notifier.send(Notice(session_id, title, harness, status, None))
 
     def _changed(self, change: AttentionChange) -> None:
