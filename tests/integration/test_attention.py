@@ -196,6 +196,38 @@ def test_codex_notify_reports_a_finished_turn(world: tuple[Daemon, Path]) -> Non
     daemon.wait_status(sid, {"completed"})
 
 
+def test_the_users_own_codex_notify_still_runs_after_ours(
+    world: tuple[Daemon, Path], tmp_path: Path
+) -> None:
+    """Codex runs one notify program and ours displaces theirs for the session, so
+    `coven hook` runs theirs with the same payload."""
+    daemon, _ = world
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    called = tmp_path / "their-notify.log"
+    theirs = tmp_path / "their-notify"
+    theirs.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> {called}\n')
+    theirs.chmod(0o755)
+    (codex_home / "config.toml").write_text(f'notify = ["{theirs}", "--from-config"]\n')
+    sid = daemon.launch(
+        "--fake-mode=hooks",
+        harness="codex",
+        environment={**daemon.env, "CODEX_HOME": str(codex_home)},
+    )["id"]
+    daemon.wait_output(sid, "hooks codex")
+    type_line(daemon, sid, "turn All done here.")
+    daemon.wait_output(sid, "hooked turn rc=0")
+    wait_attention(daemon, sid, "idle", timeout=5)  # ours reported
+    wait_until(
+        lambda: called.exists() and "agent-turn-complete" in called.read_text(), 10, "theirs"
+    )
+    args = called.read_text().splitlines()
+    assert args[0] == "--from-config"
+    assert json.loads(args[1])["last-assistant-message"] == "All done here."
+    type_line(daemon, sid, "exit")
+    daemon.wait_status(sid, {"completed"})
+
+
 def test_the_attention_route_takes_only_known_states_for_live_sessions(
     world: tuple[Daemon, Path],
 ) -> None:

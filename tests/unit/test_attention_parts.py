@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from coven.cli.doctor import check_notify
-from coven.cli.hook_cmd import claude_report, codex_report
+from coven.cli.hook_cmd import claude_report, codex_report, codex_user_notify
 from coven.cli.render import sessions_overview, sessions_table, waiting_first
 from coven.harness.hooks import claude_settings, codex_notify, hook_args, hook_command
 from coven.redaction import Redactor
@@ -87,6 +87,37 @@ def test_codex_turn_complete_is_idle_with_the_last_message_as_prompt() -> None:
     assert report is not None
     assert (report["state"], report["prompt"]) == (AttentionState.IDLE, "Done?")
     assert codex_report({"type": "something-else"}) is None
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ('notify = ["/usr/bin/notify-me", "--loud"]\n', ["/usr/bin/notify-me", "--loud"]),
+        ('model = "o3"\n', None),  # no notify of their own
+        ("notify = []\n", None),
+        ('notify = "/usr/bin/notify-me"\n', None),  # Codex wants an array
+        ('notify = ["/usr/bin/notify-me", 3]\n', None),
+        ('notify = [""]\n', None),
+        ('notify = ["/py", "-m", "coven.cli.hook_cmd", "codex", "--session", "x"]\n', None),
+        ("notify = [\n", None),  # not TOML
+        (None, None),  # no config.toml at all
+    ],
+)
+def test_the_users_codex_notify_is_found_in_their_config(
+    tmp_path: Path, config: str | None, expected: list[str] | None
+) -> None:
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    if config is not None:
+        (codex_home / "config.toml").write_text(config)
+    assert codex_user_notify({"CODEX_HOME": str(codex_home), "HOME": "/nowhere"}) == expected
+
+
+def test_without_codex_home_the_config_is_under_home(tmp_path: Path) -> None:
+    (tmp_path / ".codex").mkdir()
+    (tmp_path / ".codex" / "config.toml").write_text('notify = ["/bin/true"]\n')
+    assert codex_user_notify({"HOME": str(tmp_path)}) == ["/bin/true"]
+    assert codex_user_notify({"HOME": str(tmp_path), "CODEX_HOME": str(tmp_path / "x")}) is None
 
 
 # -- the state machine ---------------------------------------------------------------------------

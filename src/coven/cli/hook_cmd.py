@@ -14,6 +14,7 @@ does not understand) is one line on stderr and exit status 0. Runnable as
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,48 @@ def _payload(harness: str, argument: str | None) -> dict[str, Any]:
     return doc
 
 
+def codex_user_notify(env: dict[str, str]) -> list[str] | None:
+    """The ``notify`` command in the user's Codex ``config.toml``, which our ``-c notify``
+    override displaced for this session; ``None`` when there is none to run.
+
+    The file is ``$CODEX_HOME/config.toml``, else ``~/.codex/config.toml``, of the
+    harness's own environment (a hook inherits it). A ``notify`` that is not a
+    non-empty list of strings, or that is a ``coven hook`` itself, is not run.
+    """
+    import tomllib
+
+    base = env.get("CODEX_HOME") or os.path.join(
+        env.get("HOME") or os.path.expanduser("~"), ".codex"
+    )
+    try:
+        with open(os.path.join(base, "config.toml"), "rb") as handle:
+            config = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None
+    command = config.get("notify")
+    if not isinstance(command, list) or not command:
+        return None
+    if not all(isinstance(part, str) for part in command) or not command[0]:
+        return None
+    if any("coven.cli.hook_cmd" in part for part in command):
+        return None  # ours, written into the file: running it again would report twice
+    return command
+
+
+def _run_user_notify(command: list[str], payload: str) -> None:
+    """Start the user's own Codex ``notify`` as Codex would: with the payload as its last
+    argument, not waited for, its output kept off the agent's screen."""
+    import subprocess
+
+    subprocess.Popen(
+        [*command, payload],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def _home() -> Path:
     from coven.client import default_home
 
@@ -97,6 +140,13 @@ def _home() -> Path:
 @click.option("--session", "session_id", required=True, help="The Coven session id.")
 def hook_cmd(harness: str, payload: str | None, session_id: str) -> None:
     """Report a harness hook to the daemon (run by the harness, not by people)."""
+    if harness == "codex" and payload is not None:
+        try:
+            user_notify = codex_user_notify(dict(os.environ))
+            if user_notify is not None:
+                _run_user_notify(user_notify, payload)
+        except Exception as exc:  # their program is theirs; the report still goes
+            click.echo(f"coven hook: could not run your Codex notify program: {exc}", err=True)
     try:
         doc = _payload(harness, payload)
     except ValueError as exc:

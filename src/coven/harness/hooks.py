@@ -6,8 +6,9 @@
   ``Notification`` and ``Stop`` hooks that run ``coven hook claude --session <id>``;
   Claude sends each hook its JSON on stdin.
 * Codex runs one ``notify`` program after each turn with a JSON argument; we pass
-  ``-c notify=[..., "coven", "hook", "codex", "--session", <id>]``. This replaces a
-  ``notify`` the user configured for that session (Codex runs only one).
+  ``-c notify=[..., "coven", "hook", "codex", "--session", <id>]``. Codex runs only
+  one, so ``coven hook`` then runs the ``notify`` the user configured in Codex's
+  ``config.toml`` itself, with the same argument (``coven.cli.hook_cmd``).
 
 The hook command is ``<python> -m coven.cli.hook_cmd`` of the daemon's own
 interpreter, so it works wherever the daemon runs, whatever the session's PATH.
