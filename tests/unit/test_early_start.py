@@ -73,6 +73,12 @@ def test_daemon_start_exactly_is_certain_and_nothing_else_is() -> None:
         assert not early_start.certain(args), args
 
 
+def test_the_detach_keys_variable_is_detach_keys_own() -> None:
+    from coven.cli.detach_keys import ENV_VAR
+
+    assert ENV_VAR == "COVEN_DETACH_KEYS"
+
+
 def test_detach_keys_from_the_environment_must_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COVEN_DETACH_KEYS", "ctrl-[")
     assert not early_start.certain(["run", "codex"])
@@ -139,3 +145,16 @@ def test_an_unusable_home_is_left_to_the_full_cli_to_report(coven_home: Path) ->
     coven_home.write_text("not a directory")
     early_start.start(["daemon", "start"], str(coven_home))
     assert not early_start.pending()
+
+
+def test_the_early_start_loads_no_library_before_the_daemon_is_spawned() -> None:
+    """Every module it loads delays the daemon: standard library only (no click, no
+    msgspec, not the client), and the detach keys' parser only when keys are given."""
+    from tests.support.imports import modules_after_importing
+
+    loaded = modules_after_importing("coven.cli.early_start")
+    tops = {name.split(".")[0] for name in loaded}
+    assert not tops & {"click", "msgspec", "aiohttp", "asyncio", "typing_extensions"}
+    assert not {n for n in loaded if n.startswith("coven.client")}
+    assert "coven.cli.detach_keys" not in loaded
+    assert "coven.schema.home" in loaded  # the home's file names, without msgspec
