@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coven.errors import GitFailed, NotAGitRepository
@@ -28,15 +29,24 @@ def repository_facts(path: str | Path, *, git: Git | None = None) -> RepoFacts |
     directory = Path(path)
     if not directory.is_dir():
         return None
-    try:
-        top = git.run(["rev-parse", "--show-toplevel"], cwd=directory)
-    except GitFailed as exc:
-        if says_no_work_tree(exc):
-            return None
-        raise
+    # The three questions are asked at once (every launch waits for them, ~4 ms each
+    # here): git finds the same repository from ``directory`` as from its top level,
+    # and the answers about HEAD count only if there is a work tree.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="coven-facts") as pool:
+        asked_head = pool.submit(
+            git.run, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=directory, ok=(0, 1)
+        )
+        asked_branch = pool.submit(
+            git.run, ["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=directory, ok=(0, 1)
+        )
+        try:
+            top = git.run(["rev-parse", "--show-toplevel"], cwd=directory)
+        except GitFailed as exc:
+            if says_no_work_tree(exc):
+                return None
+            raise
+        head, branch = asked_head.result(), asked_branch.result()
     root = Path(os.fsdecode(top.stdout.rstrip(b"\n"))).resolve()
-    head = git.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=root, ok=(0, 1))
-    branch = git.run(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=root, ok=(0, 1))
     return RepoFacts(
         git_root=str(root),
         base_commit=_line(head.stdout) if head.returncode == 0 else None,
