@@ -158,3 +158,25 @@ def test_the_early_start_loads_no_library_before_the_daemon_is_spawned() -> None
     assert not {n for n in loaded if n.startswith("coven.client")}
     assert "coven.cli.detach_keys" not in loaded
     assert "coven.schema.home" in loaded  # the home's file names, without msgspec
+
+
+def test_the_options_it_knows_are_exactly_runs() -> None:
+    """A new or changed `run` option must be taught here too, or a command line with it
+    could be judged wrongly (an option taking a value read as a flag, say)."""
+    import click
+
+    from coven.cli.run_cmd import run_cmd
+
+    flags: set[str] = set()
+    valued: set[str] = set()
+    for param in run_cmd.params:
+        if not isinstance(param, click.Option):
+            continue
+        names = {*param.opts, *param.secondary_opts}
+        if names & {"--help"}:
+            continue
+        (flags if param.is_flag else valued).update(names)
+        if isinstance(param.type, click.Choice):
+            assert tuple(param.type.choices) == early_start._PERMISSIONS
+    assert flags == set(early_start._FLAGS)
+    assert valued == set(early_start._VALUED)

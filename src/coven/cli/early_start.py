@@ -34,8 +34,19 @@ if TYPE_CHECKING:
 
 _FLAGS = frozenset(("--worktree", "--detach", "--print", "--non-interactive"))
 _VALUED = frozenset(
-    ("--root", "--cwd", "--continue", "--title", "--model", "--add-dir", "--labels")
-) | frozenset(("--familiar", "--detach-keys", "--permission"))
+    (
+        "--root",
+        "--cwd",
+        "--continue",
+        "--title",
+        "--model",
+        "--add-dir",
+        "--labels",
+        "--familiar",
+        "--detach-keys",
+        "--permission",
+    )
+)
 _PERMISSIONS = ("full", "read-only")  # run's click.Choice
 _ONE_SHOT = ("--print", "--non-interactive")
 
