@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,8 +115,9 @@ class Daemon:
     def socket(self) -> Path:
         return self.home / "coven.sock"
 
-    def start(self, timeout: float = 15.0, umask: int = -1) -> None:
-        """Start it and wait for ``ready``; ``umask``: the one it starts with (-1: ours)."""
+    def start(self, timeout: float = 15.0, umask: int = -1, args: Sequence[str] = ()) -> None:
+        """Start it and wait for ``ready``; ``umask``: the one it starts with (-1: ours);
+        ``args``: more of the daemon's options."""
         read_fd, write_fd = os.pipe()
         self.proc = subprocess.Popen(
             [
@@ -127,6 +128,7 @@ class Daemon:
                 str(self.home),
                 "--ready-fd",
                 str(write_fd),
+                *args,
             ],
             env=self.env,
             pass_fds=(write_fd,),

@@ -21,7 +21,7 @@ class Status:
 
 calls = []
 
-def start(home):
+def start(home, **_):
     calls.append(("start", "coven.client.attach_stream" in sys.modules))
     started = Status()
     started.state, started.pid, started.socket = "running", 4242, "/tmp/x.sock"

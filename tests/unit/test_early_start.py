@@ -118,6 +118,15 @@ def test_the_early_daemon_holds_the_lock_until_daemonctl_takes_it_over(coven_hom
     os.close(free)
     # It is the daemon the early start spawned, not a second one.
     assert status.pid is not None and daemonctl.probe(coven_home).pid == status.pid
+    # `run` launches next: the daemon was asked to start its holders' fork server first.
+    assert b"--launch-soon" in Path(f"/proc/{status.pid}/cmdline").read_bytes().split(b"\0")
+
+
+def test_an_early_daemon_start_asks_for_no_fork_server_yet(coven_home: Path) -> None:
+    early_start.start(["daemon", "start"], str(coven_home))
+    status = daemonctl.start(coven_home)
+    assert status.pid is not None
+    assert b"--launch-soon" not in Path(f"/proc/{status.pid}/cmdline").read_bytes()
 
 
 def test_nothing_is_started_for_a_doubtful_command_line_or_a_home_with_traces(

@@ -65,8 +65,11 @@ class Spawned:
             os.close(fd)
 
 
-def spawn(home: Path) -> Spawned:
-    """Start ``python -m coven.daemon`` for ``home``; ``DaemonControlError`` if it cannot run."""
+def spawn(home: Path, *, launch_soon: bool = False) -> Spawned:
+    """Start ``python -m coven.daemon`` for ``home``; ``DaemonControlError`` if it cannot run.
+
+    ``launch_soon``: a launch follows (``coven run``), so the daemon starts the holders'
+    fork server before its own imports rather than at that first launch."""
     read_fd, write_fd = os.pipe()
     err_read, err_write = os.pipe()
     try:
@@ -80,6 +83,7 @@ def spawn(home: Path) -> Spawned:
                 "--ready-fd",
                 str(write_fd),
                 "--stderr-to-log",
+                *(["--launch-soon"] if launch_soon else []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -218,7 +218,7 @@ def _socket_accepts(path: Path) -> bool:
     return True
 
 
-def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
+def start(home: Path, *, budget: float = START_BUDGET, launch_soon: bool = False) -> DaemonStatus:
     """Start a daemon for ``home`` unless one is running; answer its status.
 
     The home is created (0700) or verified first (``HomeUnusable``), and the
@@ -226,6 +226,7 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
     and says it is ready: ``coven.cli.daemon_spawn``; an ``error: <msg>`` it reports
     becomes ``DaemonControlError(msg)``. A daemon this process already started for
     ``home`` (``coven.cli.early_start``) is waited for instead of starting another.
+    ``launch_soon``: the caller launches next (``daemon_spawn.spawn``).
     """
     home = home_files.prepare_home(home)
     early = early_start.take(home)
@@ -238,7 +239,7 @@ def start(home: Path, *, budget: float = START_BUDGET) -> DaemonStatus:
         current = probe(home)
         if current.state == "running":
             return current
-        return _ready(daemon_spawn.spawn(home), budget)
+        return _ready(daemon_spawn.spawn(home, launch_soon=launch_soon), budget)
 
 
 def _ready(spawned: daemon_spawn.Spawned, budget: float) -> DaemonStatus:

@@ -129,7 +129,7 @@ def start(args: list[str], home: str) -> None:
         if _traces(path):  # a daemon started while we took the lock
             os.close(lock)
             return
-        spawned = daemon_spawn.spawn(path)
+        spawned = daemon_spawn.spawn(path, launch_soon=args[0] == "run")
     except (OSError, daemon_spawn.DaemonControlError):
         os.close(lock)
         return

@@ -61,7 +61,7 @@ def ensure_daemon(*, warm_attach: bool = False) -> None:
     if early_start.pending() or daemonctl.probe(home()).state != "running":
         warming = _warm_attach_client() if warm_attach else None
         try:
-            started = daemonctl.start(home())
+            started = daemonctl.start(home(), launch_soon=True)
         finally:
             if warming is not None:
                 warming.join()

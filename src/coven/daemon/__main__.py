@@ -7,6 +7,8 @@ import sys
 
 from coven.trust_store import no_trust_store
 
+LAUNCH_SOON = "--launch-soon"
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from coven.pty.holder_client import HolderForkServer
@@ -18,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         from coven.daemon.adapters import main as adapters_main
 
         return adapters_main(args)
-    forkserver = _start_forkserver()
+    forkserver = _start_forkserver() if LAUNCH_SOON in args else None
     with no_trust_store():  # the daemon opens no TLS connection (see trust_store)
         from coven.daemon.serve import serve
 
@@ -26,8 +28,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _start_forkserver() -> HolderForkServer | None:
-    """The holders' fork server, started before the daemon's imports (~0.2 s): it is
-    ready on another core by the time the first launch needs it. ``None`` when
+    """The holders' fork server, started before the daemon's imports (~0.2 s) when a
+    launch is coming (``--launch-soon``: a cold ``coven run``): it is ready on another
+    core by the time that launch needs it. Otherwise the first launch starts it, so a
+    daemon nobody has launched anything with does not carry its ~18 MiB. ``None`` when
     harnesses are the daemon's children (``COVEN_HOLDERS=0``)."""
     if os.environ.get("COVEN_HOLDERS", "1") == "0":
         return None

@@ -292,6 +292,12 @@ def serve(argv: list[str] | None = None, forkserver: HolderForkServer | None = N
     parser.add_argument("--home", required=True)
     parser.add_argument("--ready-fd", type=int, default=None)
     parser.add_argument(
+        "--launch-soon",
+        action="store_true",
+        help="a launch follows at once: start the holders' fork server first "
+        "(taken by coven.daemon.__main__)",
+    )
+    parser.add_argument(
         "--stderr-to-log",
         action="store_true",
         help="once the home is checked, send stderr to daemon.log too (for detached starts)",

@@ -1,0 +1,52 @@
+"""When the holders' fork server starts: before the daemon's imports when a launch is
+coming (``--launch-soon``, what a cold ``coven run`` asks for), else at the first launch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.daemon import Daemon, daemon_env
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _forkservers(parent: int) -> list[int]:
+    """The daemon's children that named themselves ``coven-forksrv``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and comm == "coven-forksrv":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("launch_soon", [True, False])
+def test_the_fork_server_is_there_before_the_first_launch_only_when_one_is_coming(
+    tmp_path: Path, launch_soon: bool
+) -> None:
+    home, project = tmp_path / "home", tmp_path / "project"
+    project.mkdir()
+    daemon = Daemon(home, daemon_env(home, project))
+    daemon.start(args=["--launch-soon"] if launch_soon else [])
+    try:
+        assert daemon.proc is not None
+        before = _forkservers(daemon.proc.pid)
+        # Started early, it named itself by the time the daemon (~0.25 s of imports) is up.
+        assert len(before) == (1 if launch_soon else 0)
+        record = daemon.launch("hello")
+        daemon.wait_output(record["id"], "ready")
+        after = _forkservers(daemon.proc.pid)
+        assert len(after) == 1
+        if launch_soon:
+            assert after == before  # the first launch used it, not a second one
+    finally:
+        daemon.stop()
