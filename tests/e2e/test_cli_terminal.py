@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import time
 
@@ -173,3 +174,31 @@ def test_terminal_settings_restored_after_exit_and_after_a_daemon_crash(cli: Cli
     child.expect(r"RC=1\r\n([0-9a-f:]+)\r\n")
     assert child.match is not None and child.match.group(1).decode() == before
     assert b"Traceback" not in (child.before or b"")
+
+
+def test_a_title_cannot_drive_the_terminal_that_lists_or_attaches(cli: Cli) -> None:
+    """A title can come from an agent (a familiar names what it starts): on a terminal,
+    `coven sessions`, `sessions show` and the attach header show its words, never its
+    escape sequences (here: clear the screen, write the clipboard)."""
+    evil = "fix\x1b[2J it\x1b]52;c;ZXZpbA==\x07 now"
+    proc = cli.run("run", "codex", "--detach", "--title", evil, "--", "hello", ok=True)
+    session_id = proc.stdout.strip()
+    cli.wait_output(session_id, "ready")
+    # stdout on the terminal, stdin not: the coloured listing rather than the browser.
+    listing = shlex.join([*COVEN, "sessions"]) + " </dev/null"
+    for args in (("bash", "-c", listing), (*COVEN, "sessions", "show", session_id)):
+        child = pexpect.spawn(
+            args[0], list(args[1:]), cwd=str(cli.project), env=cli.env, timeout=15
+        )
+        child.expect(pexpect.EOF)
+        shown = child.before or b""
+        child.close()
+        assert b"fix it now" in shown, shown
+        assert b"\x1b[2J" not in shown and b"\x1b]52" not in shown, shown
+    child = spawn(cli, "attach", session_id[:8])
+    child.expect("attached to session")
+    child.expect("status: running")
+    header = (child.before or b"") + (child.after or b"")
+    assert b"fix it now" in header and b"\x1b]52" not in header and b"\x1b[2J" not in header
+    child.sendcontrol("]")
+    assert finish(child) == 0

@@ -57,7 +57,7 @@ FAST_HELP_COVEN = FAST_COVEN | {"coven.cli.commands", "coven.cli.fast_help"}
 
 # The session listing as a table adds the ages' datetime and the renderer.
 LISTING = FAST | {"datetime"}
-LISTING_COVEN = FAST_COVEN | {"coven.cli.listing"}
+LISTING_COVEN = FAST_COVEN | {"coven.cli.listing", "coven.cli.terminal_text"}
 
 # ``coven --help``: click and what click itself imports; no command module.
 HELP = FAST | {

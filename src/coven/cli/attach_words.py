@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from coven.cli.terminal_text import one_line
+
 TYPE_CHECKING = False  # typing costs the first screen more than all this module's work
 if TYPE_CHECKING:
     from coven.cli.detach_keys import Key
@@ -40,7 +42,7 @@ def attached_header(
     session_id: str, harness: str, title: str, status: str, detach_hint: str, *, read_only: bool
 ) -> str:
     """The lines printed (to stderr) when the stream opens, without a final newline."""
-    head = f'attached to session {session_id} ({harness}, "{title}", status: {status})'
+    head = f'attached to session {session_id} ({harness}, "{one_line(title)}", status: {status})'
     if status == RUNNING:
         watching = "read-only: nothing you type reaches the agent" if read_only else "with input"
         return f"{head}\nfollowing live output, {watching}; {detach_hint}"

@@ -16,6 +16,7 @@ import click
 from coven.cli.completion import complete_session
 from coven.cli.context import client, out
 from coven.cli.failures import CliError
+from coven.cli.terminal_text import one_line
 from coven.client import CovenClient
 from coven.schema import AttentionState, EventKind, SessionStatus
 from coven.schema.wire import EventRecord, SessionRecord
@@ -48,7 +49,7 @@ def describe(record: SessionRecord) -> str:
     """``<id> <state>[: reason]`` — the state a script sees (``exited (status)`` when ended)."""
     if not _live(record):
         return f"{record.id} exited ({record.status})"
-    reason = f": {record.attention_reason}" if record.attention_reason else ""
+    reason = f": {one_line(record.attention_reason)}" if record.attention_reason else ""
     return f"{record.id} {record.attention or 'unknown'}{reason}"
 
 
@@ -134,8 +135,8 @@ def change_line(session_id: str, title: str, event: EventRecord, as_json: bool) 
         }
         return json.dumps(doc, ensure_ascii=False)
     shown = f"exited ({status})" if ended else str(state)
-    detail = f" — {reason}" if reason else ""
-    name = " ".join(title.split())
+    detail = f" — {one_line(str(reason))}" if reason else ""
+    name = " ".join(one_line(title).split())
     return f"{event.created_at[11:19]} {session_id[:8]} {name}: {shown}{detail}"
 
 

@@ -12,6 +12,8 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from coven.cli.terminal_text import one_line
+
 # ``typing`` costs the console script's fast path a few ms; type checkers read the block.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -141,8 +143,8 @@ def sessions_table(records: Sequence[ListedSession]) -> str:
         fam = max([8, *(len(r.familiar_id or "-") for r in records)])
         extra.append(("FAMILIAR", fam, lambda r: r.familiar_id or "-"))
     if any(r.labels for r in records):
-        lab = max([6, *(len(",".join(r.labels) or "-") for r in records)])
-        extra.append(("LABELS", lab, lambda r: ",".join(r.labels) or "-"))
+        lab = max([6, *(len(one_line(",".join(r.labels)) or "-") for r in records)])
+        extra.append(("LABELS", lab, lambda r: one_line(",".join(r.labels)) or "-"))
     head = "".join(f"{name:<{w}} " for name, w, _ in extra)
     rule = "".join(f"{'-' * len(name):<{w}} " for name, w, _ in extra)
     rows = [
@@ -177,7 +179,7 @@ def sessions_overview(
             r.harness,
             short_path(r.project_root, home),
             age(r.created_at, now),
-            ",".join(r.labels) or "-",
+            one_line(",".join(r.labels)) or "-",
             one_line(r.title) + _waiting_reason(r),
         )
         for r in records
@@ -231,7 +233,3 @@ def _waiting_reason(record: ListedSession) -> str:
     if record.attention != AWAITING_INPUT or not record.attention_reason:
         return ""
     return f" — {one_line(record.attention_reason)}"
-
-
-def one_line(text: str) -> str:
-    return text.replace("\r", " ").replace("\n", " ")

@@ -18,6 +18,7 @@ from coven.cli.listing import short_id as short_id
 from coven.cli.listing import short_path as short_path
 from coven.cli.listing import state_of as state_of
 from coven.cli.listing import waiting_first as waiting_first
+from coven.cli.terminal_text import one_line
 from coven.schema.wire import EventRecord, EventsPage, LogLine, SessionRecord
 
 PAYLOAD_WIDTH = 64
@@ -88,7 +89,7 @@ def log_lines(lines: Sequence[LogLine]) -> str:
 
 def session_prose(record: SessionRecord) -> str:
     fields: list[tuple[str, str]] = [
-        ("title", record.title),
+        ("title", one_line(record.title)),
         ("status", record.status),
         ("harness", record.harness),
         ("project", record.project_root),
@@ -96,7 +97,7 @@ def session_prose(record: SessionRecord) -> str:
     if record.familiar_id:
         fields.append(("familiar", record.familiar_id))
     if record.labels:
-        fields.append(("labels", ", ".join(record.labels)))
+        fields.append(("labels", one_line(", ".join(record.labels))))
     fields += [
         ("visibility", record.visibility),
         ("created", record.created_at),
@@ -123,7 +124,7 @@ def created_header(record: SessionRecord, cwd: str, mode: str) -> str:
         f"  harness: {record.harness}",
         f"  root:    {record.project_root}",
         f"  cwd:     {cwd}",
-        f"  title:   {record.title}",
+        f"  title:   {one_line(record.title)}",
         f"  mode:    {mode}",
     ]
     if record.branch:
