@@ -19,6 +19,7 @@ from coven.cli.client_state import active_familiar, set_active_familiar
 from coven.cli.context import client, hint, home, out
 from coven.cli.failures import CliError
 from coven.cli.run_cmd import ensure_daemon
+from coven.cli.terminal_text import one_line
 
 
 @click.command("cast", short_help="Carry out a Cast Code (~? ~>name ~name: task …).")
@@ -86,7 +87,7 @@ def render(result: CastResult) -> None:
             out(f"  {f.id:<16} {f.status:<8} {f.active_sessions} live · last seen {seen}")
         for s in result.sessions:
             who = s.familiar_id or "-"
-            out(f"  {s.id[:8]}  {s.status:<10} {s.harness:<8} {who:<12} {s.title[:48]}")
+            out(f"  {s.id[:8]}  {s.status:<10} {s.harness:<8} {who:<12} {one_line(s.title)[:48]}")
     if result.active_familiar is not None:
         out(f"active familiar: {result.active_familiar}")
     if result.packet is not None and not any(o.action == "launch" for o in result.outcomes):

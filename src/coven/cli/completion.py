@@ -14,6 +14,7 @@ import click
 from click.shell_completion import CompletionItem, get_completion_class
 
 from coven.cli.context import is_remote
+from coven.cli.terminal_text import one_line
 from coven.client import CovenClient, default_home
 
 SHELLS = ("bash", "zsh", "fish")
@@ -37,7 +38,7 @@ def complete_session(
     except Exception:  # whatever goes wrong, the shell gets no candidates, never a traceback
         return []
     return [
-        CompletionItem(r.id, help=f"{r.status} · {r.harness} · {r.title}"[:80])
+        CompletionItem(r.id, help=f"{r.status} · {r.harness} · {one_line(r.title)}"[:80])
         for r in records
         if r.id.startswith(incomplete)
     ]
