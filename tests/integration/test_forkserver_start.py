@@ -3,6 +3,7 @@ coming (``--launch-soon``, what a cold ``coven run`` asks for), else at the firs
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,13 @@ def test_the_fork_server_is_there_before_the_first_launch_only_when_one_is_comin
     daemon.start(args=["--launch-soon"] if launch_soon else [])
     try:
         assert daemon.proc is not None
+        # Nothing has been launched yet: a fork server now was started for what is coming.
+        # (It names itself once its own imports are done: usually before the daemon is up.)
+        deadline = time.monotonic() + (5.0 if launch_soon else 0.5)
         before = _forkservers(daemon.proc.pid)
-        # Started early, it named itself by the time the daemon (~0.25 s of imports) is up.
+        while not before and time.monotonic() < deadline:
+            time.sleep(0.02)
+            before = _forkservers(daemon.proc.pid)
         assert len(before) == (1 if launch_soon else 0)
         record = daemon.launch("hello")
         daemon.wait_output(record["id"], "ready")
