@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from coven.pty.procfs import iter_processes
 from tests.support.daemon import Daemon, daemon_env
 
 pytestmark = pytest.mark.timeout(60)
@@ -16,17 +17,15 @@ pytestmark = pytest.mark.timeout(60)
 def _forkservers(parent: int) -> list[int]:
     """The daemon's children that named themselves ``coven-forksrv``."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+    for stat in iter_processes():
+        if stat.ppid != parent:
             continue
         try:
-            stat = (entry / "stat").read_text()
-            comm = (entry / "comm").read_text().strip()
+            comm = Path(f"/proc/{stat.pid}/comm").read_text().strip()
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and comm == "coven-forksrv":
-            found.append(int(entry.name))
+        if comm == "coven-forksrv":
+            found.append(stat.pid)
     return found
 
 

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from coven.cli import daemonctl, early_start
+from coven.cli import daemonctl
 from coven.cli.context import client, hint, home, out
 from coven.cli.failures import CliError
 from coven.client import CovenClientError
@@ -74,11 +74,10 @@ yes_option = click.option(
 @daemon_group.command("start")
 def start_cmd() -> None:
     """Start the daemon; says so when it is already running."""
-    if not early_start.pending():  # one started early (``early_start``) is never running yet
-        current = daemonctl.probe(home())
-        if current.state == "running":
-            out(running_line(current, "already running"))
-            return
+    current = daemonctl.already_running(home())
+    if current is not None:
+        out(running_line(current, "already running"))
+        return
     out(running_line(daemonctl.start(home())))
 
 

@@ -101,7 +101,7 @@ def spawn(home: Path, *, launch_soon: bool = False) -> Spawned:
     finally:
         os.close(write_fd)
         os.close(err_write)
-    _started.append(process)
+    _started[:] = [*(p for p in _started if p.poll() is None), process]  # reaps the gone
     return Spawned(home, process, read_fd, err_read)
 
 

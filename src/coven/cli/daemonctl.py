@@ -218,6 +218,16 @@ def _socket_accepts(path: Path) -> bool:
     return True
 
 
+def already_running(home: Path) -> DaemonStatus | None:
+    """The status of the daemon serving ``home``, or ``None`` when ``start`` has work to do:
+    none runs, or one this process started early (``early_start``) awaits its hand-over
+    (only ``start`` releases its lifecycle lock, however soon it answered)."""
+    if early_start.pending():
+        return None
+    current = probe(home)
+    return current if current.state == "running" else None
+
+
 def start(home: Path, *, budget: float = START_BUDGET, launch_soon: bool = False) -> DaemonStatus:
     """Start a daemon for ``home`` unless one is running; answer its status.
 

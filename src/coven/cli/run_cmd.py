@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import click
 
-from coven.cli import daemonctl, early_start
+from coven.cli import daemonctl
 from coven.cli.attach_flow import attach_and_report, follow, report_ending
 from coven.cli.attach_words import detach_hint
 from coven.cli.attaching import run_exit_code
@@ -56,9 +56,7 @@ def ensure_daemon(*, warm_attach: bool = False) -> None:
     """
     if is_remote():
         return
-    # A daemon this process started early (``early_start``) is always waited for here, so
-    # its lifecycle lock is released however soon it answered.
-    if early_start.pending() or daemonctl.probe(home()).state != "running":
+    if daemonctl.already_running(home()) is None:
         warming = _warm_attach_client() if warm_attach else None
         try:
             started = daemonctl.start(home(), launch_soon=True)
