@@ -20,7 +20,6 @@ WORDS = {str(s) for s in SessionStatus} | {str(k) for k in EventKind}
 OTHER_MEANINGS = {
     ("cli/daemonctl.py", "running"): "the daemon process state",
     ("cli/daemon_cmd.py", "running"): "the daemon process state",
-    ("cli/run_cmd.py", "running"): "the daemon process state",
     ("cli/render.py", "created"): "the label of the created_at column",
     ("cli/browser.py", "error"): "a button variant",
     ("cli/browser.py", "kill"): "a key binding's action name",
