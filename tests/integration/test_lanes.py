@@ -400,3 +400,30 @@ def test_unknown_sessions_are_not_found(daemon: Daemon) -> None:
             method, f"/api/v1/sessions/no-such-session/{suffix}", {} if method == "POST" else None
         )
         assert reply.status == 404 and error_of(reply)["code"] == "session_not_found"
+
+
+# -- permissions ----------------------------------------------------------------------------
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_lane_and_merge_files_get_the_users_mask(
+    sandbox: GitSandbox, repo: Path, mask: int
+) -> None:
+    # The daemon makes its own files private (umask 077). A lane's checkout and the files
+    # a merge writes into the user's checkout are the user's: with a private mask they
+    # came out 0600/0700, so a web server or a container build could not read them.
+    files, dirs = 0o666 & ~mask, 0o777 & ~mask
+    with sandbox_daemon(sandbox, f"home-{mask:o}", umask=mask) as d:
+        record = launch(d, repo, isolation="worktree")
+        lane = Path(record["worktree_path"])
+        assert (_mode(lane / "README.md"), _mode(lane / "src")) == (files, dirs)
+        agent(d, record["id"], "write docs/guide.txt read me", "git add -A", "git commit -qm docs")
+        finish(d, record["id"])
+        merged = d.call("POST", f"/api/v1/sessions/{record['id']}/merge", {})
+        assert merged.status == 200, merged.body
+        assert (repo / "docs/guide.txt").read_text() == "read me"
+        assert (_mode(repo / "docs/guide.txt"), _mode(repo / "docs")) == (files, dirs)
+        # The daemon's own files stay private.
+        assert _mode(d.home / "worktrees") == 0o700

@@ -123,15 +123,17 @@ _GIT_STATE_FILES = {
 
 
 @contextmanager
-def sandbox_daemon(sandbox: GitSandbox) -> Iterator[Daemon]:
+def sandbox_daemon(
+    sandbox: GitSandbox, name: str = "coven-home", umask: int = -1
+) -> Iterator[Daemon]:
     """A daemon whose git sees the sandbox's sealed config; its default project is not a
-    repository (``sandbox.base / "plain"``)."""
+    repository (``sandbox.base / "plain"``). ``umask``: the one it starts with (-1: ours)."""
     project = sandbox.base / "plain"
-    project.mkdir()
-    home = sandbox.base / "coven-home"
+    project.mkdir(exist_ok=True)
+    home = sandbox.base / name
     git_env = {k: v for k, v in sandbox.env.items() if k not in ("PATH", "HOME")}
     daemon = Daemon(home, daemon_env(home, project, git_env))
-    daemon.start()
+    daemon.start(umask=umask)
     try:
         yield daemon
     finally:

@@ -2,8 +2,8 @@
 
 Start-up order, each step refusing clearly rather than guessing:
 
-1. private umask (harnesses get the one the daemon was started with, as a shell's
-   children would); ``COVEN_HOME`` checked (no symlink, ours, 0700) before anything is
+1. private umask (harnesses, and git writing lanes and merges, get the one the daemon
+   was started with, as a shell's children would); ``COVEN_HOME`` checked (no symlink, ours, 0700) before anything is
    created in it; then ``daemon.log`` (0600, no symlink), which also takes stderr
    when ``--stderr-to-log`` is given;
 2. the serve lock ``daemon-serve.lock``, held for life (one daemon per home; a live
@@ -203,6 +203,7 @@ class Daemon:
             instance_id=self.instance_id,
             daemon=identity,
             redactor=redactor,
+            user_umask=self.harness_umask,
         )
         adopted = 0
         if isinstance(spawner, HolderSpawner):

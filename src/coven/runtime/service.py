@@ -64,6 +64,7 @@ class Runtime:
         instance_id: str,
         daemon: DaemonIdentity,
         redactor: Redactor | None = None,
+        user_umask: int | None = None,
     ) -> None:
         self.loop = loop
         self.home = home
@@ -79,7 +80,9 @@ class Runtime:
         roster = FamiliarRoster(home)
         calls = CovenCalls(home)
         self.reviews = Reviews(self.ledger, self.sink.redactor)
-        self.work = Work(self.ledger, HomePaths(home).worktrees, env, self.table, self.reviews)
+        self.work = Work(
+            self.ledger, HomePaths(home).worktrees, env, self.table, self.reviews, user_umask
+        )
         self.attention = AttentionService(
             self.ledger, self.sink, self.table, Notifier(home, env), idle_seconds_from(env)
         )

@@ -93,11 +93,13 @@ class Work:
         env: dict[str, str],
         live: Container[str],
         reviews: Reviews,
+        umask: int | None = None,
     ):
         self.ledger = ledger
         self.reviews = reviews
         self.worktrees = worktrees
-        self.git = Git(env=env)
+        # Lanes' checkouts and merges are the user's files: made with the user's mask.
+        self.git = Git(env=env, umask=umask)
         self.live = live
 
     # -- launch (called on the worker pool by the launcher) --------------------------------

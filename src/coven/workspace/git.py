@@ -98,7 +98,10 @@ class Git:
     """A configured way to run git. Thread-safe: holds no per-command state.
 
     ``env`` is the environment to take the allowlisted variables from (default: the
-    daemon's own ``os.environ``). Timeouts are seconds per command.
+    daemon's own ``os.environ``). Timeouts are seconds per command. ``umask`` is git's
+    file-creation mask (``None``: this process's own): git writes the user's files (a
+    lane's checkout, a merge into their checkout), so the daemon passes the user's
+    mask, not its private one.
     """
 
     def __init__(
@@ -107,12 +110,14 @@ class Git:
         env: Mapping[str, str] | None = None,
         read_timeout: float = READ_TIMEOUT,
         write_timeout: float = WRITE_TIMEOUT,
+        umask: int | None = None,
     ) -> None:
         source = os.environ if env is None else env
         self._base_env = {k: source[k] for k in PASSTHROUGH_ENV if k in source}
         self._base_env.update(FIXED_ENV)
         self.read_timeout = read_timeout
         self.write_timeout = write_timeout
+        self.umask = umask
 
     def executable(self) -> str:
         """The git executable on this environment's PATH, or ``GitUnavailable``."""
@@ -152,7 +157,9 @@ class Git:
             timeout if timeout is not None else (self.write_timeout if write else self.read_timeout)
         )
         collected = bytearray()
-        result = _execute(argv, str(cwd), env, limit, input, sink or collected.extend, args)
+        result = _execute(
+            argv, str(cwd), env, limit, input, sink or collected.extend, args, self.umask
+        )
         if result.returncode not in ok:
             raise _failure(args, result)
         return GitResult(result.returncode, bytes(collected), result.stderr)
@@ -174,6 +181,7 @@ def _execute(
     data: bytes | None,
     sink: Callable[[bytes], None],
     shown: Sequence[str],
+    umask: int | None = None,
 ) -> GitResult:
     """Run argv with a deadline, feeding ``data`` and streaming stdout into ``sink``."""
     try:
@@ -185,6 +193,7 @@ def _execute(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own group: a timeout kills hooks and filters too
+            umask=-1 if umask is None else umask,
         )
     except FileNotFoundError as exc:
         # cwd missing, or the executable vanished between which() and exec.
