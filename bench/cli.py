@@ -19,7 +19,8 @@ Figures: ``--version``, ``--help``, ``sessions`` (table, not a terminal),
 screen on a real terminal), ``run`` with no daemon running (to the harness's
 first output on the terminal), daemon start → health (``python -m coven.daemon``
 directly and via ``coven daemon start``) and the idle daemon's RSS, with what
-the interpreter and the daemon's libraries alone take.
+the interpreter and the daemon's libraries alone take, and the harness alone (its
+own start to its first output on a terminal: the part of ``run`` no launcher saves).
 """
 
 from __future__ import annotations
@@ -310,11 +311,15 @@ def main() -> int:
     measure("bare `python -c pass`", bare, args.runs)
     # The floors under the slow figures: what importing the libraries alone costs, the
     # way the daemon imports them (aiohttp without the system CA store, which it does
-    # not use: coven.trust_store); and what attach's first screen imports (the standard
-    # library's socket, json, select and termios modules: coven.cli.attach_prelude).
+    # not use: coven.trust_store; the cyclic collector off: coven.daemon.__main__); and
+    # what attach's first screen imports (the standard library's socket, json, select
+    # and termios modules: coven.cli.attach_prelude).
     no_cas = {**base_env, "SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
     for label, code in (
-        ("ceiling: import the daemon's libraries", "import aiohttp.web, msgspec, uvloop, sqlite3"),
+        (
+            "ceiling: import the daemon's libraries",
+            "import gc; gc.disable(); import aiohttp.web, msgspec, uvloop, sqlite3",
+        ),
         (
             "ceiling: import attach's first-screen modules",
             "import socket, json, select, termios, tty, signal, re, base64, hashlib, enum",
@@ -427,6 +432,11 @@ def main() -> int:
             return sample
 
         measure("run, no daemon -> first output", {"ours": run_cold}, args.starts)
+        # What no launcher can save: the harness's own start to its first output, on a
+        # terminal of its own (the same fake codex, as the daemon would exec it).
+        codex = [str(FAKES / "codex"), "--", "hello"]
+        alone = {"bare": lambda: on_terminal_until(codex, base_env, cwd, b"FAKE[codex]")}
+        measure("ceiling: the harness alone, exec -> first output", alone, args.starts)
     finally:
         for impl in impls:
             impl.stop(cwd)
