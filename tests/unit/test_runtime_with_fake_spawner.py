@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +21,7 @@ from coven.errors import LaunchFailed, SessionConflict, SessionNotLive
 from coven.runtime import Runtime, lifecycle, live
 from coven.runtime.attach import Exit, Live, Output, ReplayChunk
 from coven.runtime.live_control import SendInput
-from coven.runtime.queries import EventsQuery
+from coven.runtime.queries import EventsQuery, ListQuery
 from coven.schema import EventKind, EventRecord, SessionStatus
 from coven.schema.meta import DaemonIdentity
 from coven.store import open_store
@@ -127,6 +129,61 @@ async def test_a_spawn_failure_leaves_a_failed_row_and_no_live_session(
     session_id = info.value.details["sessionId"] if info.value.details else ""
     assert (await runtime.queries.session(session_id)).status == SessionStatus.FAILED
     assert len(runtime.table) == 0
+
+
+class SlowSpawner(FakeSpawner):
+    """Each start takes until the test lets it go (at most ``WAIT``), like a slow exec."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def spawn(self, argv: Sequence[str], **kwargs: Any) -> FakeProcess:
+        self.entered.set()
+        self.release.wait(WAIT)
+        return super().spawn(argv, **kwargs)
+
+
+async def test_a_harness_starting_does_not_stop_the_event_loop(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    slow = SlowSpawner()
+    runtime.launcher.spawner = slow
+    launch = asyncio.ensure_future(runtime.launcher.launch(launch_body(runtime)))
+    assert await asyncio.to_thread(slow.entered.wait, WAIT)
+    # The loop goes on while the harness starts: on it, every session waited.
+    ticks = 0
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks == 5 and not launch.done()
+    slow.release.set()
+    record = await asyncio.wait_for(launch, WAIT)
+    assert record.status == SessionStatus.RUNNING and record.id in runtime.table
+
+
+async def test_a_launch_cancelled_while_its_harness_starts_leaves_nothing_running(
+    runtime: Runtime,
+) -> None:
+    slow = SlowSpawner()
+    runtime.launcher.spawner = slow
+    launch = asyncio.ensure_future(runtime.launcher.launch(launch_body(runtime)))
+    assert await asyncio.to_thread(slow.entered.wait, WAIT)
+    launch.cancel()
+    slow.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await launch
+
+    async def ended() -> None:
+        while not (slow.processes and slow.processes[0].closed):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(ended(), WAIT)
+    # Started after all, then ended: nothing runs that no session records.
+    assert slow.processes[0].signals == [signal.SIGKILL]
+    assert len(runtime.table) == 0
+    assert await runtime.queries.list_sessions(ListQuery()) == []
 
 
 async def test_input_is_recorded_then_typed_into_the_terminal(
