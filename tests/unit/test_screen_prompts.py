@@ -43,9 +43,41 @@ def test_claude_trust_prompt_captured_from_the_real_cli_is_a_question() -> None:
     assert "Yes, I trust this folder" in found.prompt
 
 
-@pytest.mark.parametrize("name", ["claude-main", "codex-login"])
-def test_real_main_and_login_screens_ask_nothing(name: str) -> None:
-    assert detect_prompt(name.split("-")[0], rendered(name)) is None
+def test_the_real_claude_main_screen_asks_nothing() -> None:
+    assert detect_prompt("claude", rendered("claude-main")) is None
+
+
+def test_the_real_codex_sign_in_menu_waits_for_the_user() -> None:
+    # Codex cannot do anything until the user picks how to sign in: a session sitting on
+    # this screen is waiting for its user, not idle.
+    found = detect_prompt("codex", rendered("codex-login"))
+    assert found is not None
+    assert found.detector == "codex-menu/0.17"
+    assert found.question == "Choose how you want to use Codex."
+    assert "Sign in with ChatGPT" in found.prompt and "Press enter to continue" in found.prompt
+
+
+def test_the_sign_in_menu_is_found_wherever_its_pointer_is() -> None:
+    screen = (
+        rendered("codex-login").replace("> 1. Sign", "  1. Sign").replace("  2. Sign", "> 2. Sign")
+    )
+    found = detect_prompt("codex", screen)
+    assert found is not None and found.question == "Choose how you want to use Codex."
+
+
+@pytest.mark.parametrize(
+    "screen",
+    [
+        # a list the user is not asked to choose from
+        "Done:\n> 1. wrote app.py\n  2. ran the tests\n",
+        # a footer without a numbered choice
+        "Welcome to Codex\n\nPress enter to continue\n",
+        # a choice whose heading scrolled away
+        "> 1. Sign in\n  2. API key\n\nPress enter to continue\n",
+    ],
+)
+def test_codex_menus_need_a_pointed_choice_a_heading_and_the_footer(screen: str) -> None:
+    assert detect_prompt("codex", screen) is None
 
 
 def test_claude_after_a_failed_turn_asks_nothing() -> None:

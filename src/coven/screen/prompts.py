@@ -34,6 +34,11 @@ _CLAUDE_FOOTER = re.compile(r"(Enter to confirm|Esc to cancel)", re.I)
 # edits?"; options like "\u203a 1. Yes, proceed (y)" (a single right angle quote).
 _CODEX_QUESTION = re.compile(r"(Would you like to|Allow )[^?]*\?")
 _CODEX_OPTION = re.compile("^[\u203a>]" + r"\s*1\.\s+\S")
+# Codex 0.17x's menus that wait for a choice before it can work (sign-in: "Choose how you
+# want to use Codex.", then "> 1. Sign in with ChatGPT" ... "Press enter to continue").
+_CODEX_POINTED = re.compile("^[\u203a>]" + r"\s*\d+\.\s+\S")
+_CODEX_NUMBERED = re.compile("^[\u203a>]?" + r"\s*\d+\.\s+\S")
+_CODEX_MENU_FOOTER = re.compile(r"press enter to (continue|confirm)", re.I)
 # A shell-style question waiting on the last line: "Apply this edit? (y/n)", "[Y/n]".
 _YES_NO = re.compile(r"[\[(]\s*y(?:es)?\s*/\s*n(?:o)?\s*[\])]\s*[:?]?\s*$", re.I)
 _QUESTION_MARK = re.compile(r"^(.*?\?)")
@@ -125,6 +130,36 @@ def codex_v0(lines: Sequence[str]) -> PromptMatch | None:
     return None
 
 
+def codex_menu_v0(lines: Sequence[str]) -> PromptMatch | None:
+    """Codex 0.17x's menus (sign-in, for one): a pointed, numbered choice under a heading,
+    over "Press enter to continue". Codex cannot go on until the user picks, so its
+    heading is the question even without a question mark."""
+    for index, line in enumerate(lines):
+        if not _CODEX_POINTED.match(_unboxed(line)):
+            continue
+        footer = next(
+            (
+                i
+                for i in range(index + 1, min(len(lines), index + 16))
+                if _CODEX_MENU_FOOTER.search(lines[i])
+            ),
+            None,
+        )
+        if footer is None:
+            continue
+        first = index  # the first option: the pointer may be on any of them
+        for i in range(index - 1, max(-1, index - 16), -1):
+            if _CODEX_NUMBERED.match(_unboxed(lines[i])):
+                first = i
+        heading = next((i for i in range(first - 1, -1, -1) if lines[i].strip()), None)
+        if heading is None or first - heading > 3:
+            continue
+        return PromptMatch(
+            "codex-menu/0.17", _unboxed(lines[heading]), _block(lines, heading, footer)
+        )
+    return None
+
+
 def yes_no(lines: Sequence[str]) -> PromptMatch | None:
     """A shell-style ``(y/n)`` / ``[Y/n]`` question on the last line of the screen."""
     if not lines:
@@ -137,7 +172,7 @@ def yes_no(lines: Sequence[str]) -> PromptMatch | None:
 
 HARNESS_DETECTORS: dict[str, tuple[Detector, ...]] = {
     "claude": (claude_v2,),
-    "codex": (codex_v0,),
+    "codex": (codex_v0, codex_menu_v0),
 }
 
 
