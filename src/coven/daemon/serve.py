@@ -3,9 +3,9 @@
 Start-up order, each step refusing clearly rather than guessing:
 
 1. private umask (harnesses, and git writing lanes and merges, get the one the daemon
-   was started with, as a shell's children would); ``COVEN_HOME`` checked (no symlink, ours, 0700) before anything is
-   created in it; then ``daemon.log`` (0600, no symlink), which also takes stderr
-   when ``--stderr-to-log`` is given;
+   was started with, as a shell's children would); ``COVEN_HOME`` checked (no
+   symlink, ours, 0700) before anything is created in it; then ``daemon.log`` (0600,
+   no symlink), which also takes stderr when ``--stderr-to-log`` is given;
 2. the serve lock ``daemon-serve.lock``, held for life (one daemon per home; a live
    one is never stolen). ``daemon.lock`` is left to CLI commands, which hold it
    briefly while they start or stop a daemon;

@@ -22,9 +22,7 @@ When the harness exits, ``Launcher.finished`` records the ``exit`` transition
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import signal
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -71,7 +69,7 @@ from coven.runtime.ledger import Ledger
 from coven.runtime.live import LiveSession, LiveTable, Outcome
 from coven.runtime.records import to_record
 from coven.runtime.roster import FamiliarRoster
-from coven.runtime.spawner import SessionProcess, Spawner
+from coven.runtime.spawner import SessionProcess, Spawner, start_harness
 from coven.runtime.transcript import terminal_payload
 from coven.runtime.work import Work, lane_of
 from coven.schema import EventKind, SessionRecord, SessionStatus
@@ -320,7 +318,9 @@ class Launcher:
         stdin = plan.built.stdin_prompt
         started = time.time()
         try:
-            child = await self._spawn(
+            child = await start_harness(
+                self.ledger,
+                self.spawner,
                 argv,
                 cwd=str(place.cwd),
                 env=plan.env,
@@ -380,34 +380,6 @@ class Launcher:
             if where is not None:
                 self.codex_threads.watch(session_id, where, str(place.cwd), started)
         return to_record(row)
-
-    async def _spawn(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: str,
-        env: dict[str, str],
-        rows: int,
-        cols: int,
-        stdin: bytes | None,
-    ) -> SessionProcess:
-        """Start the harness off the event loop, where it stalled every session for as
-        long as it took (a holder forked ~6 ms; a fresh interpreter, when the fork
-        server is gone, ~50 ms): output, attached terminals and the API all waited.
-
-        A launch cancelled meanwhile (the daemon stopping) does not leave its harness
-        running unrecorded: once the start finishes, that harness is ended.
-        """
-        spawning = asyncio.ensure_future(
-            self.ledger.read(
-                self.spawner.spawn, argv, cwd=cwd, env=env, rows=rows, cols=cols, stdin=stdin
-            )
-        )
-        try:
-            return await asyncio.shield(spawning)
-        except asyncio.CancelledError:
-            spawning.add_done_callback(_end_unrecorded)
-            raise
 
     def live(
         self,
@@ -483,17 +455,6 @@ class Launcher:
         # The pool is gone once the daemon has stopped; the ledger is best effort anyway.
         with contextlib.suppress(RuntimeError):
             await self.ledger.read(self.calls.finished, session.session_id, outcome.status)
-
-
-def _end_unrecorded(spawning: asyncio.Future[SessionProcess]) -> None:
-    """End a harness whose launch was cancelled while it started (see ``Launcher._spawn``)."""
-    if spawning.cancelled() or spawning.exception() is not None:
-        return  # nothing started
-    child = spawning.result()
-    with contextlib.suppress(Exception):  # it may be gone already; nothing else to do
-        child.signal_group(signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        child.close()
 
 
 def _system_prompt(familiar: authority.Familiar | None) -> str | None:
