@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from coven.pty.dispositions import undo_inherited_ignores
 from tests.support.daemon import Daemon, running_daemon
+
+# Tests start harnesses on PTYs straight from this process too (``coven.pty.spawn``):
+# they must start as from a terminal even when the runner ignores SIGHUP (nohup).
+undo_inherited_ignores()
 
 
 @pytest.fixture

@@ -1,13 +1,16 @@
-"""A harness gets the umask the daemon was started with, not the daemon's private one.
+"""What a harness inherits: the user's umask, and no ignored signal that ends it.
 
 The daemon creates everything of its own 0600/0700 (umask 077); an agent's files in
 the user's project must get the permissions they would get from the user's shell, as
-tmux's panes get its server's. Both with holders and without (``COVEN_HOLDERS=0``).
+tmux's panes get its server's. A daemon started under ``nohup`` must not hand its
+ignored SIGHUP down to the harnesses. Both with holders and without
+(``COVEN_HOLDERS=0``).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -31,11 +34,20 @@ def _harness_pid(session_id: str) -> int:
     raise AssertionError(f"no process of session {session_id}")
 
 
-def _umask_of(pid: int) -> int:
+def _status_field(pid: int, name: str) -> str:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Umask:"):
-            return int(line.split()[1], 8)
-    raise AssertionError("no Umask line")
+        if line.startswith(name + ":"):
+            return line.split()[1]
+    raise AssertionError(f"no {name} line")
+
+
+def _umask_of(pid: int) -> int:
+    return int(_status_field(pid, "Umask"), 8)
+
+
+def _ignored_by(pid: int) -> set[int]:
+    mask = int(_status_field(pid, "SigIgn"), 16)
+    return {signo for signo in range(1, 65) if mask & (1 << (signo - 1))}
 
 
 @pytest.mark.parametrize("holders", ["1", "0"])
@@ -56,5 +68,37 @@ def test_the_harness_runs_with_the_umask_the_daemon_started_with(
         assert (home / "coven.sqlite3").stat().st_mode & 0o077 == 0
         for entry in os.scandir(home):
             assert entry.stat(follow_symlinks=False).st_mode & 0o077 == 0, entry.name
+    finally:
+        daemon.stop()
+
+
+@pytest.mark.parametrize(
+    ("holders", "args"),
+    # --launch-soon: the fork server starts before the daemon handles any signal itself
+    [("1", ()), ("1", ("--launch-soon",)), ("0", ())],
+)
+def test_a_daemon_started_under_nohup_gives_harnesses_sighup_back(
+    tmp_path: Path, holders: str, args: tuple[str, ...]
+) -> None:
+    home, project = tmp_path / "home", tmp_path / "project"
+    project.mkdir()
+    daemon = Daemon(home, daemon_env(home, project, {"COVEN_HOLDERS": holders}))
+    ending = {signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM}
+    saved = {signo: signal.signal(signo, signal.SIG_IGN) for signo in ending}
+    try:
+        daemon.start(args=args)  # inherits the four ignored, as under nohup
+    finally:
+        for signo, handler in saved.items():
+            signal.signal(signo, handler)
+    try:
+        record = daemon.launch("hello")
+        daemon.wait_output(record["id"], "ready")
+        harness = _harness_pid(record["id"])
+        # Ignored they would survive their terminal's hangup and shrug off a kill.
+        assert _ignored_by(harness) & ending == set()
+        reply = daemon.call("POST", f"/api/v1/sessions/{record['id']}/kill", {})
+        assert reply.status == 202, reply.body
+        done = daemon.wait_status(record["id"], {"killed"})
+        assert done["status"] == "killed"
     finally:
         daemon.stop()

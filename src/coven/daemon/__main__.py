@@ -23,9 +23,14 @@ def main(argv: list[str] | None = None) -> int:
         from coven.daemon.adapters import main as adapters_main
 
         return adapters_main(args)
-    forkserver = _start_forkserver() if LAUNCH_SOON in args else None
-    with uncollected(), no_trust_store():  # the daemon opens no TLS connection (see trust_store)
-        from coven.daemon.serve import serve
+    with uncollected():
+        from coven.pty.dispositions import undo_inherited_ignores
+
+        # Before anything that starts harnesses inherits them (see coven.pty.dispositions).
+        undo_inherited_ignores()
+        forkserver = _start_forkserver() if LAUNCH_SOON in args else None
+        with no_trust_store():  # the daemon opens no TLS connection (see trust_store)
+            from coven.daemon.serve import serve
 
     return serve(args, forkserver=forkserver)
 

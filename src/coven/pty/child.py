@@ -226,9 +226,10 @@ def spawn(
     The terminal starts in the kernel's default cooked mode, plus NOFLSH (see
     ``_keep_output_on_signal_chars``).
 
-    Signal dispositions set to "ignore" in the daemon (other than SIGPIPE and
-    SIGXFSZ, which are restored) are inherited by the harness: the daemon must
-    not ignore SIGINT/SIGHUP/SIGTERM.
+    Signal dispositions set to "ignore" in the calling process (other than SIGPIPE
+    and SIGXFSZ, which are restored) are inherited by the harness: the daemon and the
+    holders undo inherited ignores of the signals that end a harness first
+    (``coven.pty.dispositions``).
 
     With ``stdin_data`` (and ``stdin_dir``, a directory for ``stdin_file``) the
     harness reads those bytes, then end-of-file, on stdin; stdout and stderr

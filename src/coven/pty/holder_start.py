@@ -22,6 +22,7 @@ import sys
 from coven.errors import CovenError
 from coven.pty import holder_protocol as wire
 from coven.pty.child import spawn
+from coven.pty.dispositions import undo_inherited_ignores
 from coven.pty.holder import Holder
 from coven.pty.procfs import proc_start_time
 
@@ -156,7 +157,8 @@ def _parse_args(argv: list[str]) -> tuple[str, str, int]:
 
 def main(argv: list[str]) -> int:
     """Run a holder, or the fork server with ``--forkserver``; see the module docstring."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # not Python's KeyboardInterrupt
+    undo_inherited_ignores()  # its harnesses start as from a terminal (see dispositions)
     if argv == ["--forkserver"]:
         return forkserver()
     socket_path, session_id, buffer_limit = _parse_args(argv)
