@@ -45,9 +45,13 @@ def _umask_of(pid: int) -> int:
     return int(_status_field(pid, "Umask"), 8)
 
 
-def _ignored_by(pid: int) -> set[int]:
-    mask = int(_status_field(pid, "SigIgn"), 16)
+def _in_mask(pid: int, field: str) -> set[int]:
+    mask = int(_status_field(pid, field), 16)
     return {signo for signo in range(1, 65) if mask & (1 << (signo - 1))}
+
+
+def _ignored_by(pid: int) -> set[int]:
+    return _in_mask(pid, "SigIgn")
 
 
 @pytest.mark.parametrize("holders", ["1", "0"])
@@ -85,9 +89,11 @@ def test_a_daemon_started_under_nohup_gives_harnesses_sighup_back(
     daemon = Daemon(home, daemon_env(home, project, {"COVEN_HOLDERS": holders}))
     ending = {signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM}
     saved = {signo: signal.signal(signo, signal.SIG_IGN) for signo in ending}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGHUP])
     try:
-        daemon.start(args=args)  # inherits the four ignored, as under nohup
+        daemon.start(args=args)  # inherits the four ignored (as under nohup), SIGHUP blocked
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for signo, handler in saved.items():
             signal.signal(signo, handler)
     try:
@@ -96,6 +102,7 @@ def test_a_daemon_started_under_nohup_gives_harnesses_sighup_back(
         harness = _harness_pid(record["id"])
         # Ignored they would survive their terminal's hangup and shrug off a kill.
         assert _ignored_by(harness) & ending == set()
+        assert _in_mask(harness, "SigBlk") & ending == set()
         reply = daemon.call("POST", f"/api/v1/sessions/{record['id']}/kill", {})
         assert reply.status == 202, reply.body
         done = daemon.wait_status(record["id"], {"killed"})

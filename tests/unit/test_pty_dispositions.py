@@ -13,9 +13,11 @@ from coven.pty.dispositions import ENDING_SIGNALS, undo_inherited_ignores
 @pytest.fixture(autouse=True)
 def _restored() -> Iterator[None]:
     saved = {signo: signal.getsignal(signo) for signo in ENDING_SIGNALS}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     yield
     for signo, handler in saved.items():
         signal.signal(signo, handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def test_ignored_ending_signals_go_back_to_their_default() -> None:
@@ -34,3 +36,11 @@ def test_handlers_a_process_installed_itself_are_left_alone() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     assert undo_inherited_ignores() == []
     assert signal.getsignal(signal.SIGTERM) is handler
+
+
+def test_blocked_ending_signals_are_unblocked() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGHUP, signal.SIGTERM, signal.SIGUSR1])
+    undo_inherited_ignores()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert signal.SIGUSR1 in blocked  # not one of ours: left as it was
+    assert blocked.isdisjoint(ENDING_SIGNALS)
