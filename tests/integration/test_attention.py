@@ -24,6 +24,7 @@ import pytest
 
 from tests.integration.helpers import payloads, wait_until
 from tests.support.daemon import Daemon, daemon_env
+from tests.support.recorders import recording_program
 
 IDLE_SECONDS = "1.5"
 
@@ -65,9 +66,7 @@ def world(tmp_path_factory: Any, webhook: str) -> Iterator[tuple[Daemon, Path]]:
     tools = base / "tools"
     tools.mkdir()
     sent = base / "notify-send.log"
-    script = tools / "notify-send"
-    script.write_text(f'#!/bin/sh\nprintf "%s|" "$@" >> {sent}\necho >> {sent}\n')
-    script.chmod(0o755)
+    recording_program(tools / "notify-send", sent)
     env = daemon_env(home, project)
     env.update(
         PATH=f"{tools}:{env['PATH']}",
@@ -205,9 +204,7 @@ def test_the_users_own_codex_notify_still_runs_after_ours(
     codex_home = tmp_path / "codex-home"
     codex_home.mkdir()
     called = tmp_path / "their-notify.log"
-    theirs = tmp_path / "their-notify"
-    theirs.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> {called}\n')
-    theirs.chmod(0o755)
+    theirs = recording_program(tmp_path / "their-notify", called)
     (codex_home / "config.toml").write_text(f'notify = ["{theirs}", "--from-config"]\n')
     sid = daemon.launch(
         "--fake-mode=hooks",

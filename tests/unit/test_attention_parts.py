@@ -22,6 +22,7 @@ from coven.runtime.attention import AttentionChange, SessionAttention, idle_seco
 from coven.runtime.notify import Notice, Notifier
 from coven.schema import AttentionSource, AttentionState, EventKind, SessionRecord
 from coven.schema.notify import NotifyConfigError, parse_notify_config
+from tests.support.recorders import recording_program
 
 SID = "0f1e2d3c-0000-4000-8000-000000000001"
 
@@ -225,9 +226,7 @@ def test_a_bad_notify_file_is_logged_and_the_desktop_still_notified(
     tools = tmp_path / "bin"
     tools.mkdir()
     log = tmp_path / "sent"
-    script = tools / "notify-send"
-    script.write_text(f'#!/bin/sh\nprintf "%s|" "$@" > {log}\n')
-    script.chmod(0o755)
+    recording_program(tools / "notify-send", log)
     (tmp_path / "notify.toml").write_text("this is not toml\n")
     notifier = Notifier(tmp_path, {"PATH": str(tools)})
     notice = Notice(SID, "fix tests", "claude", AttentionState.AWAITING_INPUT, "allow Bash?")
@@ -235,8 +234,8 @@ def test_a_bad_notify_file_is_logged_and_the_desktop_still_notified(
         notifier._deliver(notice)  # the worker's job, run here to see its effects
     assert "notify.toml: not valid TOML" in caplog.text
     assert log.read_text() == (
-        "--app-name=Coven|Coven: fix tests is waiting for you|"
-        f'session {SID} (claude) "fix tests" is awaiting_input: allow Bash?|'
+        "--app-name=Coven\nCoven: fix tests is waiting for you\n"
+        f'session {SID} (claude) "fix tests" is awaiting_input: allow Bash?\n\n'
     )
     notifier.close()
 
