@@ -200,9 +200,8 @@ class HolderSpawner:
 
     ``home`` is ``COVEN_HOME``; ``stdin_dir`` as for ``PtySpawner`` (the holder
     writes a prompt for stdin there), ``umask`` the harnesses' (see ``coven.pty.spawn``).
-    Holders are forked
-    from one ``HolderForkServer`` (``forkserver``, else one started on first use;
-    ``close`` stops it, never the holders).
+    Holders are forked from one ``HolderForkServer`` (``forkserver``, else one started
+    on first use; ``close`` stops it, never the holders).
     """
 
     def __init__(
