@@ -2,33 +2,38 @@
 
 aiohttp builds two TLS client contexts when it is imported, and loading the
 system trust store into them is about a third of its import time (~100 ms on a
-small machine). Coven talks to its daemon over a Unix socket and never uses
-those contexts; were one ever used, it would trust nothing and fail closed.
-Only programs that own their process (the daemon, the CLI) use this, before
-they start threads: it swaps environment variables for the length of an import.
+small machine). The daemon talks over a Unix socket and never uses those
+contexts; were one ever used, it would trust nothing and fail closed.
+
+The default trust store is skipped by shadowing ``SSLContext.set_default_verify_paths``
+(which ``ssl.create_default_context`` calls) for the length of the import: a
+Python-level change, undone after. Swapping ``SSL_CERT_FILE`` instead would call
+``setenv``, which is not safe while other threads run, and the daemon imports aiohttp
+after its threads have started (``coven.daemon.handover``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+import ssl
 from collections.abc import Iterator
 
-# OpenSSL reads these when a TLS context loads the default trust store.
-TRUST_STORE_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+_METHOD = "set_default_verify_paths"
+
+
+def _trust_nothing(context: ssl.SSLContext) -> None:
+    """In place of loading the default CA certificates: load none."""
 
 
 @contextlib.contextmanager
 def no_trust_store() -> Iterator[None]:
-    """Inside, a TLS context loads no system CA certificates; the environment is restored after."""
-    saved = {name: os.environ.get(name) for name in TRUST_STORE_ENV}
-    for name in TRUST_STORE_ENV:
-        os.environ[name] = os.devnull
+    """Inside, a TLS context loads no default CA certificates; everything is as before after."""
+    saved = ssl.SSLContext.__dict__.get(_METHOD)  # normally inherited from _ssl._SSLContext
+    setattr(ssl.SSLContext, _METHOD, _trust_nothing)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        if saved is None:
+            delattr(ssl.SSLContext, _METHOD)
+        else:
+            setattr(ssl.SSLContext, _METHOD, saved)
