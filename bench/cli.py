@@ -311,7 +311,7 @@ def main() -> int:
     measure("bare `python -c pass`", bare, args.runs)
     # The floors under the slow figures: what importing the libraries alone costs, the
     # way the daemon imports them (aiohttp without the system CA store, which it does
-    # not use: coven.trust_store; the cyclic collector off: coven.daemon.__main__); and
+    # not use: coven.trust_store; the cyclic collector off: coven.daemon.frozen); and
     # what attach's first screen imports (the standard library's socket, json, select
     # and termios modules: coven.cli.attach_prelude).
     no_cas = {**base_env, "SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}

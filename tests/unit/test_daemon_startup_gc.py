@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from coven.daemon.__main__ import uncollected
+from coven.daemon.frozen import uncollected
 
 
 @pytest.fixture(autouse=True)

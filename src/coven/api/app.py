@@ -26,7 +26,7 @@ from coven.api.encoding import encoded_response, error_response, json_response
 from coven.api.openapi import openapi_document
 from coven.api.server import CovenServer
 from coven.authority import parse_shutdown
-from coven.authority.body import parse_json_body
+from coven.authority.body import MAX_BODY, parse_json_body
 from coven.authority.peer import peer_credentials
 from coven.authority.shutdown import SHUTDOWN_BODY_LIMIT
 from coven.errors import (
@@ -44,7 +44,6 @@ from coven.schema.meta import Accepted, ApiVersionInfo, SacrificeResult, shutdow
 
 log = logging.getLogger("coven.api")
 
-MAX_BODY = 4 * 1024 * 1024
 MAX_LINE = 8 * 1024
 MAX_FIELD = 8 * 1024
 BODY_TIMEOUT = 10.0

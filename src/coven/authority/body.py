@@ -12,6 +12,10 @@ from typing import Any
 
 from coven.errors import InvalidRequest
 
+# The largest request body the daemon reads (the API's, and a launch handed over at
+# start-up: coven.daemon.handover).
+MAX_BODY = 4 * 1024 * 1024
+
 
 class _DuplicateKey(ValueError):
     def __init__(self, key: str) -> None:

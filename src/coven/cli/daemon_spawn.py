@@ -6,6 +6,10 @@ daemon is fully detached (own session, cwd ``/``, stdin/stdout on /dev/null) and
 inherits this process's environment, so its PATH decides which harnesses exist. It
 reports ``ready`` or ``error: <msg>`` on a pipe; until it has checked the home its
 stderr comes back to us on another pipe, and from then on it goes to ``daemon.log``.
+
+A daemon spawned for a launch (``launch_soon``) also gets a pipe on which ``run``
+hands it that launch (``Spawned.hand_launch``): the daemon launches before it loads
+its API, and its answer comes before ``ready`` (``coven.daemon.handover``).
 """
 
 from __future__ import annotations
@@ -31,29 +35,67 @@ class DaemonControlError(Exception):
     """Starting or stopping the daemon failed; the message is a user-facing sentence."""
 
 
+# The line a daemon that took a handed-over launch writes before ``ready``.
+LAUNCHED = b"launched "
+
+
 class Spawned:
     """A daemon process started for ``home`` that has not reported yet.
 
-    ``lock_fd``, when set, holds the home's lifecycle lock until ``release``."""
+    ``lock_fd``, when set, holds the home's lifecycle lock until ``release``.
+    ``answer``: once ``wait`` returned, the daemon's answer to the launch handed over
+    (``hand_launch``) as ``(HTTP status, JSON body)``; ``None`` if it took none."""
 
-    __slots__ = ("err_fd", "home", "lock_fd", "process", "ready_fd")
+    __slots__ = ("answer", "err_fd", "home", "launch_fd", "lock_fd", "process", "ready_fd")
 
-    def __init__(self, home: Path, process: subprocess.Popen[bytes], ready_fd: int, err_fd: int):
+    def __init__(
+        self,
+        home: Path,
+        process: subprocess.Popen[bytes],
+        ready_fd: int,
+        err_fd: int,
+        launch_fd: int | None = None,
+    ):
         self.home = home
         self.process = process
         self.ready_fd = ready_fd
         self.err_fd = err_fd
+        self.launch_fd = launch_fd
         self.lock_fd: int | None = None
+        self.answer: tuple[int, bytes] | None = None
+
+    def hand_launch(self, body: bytes | None) -> None:
+        """Hand the daemon a launch (a ``POST /sessions`` body), or with ``None`` tell it
+        none is coming. Once only; a daemon that is gone or stopped waiting simply takes
+        nothing (``wait`` tells, by leaving ``answer`` unset)."""
+        fd, self.launch_fd = self.launch_fd, None
+        if fd is None:
+            return
+        try:
+            if body:
+                view = memoryview(body)
+                while view:
+                    view = view[os.write(fd, view) :]
+        except OSError:
+            pass  # EPIPE: the daemon is not reading (any more); it says so before `ready`
+        finally:
+            os.close(fd)
 
     def wait(self, budget: float) -> tuple[str, bytes]:
-        """The daemon's first line (``""`` when it ended or said nothing within ``budget``
-        seconds) and what it wrote on stderr so far. Closes the pipes."""
+        """The daemon's word (``ready``, ``error: …``, or ``""`` when it ended or said
+        nothing within ``budget`` seconds) and what it wrote on stderr so far; its answer
+        to a launch handed over goes to ``answer``. Closes the pipes."""
+        self.hand_launch(None)  # nothing handed over by now: do not keep the daemon waiting
         try:
-            line = _read_ready_line(self.ready_fd, budget)
-            if line == "":  # the daemon is exiting (or exited) without a word
+            lines = _Lines(self.ready_fd, time.monotonic() + budget)
+            line = lines.next()
+            if line.startswith(LAUNCHED):
+                self.answer = _answer(line)
+                line = lines.next()
+            if line == b"":  # the daemon is exiting (or exited) without a word
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.process.wait(timeout=2)
-            return line, _drain(self.err_fd)
+            return line.decode("utf-8", "replace").strip(), _drain(self.err_fd)
         finally:
             os.close(self.ready_fd)
             os.close(self.err_fd)
@@ -69,9 +111,12 @@ def spawn(home: Path, *, launch_soon: bool = False) -> Spawned:
     """Start ``python -m coven.daemon`` for ``home``; ``DaemonControlError`` if it cannot run.
 
     ``launch_soon``: a launch follows (``coven run``), so the daemon starts the holders'
-    fork server before its own imports rather than at that first launch."""
+    fork server before its own imports rather than at that first launch, and waits
+    for that launch to be handed over (``Spawned.hand_launch``) before it loads its API."""
     read_fd, write_fd = os.pipe()
     err_read, err_write = os.pipe()
+    launch_read, launch_write = os.pipe() if launch_soon else (None, None)
+    fds = (write_fd,) if launch_read is None else (write_fd, launch_read)
     try:
         process = subprocess.Popen(
             [
@@ -83,43 +128,67 @@ def spawn(home: Path, *, launch_soon: bool = False) -> Spawned:
                 "--ready-fd",
                 str(write_fd),
                 "--stderr-to-log",
-                *(["--launch-soon"] if launch_soon else []),
+                *(
+                    []
+                    if launch_read is None
+                    else ["--launch-soon", "--launch-fd", str(launch_read)]
+                ),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err_write,
             start_new_session=True,
-            pass_fds=(write_fd,),
+            pass_fds=fds,
             cwd="/",
         )
     except OSError as exc:
-        os.close(read_fd)
-        os.close(err_read)
+        for fd in (read_fd, err_read, launch_write):
+            if fd is not None:
+                os.close(fd)
         raise DaemonControlError(
             f"could not start the Coven daemon: {exc.strerror or exc}"
         ) from exc
     finally:
-        os.close(write_fd)
+        for fd in fds:
+            os.close(fd)
         os.close(err_write)
     _started[:] = [*(p for p in _started if p.poll() is None), process]  # reaps the gone
-    return Spawned(home, process, read_fd, err_read)
+    return Spawned(home, process, read_fd, err_read, launch_write)
 
 
-def _read_ready_line(fd: int, budget: float) -> str:
-    deadline = time.monotonic() + budget
-    data = b""
-    while b"\n" not in data:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 4096)
-        if not chunk:  # the daemon exited (or closed the pipe) without a line
-            break
-        data += chunk
-    return data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+class _Lines:
+    """The lines a daemon writes on its ready pipe, one at a time, until ``deadline``."""
+
+    def __init__(self, fd: int, deadline: float) -> None:
+        self.fd = fd
+        self.deadline = deadline
+        self.data = b""
+        self.ended = False
+
+    def next(self) -> bytes:
+        """The next line without its newline; ``b""`` at the end or the deadline."""
+        while b"\n" not in self.data and not self.ended:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                break
+            if not select.select([self.fd], [], [], left)[0]:
+                continue
+            chunk = os.read(self.fd, 65536)
+            self.data += chunk
+            self.ended = not chunk  # the daemon exited (or closed the pipe)
+        line, newline, self.data = self.data.partition(b"\n")
+        if not newline:  # a line cut short by the end is not a word
+            self.data = line
+            return b""
+        return line
+
+
+def _answer(line: bytes) -> tuple[int, bytes]:
+    """``launched <status> <json>`` → (status, json)."""
+    status, _, body = line[len(LAUNCHED) :].partition(b" ")
+    if not status.isdigit() or not body:
+        raise DaemonControlError(f"the Coven daemon answered the launch unreadably: {line[:200]!r}")
+    return int(status), body
 
 
 def _drain(fd: int) -> bytes:

@@ -238,18 +238,38 @@ def start(home: Path, *, budget: float = START_BUDGET, launch_soon: bool = False
     ``home`` (``coven.cli.early_start``) is waited for instead of starting another.
     ``launch_soon``: the caller launches next (``daemon_spawn.spawn``).
     """
+    status, _answer = _start(home, budget, launch_soon, None)
+    return status
+
+
+def start_launching(
+    home: Path, body: bytes, *, budget: float = START_BUDGET
+) -> tuple[DaemonStatus, tuple[int, bytes] | None]:
+    """``start(home, launch_soon=True)`` that hands ``body``, a ``POST /sessions`` body,
+    to the daemon it starts (``coven.daemon.handover``): the status, and the daemon's
+    answer (HTTP status, JSON body) when it took the launch. ``None`` when it did not,
+    or was running already: then launch over the API."""
+    return _start(home, budget, True, body)
+
+
+def _start(
+    home: Path, budget: float, launch_soon: bool, body: bytes | None
+) -> tuple[DaemonStatus, tuple[int, bytes] | None]:
     home = home_files.prepare_home(home)
     early = early_start.take(home)
     if early is not None:
         try:
-            return _ready(early, budget)
+            early.hand_launch(body)
+            return _ready(early, budget), early.answer
         finally:
             early.release()
     with home_files.lifecycle_lock(home):
         current = probe(home)
         if current.state == "running":
-            return current
-        return _ready(daemon_spawn.spawn(home, launch_soon=launch_soon), budget)
+            return current, None
+        spawned = daemon_spawn.spawn(home, launch_soon=launch_soon)
+        spawned.hand_launch(body)
+        return _ready(spawned, budget), spawned.answer
 
 
 def _ready(spawned: daemon_spawn.Spawned, budget: float) -> DaemonStatus:

@@ -43,27 +43,39 @@ from coven.cli.failures import CliError
 from coven.cli.render import created_header, short_id
 from coven.cli.terminal import is_interactive, window_size
 from coven.client import ApiError, LaunchOptions, launch_environment
+from coven.client.calls import launch as launch_call
+from coven.client.sync import launch_body
 from coven.schema.wire import SessionRecord
 
 
-def ensure_daemon(*, warm_attach: bool = False) -> None:
+def ensure_daemon(
+    *, warm_attach: bool = False, launch: bytes | None = None
+) -> tuple[int, bytes] | None:
     """Start the daemon when none is running (one line on stderr says so).
 
     Another machine's daemon is never started implicitly: with ``--host`` the
     forward reports it not running and names ``coven --host … daemon start``.
     ``warm_attach``: the caller attaches next, so the attach client's libraries are
     imported on a thread while the new daemon starts (see ``_warm_attach_client``).
+    ``launch``: a ``POST /sessions`` body to hand to a daemon started here, which
+    launches it before it loads its API (``daemonctl.start_launching``); its answer
+    (HTTP status, JSON body) is returned, ``None`` when no daemon took it.
     """
     if is_remote():
-        return
-    if daemonctl.already_running(home()) is None:
-        warming = _warm_attach_client() if warm_attach else None
-        try:
-            started = daemonctl.start(home(), launch_soon=True)
-        finally:
-            if warming is not None:
-                warming.join()
-        hint(f"Coven daemon: started (pid {started.pid}, socket {started.socket})")
+        return None
+    if daemonctl.already_running(home()) is not None:
+        return None
+    warming = _warm_attach_client() if warm_attach else None
+    try:
+        if launch is None:
+            started, answer = daemonctl.start(home(), launch_soon=True), None
+        else:
+            started, answer = daemonctl.start_launching(home(), launch)
+    finally:
+        if warming is not None:
+            warming.join()
+    hint(f"Coven daemon: started (pid {started.pid}, socket {started.socket})")
+    return answer
 
 
 def _warm_attach_client() -> threading.Thread:
@@ -233,7 +245,6 @@ def run_cmd(
         raise CliError(f'--print needs a prompt, e.g. coven run {harness} --print "fix the tests"')
     interactive = is_interactive()
     rows, cols = window_size(_terminal_fd())
-    ensure_daemon(warm_attach=not detach)
     root = project_root(root_dir)
     options: LaunchOptions = {
         "launch_mode": "nonInteractive" if one_shot else "interactive",
@@ -256,8 +267,6 @@ def run_cmd(
         options["cwd"] = shown_cwd
     if worktree:
         options["isolation"] = "worktree"
-    if continues is not None:
-        options["resume"] = client().resolve_session_ref(continues).id
     if title is not None:
         options["title"] = title
     if model is not None:
@@ -270,8 +279,21 @@ def run_cmd(
         options["labels"] = _labels(labels)
     if familiar is not None:
         options["familiar_id"] = familiar
+    # The whole launch is known before the daemon is: a daemon started now takes it
+    # before it loads its API (--continue names a session only a running daemon knows).
+    call = None
+    if continues is None:
+        call = launch_call(launch_body(root, harness, text, **options))
+    answer = ensure_daemon(
+        warm_attach=not detach, launch=None if call is None else call.request.body
+    )
+    if continues is not None:
+        options["resume"] = client().resolve_session_ref(continues).id
     with launch_errors(cwd=cwd, add_dirs=add_dirs, root=root):
-        record = client().launch(root, harness, text, **options)
+        if call is not None and answer is not None:
+            record = call.parse(*answer)  # as the API would have answered it
+        else:
+            record = client().launch(root, harness, text, **options)
     if detach:
         out(record.id)
         mode = "one-shot (--print)" if one_shot else "interactive"

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import sys
-from collections.abc import Iterator
 
+from coven.daemon.frozen import uncollected
 from coven.trust_store import no_trust_store
 
 LAUNCH_SOON = "--launch-soon"
@@ -33,23 +31,6 @@ def main(argv: list[str] | None = None) -> int:
             from coven.daemon.serve import serve
 
     return serve(args, forkserver=forkserver)
-
-
-@contextlib.contextmanager
-def uncollected() -> Iterator[None]:
-    """No cyclic garbage collection inside; what exists on leaving is never collected.
-
-    Importing the daemon makes ~70k objects that live as long as it does: the
-    collector traversed them again and again while they were made (start to ready
-    went from 0.27 to 0.24 s without that) and would at every full collection after.
-    Frozen, it never looks at them again; it runs as usual for everything made later.
-    """
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 def _start_forkserver() -> HolderForkServer | None:

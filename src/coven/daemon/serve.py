@@ -14,8 +14,10 @@ Start-up order, each step refusing clearly rather than guessing:
 5. recovery: prompt files a crash left in ``prompts/`` are removed; after the runtime
    is built, every session an earlier instance left ``running`` is adopted from its
    holder (``coven.runtime.adoption``) or, with no holder left, reaped and ``orphaned``;
-6. the API socket (0600), then ``daemon.json`` (0600);
-7. readiness reported to the starter on the ``--ready-fd`` pipe.
+6. the launch the starter handed over on ``--launch-fd``, if any (``handover``: a cold
+   ``coven run``'s harness starts while the API loads), answered on the ready pipe;
+7. the API (imported only now), its socket (0600), then ``daemon.json`` (0600);
+8. readiness reported to the starter on the ``--ready-fd`` pipe.
 
 SIGTERM/SIGINT/SIGHUP stop it gracefully: no new connections, every live
 session killed with the reason "daemon shutdown" and its exit recorded, the
@@ -47,10 +49,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from aiohttp import web
 
 from coven import authority
-from coven.api.app import Api, make_server
+from coven.daemon import handover
+from coven.daemon.frozen import uncollected
 from coven.errors import CovenError, HomeRefused
 from coven.pty import PtySpawner
 from coven.pty.holder_client import HolderForkServer
@@ -60,6 +62,7 @@ from coven.runtime import Runtime, lifecycle
 from coven.runtime.spawner import Spawner
 from coven.schema.meta import DaemonIdentity
 from coven.store import StoreReader, StoreWriter, now_rfc3339, open_store
+from coven.trust_store import no_trust_store
 
 log = logging.getLogger("coven.daemon")
 
@@ -166,7 +169,7 @@ class Daemon:
         # requester's EOF comes from the kernel when this process exits.
         self.held_until_exit: list[int] = []
 
-    async def run(self, ready_fd: int | None) -> int:
+    async def run(self, ready_fd: int | None, launch_fd: int | None = None) -> int:
         loop = asyncio.get_running_loop()
         self.stopping = asyncio.Event()
         paths = self.paths
@@ -216,6 +219,13 @@ class Daemon:
                     orphaned,
                     report.seconds,
                 )
+        if launch_fd is not None:
+            await self.take_handed_launch(runtime, launch_fd, ready_fd)
+        # Imported as coven.daemon.__main__ imports the rest: no CA store, no collection.
+        with uncollected(), no_trust_store():
+            from aiohttp import web
+
+            from coven.api.app import Api, make_server
         api = Api(runtime, self.request_stop)
         runner = web.ServerRunner(make_server(api), handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
@@ -246,6 +256,17 @@ class Daemon:
         remove_own_files(paths, inode, os.getpid())
         os.close(lock_fd)
         return 0
+
+    async def take_handed_launch(self, runtime: Runtime, fd: int, ready_fd: int | None) -> None:
+        """Launch what the starter wrote on ``fd`` (``handover``); answer on ``ready_fd``."""
+        raw = handover.read_request(fd)
+        if raw is None:
+            return
+        status, body = await handover.launch(runtime, raw)
+        log.info("took the launch handed over by the command that started it (%d)", status)
+        if ready_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(ready_fd, handover.answer_line(status, body))
 
     async def watch_socket(self, inode: int) -> None:
         """Stop when our socket is gone or replaced: no client could ever reach us again.
@@ -299,6 +320,12 @@ def serve(argv: list[str] | None = None, forkserver: HolderForkServer | None = N
         "(taken by coven.daemon.__main__)",
     )
     parser.add_argument(
+        "--launch-fd",
+        type=int,
+        default=None,
+        help="a pipe on which the starter hands over a launch (coven.daemon.handover)",
+    )
+    parser.add_argument(
         "--stderr-to-log",
         action="store_true",
         help="once the home is checked, send stderr to daemon.log too (for detached starts)",
@@ -330,7 +357,8 @@ def serve(argv: list[str] | None = None, forkserver: HolderForkServer | None = N
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     _install_loop()
     try:
-        return asyncio.run(Daemon(home, forkserver, harness_umask).run(ready_fd))
+        daemon = Daemon(home, forkserver, harness_umask)
+        return asyncio.run(daemon.run(ready_fd, args.launch_fd))
     except StartupError as exc:
         return fail(str(exc))
     except CovenError as exc:

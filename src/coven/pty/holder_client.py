@@ -33,7 +33,7 @@ from coven.pty.procfs import proc_start_time
 # site, no environment) and imports Coven from exactly where the daemon did.
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The collector is off while the holder's modules load and never looks at what they
-# made (as for the daemon: ``coven.daemon.__main__.uncollected``), ~10 % of its start.
+# made (as for the daemon: ``coven.daemon.frozen.uncollected``), ~10 % of its start.
 _BOOT = (
     "import gc;gc.disable();import sys;sys.path.insert(0,sys.argv.pop(1));"
     "from coven.pty.holder_start import main;gc.freeze();gc.enable();sys.exit(main(sys.argv[1:]))"

@@ -1,0 +1,84 @@
+"""A launch handed to a new daemon by the command that started it (a cold ``coven run``).
+
+With no daemon running, ``coven run`` used to wait for the new daemon's API and then
+send its launch: the harness started only after the daemon had loaded its HTTP stack
+(~0.1 s), and the harness's own start-up (tens of ms for a small program, far more for
+an agent) came after that. Now the command writes the launch's request body (the
+``POST /sessions`` JSON, byte for byte) on a pipe (``--launch-fd``) and closes it. The
+daemon reads it as soon as its runtime is up, launches through the same
+``Launcher.launch`` the API calls (the same checks and refusals, before anything is
+written or spawned), answers on its ready pipe, and only then loads the API: the
+harness starts while the API loads.
+
+The answer is one line before ``ready``: ``launched <status> <json>``, the status and
+body ``POST /sessions`` would have answered (msgspec writes JSON on one line). No such
+line means the daemon did not take a launch (none came, or not in time): the command
+then sends it over the API, so a launch is taken exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import time
+
+import msgspec
+
+from coven.authority.body import MAX_BODY, parse_json_body
+from coven.errors import CovenError, InternalError, PayloadTooLarge
+from coven.runtime import Runtime
+
+log = logging.getLogger("coven.daemon")
+
+# How long a new daemon waits for the launch its starter may hand over. The starter
+# writes it (or closes the pipe) within ~0.1 s of its own start, normally before the
+# daemon asks; waiting longer would only keep everyone else off a daemon whose starter
+# was stopped or is stuck. Past this the starter launches over the API.
+WAIT_SECONDS = 2.0
+ANSWER = b"launched"
+
+_encoder = msgspec.json.Encoder()
+
+
+def read_request(fd: int, wait: float = WAIT_SECONDS) -> bytes | None:
+    """What the starter wrote on ``fd`` before closing it; ``None`` when it wrote nothing
+    or did not close it within ``wait`` seconds (then its launch is not taken). Past
+    ``MAX_BODY`` bytes reading stops (``launch`` refuses the body). Closes ``fd``."""
+    deadline = time.monotonic() + wait
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= MAX_BODY:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if not select.select([fd], [], [], left)[0]:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks) or None
+
+
+async def launch(runtime: Runtime, raw: bytes) -> tuple[int, bytes]:
+    """What ``POST /sessions`` with body ``raw`` answers: its status and JSON body."""
+    try:
+        if len(raw) > MAX_BODY:
+            raise PayloadTooLarge(f"Request body exceeds {MAX_BODY}-byte limit.")
+        record = await runtime.launcher.launch(parse_json_body(raw, empty={}))
+        return 201, _encoder.encode(record)
+    except CovenError as exc:
+        return exc.status, _encoder.encode(exc.envelope())
+    except Exception as exc:  # as the API does: the starter is told, the daemon serves on
+        log.exception("the launch handed over at start-up failed")
+        error = InternalError(f"internal error: {exc.__class__.__name__}: {exc}")
+        return error.status, _encoder.encode(error.envelope())
+
+
+def answer_line(status: int, body: bytes) -> bytes:
+    return b"%s %d %s\n" % (ANSWER, status, body)
