@@ -46,6 +46,8 @@ LIMIT_NAMES = {
     "pty_minimal": "limit: PTY drain, minimal blocking reader, nothing stored [MiB/s]",
     "recorder": "limit: minimal lossless recorder (reader thread + SQLite) [MiB/s]",
     "recorder4": "limit: minimal lossless recorder, 4 sessions at once (aggregate) [MiB/s]",
+    "relayed4": "limit: the same, 4 sessions, each through a relay process (the holders' hop) "
+    "[MiB/s]",
 }
 
 
@@ -271,6 +273,7 @@ def run_limits(blob: Path) -> report.Figures:
         ("pty_minimal", limits.pty_minimal),
         ("recorder", limits.recorder),
         ("recorder4", limits.recorder4),
+        ("relayed4", limits.relayed4),
     ):
         dt, got = fn(blob)
         out[LIMIT_NAMES[name]] = round(got / limits.MIB / dt, 1)

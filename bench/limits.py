@@ -18,6 +18,9 @@
   backpressure. The daemon's drain rate is judged against this.
 * ``recorder4``: the same for 4 PTYs at once in one process (a reader thread each,
   one thread storing): the ceiling for the 4 x 64 MiB aggregate.
+* ``relayed4``: ``recorder4`` with the hop the daemon's holders add (sessions outlive
+  the daemon): each PTY is read by a relay process of its own (blocking 64 KiB reads,
+  written on to a socket pair, nothing kept), and the recorder reads the sockets.
 
 Stdlib only (plus uvloop when present). Takes about 10-30 s.
 """
@@ -31,6 +34,7 @@ import json
 import os
 import pty
 import queue
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -253,6 +257,89 @@ def recorder4(blob: Path, sessions: int = 4) -> tuple[float, int]:
     return dt, got
 
 
+# The least a holder does: read the PTY, pass every byte on (no buffer, no acks).
+_RELAY = """\
+import os, sys
+pty_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
+while True:
+    try:
+        data = os.read(pty_fd, 65536)
+    except OSError:  # EIO: end of output
+        data = b""
+    if not data:
+        break
+    view = memoryview(data)
+    while view:
+        view = view[os.write(out_fd, view):]
+"""
+
+
+def relayed4(blob: Path, sessions: int = 4) -> tuple[float, int]:
+    """``recorder4`` with a relay process between each PTY and the recorder (the holders'
+    hop): the ceiling for the 4 x 64 MiB aggregate of a daemon whose sessions outlive it."""
+    spawned = [_spawn_cat(blob) for _ in range(sessions)]
+    relays: list[subprocess.Popen[bytes]] = []
+    sockets: list[socket.socket] = []
+    for _proc, master in spawned:
+        ours, theirs = socket.socketpair()
+        relays.append(
+            subprocess.Popen(
+                [sys.executable, "-c", _RELAY, str(master), str(theirs.fileno())],
+                pass_fds=(master, theirs.fileno()),
+            )
+        )
+        theirs.close()
+        os.close(master)  # the relay holds it now: EIO reaches it, not us
+        sockets.append(ours)
+    chunks: queue.SimpleQueue[tuple[int, bytes]] = queue.SimpleQueue()
+
+    def read(index: int, sock: socket.socket) -> None:
+        while True:
+            b = sock.recv(RECORDER_ROW)
+            chunks.put((index, b))
+            if not b:
+                return
+
+    got = 0
+    with tempfile.TemporaryDirectory(prefix="covlim") as d:
+        db = _fresh_db(os.path.join(d, "t.sqlite3"))
+        decoders = [codecs.getincrementaldecoder("utf-8")("replace") for _ in spawned]
+        pending: list[list[bytes]] = [[] for _ in spawned]
+        sizes = [0] * sessions
+        readers = [threading.Thread(target=read, args=(i, s)) for i, s in enumerate(sockets)]
+        t0 = time.perf_counter()
+        for reader in readers:
+            reader.start()
+        open_sessions = sessions
+        while open_sessions:
+            i, b = chunks.get()
+            pending[i].append(b)
+            sizes[i] += len(b)
+            if sizes[i] >= RECORDER_ROW or not b:
+                text = decoders[i].decode(b"".join(pending[i]), final=not b)
+                db.execute("BEGIN")
+                db.execute(
+                    "INSERT INTO events (session_id, kind, payload) VALUES (?, 'output', ?)",
+                    (f"s{i}", text),
+                )
+                db.execute("COMMIT")
+                got += sizes[i]
+                pending[i], sizes[i] = [], 0
+            if not b:
+                open_sessions -= 1
+        dt = time.perf_counter() - t0
+        for reader in readers:
+            reader.join()
+        db.close()
+    for sock in sockets:
+        sock.close()
+    for proc, _master in spawned:
+        proc.wait()
+    for relay in relays:
+        relay.wait()
+    return dt, got
+
+
 def sqlite_insert(mib: int, batch: int = 64) -> tuple[float, int]:
     """Seconds to insert ``mib`` MiB as 64 KiB TEXT rows (WAL, NORMAL), and the row count."""
     row = ("x" * 1023 + "\n") * 64
@@ -294,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
             ("pty_asyncio", pty_asyncio),
             ("recorder", recorder),
             ("recorder4", recorder4),
+            ("relayed4", relayed4),
         ):
             rates = []
             for _ in range(args.repeat):
