@@ -158,12 +158,15 @@ def test_an_unusable_home_is_left_to_the_full_cli_to_report(coven_home: Path) ->
 
 def test_the_early_start_loads_no_library_before_the_daemon_is_spawned() -> None:
     """Every module it loads delays the daemon: standard library only (no click, no
-    msgspec, not the client), and the detach keys' parser only when keys are given."""
+    msgspec, not the client, not subprocess or pathlib), and the detach keys' parser only
+    when keys are given."""
     from tests.support.imports import modules_after_importing
 
     loaded = modules_after_importing("coven.cli.early_start")
     tops = {name.split(".")[0] for name in loaded}
     assert not tops & {"click", "msgspec", "aiohttp", "asyncio", "typing_extensions"}
+    # Not even these: together they took longer than all the rest (posix_spawn instead).
+    assert not tops & {"subprocess", "pathlib", "typing", "re"}
     assert not {n for n in loaded if n.startswith("coven.client")}
     assert "coven.cli.detach_keys" not in loaded
     assert "coven.schema.home" in loaded  # the home's file names, without msgspec

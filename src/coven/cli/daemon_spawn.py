@@ -2,10 +2,15 @@
 
 ``daemonctl.start`` spawns through here, and so does ``coven.cli.early_start``, which
 starts the daemon for a cold ``coven run`` before the CLI has loaded click. The
-daemon is fully detached (own session, cwd ``/``, stdin/stdout on /dev/null) and
-inherits this process's environment, so its PATH decides which harnesses exist. It
-reports ``ready`` or ``error: <msg>`` on a pipe; until it has checked the home its
-stderr comes back to us on another pipe, and from then on it goes to ``daemon.log``.
+daemon is fully detached (own session, cwd ``/``, stdin/stdout on /dev/null, no file
+descriptor of ours but its pipes) and inherits this process's environment, so its
+PATH decides which harnesses exist. It reports ``ready`` or ``error: <msg>`` on a
+pipe; until it has checked the home its stderr comes back to us on another pipe, and
+from then on it goes to ``daemon.log``.
+
+It is spawned with ``os.posix_spawn``, not ``subprocess``: importing ``subprocess``
+alone took longer than everything else the early start does before the spawn, and
+the daemon is what a cold ``coven run`` waits for.
 
 A daemon spawned for a launch (``launch_soon``) also gets a pipe on which ``run``
 hands it that launch (``Spawned.hand_launch``): the daemon launches before it loads
@@ -14,10 +19,8 @@ its API, and its answer comes before ``ready`` (``coven.daemon.handover``).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
-import subprocess
 import sys
 import time
 
@@ -26,9 +29,42 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-# Daemons this process started: each outlives us by design (it is our child only until
-# we exit), so its Popen is kept rather than collected with a "still running" warning.
-_started: list[subprocess.Popen[bytes]] = []
+# posix_spawn cannot change directory: a shell does, then becomes the daemon.
+_FROM_ROOT = ("/bin/sh", "-c", 'cd / && exec "$0" "$@"')
+
+
+class DaemonProcess:
+    """A daemon this process spawned (our child until we exit): ``poll`` and ``wait``
+    as ``subprocess.Popen`` has them."""
+
+    __slots__ = ("pid", "returncode")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """Its exit status once it has exited (``-N``: killed by signal N), else ``None``."""
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): as Popen does
+                self.returncode = 0
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float) -> int | None:
+        """``poll`` until it exits or ``timeout`` seconds pass."""
+        deadline = time.monotonic() + timeout
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.returncode
+
+
+# Daemons this process started (each outlives us by design), reaped once they exit.
+_started: list[DaemonProcess] = []
 
 
 class DaemonControlError(Exception):
@@ -50,8 +86,8 @@ class Spawned:
 
     def __init__(
         self,
-        home: Path,
-        process: subprocess.Popen[bytes],
+        home: str | Path,
+        process: DaemonProcess,
         ready_fd: int,
         err_fd: int,
         launch_fd: int | None = None,
@@ -93,8 +129,7 @@ class Spawned:
                 self.answer = _answer(line)
                 line = lines.next()
             if line == b"":  # the daemon is exiting (or exited) without a word
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.process.wait(timeout=2)
+                self.process.wait(timeout=2)
             return line.decode("utf-8", "replace").strip(), _drain(self.err_fd)
         finally:
             os.close(self.ready_fd)
@@ -107,40 +142,31 @@ class Spawned:
             os.close(fd)
 
 
-def spawn(home: Path, *, launch_soon: bool = False) -> Spawned:
+def spawn(home: str | Path, *, launch_soon: bool = False) -> Spawned:
     """Start ``python -m coven.daemon`` for ``home``; ``DaemonControlError`` if it cannot run.
 
     ``launch_soon``: a launch follows (``coven run``), so the daemon starts the holders'
     fork server before its own imports rather than at that first launch, and waits
     for that launch to be handed over (``Spawned.hand_launch``) before it loads its API."""
+    _std_fds_open()
     read_fd, write_fd = os.pipe()
     err_read, err_write = os.pipe()
     launch_read, launch_write = os.pipe() if launch_soon else (None, None)
     fds = (write_fd,) if launch_read is None else (write_fd, launch_read)
+    argv = [
+        *_FROM_ROOT,
+        sys.executable,
+        "-m",
+        "coven.daemon",
+        "--home",
+        str(home),
+        "--ready-fd",
+        str(write_fd),
+        "--stderr-to-log",
+        *([] if launch_read is None else ["--launch-soon", "--launch-fd", str(launch_read)]),
+    ]
     try:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "coven.daemon",
-                "--home",
-                str(home),
-                "--ready-fd",
-                str(write_fd),
-                "--stderr-to-log",
-                *(
-                    []
-                    if launch_read is None
-                    else ["--launch-soon", "--launch-fd", str(launch_read)]
-                ),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err_write,
-            start_new_session=True,
-            pass_fds=fds,
-            cwd="/",
-        )
+        process = DaemonProcess(_spawn_detached(argv, err_write, fds))
     except OSError as exc:
         for fd in (read_fd, err_read, launch_write):
             if fd is not None:
@@ -154,6 +180,50 @@ def spawn(home: Path, *, launch_soon: bool = False) -> Spawned:
         os.close(err_write)
     _started[:] = [*(p for p in _started if p.poll() is None), process]  # reaps the gone
     return Spawned(home, process, read_fd, err_read, launch_write)
+
+
+def _spawn_detached(argv: list[str], stderr_fd: int, keep: tuple[int, ...]) -> int:
+    """Spawn ``argv`` in a session of its own with stdin and stdout on /dev/null, stderr
+    on ``stderr_fd`` and, of our file descriptors, only ``keep`` (what
+    ``Popen(close_fds=True, pass_fds=keep)`` does); its pid."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        actions: list[tuple[int, ...]] = [
+            (os.POSIX_SPAWN_DUP2, devnull, 0),
+            (os.POSIX_SPAWN_DUP2, devnull, 1),
+            (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
+        ]
+        # Ours are close-on-exec; what we inherited open (a make jobserver's pipe, say)
+        # must not live on in a daemon that outlives us.
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds() if fd not in keep]
+        for fd in keep:
+            os.set_inheritable(fd, True)
+        return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions, setsid=True)
+    finally:
+        os.close(devnull)
+
+
+def _std_fds_open() -> None:
+    """Put /dev/null on a closed stdin, stdout or stderr, so no pipe of ours is given
+    their numbers (the daemon's 0, 1 and 2 are set over them)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
+
+
+def _inherited_fds() -> list[int]:
+    """Our file descriptors above stderr that an exec would pass on."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and os.get_inheritable(fd):
+                found.append(fd)
+        except OSError:  # the listing's own descriptor, closed by now
+            continue
+    return found
 
 
 class _Lines:

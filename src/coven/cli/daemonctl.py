@@ -274,7 +274,7 @@ def _start(
 
 def _ready(spawned: daemon_spawn.Spawned, budget: float) -> DaemonStatus:
     """The status of a daemon just spawned, once it reports ready; else why it is not."""
-    home, process = spawned.home, spawned.process
+    home, process = Path(spawned.home), spawned.process
     log = home / LOG_NAME
     line, early = spawned.wait(budget)
     if line.startswith("error:"):

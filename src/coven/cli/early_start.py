@@ -114,10 +114,8 @@ def start(args: list[str], home: str) -> None:
     global _started
     if _started is not None or not certain(args):
         return
-    from pathlib import Path
-
     try:
-        path = home_files.prepare_home(Path(home))
+        path = home_files.prepare_home_dir(home)
         if _traces(path):
             return
         lock = home_files.try_lifecycle_lock(path)
@@ -137,8 +135,10 @@ def start(args: list[str], home: str) -> None:
     _started = spawned
 
 
-def _traces(home: Path) -> bool:
-    return any(os.path.lexists(home / name) for name in (SOCKET_NAME, STATUS_FILE_NAME))
+def _traces(home: str) -> bool:
+    return any(
+        os.path.lexists(os.path.join(home, name)) for name in (SOCKET_NAME, STATUS_FILE_NAME)
+    )
 
 
 def pending() -> bool:
@@ -151,7 +151,7 @@ def take(home: Path) -> daemon_spawn.Spawned | None:
     it and releases its lock. One started for another home is let go."""
     global _started
     spawned, _started = _started, None
-    if spawned is not None and spawned.home != home:
+    if spawned is not None and os.fspath(spawned.home) != os.fspath(home):
         spawned.release()
         return None
     return spawned

@@ -9,6 +9,11 @@ up after a daemon holds it (exclusive ``flock``) for that command only, as
 other Coven CLIs do, so theirs and ours take turns. The serving daemon holds
 ``daemon-serve.lock`` for its whole life instead; whoever can take that lock
 knows no daemon serves the home.
+
+Standard library only, without pathlib: a cold ``coven run`` prepares the home and
+takes the lifecycle lock here before it starts the daemon (``coven.cli.early_start``),
+so every module loaded here delays the daemon. Paths may be given as ``str`` or
+``Path``.
 """
 
 from __future__ import annotations
@@ -19,11 +24,14 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 from coven.schema.home import LIFECYCLE_LOCK_NAME as LIFECYCLE_LOCK
 from coven.schema.home import SERVE_LOCK_NAME as SERVE_LOCK
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 LOCK_WAIT = 5.0
 
@@ -42,7 +50,14 @@ def prepare_home(home: Path) -> Path:
     Raises ``HomeUnusable`` if it cannot be created, is a symlink, is not a
     directory or belongs to another user. Group/other bits are removed.
     """
-    home = Path(os.path.abspath(home))
+    from pathlib import Path
+
+    return Path(prepare_home_dir(os.fspath(home)))
+
+
+def prepare_home_dir(home: str) -> str:
+    """``prepare_home`` for a ``str`` path, without loading pathlib (the early start)."""
+    home = os.path.abspath(home)
     try:
         os.makedirs(home, mode=0o700)
     except FileExistsError:
@@ -55,7 +70,7 @@ def prepare_home(home: Path) -> Path:
     return home
 
 
-def verify_home(home: Path) -> os.stat_result:
+def verify_home(home: str | Path) -> os.stat_result:
     """Check an existing home without changing it; raise ``HomeUnusable`` naming the fault."""
     try:
         st = os.lstat(home)
@@ -72,15 +87,17 @@ def verify_home(home: Path) -> os.stat_result:
     return st
 
 
-def _why(path: Path, exc: OSError) -> str:
+def _why(path: str | Path, exc: OSError) -> str:
     if exc.errno == errno.ENOTDIR:
-        for parent in path.parents:
+        parent = os.path.dirname(os.fspath(path))
+        while parent != os.path.dirname(parent):
             if os.path.lexists(parent) and not os.path.isdir(parent):
                 return f"{parent} is not a directory"
+            parent = os.path.dirname(parent)
     return exc.strerror or str(exc)
 
 
-def _open_lock(path: Path) -> int:
+def _open_lock(path: str | Path) -> int:
     """Open (creating 0600) a lock file: never through a symlink, never someone else's."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -93,10 +110,10 @@ def _open_lock(path: Path) -> int:
     return fd
 
 
-def try_lifecycle_lock(home: Path) -> int | None:
+def try_lifecycle_lock(home: str | Path) -> int | None:
     """Take ``daemon.lock`` of a verified ``home`` if it is free now: the open fd that
     holds it (closing it releases the lock), else ``None``."""
-    fd = _open_lock(home / LIFECYCLE_LOCK)
+    fd = _open_lock(os.path.join(home, LIFECYCLE_LOCK))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -7,8 +7,11 @@ status file here. One definition, so the names cannot drift between them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing and pathlib cost a cold `coven run` before its daemon starts
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 SOCKET_NAME = "coven.sock"
 STATUS_FILE_NAME = "daemon.json"
@@ -95,6 +98,8 @@ def default_home(env: Mapping[str, str]) -> Path:
 
     ``~`` is ``$HOME`` from ``env`` when non-empty, else the password database entry.
     """
+    from pathlib import Path
+
     configured = env.get("COVEN_HOME", "")
     if configured:
         return Path(os.path.abspath(configured))
