@@ -205,14 +205,29 @@ def recorder4(blob: Path, sessions: int = 4) -> tuple[float, int]:
     recorder has to do for the 4 x 64 MiB aggregate figure.
     """
     spawned = [_spawn_cat(blob) for _ in range(sessions)]
+
+    def read_pty(master: int) -> bytes:
+        try:
+            return os.read(master, READ)
+        except OSError:  # EIO: end of output
+            return b""
+
+    try:
+        return _store_all([lambda m=m: read_pty(m) for _proc, m in spawned])
+    finally:
+        for proc, master in spawned:
+            os.close(master)
+            proc.wait()
+
+
+def _store_all(sources: list[Callable[[], bytes]]) -> tuple[float, int]:
+    """Read every source on a thread of its own until it answers ``b""``, and store it all
+    from this thread in 256 KiB rows (decoded, one commit each); seconds and bytes."""
     chunks: queue.SimpleQueue[tuple[int, bytes]] = queue.SimpleQueue()
 
-    def read(index: int, master: int) -> None:
+    def read(index: int, source: Callable[[], bytes]) -> None:
         while True:
-            try:
-                b = os.read(master, READ)
-            except OSError:  # EIO: end of output
-                b = b""
+            b = source()
             chunks.put((index, b))
             if not b:
                 return
@@ -220,17 +235,14 @@ def recorder4(blob: Path, sessions: int = 4) -> tuple[float, int]:
     got = 0
     with tempfile.TemporaryDirectory(prefix="covlim") as d:
         db = _fresh_db(os.path.join(d, "t.sqlite3"))
-        decoders = [codecs.getincrementaldecoder("utf-8")("replace") for _ in spawned]
-        pending: list[list[bytes]] = [[] for _ in spawned]
-        sizes = [0] * sessions
-        readers = [
-            threading.Thread(target=read, args=(i, master))
-            for i, (_proc, master) in enumerate(spawned)
-        ]
+        decoders = [codecs.getincrementaldecoder("utf-8")("replace") for _ in sources]
+        pending: list[list[bytes]] = [[] for _ in sources]
+        sizes = [0] * len(sources)
+        readers = [threading.Thread(target=read, args=(i, s)) for i, s in enumerate(sources)]
         t0 = time.perf_counter()
         for reader in readers:
             reader.start()
-        open_sessions = sessions
+        open_sessions = len(sources)
         while open_sessions:
             i, b = chunks.get()
             pending[i].append(b)
@@ -251,9 +263,6 @@ def recorder4(blob: Path, sessions: int = 4) -> tuple[float, int]:
         for reader in readers:
             reader.join()
         db.close()
-    for proc, master in spawned:
-        os.close(master)
-        proc.wait()
     return dt, got
 
 
@@ -291,53 +300,15 @@ def relayed4(blob: Path, sessions: int = 4) -> tuple[float, int]:
         theirs.close()
         os.close(master)  # the relay holds it now: EIO reaches it, not us
         sockets.append(ours)
-    chunks: queue.SimpleQueue[tuple[int, bytes]] = queue.SimpleQueue()
-
-    def read(index: int, sock: socket.socket) -> None:
-        while True:
-            b = sock.recv(RECORDER_ROW)
-            chunks.put((index, b))
-            if not b:
-                return
-
-    got = 0
-    with tempfile.TemporaryDirectory(prefix="covlim") as d:
-        db = _fresh_db(os.path.join(d, "t.sqlite3"))
-        decoders = [codecs.getincrementaldecoder("utf-8")("replace") for _ in spawned]
-        pending: list[list[bytes]] = [[] for _ in spawned]
-        sizes = [0] * sessions
-        readers = [threading.Thread(target=read, args=(i, s)) for i, s in enumerate(sockets)]
-        t0 = time.perf_counter()
-        for reader in readers:
-            reader.start()
-        open_sessions = sessions
-        while open_sessions:
-            i, b = chunks.get()
-            pending[i].append(b)
-            sizes[i] += len(b)
-            if sizes[i] >= RECORDER_ROW or not b:
-                text = decoders[i].decode(b"".join(pending[i]), final=not b)
-                db.execute("BEGIN")
-                db.execute(
-                    "INSERT INTO events (session_id, kind, payload) VALUES (?, 'output', ?)",
-                    (f"s{i}", text),
-                )
-                db.execute("COMMIT")
-                got += sizes[i]
-                pending[i], sizes[i] = [], 0
-            if not b:
-                open_sessions -= 1
-        dt = time.perf_counter() - t0
-        for reader in readers:
-            reader.join()
-        db.close()
-    for sock in sockets:
-        sock.close()
-    for proc, _master in spawned:
-        proc.wait()
-    for relay in relays:
-        relay.wait()
-    return dt, got
+    try:
+        return _store_all([lambda s=sock: s.recv(RECORDER_ROW) for sock in sockets])
+    finally:
+        for sock in sockets:
+            sock.close()
+        for proc, _master in spawned:
+            proc.wait()
+        for relay in relays:
+            relay.wait()
 
 
 def sqlite_insert(mib: int, batch: int = 64) -> tuple[float, int]:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from coven.cli import daemon_spawn, daemonctl
+from coven.cli import daemon_spawn
 from coven.daemon import handover
 from tests.support.cli import Cli
-from tests.support.daemon import daemon_env, request
+from tests.support.daemon import cli_spawned_home, request
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -82,18 +82,8 @@ def test_continue_needs_the_api_so_its_launch_is_not_handed_over(cli: Cli) -> No
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home, project = tmp_path / "home", tmp_path / "project"
-    project.mkdir()
-    home.mkdir(mode=0o700)
-    for name, value in daemon_env(home, project).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("FAKE_MODE", "echo")
-    try:
+    with cli_spawned_home(tmp_path, monkeypatch) as home:
         yield home
-    finally:
-        daemonctl.stop(home)
-        for process in daemon_spawn._started:  # reaped: no "still running" warning
-            process.poll()
 
 
 def _body(home: Path, **extra: object) -> bytes:

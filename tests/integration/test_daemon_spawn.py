@@ -9,26 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from coven.cli import daemon_spawn, daemonctl
-from tests.support.daemon import daemon_env
+from coven.cli import daemon_spawn
+from tests.support.daemon import cli_spawned_home
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    home, project = tmp_path / "home", tmp_path / "project"
-    project.mkdir()
-    home.mkdir(mode=0o700)
-    for name, value in daemon_env(home, project).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(project)  # the CLI runs in the user's directory
-    try:
+    with cli_spawned_home(tmp_path, monkeypatch) as home:
         yield home
-    finally:
-        daemonctl.stop(home)
-        for process in daemon_spawn._started:  # reaped
-            process.poll()
 
 
 def _fd_targets(pid: int) -> dict[int, str]:

@@ -272,3 +272,25 @@ def running_daemon(tmp_path: Path, extra_env: Mapping[str, str] | None = None) -
         yield daemon
     finally:
         daemon.stop()
+
+
+@contextlib.contextmanager
+def cli_spawned_home(tmp_path: Path, monkeypatch: Any) -> Iterator[Path]:
+    """A home for daemons a test spawns with the CLI's own helpers (``coven.cli.
+    daemon_spawn``), which take this process's environment: it becomes ``daemon_env``'s
+    (the fake harnesses first on PATH), and the cwd the project, as a user's would be.
+    Every daemon of the home is stopped after, and reaped."""
+    from coven.cli import daemon_spawn, daemonctl
+
+    home, project = tmp_path / "home", tmp_path / "project"
+    project.mkdir()
+    home.mkdir(mode=0o700)
+    for name, value in daemon_env(home, project, {"FAKE_MODE": "echo"}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(project)
+    try:
+        yield home
+    finally:
+        daemonctl.stop(home)
+        for process in daemon_spawn._started:
+            process.poll()
