@@ -117,6 +117,11 @@ class InternalError(CovenError):
 
     transport_shape = True
 
+    @classmethod
+    def of(cls, exc: BaseException) -> InternalError:
+        """The error a request answers with when ``exc`` escaped its handler."""
+        return cls(f"internal error: {exc.__class__.__name__}: {exc}")
+
 
 class InvalidRequest(CovenError):
     code = "invalid_request"

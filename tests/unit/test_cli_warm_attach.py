@@ -21,14 +21,14 @@ class Status:
 
 calls = []
 
-def start(home, **_):
+def start_launching(home, body, **_):
     calls.append(("start", "coven.client.attach_stream" in sys.modules))
     started = Status()
     started.state, started.pid, started.socket = "running", 4242, "/tmp/x.sock"
-    return started
+    return started, None
 
 daemonctl.probe = lambda home: Status()
-daemonctl.start = start
+daemonctl.start_launching = start_launching
 run_cmd.is_remote = lambda: False
 run_cmd.hint = lambda line: calls.append(("hint", line))
 before = dict(os.environ)

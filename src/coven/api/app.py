@@ -118,7 +118,7 @@ class Api(CockpitRoutes):
             raise
         except Exception as exc:
             log.exception("handler failed for %s %s", request.method, request.raw_path)
-            return error_response(InternalError(f"internal error: {exc.__class__.__name__}: {exc}"))
+            return error_response(InternalError.of(exc))
 
     # -- meta ----------------------------------------------------------------------------------
     async def on_health(self, request: BaseRequest, match: router.Match) -> web.Response:

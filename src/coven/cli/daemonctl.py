@@ -243,12 +243,12 @@ def start(home: Path, *, budget: float = START_BUDGET, launch_soon: bool = False
 
 
 def start_launching(
-    home: Path, body: bytes, *, budget: float = START_BUDGET
+    home: Path, body: bytes | None, *, budget: float = START_BUDGET
 ) -> tuple[DaemonStatus, tuple[int, bytes] | None]:
     """``start(home, launch_soon=True)`` that hands ``body``, a ``POST /sessions`` body,
     to the daemon it starts (``coven.daemon.handover``): the status, and the daemon's
     answer (HTTP status, JSON body) when it took the launch. ``None`` when it did not,
-    or was running already: then launch over the API."""
+    was running already or no ``body`` was given: then launch over the API."""
     return _start(home, budget, True, body)
 
 

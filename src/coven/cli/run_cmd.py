@@ -67,10 +67,7 @@ def ensure_daemon(
         return None
     warming = _warm_attach_client() if warm_attach else None
     try:
-        if launch is None:
-            started, answer = daemonctl.start(home(), launch_soon=True), None
-        else:
-            started, answer = daemonctl.start_launching(home(), launch)
+        started, answer = daemonctl.start_launching(home(), launch)
     finally:
         if warming is not None:
             warming.join()

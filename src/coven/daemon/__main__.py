@@ -6,7 +6,6 @@ import os
 import sys
 
 from coven.daemon.frozen import uncollected
-from coven.trust_store import no_trust_store
 
 LAUNCH_SOON = "--launch-soon"
 
@@ -27,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         # Before anything that starts harnesses inherits them (see coven.pty.dispositions).
         undo_inherited_ignores()
         forkserver = _start_forkserver() if LAUNCH_SOON in args else None
-        with no_trust_store():  # the daemon opens no TLS connection (see trust_store)
-            from coven.daemon.serve import serve
+        # aiohttp comes later (coven.daemon.serve imports it after a handed-over launch).
+        from coven.daemon.serve import serve
 
     return serve(args, forkserver=forkserver)
 

@@ -76,7 +76,7 @@ async def launch(runtime: Runtime, raw: bytes) -> tuple[int, bytes]:
         return exc.status, _encoder.encode(exc.envelope())
     except Exception as exc:  # as the API does: the starter is told, the daemon serves on
         log.exception("the launch handed over at start-up failed")
-        error = InternalError(f"internal error: {exc.__class__.__name__}: {exc}")
+        error = InternalError.of(exc)
         return error.status, _encoder.encode(error.envelope())
 
 

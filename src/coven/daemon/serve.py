@@ -259,7 +259,8 @@ class Daemon:
 
     async def take_handed_launch(self, runtime: Runtime, fd: int, ready_fd: int | None) -> None:
         """Launch what the starter wrote on ``fd`` (``handover``); answer on ``ready_fd``."""
-        raw = handover.read_request(fd)
+        # On a worker thread: the loop already serves adopted sessions' output meanwhile.
+        raw = await asyncio.to_thread(handover.read_request, fd)
         if raw is None:
             return
         status, body = await handover.launch(runtime, raw)
