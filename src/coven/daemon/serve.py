@@ -16,6 +16,7 @@ Start-up order, each step refusing clearly rather than guessing:
    holder (``coven.runtime.adoption``) or, with no holder left, reaped and ``orphaned``;
 6. the launch the starter handed over on ``--launch-fd``, if any (``handover``: a cold
    ``coven run``'s harness starts while the API loads), answered on the ready pipe;
+   the API's modules load on a worker thread meanwhile;
 7. the API (imported only now), its socket (0600), then ``daemon.json`` (0600);
 8. readiness reported to the starter on the ``--ready-fd`` pipe.
 
@@ -84,6 +85,16 @@ def acquire_serve_lock(paths: authority.HomePaths) -> int:
             "use `coven daemon status` or `coven daemon restart`"
         ) from exc
     return fd
+
+
+def _load_api() -> tuple[Any, Any, Any]:
+    """aiohttp's ``web`` and the API, imported as ``coven.daemon.__main__`` imports the
+    rest: no CA store (``no_trust_store``), no collection (``uncollected``)."""
+    with uncollected(), no_trust_store():
+        from aiohttp import web
+
+        from coven.api.app import Api, make_server
+    return web, Api, make_server
 
 
 def socket_answers(path: Path) -> bool:
@@ -220,12 +231,14 @@ class Daemon:
                     report.seconds,
                 )
         if launch_fd is not None:
+            # The API loads on a worker thread while the launch waits on other processes
+            # (git, the fork server, the holder): the launch is answered as soon as it is
+            # done, and the API is ready that much sooner.
+            loading = asyncio.ensure_future(asyncio.to_thread(_load_api))
             await self.take_handed_launch(runtime, launch_fd, ready_fd)
-        # Imported as coven.daemon.__main__ imports the rest: no CA store, no collection.
-        with uncollected(), no_trust_store():
-            from aiohttp import web
-
-            from coven.api.app import Api, make_server
+            web, Api, make_server = await loading
+        else:
+            web, Api, make_server = _load_api()
         api = Api(runtime, self.request_stop)
         runner = web.ServerRunner(make_server(api), handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
