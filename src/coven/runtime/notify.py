@@ -22,7 +22,6 @@ import os
 import shutil
 import subprocess
 import threading
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -127,6 +126,10 @@ class Notifier:
             return
         if url is None:
             return
+        # Here, not at the top: with http.client and email it is ~10 ms of the daemon's
+        # start before a handed-over launch; the API's thread loads it meanwhile anyway.
+        import urllib.request
+
         request = urllib.request.Request(
             url,
             data=notice.body.encode("utf-8"),
