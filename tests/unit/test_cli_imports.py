@@ -111,3 +111,12 @@ def test_the_daemon_loads_neither_the_client_nor_the_cli() -> None:
     loaded = modules_after_importing("coven.daemon.__main__", "coven.daemon.serve")
     coven = {m for m in loaded if m.startswith("coven.")}
     assert {m for m in coven if m.split(".")[1] in ("client", "cli")} == set()
+
+
+def test_the_daemon_loads_no_http_stack_before_a_handed_over_launch() -> None:
+    # What runs before a cold `coven run`'s launch is on its path to the first screen;
+    # the HTTP stack (aiohttp, and urllib.request with http.client and email, ~10 ms)
+    # loads on a worker thread while the launch runs (coven.daemon.serve).
+    loaded = modules_after_importing("coven.daemon.__main__", "coven.daemon.serve")
+    heavy = {m for m in loaded if m.split(".")[0] in ("aiohttp", "http", "email")}
+    assert heavy | ({"urllib.request"} & loaded) == set()
