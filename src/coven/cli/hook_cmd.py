@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from coven.schema.codex_home import codex_home
 from coven.schema.vocabulary import AttentionState
 
 MAX_STDIN = 1024 * 1024
@@ -96,9 +97,7 @@ def codex_user_notify(env: dict[str, str]) -> list[str] | None:
     """
     import tomllib
 
-    base = env.get("CODEX_HOME") or os.path.join(
-        env.get("HOME") or os.path.expanduser("~"), ".codex"
-    )
+    base = codex_home(env) or os.path.join(os.path.expanduser("~"), ".codex")
     try:
         with open(os.path.join(base, "config.toml"), "rb") as handle:
             config = tomllib.load(handle)

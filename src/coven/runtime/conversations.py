@@ -22,6 +22,7 @@ import msgspec
 from coven import authority
 from coven.errors import InvalidRequest
 from coven.harness import Adapter
+from coven.schema.codex_home import codex_home
 from coven.store import SessionRow, StoreReader
 
 CODEX_HARNESS = "codex"
@@ -92,9 +93,7 @@ def plan_conversation(
 
 def codex_sessions_dir(env: dict[str, str]) -> Path | None:
     """Where Codex run with ``env`` writes its rollout files, or None without a home."""
-    base = env.get("CODEX_HOME") or (
-        os.path.join(env["HOME"], ".codex") if env.get("HOME") else None
-    )
+    base = codex_home(env)
     return Path(base) / "sessions" if base else None
 
 
