@@ -20,7 +20,7 @@ from coven.screen import ScreenModel
 from tests.support import vt
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "screens"
-NAMES = ["claude-trust", "claude-main", "codex-login"]
+NAMES = ["claude-trust", "claude-main", "codex-login", "codex-sign-in"]
 COLS, ROWS = 100, 30
 
 

@@ -1,7 +1,7 @@
 """Prompt detectors over screens of the real Claude Code and Codex, and crafted ones.
 
 Captured screens: ``tests/fixtures/screens/*.raw`` (Claude Code 2.1 trust prompt and
-main screen, Codex 0.x login; see ``test_screen_agents``) rendered by the screen
+main screen, Codex 0.x login menu and 0.171 browser sign-in; see ``test_screen_agents``) rendered by the screen
 model, and ``prompts/claude-not-logged-in.txt`` (Claude Code 2.1.332). Without a
 login neither CLI reaches an approval request, so the approval screens in
 ``prompts/`` are crafted from the documented prompt texts; each file's first line
@@ -77,6 +77,32 @@ def test_the_sign_in_menu_is_found_wherever_its_pointer_is() -> None:
     ],
 )
 def test_codex_menus_need_a_pointed_choice_a_heading_and_the_footer(screen: str) -> None:
+    assert detect_prompt("codex", screen) is None
+
+
+def test_the_real_codex_browser_sign_in_waits_for_the_user() -> None:
+    # After "Sign in with ChatGPT" Codex waits for its user to finish in a browser (or
+    # press esc): not idle, though nothing on the screen is a numbered choice.
+    found = detect_prompt("codex", rendered("codex-sign-in"))
+    assert found is not None
+    assert found.detector == "codex-sign-in/0.17"
+    assert found.question == "Finish signing in via your browser"
+    assert found.prompt.endswith("Press esc to cancel")
+    assert "https://auth.openai.com/oauth/authorize?" in found.prompt
+
+
+@pytest.mark.parametrize(
+    "screen",
+    [
+        # the heading without the footer (the step drawn halfway)
+        "Welcome to Codex\n\nFinish signing in via your browser\n\nhttps://example.test/\n",
+        # the footer without the heading
+        "Welcome to Codex\n\nSomething else\n\nPress esc to cancel\n",
+        # a later screen under the step: the footer is no longer the last line
+        "Finish signing in via your browser\n\nPress esc to cancel\n\n> 1. Sign in with ChatGPT\n",
+    ],
+)
+def test_codex_sign_in_needs_its_heading_and_its_footer_last(screen: str) -> None:
     assert detect_prompt("codex", screen) is None
 
 

@@ -39,6 +39,8 @@ _CODEX_OPTION = re.compile("^[\u203a>]" + r"\s*1\.\s+\S")
 _CODEX_POINTED = re.compile("^[\u203a>]" + r"\s*\d+\.\s+\S")
 _CODEX_NUMBERED = re.compile("^[\u203a>]?" + r"\s*\d+\.\s+\S")
 _CODEX_MENU_FOOTER = re.compile(r"press enter to (continue|confirm)", re.I)
+_CODEX_SIGN_IN = re.compile(r"^Finish signing in\b")
+_CODEX_SIGN_IN_FOOTER = re.compile(r"^Press esc to cancel$", re.I)
 # A shell-style question waiting on the last line: "Apply this edit? (y/n)", "[Y/n]".
 _YES_NO = re.compile(r"[\[(]\s*y(?:es)?\s*/\s*n(?:o)?\s*[\])]\s*[:?]?\s*$", re.I)
 _QUESTION_MARK = re.compile(r"^(.*?\?)")
@@ -160,6 +162,27 @@ def codex_menu_v0(lines: Sequence[str]) -> PromptMatch | None:
     return None
 
 
+def codex_sign_in_v0(lines: Sequence[str]) -> PromptMatch | None:
+    """Codex 0.17x's browser sign-in step ("Finish signing in via your browser", a link,
+    "Press esc to cancel" last): Codex waits for its user to sign in, or to press esc."""
+    for index, line in enumerate(lines):
+        if not _CODEX_SIGN_IN.match(line.strip()):
+            continue
+        footer = next(
+            (
+                i
+                for i in range(index + 1, min(len(lines), index + 16))
+                if _CODEX_SIGN_IN_FOOTER.match(lines[i].strip())
+            ),
+            None,
+        )
+        # The footer is the screen's last line: anything under it is a later screen.
+        if footer is None or footer != len(lines) - 1:
+            continue
+        return PromptMatch("codex-sign-in/0.17", line.strip(), _block(lines, index, footer))
+    return None
+
+
 def yes_no(lines: Sequence[str]) -> PromptMatch | None:
     """A shell-style ``(y/n)`` / ``[Y/n]`` question on the last line of the screen."""
     if not lines:
@@ -172,7 +195,7 @@ def yes_no(lines: Sequence[str]) -> PromptMatch | None:
 
 HARNESS_DETECTORS: dict[str, tuple[Detector, ...]] = {
     "claude": (claude_v2,),
-    "codex": (codex_v0, codex_menu_v0),
+    "codex": (codex_v0, codex_menu_v0, codex_sign_in_v0),
 }
 
 
