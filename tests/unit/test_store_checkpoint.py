@@ -66,13 +66,39 @@ def test_a_passive_checkpoint_follows_enough_committed_output(
         writer.stop()
 
 
+def test_output_that_keeps_coming_is_copied_once_it_pauses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Below PASSIVE_AT_BYTES, checkpoints wait for a quiet spell: copying the log while
+    # output floods takes the cores and the disk from the output itself.
+    monkeypatch.setattr(checkpoint_mod, "QUIET_SECONDS", 1.0)
+    path = str(tmp_path / "coven.sqlite3")
+    initialize(path)
+    writer = StoreWriter(path)
+    writer.start()
+    try:
+        writer.submit(InsertSession(_session())).result(10)
+        checkpointer = writer._checkpointer
+        flowing_until = time.monotonic() + 2.5  # over two quiet periods of output
+        rows = [NewEvent("s1", "output", ROW, "clean") for _ in range(3)]
+        while time.monotonic() < flowing_until:  # ~15 MiB/s: 16 MiB used to be enough
+            writer.submit(AppendEvents(rows)).result(10)
+            time.sleep(0.05)
+        assert checkpointer._wrote > 16 * 1024 * 1024
+        assert checkpointer.checkpoints == 0
+        _wait(lambda: checkpointer.checkpoints == 1)  # within two quiet periods
+        assert checkpointer.last_error is None
+    finally:
+        writer.stop()
+
+
 def test_a_log_past_its_bound_is_emptied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A reader on an old snapshot (or a writer that never pauses) keeps passive
     # checkpoints from resetting the log; past FORCE_AT_BYTES a truncating checkpoint
     # makes the writer wait once and empties the file.
     monkeypatch.setattr(checkpoint_mod, "PASSIVE_AT_BYTES", 1024 * 1024)
     monkeypatch.setattr(checkpoint_mod, "FORCE_AT_BYTES", 2 * 1024 * 1024)
-    monkeypatch.setattr(checkpoint_mod, "IDLE_SECONDS", 0.2)
+    monkeypatch.setattr(checkpoint_mod, "QUIET_SECONDS", 0.2)
     path = str(tmp_path / "coven.sqlite3")
     initialize(path)
     writer = StoreWriter(path)
@@ -89,7 +115,7 @@ def test_a_log_past_its_bound_is_emptied(tmp_path: Path, monkeypatch: pytest.Mon
         # Nothing is written after the reader lets go: an append here could land just
         # after the truncation and grow the file again (a passive checkpoint never
         # shrinks it), which failed this test under load. The pending truncation, or the
-        # idle round that retries it, empties the file.
+        # quiet round that retries it, empties the file.
         _wait(lambda: os.path.getsize(path + "-wal") == 0)
     finally:
         reader.close()
