@@ -66,11 +66,11 @@ def test_a_passive_checkpoint_follows_enough_committed_output(
         writer.stop()
 
 
-def test_output_that_keeps_coming_is_copied_once_it_pauses(
+def test_a_flood_of_output_is_copied_once_it_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Below PASSIVE_AT_BYTES, checkpoints wait for a quiet spell: copying the log while
-    # output floods takes the cores and the disk from the output itself.
+    # While sessions' output floods in, checkpoints wait (up to FLOOD_AT_BYTES): copying
+    # the log meanwhile takes the cores and the disk from the output itself.
     monkeypatch.setattr(checkpoint_mod, "QUIET_SECONDS", 1.0)
     path = str(tmp_path / "coven.sqlite3")
     initialize(path)
@@ -79,15 +79,38 @@ def test_output_that_keeps_coming_is_copied_once_it_pauses(
     try:
         writer.submit(InsertSession(_session())).result(10)
         checkpointer = writer._checkpointer
-        flowing_until = time.monotonic() + 2.5  # over two quiet periods of output
+        flowing_until = time.monotonic() + 2.5  # over two rounds of the checkpointer
         rows = [NewEvent("s1", "output", ROW, "clean") for _ in range(3)]
-        while time.monotonic() < flowing_until:  # ~15 MiB/s: 16 MiB used to be enough
+        while time.monotonic() < flowing_until:  # ~15 MiB/s, past PASSIVE_AT_BYTES
             writer.submit(AppendEvents(rows)).result(10)
             time.sleep(0.05)
-        assert checkpointer._wrote > 16 * 1024 * 1024
+        assert checkpointer._wrote > checkpoint_mod.PASSIVE_AT_BYTES
         assert checkpointer.checkpoints == 0
-        _wait(lambda: checkpointer.checkpoints == 1)  # within two quiet periods
+        _wait(lambda: checkpointer.checkpoints == 1, seconds=5.0)  # about a round after
         assert checkpointer.last_error is None
+    finally:
+        writer.stop()
+
+
+def test_output_below_a_flood_keeps_the_normal_pace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A session printing steadily (here ~2.5 MiB/s, under FLOOD_BYTES a second) is
+    # checkpointed every PASSIVE_AT_BYTES as it goes, as any other writes are.
+    monkeypatch.setattr(checkpoint_mod, "PASSIVE_AT_BYTES", 1024 * 1024)
+    path = str(tmp_path / "coven.sqlite3")
+    initialize(path)
+    writer = StoreWriter(path)
+    writer.start()
+    try:
+        writer.submit(InsertSession(_session())).result(10)
+        checkpointer = writer._checkpointer
+        deadline = time.monotonic() + 10.0
+        while checkpointer.checkpoints == 0:
+            assert time.monotonic() < deadline, "no checkpoint while output kept coming"
+            writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
+            time.sleep(0.1)
+        assert not checkpointer.flooding(time.monotonic())
     finally:
         writer.stop()
 
@@ -98,6 +121,7 @@ def test_a_log_past_its_bound_is_emptied(tmp_path: Path, monkeypatch: pytest.Mon
     # makes the writer wait once and empties the file.
     monkeypatch.setattr(checkpoint_mod, "PASSIVE_AT_BYTES", 1024 * 1024)
     monkeypatch.setattr(checkpoint_mod, "FORCE_AT_BYTES", 2 * 1024 * 1024)
+    monkeypatch.setattr(checkpoint_mod, "IDLE_SECONDS", 0.2)
     monkeypatch.setattr(checkpoint_mod, "QUIET_SECONDS", 0.2)
     path = str(tmp_path / "coven.sqlite3")
     initialize(path)
@@ -115,7 +139,7 @@ def test_a_log_past_its_bound_is_emptied(tmp_path: Path, monkeypatch: pytest.Mon
         # Nothing is written after the reader lets go: an append here could land just
         # after the truncation and grow the file again (a passive checkpoint never
         # shrinks it), which failed this test under load. The pending truncation, or the
-        # quiet round that retries it, empties the file.
+        # round that retries it, empties the file.
         _wait(lambda: os.path.getsize(path + "-wal") == 0)
     finally:
         reader.close()

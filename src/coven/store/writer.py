@@ -25,7 +25,7 @@ from coven.errors import StorageUnavailable
 from coven.store import database
 from coven.store.checkpoint import WAL_KEEP_BYTES, Checkpointer
 from coven.store.clock import now_rfc3339
-from coven.store.ops import Op, op_failure
+from coven.store.ops import AppendEvents, Op, op_failure
 
 WriterState = Literal["healthy", "degraded", "stopped"]
 
@@ -242,7 +242,8 @@ class StoreWriter:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             self._resolve(batch, outcomes)
-            self._checkpointer.wrote(sum(item.size for item in batch))
+            events = sum(item.size for item in batch if isinstance(item.op, AppendEvents))
+            self._checkpointer.wrote(sum(item.size for item in batch), events)
             return
 
     def _run_batch(self, batch: list[_Pending]) -> list[tuple[bool, Any]]:
