@@ -47,75 +47,56 @@ def test_the_writer_never_checkpoints_in_a_commit(writer: StoreWriter) -> None:
 
 
 def test_a_passive_checkpoint_follows_enough_committed_output(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    writer: StoreWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(checkpoint_mod, "PASSIVE_AT_BYTES", 1024 * 1024)
-    path = str(tmp_path / "coven.sqlite3")
-    initialize(path)
-    writer = StoreWriter(path)
-    writer.start()
-    try:
-        writer.submit(InsertSession(_session())).result(10)
-        checkpointer = writer._checkpointer
-        assert checkpointer.checkpoints == 0
-        for _ in range(8):  # 2 MiB: past the threshold
-            writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
-        _wait(lambda: checkpointer.checkpoints >= 1)
-        assert checkpointer.last_at is not None and checkpointer.last_error is None
-    finally:
-        writer.stop()
+    writer.submit(InsertSession(_session())).result(10)
+    checkpointer = writer._checkpointer
+    assert checkpointer.checkpoints == 0
+    for _ in range(8):  # 2 MiB: past the threshold
+        writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
+    _wait(lambda: checkpointer.checkpoints >= 1)
+    assert checkpointer.last_at is not None and checkpointer.last_error is None
 
 
 def test_a_flood_of_output_is_copied_once_it_stops(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    writer: StoreWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # While sessions' output floods in, checkpoints wait (up to FLOOD_AT_BYTES): copying
     # the log meanwhile takes the cores and the disk from the output itself.
     monkeypatch.setattr(checkpoint_mod, "QUIET_SECONDS", 1.0)
-    path = str(tmp_path / "coven.sqlite3")
-    initialize(path)
-    writer = StoreWriter(path)
-    writer.start()
-    try:
-        writer.submit(InsertSession(_session())).result(10)
-        checkpointer = writer._checkpointer
-        flowing_until = time.monotonic() + 2.5  # over two rounds of the checkpointer
-        rows = [NewEvent("s1", "output", ROW, "clean") for _ in range(3)]
-        while time.monotonic() < flowing_until:  # ~15 MiB/s, past PASSIVE_AT_BYTES
-            writer.submit(AppendEvents(rows)).result(10)
-            time.sleep(0.05)
-        assert checkpointer._wrote > checkpoint_mod.PASSIVE_AT_BYTES
-        assert checkpointer.checkpoints == 0
-        _wait(lambda: checkpointer.checkpoints == 1, seconds=5.0)  # about a round after
-        assert checkpointer.last_error is None
-    finally:
-        writer.stop()
+    writer.submit(InsertSession(_session())).result(10)
+    checkpointer = writer._checkpointer
+    flowing_until = time.monotonic() + 2.5  # over two rounds of the checkpointer
+    rows = [NewEvent("s1", "output", ROW, "clean") for _ in range(3)]
+    while time.monotonic() < flowing_until:  # ~15 MiB/s, past PASSIVE_AT_BYTES
+        writer.submit(AppendEvents(rows)).result(10)
+        time.sleep(0.05)
+    assert checkpointer._wrote > checkpoint_mod.PASSIVE_AT_BYTES
+    assert checkpointer.checkpoints == 0
+    _wait(lambda: checkpointer.checkpoints == 1, seconds=5.0)  # about a round after
+    assert checkpointer.last_error is None
 
 
 def test_output_below_a_flood_keeps_the_normal_pace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    writer: StoreWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A session printing steadily (here ~2.5 MiB/s, under FLOOD_BYTES a second) is
     # checkpointed every PASSIVE_AT_BYTES as it goes, as any other writes are.
     monkeypatch.setattr(checkpoint_mod, "PASSIVE_AT_BYTES", 1024 * 1024)
-    path = str(tmp_path / "coven.sqlite3")
-    initialize(path)
-    writer = StoreWriter(path)
-    writer.start()
-    try:
-        writer.submit(InsertSession(_session())).result(10)
-        checkpointer = writer._checkpointer
-        deadline = time.monotonic() + 10.0
-        while checkpointer.checkpoints == 0:
-            assert time.monotonic() < deadline, "no checkpoint while output kept coming"
-            writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
-            time.sleep(0.1)
-        assert not checkpointer.flooding(time.monotonic())
-    finally:
-        writer.stop()
+    writer.submit(InsertSession(_session())).result(10)
+    checkpointer = writer._checkpointer
+    deadline = time.monotonic() + 10.0
+    while checkpointer.checkpoints == 0:
+        assert time.monotonic() < deadline, "no checkpoint while output kept coming"
+        writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
+        time.sleep(0.1)
+    assert not checkpointer.flooding(time.monotonic())
 
 
-def test_a_log_past_its_bound_is_emptied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_log_past_its_bound_is_emptied(
+    writer: StoreWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A reader on an old snapshot (or a writer that never pauses) keeps passive
     # checkpoints from resetting the log; past FORCE_AT_BYTES a truncating checkpoint
     # makes the writer wait once and empties the file.
@@ -123,10 +104,7 @@ def test_a_log_past_its_bound_is_emptied(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(checkpoint_mod, "FORCE_AT_BYTES", 2 * 1024 * 1024)
     monkeypatch.setattr(checkpoint_mod, "IDLE_SECONDS", 0.2)
     monkeypatch.setattr(checkpoint_mod, "QUIET_SECONDS", 0.2)
-    path = str(tmp_path / "coven.sqlite3")
-    initialize(path)
-    writer = StoreWriter(path)
-    writer.start()
+    path = str(tmp_path / "coven.sqlite3")  # the fixture's
     reader = sqlite3.connect(path, isolation_level=None)
     try:
         writer.submit(InsertSession(_session())).result(10)
@@ -143,7 +121,6 @@ def test_a_log_past_its_bound_is_emptied(tmp_path: Path, monkeypatch: pytest.Mon
         _wait(lambda: os.path.getsize(path + "-wal") == 0)
     finally:
         reader.close()
-        writer.stop()
     assert writer._checkpointer.last_error is None
 
 
