@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import threading
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,15 @@ def test_everything_is_restored_when_the_import_fails(a_trust_store: None) -> No
         raise ImportError("boom")
     assert "set_default_verify_paths" not in ssl.SSLContext.__dict__
     assert _cas(ssl.create_default_context()) == 1
+
+
+def test_other_threads_load_the_default_cas_meanwhile(a_trust_store: None) -> None:
+    # The daemon imports aiohttp on a worker thread while its other threads run: a
+    # webhook sent from one of them meanwhile must still trust what it always did.
+    seen: list[int] = []
+    with no_trust_store():
+        other = threading.Thread(target=lambda: seen.append(_cas(ssl.create_default_context())))
+        other.start()
+        other.join(10)
+        assert _cas(ssl.create_default_context()) == 0
+    assert seen == [1]
