@@ -83,13 +83,16 @@ class Checkpointer:
             self._window_bytes += events
             if self._window_bytes >= FLOOD_BYTES:
                 self._flood_until = now + QUIET_SECONDS
-        limit = FLOOD_AT_BYTES if self.flooding(now) else PASSIVE_AT_BYTES
-        if self._wrote - self._done >= limit:
+        if self._wrote - self._done >= self._limit(now):
             self._wake.set()
 
     def flooding(self, now: float) -> bool:
         """Sessions' output is flooding in (it was within the last ``QUIET_SECONDS``)."""
         return now < self._flood_until
+
+    def _limit(self, now: float) -> int:
+        """How much may be committed and not yet copied before a checkpoint is due."""
+        return FLOOD_AT_BYTES if self.flooding(now) else PASSIVE_AT_BYTES
 
     def stop(self) -> None:
         self._stopping = True
@@ -103,18 +106,13 @@ class Checkpointer:
             while not self._stopping:
                 # Short rounds: a flood's backlog (past PASSIVE_AT_BYTES) is copied within
                 # a round of the flood's end, not at the next IDLE_SECONDS tick.
-                woken = self._wake.wait(QUIET_SECONDS)
+                self._wake.wait(QUIET_SECONDS)
                 self._wake.clear()
                 if self._stopping or self._wrote == self._done:
                     continue
                 now = time.monotonic()
-                pending = self._wrote - self._done
-                if self.flooding(now):
-                    due = pending >= FLOOD_AT_BYTES
-                else:
-                    due = woken or pending >= PASSIVE_AT_BYTES
-                    due = due or now - self._last_at >= IDLE_SECONDS
-                if not due:
+                idle_due = not self.flooding(now) and now - self._last_at >= IDLE_SECONDS
+                if self._wrote - self._done < self._limit(now) and not idle_due:
                     continue
                 if conn is None:
                     conn = database.connect(self._path)
