@@ -165,21 +165,15 @@ def codex_menu_v0(lines: Sequence[str]) -> PromptMatch | None:
 def codex_sign_in_v0(lines: Sequence[str]) -> PromptMatch | None:
     """Codex 0.17x's browser sign-in step ("Finish signing in via your browser", a link,
     "Press esc to cancel" last): Codex waits for its user to sign in, or to press esc."""
-    for index, line in enumerate(lines):
-        if not _CODEX_SIGN_IN.match(line.strip()):
-            continue
-        footer = next(
-            (
-                i
-                for i in range(index + 1, min(len(lines), index + 16))
-                if _CODEX_SIGN_IN_FOOTER.match(lines[i].strip())
-            ),
-            None,
-        )
-        # The footer is the screen's last line: anything under it is a later screen.
-        if footer is None or footer != len(lines) - 1:
-            continue
-        return PromptMatch("codex-sign-in/0.17", line.strip(), _block(lines, index, footer))
+    # The footer is the screen's last line: anything under it is a later screen.
+    if not lines or not _CODEX_SIGN_IN_FOOTER.match(lines[-1].strip()):
+        return None
+    footer = len(lines) - 1
+    for index in range(footer - 1, max(-1, footer - 16), -1):
+        if _CODEX_SIGN_IN.match(lines[index].strip()):
+            return PromptMatch(
+                "codex-sign-in/0.17", lines[index].strip(), _block(lines, index, footer)
+            )
     return None
 
 
