@@ -47,7 +47,8 @@ import stat
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -64,6 +65,13 @@ from coven.runtime.spawner import Spawner
 from coven.schema.meta import DaemonIdentity
 from coven.store import StoreReader, StoreWriter, now_rfc3339, open_store
 from coven.trust_store import no_trust_store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aiohttp.web import Server
+
+    from coven.api.app import Api
 
 log = logging.getLogger("coven.daemon")
 
@@ -87,7 +95,7 @@ def acquire_serve_lock(paths: authority.HomePaths) -> int:
     return fd
 
 
-def _load_api() -> tuple[Any, Any, Any]:
+def _load_api() -> tuple[ModuleType, type[Api], Callable[[Api], Server]]:
     """aiohttp's ``web`` and the API, imported as ``coven.daemon.__main__`` imports the
     rest: no CA store (``no_trust_store``), no collection (``uncollected``)."""
     with uncollected(), no_trust_store():
