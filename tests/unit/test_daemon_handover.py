@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import time
 from typing import Any
 
+import msgspec
 import pytest
 
 from coven.authority.body import MAX_BODY
 from coven.daemon import handover
 from coven.errors import HarnessNotFound
+
+
+class _Record(msgspec.Struct):
+    id: str
 
 
 class _Launcher:
@@ -34,13 +40,15 @@ class _Runtime:
 
 def _launch(outcome: Any, raw: bytes) -> tuple[int, dict[str, Any], _Runtime]:
     runtime = _Runtime(outcome)
-    status, body = asyncio.run(handover.launch(runtime, raw))  # type: ignore[arg-type]
+    status, body, session_id = asyncio.run(handover.launch(runtime, raw))  # type: ignore[arg-type]
     assert b"\n" not in body  # it travels as one line
+    # The session to preview: the one launched, and none when the launch was refused.
+    assert session_id == (outcome.id if status == 201 else None)
     return status, json.loads(body), runtime
 
 
 def test_a_launch_answers_201_with_the_record() -> None:
-    status, body, runtime = _launch({"id": "s1"}, b'{"harness": "codex"}')
+    status, body, runtime = _launch(_Record(id="s1"), b'{"harness": "codex"}')
     assert (status, body) == (201, {"id": "s1"})
     assert runtime.launcher.bodies == [{"harness": "codex"}]
 
@@ -58,7 +66,7 @@ def test_a_failure_inside_answers_500_and_the_daemon_goes_on() -> None:
 
 
 def test_an_oversized_body_is_refused_unread_by_the_launcher() -> None:
-    status, _, runtime = _launch({"id": "s1"}, b" " * (MAX_BODY + 1))
+    status, _, runtime = _launch(_Record(id="s1"), b" " * (MAX_BODY + 1))
     assert status == 413
     assert runtime.launcher.bodies == []
 
@@ -81,3 +89,38 @@ def test_reading_stops_at_eof_or_the_deadline_and_closes_the_pipe() -> None:
     with pytest.raises(OSError):
         os.fstat(read_fd)
     os.close(write_fd)
+
+
+def test_a_preview_frame_is_written_only_while_the_last_word_still_fits() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        capacity = fcntl.fcntl(write_fd, fcntl.F_GETPIPE_SZ)
+        assert handover._room(write_fd, 1000)
+        fill = capacity - handover.LAST_WORD_ROOM - 100
+        os.write(write_fd, b"x" * fill)  # the starter has not read these yet
+        assert handover._room(write_fd, 100)
+        assert not handover._room(write_fd, 101)
+        os.read(read_fd, fill)  # it reads: room again
+        assert handover._room(write_fd, 1000)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    with open(os.devnull, "wb") as devnull:  # not a pipe: no preview at all
+        assert not handover._room(devnull.fileno(), 1)
+
+
+def test_a_failing_preview_is_logged_and_never_raised(caplog: pytest.LogCaptureFixture) -> None:
+    """The daemon awaits the preview before it says ``ready``: a failure in it must not
+    stop the daemon (the starter attaches over the API all the same)."""
+
+    class _Attach:
+        async def open(self, *args: object) -> object:
+            raise RuntimeError("boom")
+
+    class _Broken:
+        attach = _Attach()
+
+    preview = handover.Preview(_Broken(), "s1", -1)  # type: ignore[arg-type]
+    asyncio.run(preview.run())
+    assert preview.sent == 0
+    assert "the preview of the launch handed over failed" in caplog.text

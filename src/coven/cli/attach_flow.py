@@ -10,6 +10,7 @@ the same whichever command ran.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from coven.cli.attach_prelude import paint
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from coven.cli.attach_prelude import Painted
     from coven.cli.attaching import AttachMode, AttachOutcome
     from coven.cli.detach_keys import Key
+    from coven.cli.launch_preview import LaunchPreview
     from coven.schema.wire import SessionRecord
 
     # Prints the header from the session's id, harness, title and status.
@@ -48,6 +50,7 @@ def follow(
     header: Header | None = None,
     from_screen: bool = False,
     history: int | None = None,
+    preview: LaunchPreview | None = None,
 ) -> AttachOutcome:
     """Attach this process's terminal (or plain stdio) to a session until it ends or we leave.
 
@@ -59,11 +62,17 @@ def follow(
 
     ``from_screen`` starts a terminal from the session's current screen; plain stdio
     (a pipe or file) always gets the raw output log, which is what a reader wants.
+
+    ``preview``: a cold ``run``'s first output is on the terminal already, which the
+    preview has taken over (``coven.cli.launch_preview``); the attachment goes on from it.
     """
     interactive = is_interactive()
     from_screen = from_screen and interactive
-    screen = ScreenState()
-    with taken_over(sys.stdin.fileno() if interactive else None, sys.stdout.fileno(), screen):
+    taken = preview is not None and preview.taken
+    screen = preview.screen if preview is not None and taken else ScreenState()
+    shown = bytes(preview.shown) if preview is not None and taken else b""
+    in_fd = sys.stdin.fileno() if interactive else None
+    with contextlib.nullcontext() if taken else taken_over(in_fd, sys.stdout.fileno(), screen):
         painted = None
         if interactive and not fresh:
 
@@ -97,6 +106,7 @@ def follow(
             from_screen=from_screen,
             history=history,
             painted=painted,
+            shown=shown,
         )
 
 
@@ -118,6 +128,7 @@ def _attach(
     from_screen: bool,
     history: int | None,
     painted: Painted | None,
+    shown: bytes = b"",
 ) -> AttachOutcome:
     """The attachment proper, on asyncio: imported only now that the screen is shown."""
     import asyncio
@@ -137,6 +148,7 @@ def _attach(
             from_screen=from_screen,
             history=history,
             painted=painted,
+            shown=shown,
         )
     )
 

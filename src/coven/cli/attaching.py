@@ -86,6 +86,36 @@ class _Position:
     delivered: int = 0
 
 
+class _Shown:
+    """The session's first output, on the terminal before the attachment began (a cold
+    ``run``'s preview): the first stream, which starts from the session's first byte,
+    shows only what follows it.
+
+    The stream's bytes are checked against it, not just counted. Stored output is
+    redacted and the preview was live output, which is not; should redaction have
+    rewritten a secret in the preview, the stream is shown from the first byte that
+    differs, so nothing is left out (the rewritten part shows twice)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.at = 0
+
+    @property
+    def left(self) -> int:
+        """Bytes of the preview the stream has not reached yet."""
+        return len(self.data) - self.at
+
+    def skip(self, data: bytes) -> bytes:
+        """What of ``data``, the stream's next bytes, the terminal does not show yet."""
+        size = min(len(data), self.left)
+        if data[:size] == self.data[self.at : self.at + size]:
+            self.at += size
+            return data[size:]
+        same = next(i for i in range(size) if data[i] != self.data[self.at + i])
+        self.at = len(self.data)
+        return data[same:]
+
+
 @dataclass(frozen=True)
 class AttachOutcome:
     """How an attachment ended; ``exit`` is set when the session itself ended."""
@@ -229,11 +259,11 @@ async def _send(stream: AttachStream, item: bytes | _Resize) -> None:
 
 
 async def _consume(
-    attachment: _Attachment, stream: AttachStream, position: _Position
+    attachment: _Attachment, stream: AttachStream, position: _Position, shown: _Shown | None
 ) -> Exit | Overflow | None:
     async for message in stream:
         if isinstance(message, Output):
-            attachment.output(message.data)
+            attachment.output(message.data if shown is None else shown.skip(message.data))
             position.delivered += len(message.data)
         elif isinstance(message, Live):
             attachment.went_live()
@@ -257,6 +287,7 @@ async def attach(
     from_screen: bool = False,
     history: int | None = None,
     painted: Painted | None = None,
+    shown: bytes = b"",
 ) -> AttachOutcome:
     """Follow ``session_id`` until it exits, the user detaches, or a signal/hang-up arrives.
 
@@ -271,6 +302,9 @@ async def attach(
 
     ``painted``: the header and the first screen were shown from this connection
     (``coven.cli.attach_prelude``); the attachment goes on from there.
+
+    ``shown``: the session's first output, on the terminal already (a cold ``run``'s
+    preview, ``coven.cli.launch_preview``): the first stream skips it (``_Shown``).
     """
     from coven.client.attach_stream import AttachClient, AttachStream
 
@@ -298,6 +332,7 @@ async def attach(
         loop.add_reader(in_fd, attachment.on_stdin)
     after_seq = 0
     position = _Position()
+    preview = _Shown(shown) if shown else None
     try:
         client = AttachClient(home)
         while True:
@@ -316,7 +351,11 @@ async def attach(
                     on_attached = None
                 if attachment.sends:
                     await stream.resize(*window_size(out_fd))
-                result = await _pump(attachment, stream, position)
+                result = await _pump(attachment, stream, position, preview)
+            if preview is not None:
+                # The terminal shows what is left of the preview too: a catch-up skips it.
+                position.delivered += preview.left
+                preview = None
             if result is LOST:
                 caught_up = await _catch_up(client, session_id, attachment, position)
                 if isinstance(caught_up, Exit):
@@ -400,13 +439,16 @@ async def _catch_up(
 
 
 async def _pump(
-    attachment: _Attachment, stream: AttachStream, position: _Position
+    attachment: _Attachment,
+    stream: AttachStream,
+    position: _Position,
+    shown: _Shown | None = None,
 ) -> Exit | Overflow | _Lost | None:
     """Run input, output and the stop signal together; answer what ended the stream.
 
     ``LOST`` when the stream ended (or failed) while the session had not.
     """
-    consumer = asyncio.ensure_future(_consume(attachment, stream, position))
+    consumer = asyncio.ensure_future(_consume(attachment, stream, position, shown))
     stopper = asyncio.ensure_future(attachment.stop.wait())
     sender = asyncio.ensure_future(_send_forever(attachment, stream))
     tasks: set[asyncio.Future[object]] = {consumer, stopper, sender}  # type: ignore[arg-type]

@@ -14,7 +14,8 @@ the daemon is what a cold ``coven run`` waits for.
 
 A daemon spawned for a launch (``launch_soon``) also gets a pipe on which ``run``
 hands it that launch (``Spawned.hand_launch``): the daemon launches before it loads
-its API, and its answer comes before ``ready`` (``coven.daemon.handover``).
+its API, and its answer comes before ``ready`` (``coven.daemon.handover``), followed
+by the new session's first output (``output <n>`` frames) until the API is up.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ import time
 
 TYPE_CHECKING = False  # typing costs the early start of a cold `coven run`
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
+
+    OutputSink = Callable[[bytes], None]
 
 
 # posix_spawn cannot change directory: a shell does, then becomes the daemon.
@@ -73,6 +77,8 @@ class DaemonControlError(Exception):
 
 # The line a daemon that took a handed-over launch writes before ``ready``.
 LAUNCHED = b"launched "
+# A frame of the launched session's output: this line, then that many bytes.
+OUTPUT = b"output "
 
 
 class Spawned:
@@ -117,17 +123,31 @@ class Spawned:
         finally:
             os.close(fd)
 
-    def wait(self, budget: float) -> tuple[str, bytes]:
+    def wait(
+        self,
+        budget: float,
+        on_answer: Callable[[tuple[int, bytes]], OutputSink | None] | None = None,
+    ) -> tuple[str, bytes]:
         """The daemon's word (``ready``, ``error: …``, or ``""`` when it ended or said
         nothing within ``budget`` seconds) and what it wrote on stderr so far; its answer
-        to a launch handed over goes to ``answer``. Closes the pipes."""
+        to a launch handed over goes to ``answer``. Closes the pipes.
+
+        ``on_answer`` is called with that answer as soon as it comes; the session's
+        output that follows, until the daemon's word, goes to the sink it returns (or
+        nowhere, when it returns ``None``)."""
         self.hand_launch(None)  # nothing handed over by now: do not keep the daemon waiting
         try:
             lines = _Lines(self.ready_fd, time.monotonic() + budget)
             line = lines.next()
             if line.startswith(LAUNCHED):
                 self.answer = _answer(line)
+                sink = on_answer(self.answer) if on_answer is not None else None
                 line = lines.next()
+                while line.startswith(OUTPUT):
+                    data = lines.exactly(_frame_size(line))
+                    if sink is not None and data:
+                        sink(data)
+                    line = lines.next()
             if line == b"":  # the daemon is exiting (or exited) without a word
                 self.process.wait(timeout=2)
             return line.decode("utf-8", "replace").strip(), _drain(self.err_fd)
@@ -252,6 +272,24 @@ class _Lines:
             return b""
         return line
 
+    def exactly(self, size: int) -> bytes:
+        """The next ``size`` bytes; fewer (then the next line is ``b""``) at the end or
+        the deadline."""
+        while len(self.data) < size and not self.ended:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                break
+            if not select.select([self.fd], [], [], left)[0]:
+                continue
+            chunk = os.read(self.fd, 65536)
+            self.data += chunk
+            self.ended = not chunk
+        if len(self.data) < size:  # cut short: nothing after it is a word
+            self.data, self.ended = b"", True
+            return b""
+        data, self.data = self.data[:size], self.data[size:]
+        return data
+
 
 def _answer(line: bytes) -> tuple[int, bytes]:
     """``launched <status> <json>`` → (status, json)."""
@@ -259,6 +297,14 @@ def _answer(line: bytes) -> tuple[int, bytes]:
     if not status.isdigit() or not body:
         raise DaemonControlError(f"the Coven daemon answered the launch unreadably: {line[:200]!r}")
     return int(status), body
+
+
+def _frame_size(line: bytes) -> int:
+    """``output <n>`` → n."""
+    size = line[len(OUTPUT) :]
+    if not size.isdigit():
+        raise DaemonControlError(f"the Coven daemon sent unreadable output: {line[:200]!r}")
+    return int(size)
 
 
 def _drain(fd: int) -> bytes:

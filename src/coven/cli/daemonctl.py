@@ -21,6 +21,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +41,9 @@ _CLEANUP_LOCK_WAIT = 1.0
 _SHUTDOWN_PATH = "/api/v1/internal/lifecycle/shutdown"
 
 DaemonState = Literal["running", "stale", "stopped"]
+# Told (daemon pid, answer to the launch handed over) before the daemon is ready; what
+# it returns is shown the session's output until then (``start_launching``).
+OnAnswer = Callable[[int, tuple[int, bytes]], "daemon_spawn.OutputSink | None"]
 
 
 def daemon_tool(
@@ -243,24 +247,36 @@ def start(home: Path, *, budget: float = START_BUDGET, launch_soon: bool = False
 
 
 def start_launching(
-    home: Path, body: bytes | None, *, budget: float = START_BUDGET
+    home: Path,
+    body: bytes | None,
+    *,
+    budget: float = START_BUDGET,
+    on_answer: OnAnswer | None = None,
 ) -> tuple[DaemonStatus, tuple[int, bytes] | None]:
     """``start(home, launch_soon=True)`` that hands ``body``, a ``POST /sessions`` body,
     to the daemon it starts (``coven.daemon.handover``): the status, and the daemon's
     answer (HTTP status, JSON body) when it took the launch. ``None`` when it did not,
-    was running already or no ``body`` was given: then launch over the API."""
-    return _start(home, budget, True, body)
+    was running already or no ``body`` was given: then launch over the API.
+
+    ``on_answer(pid, answer)`` is called as soon as the answer comes, before the daemon
+    is ready; the session's output until then goes to the sink it returns, if any
+    (``daemon_spawn.Spawned.wait``)."""
+    return _start(home, budget, True, body, on_answer)
 
 
 def _start(
-    home: Path, budget: float, launch_soon: bool, body: bytes | None
+    home: Path,
+    budget: float,
+    launch_soon: bool,
+    body: bytes | None,
+    on_answer: OnAnswer | None = None,
 ) -> tuple[DaemonStatus, tuple[int, bytes] | None]:
     home = home_files.prepare_home(home)
     early = early_start.take(home)
     if early is not None:
         try:
             early.hand_launch(body)
-            return _ready(early, budget), early.answer
+            return _ready(early, budget, on_answer), early.answer
         finally:
             early.release()
     with home_files.lifecycle_lock(home):
@@ -269,14 +285,20 @@ def _start(
             return current, None
         spawned = daemon_spawn.spawn(home, launch_soon=launch_soon)
         spawned.hand_launch(body)
-        return _ready(spawned, budget), spawned.answer
+        return _ready(spawned, budget, on_answer), spawned.answer
 
 
-def _ready(spawned: daemon_spawn.Spawned, budget: float) -> DaemonStatus:
+def _ready(
+    spawned: daemon_spawn.Spawned, budget: float, on_answer: OnAnswer | None = None
+) -> DaemonStatus:
     """The status of a daemon just spawned, once it reports ready; else why it is not."""
     home, process = Path(spawned.home), spawned.process
     log = home / LOG_NAME
-    line, early = spawned.wait(budget)
+
+    def answered(answer: tuple[int, bytes]) -> daemon_spawn.OutputSink | None:
+        return None if on_answer is None else on_answer(process.pid, answer)
+
+    line, early = spawned.wait(budget, answered)
     if line.startswith("error:"):
         raise DaemonControlError(line.removeprefix("error:").strip())
     if line != "ready":

@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
 
@@ -40,6 +41,7 @@ from coven.cli.detach_keys import (
     parse_detach_keys,
 )
 from coven.cli.failures import CliError
+from coven.cli.launch_preview import LaunchPreview, started_line
 from coven.cli.render import created_header, short_id
 from coven.cli.terminal import is_interactive, window_size
 from coven.client import ApiError, LaunchOptions, launch_environment
@@ -47,9 +49,15 @@ from coven.client.calls import launch as launch_call
 from coven.client.sync import launch_body
 from coven.schema.wire import SessionRecord
 
+if TYPE_CHECKING:
+    from coven.cli.daemon_spawn import OutputSink
+
 
 def ensure_daemon(
-    *, warm_attach: bool = False, launch: bytes | None = None
+    *,
+    warm_attach: bool = False,
+    launch: bytes | None = None,
+    on_answer: daemonctl.OnAnswer | None = None,
 ) -> tuple[int, bytes] | None:
     """Start the daemon when none is running (one line on stderr says so).
 
@@ -60,18 +68,29 @@ def ensure_daemon(
     ``launch``: a ``POST /sessions`` body to hand to a daemon started here, which
     launches it before it loads its API (``daemonctl.start_launching``); its answer
     (HTTP status, JSON body) is returned, ``None`` when no daemon took it.
+    ``on_answer``: ``daemonctl.start_launching``'s; when it takes the session's output
+    (``LaunchPreview``), it has also said that the daemon started.
     """
     if is_remote():
         return None
     if daemonctl.already_running(home()) is not None:
         return None
     warming = _warm_attach_client() if warm_attach else None
+    previewed = False
+
+    def answered(pid: int, answer: tuple[int, bytes]) -> OutputSink | None:
+        nonlocal previewed
+        sink = None if on_answer is None else on_answer(pid, answer)
+        previewed = sink is not None
+        return sink
+
     try:
-        started, answer = daemonctl.start_launching(home(), launch)
+        started, answer = daemonctl.start_launching(home(), launch, on_answer=answered)
     finally:
         if warming is not None:
             warming.join()
-    hint(f"Coven daemon: started (pid {started.pid}, socket {started.socket})")
+    if not previewed:
+        hint(f"Coven daemon: started (pid {started.pid}, socket {started.socket})")
     return answer
 
 
@@ -281,32 +300,41 @@ def run_cmd(
     call = None
     if continues is None:
         call = launch_call(launch_body(root, harness, text, **options))
-    answer = ensure_daemon(
-        warm_attach=not detach, launch=None if call is None else call.request.body
-    )
-    if continues is not None:
-        options["resume"] = client().resolve_session_ref(continues).id
-    with launch_errors(cwd=cwd, add_dirs=add_dirs, root=root):
-        if call is not None and answer is not None:
-            record = call.parse(*answer)  # as the API would have answered it
-        else:
-            record = client().launch(root, harness, text, **options)
-    if detach:
-        out(record.id)
-        mode = "one-shot (--print)" if one_shot else "interactive"
-        hint(
-            f"Coven session started in the background ({mode}); "
-            f"attach with: coven attach {short_id(record.id)}"
+
+    def header(record: SessionRecord) -> str:
+        mode = _mode_line(one_shot, interactive, detach_keys)
+        return created_header(record, lane_counterpart(record, shown_cwd), mode)
+
+    def announce(pid: int, record: SessionRecord) -> None:
+        hint(started_line(pid, home()))
+        hint(header(record))
+
+    # A daemon started now shows the session's first output before its API is up.
+    preview = None if call is None or detach else LaunchPreview(call.parse, announce)
+    with preview if preview is not None else contextlib.nullcontext():
+        answer = ensure_daemon(
+            warm_attach=not detach,
+            launch=None if call is None else call.request.body,
+            on_answer=None if preview is None else preview.on_answer,
         )
-        return
-    hint(
-        created_header(
-            record,
-            lane_counterpart(record, shown_cwd),
-            _mode_line(one_shot, interactive, detach_keys),
-        )
-    )
-    outcome = follow(socket_home(), record.id, keys=detach_keys, fresh=True)
+        if continues is not None:
+            options["resume"] = client().resolve_session_ref(continues).id
+        with launch_errors(cwd=cwd, add_dirs=add_dirs, root=root):
+            if call is not None and answer is not None:
+                record = call.parse(*answer)  # as the API would have answered it
+            else:
+                record = client().launch(root, harness, text, **options)
+        if detach:
+            out(record.id)
+            mode = "one-shot (--print)" if one_shot else "interactive"
+            hint(
+                f"Coven session started in the background ({mode}); "
+                f"attach with: coven attach {short_id(record.id)}"
+            )
+            return
+        if preview is None or not preview.taken:
+            hint(header(record))
+        outcome = follow(socket_home(), record.id, keys=detach_keys, fresh=True, preview=preview)
     report_ending(record.id, outcome)
     if outcome.exit is not None:
         sys.exit(run_exit_code(outcome.exit))

@@ -14,13 +14,24 @@ The answer is one line before ``ready``: ``launched <status> <json>``, the statu
 body ``POST /sessions`` would have answered (msgspec writes JSON on one line). No such
 line means the daemon did not take a launch (none came, or not in time): the command
 then sends it over the API, so a launch is taken exactly once.
+
+Between that line and ``ready`` the daemon previews the new session's output on the
+same pipe (``preview``), as frames ``output <n>\n`` followed by n bytes: the bytes an
+attachment from the start would show, in order, and no others. A harness that prints
+within the API's load (a shell, a small tool) is then on screen before the API is up;
+the command attaches once it is, skipping the bytes it has shown. The preview stops
+at ``PREVIEW_LIMIT`` bytes, and before a frame the pipe could not take at once: the
+daemon never waits on its starter, and its last word always fits.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import select
+import struct
+import termios
 import time
 
 import msgspec
@@ -28,6 +39,7 @@ import msgspec
 from coven.authority.body import MAX_BODY, parse_json_body
 from coven.errors import CovenError, InternalError, PayloadTooLarge
 from coven.runtime import Runtime
+from coven.runtime.attach import AttachView, Exit, Output, Overflow, ReplayChunk
 
 log = logging.getLogger("coven.daemon")
 
@@ -37,6 +49,11 @@ log = logging.getLogger("coven.daemon")
 # was stopped or is stuck. Past this the starter launches over the API.
 WAIT_SECONDS = 2.0
 ANSWER = b"launched"
+OUTPUT = b"output"
+# Enough for an agent's first screen or a shell's banner; the rest comes by the API.
+PREVIEW_LIMIT = 32 * 1024
+# Room always left on the pipe for the daemon's last word (``ready``, ``error: …``).
+LAST_WORD_ROOM = 4096
 
 _encoder = msgspec.json.Encoder()
 
@@ -65,20 +82,74 @@ def read_request(fd: int, wait: float = WAIT_SECONDS) -> bytes | None:
     return b"".join(chunks) or None
 
 
-async def launch(runtime: Runtime, raw: bytes) -> tuple[int, bytes]:
-    """What ``POST /sessions`` with body ``raw`` answers: its status and JSON body."""
+async def launch(runtime: Runtime, raw: bytes) -> tuple[int, bytes, str | None]:
+    """What ``POST /sessions`` with body ``raw`` answers: its status and JSON body, and
+    the id of the session it launched (``None`` when it refused)."""
     try:
         if len(raw) > MAX_BODY:
             raise PayloadTooLarge(f"Request body exceeds {MAX_BODY}-byte limit.")
         record = await runtime.launcher.launch(parse_json_body(raw, empty={}))
-        return 201, _encoder.encode(record)
+        return 201, _encoder.encode(record), record.id
     except CovenError as exc:
-        return exc.status, _encoder.encode(exc.envelope())
+        return exc.status, _encoder.encode(exc.envelope()), None
     except Exception as exc:  # as the API does: the starter is told, the daemon serves on
         log.exception("the launch handed over at start-up failed")
         error = InternalError.of(exc)
-        return error.status, _encoder.encode(error.envelope())
+        return error.status, _encoder.encode(error.envelope()), None
 
 
 def answer_line(status: int, body: bytes) -> bytes:
     return b"%s %d %s\n" % (ANSWER, status, body)
+
+
+class Preview:
+    """The launched session's output written on the ready pipe ``fd`` as ``output`` frames
+    (``run``) until cancelled (the API is up), the session ends, or the preview stops
+    (see the module's text). ``sent``: the bytes of output written so far."""
+
+    def __init__(self, runtime: Runtime, session_id: str, fd: int) -> None:
+        self.runtime = runtime
+        self.session_id = session_id
+        self.fd = fd
+        self.sent = 0
+
+    async def run(self) -> None:
+        try:
+            await self._show()
+        except OSError:
+            return  # the starter is gone: it attaches (or not) without us
+        except Exception:  # the starter attaches by the API all the same; serve on
+            log.exception("the preview of the launch handed over failed")
+
+    async def _show(self) -> None:
+        attachment = await self.runtime.attach.open(self.session_id, 0, AttachView.RAW)
+        try:
+            async for item in attachment.items():
+                if isinstance(item, Exit | Overflow):
+                    return
+                if not isinstance(item, ReplayChunk | Output):
+                    continue
+                data = item.data[: PREVIEW_LIMIT - self.sent]
+                frame = b"%s %d\n%s" % (OUTPUT, len(data), data)
+                if not data or not _room(self.fd, len(frame)):
+                    return
+                _write_all(self.fd, frame)
+                self.sent += len(data)
+        finally:
+            attachment.close()
+
+
+def _room(fd: int, size: int) -> bool:
+    """Can the pipe ``fd`` take ``size`` more bytes at once and still its last word?"""
+    try:
+        capacity: int = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+        unread: int = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+    except OSError:
+        return False  # not a pipe: no preview
+    return unread + size + LAST_WORD_ROOM <= capacity
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -15,8 +15,9 @@ Start-up order, each step refusing clearly rather than guessing:
    is built, every session an earlier instance left ``running`` is adopted from its
    holder (``coven.runtime.adoption``) or, with no holder left, reaped and ``orphaned``;
 6. the launch the starter handed over on ``--launch-fd``, if any (``handover``: a cold
-   ``coven run``'s harness starts while the API loads), answered on the ready pipe;
-   the API's modules load on a worker thread meanwhile;
+   ``coven run``'s harness starts while the API loads), answered on the ready pipe,
+   where the session's first output follows until the API is up; the API's modules
+   load on a worker thread meanwhile;
 7. the API (imported only now), its socket (0600), then ``daemon.json`` (0600);
 8. readiness reported to the starter on the ``--ready-fd`` pipe.
 
@@ -243,9 +244,10 @@ class Daemon:
             # (git, the fork server, the holder): the launch is answered as soon as it is
             # done, and the API is ready that much sooner.
             loading = asyncio.ensure_future(asyncio.to_thread(_load_api))
-            await self.take_handed_launch(runtime, launch_fd, ready_fd)
+            previewing = await self.take_handed_launch(runtime, launch_fd, ready_fd)
             web, Api, make_server = await loading
         else:
+            previewing = None
             web, Api, make_server = _load_api()
         api = Api(runtime, self.request_stop)
         runner = web.ServerRunner(make_server(api), handle_signals=False, shutdown_timeout=2.0)
@@ -259,6 +261,12 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.request_stop)
         log.info("serving %s (instance %s, %d orphaned)", paths.socket, self.instance_id, orphaned)
+        if previewing is not None:  # the API shows the rest; no frame may follow `ready`
+            preview, task = previewing
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            log.info("previewed %d byte(s) of its output before the API was up", preview.sent)
         if ready_fd is not None:
             with contextlib.suppress(OSError):
                 os.write(ready_fd, b"ready\n")
@@ -278,17 +286,27 @@ class Daemon:
         os.close(lock_fd)
         return 0
 
-    async def take_handed_launch(self, runtime: Runtime, fd: int, ready_fd: int | None) -> None:
-        """Launch what the starter wrote on ``fd`` (``handover``); answer on ``ready_fd``."""
+    async def take_handed_launch(
+        self, runtime: Runtime, fd: int, ready_fd: int | None
+    ) -> tuple[handover.Preview, asyncio.Task[None]] | None:
+        """Launch what the starter wrote on ``fd`` (``handover``); answer on ``ready_fd``,
+        where the session's output follows (the task returned) until the API is up."""
         # On a worker thread: the loop already serves adopted sessions' output meanwhile.
         raw = await asyncio.to_thread(handover.read_request, fd)
         if raw is None:
-            return
-        status, body = await handover.launch(runtime, raw)
+            return None
+        status, body, session_id = await handover.launch(runtime, raw)
         log.info("took the launch handed over by the command that started it (%d)", status)
-        if ready_fd is not None:
-            with contextlib.suppress(OSError):
-                os.write(ready_fd, handover.answer_line(status, body))
+        if ready_fd is None:
+            return None
+        try:
+            os.write(ready_fd, handover.answer_line(status, body))
+        except OSError:
+            return None
+        if session_id is None:
+            return None
+        preview = handover.Preview(runtime, session_id, ready_fd)
+        return preview, asyncio.ensure_future(preview.run())
 
     async def watch_socket(self, inode: int) -> None:
         """Stop when our socket is gone or replaced: no client could ever reach us again.
