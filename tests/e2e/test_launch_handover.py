@@ -142,7 +142,7 @@ def test_a_launch_handed_over_too_late_is_not_taken_and_says_so(home: Path) -> N
     taken (no answer), so the command sends it over the API instead: never twice."""
     began = time.monotonic()
     spawned = daemon_spawn.spawn(home, launch_soon=True)
-    while not (home / "coven.sock").exists():  # serving: it gave up on the pipe
+    while not (home / "daemon.json").exists():  # serving: it gave up on the pipe
         assert time.monotonic() < began + 15.0
         time.sleep(0.02)
     assert time.monotonic() - began >= handover.WAIT_SECONDS  # it did wait for it

@@ -28,6 +28,8 @@ import os, sys, time
 class _SlowApi:
     def find_spec(self, name, path=None, target=None):
         if name == "coven.api.app":
+            if os.environ["SLOW_API_SECONDS"] == "fail":
+                raise ImportError("the API cannot load here")
             time.sleep(float(os.environ["SLOW_API_SECONDS"]))
         return None
 
@@ -37,7 +39,7 @@ NUMBERED = re.compile(rb"^(\d{12}) ", re.M)
 PREVIEWED = re.compile(r"previewed (\d+) byte\(s\) of its output before the API was up")
 
 
-def _slow_api(cli: Cli, tmp_path: Path, seconds: float = 1.0) -> dict[str, str]:
+def _slow_api(cli: Cli, tmp_path: Path, seconds: float | str = 1.0) -> dict[str, str]:
     site = tmp_path / "slow-api"
     site.mkdir()
     (site / "sitecustomize.py").write_text(SLOW_API)
@@ -126,3 +128,27 @@ def test_a_detached_cold_run_prints_only_the_id(cli: Cli, tmp_path: Path) -> Non
     assert re.fullmatch(r"[0-9a-f-]{36}", session_id)
     assert "FAKE[codex]" not in proc.stdout + proc.stderr
     assert "argv=" in cli.wait_output(session_id, "ready")
+
+
+def test_a_command_run_while_the_api_loads_waits_for_its_answer(cli: Cli, tmp_path: Path) -> None:
+    """The socket listens before the API is loaded: a command run as soon as the preview
+    showed something is answered (a moment later), not told that no daemon runs."""
+    child, _ = _spawn(cli, _slow_api(cli, tmp_path, seconds=2.0), "run", "codex")
+    child.expect("ready")
+    log = cli.home / "daemon.log"
+    assert "serving" not in log.read_text()
+    listed = cli.json("sessions", "--json")["sessions"]
+    assert [(s["harness"], s["status"]) for s in listed] == [("codex", "running")]
+    assert "serving" in log.read_text()  # it was answered once the API was up
+    child.send("\x1d")
+    child.expect(pexpect.EOF)
+    child.close()
+
+
+def test_a_daemon_whose_api_fails_to_load_leaves_no_socket_behind(cli: Cli, tmp_path: Path) -> None:
+    proc = cli.run("run", "codex", "--detach", env=_slow_api(cli, tmp_path, seconds="fail"))
+    assert proc.returncode != 0
+    assert "the API cannot load here" in (cli.home / "daemon.log").read_text()
+    assert not (cli.home / "coven.sock").exists()
+    status = cli.run("daemon", "status")
+    assert "not running" in status.stdout + status.stderr

@@ -18,7 +18,8 @@ Start-up order, each step refusing clearly rather than guessing:
    ``coven run``'s harness starts while the API loads), answered on the ready pipe,
    where the session's first output follows until the API is up; the API's modules
    load on a worker thread meanwhile;
-7. the API (imported only now), its socket (0600), then ``daemon.json`` (0600);
+7. the API (imported only now) on the socket (0600), which listens from step 6 on (a
+   client that connects meanwhile waits for its answer), then ``daemon.json`` (0600);
 8. readiness reported to the starter on the ``--ready-fd`` pipe.
 
 SIGTERM/SIGINT/SIGHUP stop it gracefully: no new connections, every live
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("coven.daemon")
 
 SOCKET_WATCH_SECONDS = 5.0
+LISTEN_BACKLOG = 128  # aiohttp's default
 
 
 class StartupError(Exception):
@@ -131,6 +133,19 @@ def reclaim_socket(paths: authority.HomePaths) -> None:
     if socket_answers(path):
         raise StartupError(f"a process is already serving {path}; refusing to take it over")
     path.unlink()
+
+
+def listen(paths: authority.HomePaths) -> tuple[socket.socket, int]:
+    """The daemon's socket (0600), bound and listening; and its inode (ours to remove)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(paths.socket))
+        os.chmod(paths.socket, 0o600)
+        sock.listen(LISTEN_BACKLOG)
+        return sock, os.stat(paths.socket).st_ino
+    except BaseException:
+        sock.close()
+        raise
 
 
 def write_status_file(paths: authority.HomePaths, info: dict[str, Any]) -> None:
@@ -239,24 +254,31 @@ class Daemon:
                     orphaned,
                     report.seconds,
                 )
-        if launch_fd is not None:
-            # The API loads on a worker thread while the launch waits on other processes
-            # (git, the fork server, the holder): the launch is answered as soon as it is
-            # done, and the API is ready that much sooner.
-            loading = asyncio.ensure_future(asyncio.to_thread(_load_api))
-            previewing = await self.take_handed_launch(runtime, launch_fd, ready_fd)
-            web, Api, make_server = await loading
-        else:
-            previewing = None
-            web, Api, make_server = _load_api()
-        api = Api(runtime, self.request_stop)
-        runner = web.ServerRunner(make_server(api), handle_signals=False, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.UnixSite(runner, str(paths.socket))
-        await site.start()
-        os.chmod(paths.socket, 0o600)
+        # The socket listens before the API is loaded: a client that connects meanwhile
+        # (one that saw a cold run's first output, say) waits in its backlog for the
+        # answer instead of finding no daemon.
+        listening, inode = listen(paths)
+        try:
+            if launch_fd is not None:
+                # The API loads on a worker thread while the launch waits on other
+                # processes (git, the fork server, the holder): the launch is answered as
+                # soon as it is done, and the API is ready that much sooner.
+                loading = asyncio.ensure_future(asyncio.to_thread(_load_api))
+                previewing = await self.take_handed_launch(runtime, launch_fd, ready_fd)
+                web, Api, make_server = await loading
+            else:
+                previewing = None
+                web, Api, make_server = _load_api()
+            api = Api(runtime, self.request_stop)
+            runner = web.ServerRunner(make_server(api), handle_signals=False, shutdown_timeout=2.0)
+            await runner.setup()
+            site = web.SockSite(runner, listening)
+            await site.start()
+        except BaseException:
+            listening.close()
+            remove_own_files(paths, inode, os.getpid())
+            raise
         write_status_file(paths, msgspec.to_builtins(identity))
-        inode = os.stat(paths.socket).st_ino
         watch = loop.create_task(self.watch_socket(inode))
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.request_stop)
