@@ -257,15 +257,7 @@ class _Lines:
 
     def next(self) -> bytes:
         """The next line without its newline; ``b""`` at the end or the deadline."""
-        while b"\n" not in self.data and not self.ended:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                break
-            if not select.select([self.fd], [], [], left)[0]:
-                continue
-            chunk = os.read(self.fd, 65536)
-            self.data += chunk
-            self.ended = not chunk  # the daemon exited (or closed the pipe)
+        self._read_until(lambda: b"\n" in self.data)
         line, newline, self.data = self.data.partition(b"\n")
         if not newline:  # a line cut short by the end is not a word
             self.data = line
@@ -275,20 +267,23 @@ class _Lines:
     def exactly(self, size: int) -> bytes:
         """The next ``size`` bytes; fewer (then the next line is ``b""``) at the end or
         the deadline."""
-        while len(self.data) < size and not self.ended:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                break
-            if not select.select([self.fd], [], [], left)[0]:
-                continue
-            chunk = os.read(self.fd, 65536)
-            self.data += chunk
-            self.ended = not chunk
+        self._read_until(lambda: len(self.data) >= size)
         if len(self.data) < size:  # cut short: nothing after it is a word
             self.data, self.ended = b"", True
             return b""
         data, self.data = self.data[:size], self.data[size:]
         return data
+
+    def _read_until(self, enough: Callable[[], bool]) -> None:
+        while not enough() and not self.ended:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                return
+            if not select.select([self.fd], [], [], left)[0]:
+                continue
+            chunk = os.read(self.fd, 65536)
+            self.data += chunk
+            self.ended = not chunk  # the daemon exited (or closed the pipe)
 
 
 def _answer(line: bytes) -> tuple[int, bytes]:
