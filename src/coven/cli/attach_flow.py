@@ -67,8 +67,9 @@ def follow(
     preview has taken over (``coven.cli.launch_preview``); the attachment goes on from it.
     """
     interactive = is_interactive()
-    from_screen = from_screen and interactive
     taken = preview is not None and preview.taken
+    # What a preview showed is the raw start of the output: the stream must be it too.
+    from_screen = from_screen and interactive and not taken
     screen = preview.screen if preview is not None and taken else ScreenState()
     shown = bytes(preview.shown) if preview is not None and taken else b""
     in_fd = sys.stdin.fileno() if interactive else None
