@@ -16,7 +16,7 @@ import pexpect
 import pytest
 
 from coven.daemon import handover
-from tests.support.cli import COVEN, Cli, cli
+from tests.support.cli import COVEN, Cli, cli, daemon_pids
 
 __all__ = ["cli"]
 
@@ -155,3 +155,20 @@ def test_a_daemon_whose_api_fails_to_load_leaves_no_socket_behind(cli: Cli, tmp_
     assert not (cli.home / "coven.sock").exists()
     status = cli.run("daemon", "status")
     assert "not running" in status.stdout + status.stderr
+
+
+def test_a_stop_while_the_api_loads_stops_the_daemon_and_ends_the_run(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Stopping a daemon that is still loading its API (its session already on screen)
+    waits for it and stops it: nothing is left running behind a "not running"."""
+    child, seen = _spawn(cli, _slow_api(cli, tmp_path, seconds=2.0), "run", "codex")
+    child.expect("ready")
+    assert "serving" not in (cli.home / "daemon.log").read_text()
+    stopped = cli.run("daemon", "stop", "--yes")
+    assert stopped.returncode == 0
+    assert "Coven daemon: stopped" in stopped.stdout + stopped.stderr
+    child.expect(pexpect.EOF)
+    child.close()
+    assert daemon_pids(cli.home) == []
+    assert b"[coven session killed" in seen.getvalue()
