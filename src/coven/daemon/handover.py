@@ -16,7 +16,7 @@ line means the daemon did not take a launch (none came, or not in time): the com
 then sends it over the API, so a launch is taken exactly once.
 
 Between that line and ``ready`` the daemon previews the new session's output on the
-same pipe (``preview``), as frames ``output <n>\n`` followed by n bytes: the bytes an
+same pipe (``Preview``), as frames ``output <n>\n`` followed by n bytes: the bytes an
 attachment from the start would show, in order, and no others. A harness that prints
 within the API's load (a shell, a small tool) is then on screen before the API is up;
 the command attaches once it is, skipping the bytes it has shown. The preview stops
