@@ -12,6 +12,7 @@ import pytest
 
 from coven.store import AppendEvents, InsertSession, NewEvent, SessionRow, StoreWriter, now_rfc3339
 from coven.store import checkpoint as checkpoint_mod
+from coven.store.checkpoint import Checkpointer
 from coven.store.database import initialize
 
 ROW = json.dumps({"data": "x" * (256 * 1024)})
@@ -23,6 +24,12 @@ def _session() -> SessionRow:
         id="s1", project_root="/p", harness="codex", title="t", status="running",
         created_at=now, updated_at=now,
     )  # fmt: skip
+
+
+def _checkpointer(writer: StoreWriter) -> Checkpointer:
+    """``writer``'s checkpointer, once a session exists to append events to."""
+    writer.submit(InsertSession(_session())).result(10)
+    return writer._checkpointer
 
 
 def _wait(predicate: object, seconds: float = 10.0) -> None:
@@ -50,8 +57,7 @@ def test_a_passive_checkpoint_follows_enough_committed_output(
     writer: StoreWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(checkpoint_mod, "PASSIVE_AT_BYTES", 1024 * 1024)
-    writer.submit(InsertSession(_session())).result(10)
-    checkpointer = writer._checkpointer
+    checkpointer = _checkpointer(writer)
     assert checkpointer.checkpoints == 0
     for _ in range(8):  # 2 MiB: past the threshold
         writer.submit(AppendEvents([NewEvent("s1", "output", ROW, "clean")])).result(10)
@@ -65,8 +71,7 @@ def test_a_flood_of_output_is_copied_once_it_stops(
     # While sessions' output floods in, checkpoints wait (up to FLOOD_AT_BYTES): copying
     # the log meanwhile takes the cores and the disk from the output itself.
     monkeypatch.setattr(checkpoint_mod, "QUIET_SECONDS", 1.0)
-    writer.submit(InsertSession(_session())).result(10)
-    checkpointer = writer._checkpointer
+    checkpointer = _checkpointer(writer)
     flowing_until = time.monotonic() + 2.5  # over two rounds of the checkpointer
     rows = [NewEvent("s1", "output", ROW, "clean") for _ in range(3)]
     while time.monotonic() < flowing_until:  # ~15 MiB/s, past PASSIVE_AT_BYTES
@@ -84,8 +89,7 @@ def test_output_below_a_flood_keeps_the_normal_pace(
     # A session printing steadily (here ~2.5 MiB/s, under FLOOD_BYTES a second) is
     # checkpointed every PASSIVE_AT_BYTES as it goes, as any other writes are.
     monkeypatch.setattr(checkpoint_mod, "PASSIVE_AT_BYTES", 1024 * 1024)
-    writer.submit(InsertSession(_session())).result(10)
-    checkpointer = writer._checkpointer
+    checkpointer = _checkpointer(writer)
     deadline = time.monotonic() + 10.0
     while checkpointer.checkpoints == 0:
         assert time.monotonic() < deadline, "no checkpoint while output kept coming"

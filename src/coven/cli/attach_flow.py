@@ -67,13 +67,17 @@ def follow(
     preview has taken over (``coven.cli.launch_preview``); the attachment goes on from it.
     """
     interactive = is_interactive()
-    taken = preview is not None and preview.taken
-    # What a preview showed is the raw start of the output: the stream must be it too.
-    from_screen = from_screen and interactive and not taken
-    screen = preview.screen if preview is not None and taken else ScreenState()
-    shown = bytes(preview.shown) if preview is not None and taken else b""
     in_fd = sys.stdin.fileno() if interactive else None
-    with contextlib.nullcontext() if taken else taken_over(in_fd, sys.stdout.fileno(), screen):
+    if preview is not None and preview.taken:
+        screen, shown = preview.screen, bytes(preview.shown)
+        terminal: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        # What the preview showed is the raw start of the output: the stream must be too.
+        from_screen = False
+    else:
+        screen, shown = ScreenState(), b""
+        terminal = taken_over(in_fd, sys.stdout.fileno(), screen)
+        from_screen = from_screen and interactive
+    with terminal:
         painted = None
         if interactive and not fresh:
 

@@ -82,10 +82,14 @@ class LaunchPreview:
         self._terminal.close()
 
 
-def started_line(pid: int, home: os.PathLike[str] | str) -> str:
-    """``Coven daemon: started …`` as ``ensure_daemon`` prints it once the daemon is
-    ready, from what is known before (the socket as the daemon resolves it)."""
+def started_line(pid: int | None, socket: str) -> str:
+    """``Coven daemon: started …``: the line ``run`` prints for a daemon it started."""
+    return f"Coven daemon: started (pid {pid}, socket {socket})"
+
+
+def socket_of(home: os.PathLike[str] | str) -> str:
+    """The socket of ``home``'s daemon as that daemon names it (resolved), known before
+    it is ready to say so itself."""
     from coven.schema.home import SOCKET_NAME
 
-    socket = os.path.realpath(os.path.join(home, SOCKET_NAME))
-    return f"Coven daemon: started (pid {pid}, socket {socket})"
+    return os.path.realpath(os.path.join(home, SOCKET_NAME))

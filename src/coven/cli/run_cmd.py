@@ -41,7 +41,7 @@ from coven.cli.detach_keys import (
     parse_detach_keys,
 )
 from coven.cli.failures import CliError
-from coven.cli.launch_preview import LaunchPreview, started_line
+from coven.cli.launch_preview import LaunchPreview, socket_of, started_line
 from coven.cli.render import created_header, short_id
 from coven.cli.terminal import is_interactive, window_size
 from coven.client import ApiError, LaunchOptions, launch_environment
@@ -90,7 +90,7 @@ def ensure_daemon(
         if warming is not None:
             warming.join()
     if not previewed:
-        hint(f"Coven daemon: started (pid {started.pid}, socket {started.socket})")
+        hint(started_line(started.pid, started.socket))
     return answer
 
 
@@ -306,7 +306,7 @@ def run_cmd(
         return created_header(record, lane_counterpart(record, shown_cwd), mode)
 
     def announce(pid: int, record: SessionRecord) -> None:
-        hint(started_line(pid, home()))
+        hint(started_line(pid, socket_of(home())))
         hint(header(record))
 
     # A daemon started now shows the session's first output before its API is up.
