@@ -39,6 +39,7 @@ from coven.errors import (
 from coven.runtime import Runtime
 from coven.runtime.actions import ActionRejected
 from coven.runtime.health import CATALOG
+from coven.runtime.queries import encode_events_page
 from coven.schema import API_VERSION, EventsPage
 from coven.schema.meta import Accepted, ApiVersionInfo, SacrificeResult, shutdown_accepted
 
@@ -286,12 +287,17 @@ class Api(CockpitRoutes):
             raise InvalidRequest("sessionId query parameter is required.")
         query = requests.events_query(match.query)  # query errors come before the lookup
         page = await self.runtime.queries.events_page(match.query["sessionId"], query)
-        return await self.big_json_response(page, _page_size(page))
+        return await self.events_response(page)
 
     async def on_session_events(self, request: BaseRequest, match: router.Match) -> web.Response:
         query = requests.events_query(match.query)
         page = await self.runtime.queries.events_page(match.session_id or "", query)
-        return await self.big_json_response(page, _page_size(page))
+        return await self.events_response(page)
+
+    async def events_response(self, page: EventsPage) -> web.Response:
+        if _page_size(page) < OFFLOAD_ENCODE_BYTES:
+            return encoded_response(200, encode_events_page(page))
+        return encoded_response(200, await self.runtime.ledger.read(encode_events_page, page))
 
     async def on_log(self, request: BaseRequest, match: router.Match) -> web.Response:
         lines = await self.runtime.queries.log_lines(match.session_id or "")

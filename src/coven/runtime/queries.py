@@ -18,11 +18,21 @@ from coven.errors import EventResponseTooLarge, InvalidRequest
 from coven.redaction import redact_text
 from coven.runtime.ledger import Ledger
 from coven.runtime.records import AttentionLookup, to_event_record, to_record, with_attention
-from coven.schema import Cursor, EventKind, EventsPage, LogLine, SessionRecord, SessionsPage
+from coven.schema import (
+    Cursor,
+    EventKind,
+    EventRecord,
+    EventsPage,
+    LogLine,
+    SessionRecord,
+    SessionsPage,
+)
 from coven.schema.vocabulary import MAX_PAGE
 from coven.store import EventRow, SessionRow, StoreReader
 
 RESPONSE_BUDGET = 4 * 1024 * 1024 - 64 * 1024  # headroom for the envelope
+RESPONSE_LIMIT = 4 * 1024 * 1024  # an events page's encoded size, unless it is one event
+_page_encoder = msgspec.json.Encoder()
 READ_BATCH = MAX_PAGE
 PREVIEW_CHARS = 240
 
@@ -75,8 +85,32 @@ def decode_cursor(raw: str) -> tuple[str, str]:
 
 # -- events -----------------------------------------------------------------------------------
 def _event_size(row: EventRow) -> int:
-    # A generous estimate of the encoded record (payload_json is re-escaped as a string).
-    return len(row.payload_json) * 2 + len(row.id) + len(row.session_id) + 160
+    # The encoded record, estimated. The stored payload is re-escaped as a JSON string,
+    # which terminal output outgrows by a few per cent (its \r\n and ESC escapes): an
+    # eighth more covers that. Text dense in quotes, backslashes or control characters
+    # outgrows it; ``encode_events_page`` holds the page to ``RESPONSE_LIMIT`` then.
+    # (Twice the payload, as this was, held pages of 1 MiB outputs to one event, and each
+    # page read a second one only to leave it out: a follower read the log twice.)
+    size = len(row.payload_json)
+    return size + (size >> 3) + len(row.id) + len(row.session_id) + 160
+
+
+def encode_events_page(page: EventsPage) -> bytes:
+    """The page's JSON, at most ``RESPONSE_LIMIT`` bytes unless it is one event.
+
+    Events whose encoding outgrew their estimate move to the next page (``hasMore``).
+    """
+    body = _page_encoder.encode(page)
+    if len(body) <= RESPONSE_LIMIT or len(page.events) < 2:
+        return body
+    room = RESPONSE_LIMIT - len(_page_encoder.encode(EventsPage([], Cursor(0), True))) - 20
+    kept: list[EventRecord] = []
+    for event in page.events:
+        room -= len(_page_encoder.encode(event)) + 1
+        if room < 0 and kept:
+            break
+        kept.append(event)
+    return _page_encoder.encode(EventsPage(kept, Cursor(kept[-1].seq), True))
 
 
 def read_events(
