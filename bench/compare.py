@@ -4,7 +4,9 @@
 
 For each of N repetitions, alternating which daemon goes first, it runs our
 API driver ``bench/driver.py`` (as a subprocess) against both daemons, then our extra measurements (attach-stream keystroke echo, CLI
-latency) on a fresh daemon of each. It writes ``DIR/raw/*.json`` (every run),
+latency) on a fresh daemon of each, with the PTY ceilings (``bench/limits.py``)
+between reps; after the reps, ``bench/cli.py`` (commands, daemon start-up and idle
+RSS beside their ceilings; ``--no-cli`` skips it). It writes ``DIR/raw/*.json`` (every run),
 ``DIR/latest.json`` (aggregates) and ``DIR/latest.md`` (the comparison table).
 
 ``--bench-tool PATH`` (or ``COVEN_BENCH_TOOL``) swaps in another driver with
@@ -280,6 +282,19 @@ def run_limits(blob: Path) -> report.Figures:
     return out
 
 
+def run_cli(out: Path, args: argparse.Namespace) -> str:
+    """``bench/cli.py``'s table (whole-process command timings, daemon start -> health and
+    idle RSS with the ceilings under them); "" if it failed (logged)."""
+    runs, starts = ("5", "3") if args.quick else ("20", "10")
+    cmd = [daemon_python(), str(HERE / "cli.py"), "--runs", runs, "--starts", starts]
+    cmd += ["--out", str(out)] + ([] if args.only == "both" else ["--no-reference"])
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=1800)
+    if proc.returncode != 0:
+        log(f"bench/cli.py failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        return ""
+    return proc.stdout.strip()
+
+
 def tree_state() -> str:
     """The commit under test and whether the tree had local changes (others edit it live)."""
     try:
@@ -324,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         help="live sessions for the concurrency scenario",
     )
     ap.add_argument("--no-extras", action="store_true")
+    ap.add_argument(
+        "--no-cli",
+        action="store_true",
+        help="skip the commands and start-up run (bench/cli.py) after the reps",
+    )
     ap.add_argument(
         "--no-limits", action="store_true", help="skip the PTY ceilings run between reps"
     )
@@ -389,6 +409,10 @@ def main(argv: list[str] | None = None) -> int:
             figs["limits"].append(run_limits(blob))
             (raw / f"{stamp}-limits.json").write_text(json.dumps(figs["limits"], indent=2))
     scratch.cleanup()
+    startup = ""
+    if not args.from_raw and not args.no_cli:
+        log("commands and start-up: bench/cli.py")
+        startup = run_cli(out, args)
     elapsed = time.perf_counter() - t0
     agg = {name: report.aggregate(runs) for name, runs in figs.items()}
     cmdline = "python bench/compare.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
@@ -402,6 +426,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     md = report.markdown(agg.get("ours", {}), agg.get("ref", {}), header)
     md += report.ceilings_markdown(agg.get("limits", {}), agg.get("ours", {}))
+    if startup:
+        md += (
+            "\n\nCommands and start-up, beside their ceilings (a bare interpreter, the daemon's "
+            "libraries imported, the harness alone), measured in this run after the reps:\n\n"
+            + startup
+            + "\n"
+        )
     (out / "latest.md").write_text(md)
     (out / "latest.json").write_text(
         json.dumps(

@@ -80,6 +80,7 @@ def setup(cb: Any, bench: Any, d: Any, name: str, mib: int) -> dict[str, Any]:
                 },
             )
     elif name == "events":
+        bench.ensure_blob(mib)  # the emitting harness prints this file: without it, nothing
         sid = c.launch(bench.project, bench.harness, f"emit {mib} r")["id"]
         cb.wait_exit(c, sid, time.perf_counter() + 600)
         state["sid"] = sid
