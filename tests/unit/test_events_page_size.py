@@ -9,6 +9,8 @@ outgrew it (text dense in quotes, backslashes, control characters) to the next p
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,6 @@ from coven.store import (
     NewEvent,
     SessionRow,
     StoreReader,
-    StoreWriter,
     encode_payload,
     open_store,
 )
@@ -33,22 +34,28 @@ STAMP = "2026-11-30T00:00:00.000000000Z"
 MIB = 1024 * 1024
 
 
-def _store(tmp: Path, texts: list[str]) -> tuple[StoreWriter, StoreReader]:
+@contextmanager
+def _store(tmp: Path, texts: list[str]) -> Iterator[StoreReader]:
+    """A real store with session ``s`` whose output events are ``texts``, in order."""
     writer, reader = open_store(str(tmp / "coven.sqlite3"))
-    row = SessionRow(
-        id="s",
-        project_root="/p",
-        harness="codex",
-        title="t",
-        status="running",
-        created_at=STAMP,
-        updated_at=STAMP,
-    )
-    writer.submit(InsertSession(row)).result()
-    for text in texts:
-        event = NewEvent("s", "output", encode_payload({"data": text}), "clean")
-        writer.submit(AppendEvents([event])).result()
-    return writer, reader
+    try:
+        row = SessionRow(
+            id="s",
+            project_root="/p",
+            harness="codex",
+            title="t",
+            status="running",
+            created_at=STAMP,
+            updated_at=STAMP,
+        )
+        writer.submit(InsertSession(row)).result()
+        for text in texts:
+            event = NewEvent("s", "output", encode_payload({"data": text}), "clean")
+            writer.submit(AppendEvents([event])).result()
+        yield reader
+    finally:
+        writer.stop()
+        reader.close()
 
 
 def _pages(reader: StoreReader) -> list[tuple[bytes, dict[str, Any]]]:
@@ -77,15 +84,11 @@ def _read_back(pages: list[tuple[bytes, dict[str, Any]]]) -> list[str]:
 
 def test_a_page_of_1_mib_outputs_holds_three_of_them(tmp_path: Path) -> None:
     texts = [f"{n:08d}" + "x" * (MIB - 8) for n in range(7)]
-    writer, reader = _store(tmp_path, texts)
-    try:
+    with _store(tmp_path, texts) as reader:
         pages = _pages(reader)
         assert [len(page["events"]) for _b, page in pages] == [3, 3, 1]
         assert all(len(body) <= queries.RESPONSE_LIMIT for body, _p in pages)
         assert _read_back(pages) == texts
-    finally:
-        writer.stop()
-        reader.close()
 
 
 @pytest.mark.parametrize("char", ['"', "\\", "\x1b"])
@@ -93,8 +96,7 @@ def test_text_that_outgrows_its_estimate_moves_to_the_next_page(tmp_path: Path, 
     # Each stored character is escaped once in the payload and again in the page: the
     # encoded events are two to eleven times their estimate.
     texts = [f"{n:02d}" + char * 300_000 for n in range(9)]
-    writer, reader = _store(tmp_path, texts)
-    try:
+    with _store(tmp_path, texts) as reader:
         pages = _pages(reader)
         assert len(pages) >= 3
         for body, page in pages:
@@ -102,31 +104,20 @@ def test_text_that_outgrows_its_estimate_moves_to_the_next_page(tmp_path: Path, 
             if page["hasMore"]:
                 assert page["nextCursor"] == {"afterSeq": page["events"][-1]["seq"]}
         assert _read_back(pages) == texts  # every event once, in order
-    finally:
-        writer.stop()
-        reader.close()
 
 
 def test_one_event_over_the_limit_is_still_sent_whole(tmp_path: Path) -> None:
     texts = ['"' * 1_500_000, "after"]  # stored as 3 MB, encoded as 6 MB
-    writer, reader = _store(tmp_path, texts)
-    try:
+    with _store(tmp_path, texts) as reader:
         pages = _pages(reader)
         assert len(pages[0][0]) > queries.RESPONSE_LIMIT
         assert len(pages[0][1]["events"]) == 1
         assert _read_back(pages) == texts
-    finally:
-        writer.stop()
-        reader.close()
 
 
 def test_a_page_within_the_limit_is_encoded_as_it_is(tmp_path: Path) -> None:
     texts = ["plain \x1b[1mtext\x1b[0m\r\n" * 1000, '"quoted"']
-    writer, reader = _store(tmp_path, texts)
-    try:
+    with _store(tmp_path, texts) as reader:
         rows, more = queries.read_events(reader, "s", 0, None)
         page = EventsPage([to_event_record(r) for r in rows], Cursor(rows[-1].seq), more)
         assert queries.encode_events_page(page) == msgspec.json.encode(page)
-    finally:
-        writer.stop()
-        reader.close()
