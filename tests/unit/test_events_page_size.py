@@ -91,6 +91,25 @@ def test_a_page_of_1_mib_outputs_holds_three_of_them(tmp_path: Path) -> None:
         assert _read_back(pages) == texts
 
 
+def test_pages_of_box_drawing_and_cjk_text_fit_without_being_cut(tmp_path: Path) -> None:
+    # Three UTF-8 bytes per character: estimated by characters, the first page would
+    # take all eight events, three times over the limit, and be cut after encoding.
+    texts = [f"{n:02d}" + "─│漢字" * 100_000 for n in range(8)]
+    with _store(tmp_path, texts) as reader:
+        after, seen = 0, 0
+        while True:
+            rows, more = queries.read_events(reader, "s", after, 1000)
+            page = EventsPage([to_event_record(r) for r in rows], Cursor(rows[-1].seq), more)
+            body = queries.encode_events_page(page)
+            assert len(body) <= queries.RESPONSE_LIMIT
+            assert len(json.loads(body)["events"]) == len(rows)  # nothing cut
+            seen += len(rows)
+            if not more:
+                break
+            after = rows[-1].seq
+        assert seen == len(texts)
+
+
 @pytest.mark.parametrize("char", ['"', "\\", "\x1b"])
 def test_text_that_outgrows_its_estimate_moves_to_the_next_page(tmp_path: Path, char: str) -> None:
     # Each stored character is escaped once in the payload and again in the page: the

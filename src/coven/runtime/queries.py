@@ -17,6 +17,7 @@ import msgspec
 from coven.errors import EventResponseTooLarge, InvalidRequest
 from coven.redaction import redact_text
 from coven.runtime.ledger import Ledger
+from coven.runtime.output import utf8_len
 from coven.runtime.records import AttentionLookup, to_event_record, to_record, with_attention
 from coven.schema import (
     Cursor,
@@ -85,13 +86,14 @@ def decode_cursor(raw: str) -> tuple[str, str]:
 
 # -- events -----------------------------------------------------------------------------------
 def _event_size(row: EventRow) -> int:
-    # The encoded record, estimated. The stored payload is re-escaped as a JSON string,
-    # which terminal output outgrows by a few per cent (its \r\n and ESC escapes): an
-    # eighth more covers that. Text dense in quotes, backslashes or control characters
-    # outgrows it; ``encode_events_page`` holds the page to ``RESPONSE_LIMIT`` then.
-    # (Twice the payload, as this was, held pages of 1 MiB outputs to one event, and each
-    # page read a second one only to leave it out: a follower read the log twice.)
-    size = len(row.payload_json)
+    # The encoded record, estimated. The stored payload (in UTF-8 bytes: box drawing and
+    # CJK text take three per character) is re-escaped as a JSON string, which terminal
+    # output outgrows by a few per cent (its \r\n and ESC escapes): an eighth more
+    # covers that. Text dense in quotes, backslashes or control characters outgrows it;
+    # ``encode_events_page`` holds the page to ``RESPONSE_LIMIT`` then. (Twice the
+    # payload's characters, as this was, held pages of 1 MiB outputs to one event, and
+    # each page read a second one only to leave it out: a follower read the log twice.)
+    size = utf8_len(row.payload_json)
     return size + (size >> 3) + len(row.id) + len(row.session_id) + 160
 
 
@@ -103,7 +105,8 @@ def encode_events_page(page: EventsPage) -> bytes:
     body = _page_encoder.encode(page)
     if len(body) <= RESPONSE_LIMIT or len(page.events) < 2:
         return body
-    room = RESPONSE_LIMIT - len(_page_encoder.encode(EventsPage([], Cursor(0), True))) - 20
+    envelope = len(_page_encoder.encode(EventsPage([], Cursor(0), True))) + 20  # cursor digits
+    room = RESPONSE_LIMIT - envelope
     kept: list[EventRecord] = []
     for event in page.events:
         room -= len(_page_encoder.encode(event)) + 1
