@@ -26,18 +26,16 @@ daemon never waits on its starter, and its last word always fits.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import select
-import struct
-import termios
 import time
 
 import msgspec
 
 from coven.authority.body import MAX_BODY, parse_json_body
 from coven.errors import CovenError, InternalError, PayloadTooLarge
+from coven.pty.pipes import free_space, write_all
 from coven.runtime import Runtime
 from coven.runtime.attach import AttachView, Exit, Output, Overflow, ReplayChunk
 
@@ -133,7 +131,7 @@ class Preview:
                 frame = b"%s %d\n%s" % (OUTPUT, len(data), data)
                 if not data or not _room(self.fd, len(frame)):
                     return
-                _write_all(self.fd, frame)
+                write_all(self.fd, frame)
                 self.sent += len(data)
         finally:
             attachment.close()
@@ -141,15 +139,5 @@ class Preview:
 
 def _room(fd: int, size: int) -> bool:
     """Can the pipe ``fd`` take ``size`` more bytes at once and still its last word?"""
-    try:
-        capacity: int = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
-        unread: int = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
-    except OSError:
-        return False  # not a pipe: no preview
-    return unread + size + LAST_WORD_ROOM <= capacity
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    free = free_space(fd)
+    return free is not None and size + LAST_WORD_ROOM <= free  # not a pipe: no preview

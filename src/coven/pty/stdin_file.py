@@ -19,6 +19,8 @@ import contextlib
 import os
 import stat
 
+from coven.pty.pipes import write_all
+
 _PREFIX = "prompt-"
 
 
@@ -57,9 +59,7 @@ def stdin_file(data: bytes, directory: str) -> int:
             finally:
                 os.unlink(name, dir_fd=dir_fd)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(write_fd, view) :]
+                write_all(write_fd, data)
             except BaseException:
                 os.close(read_fd)
                 raise
